@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package radflow's build and tests need. Idempotent; run as root.
+# Only packages that are missing are installed, so a second run costs a dpkg query.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries
+  libdcmtk-dev libsqlite3-dev libboost1.74-dev libboost-system1.74-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (libFuzzer ships with clang's runtime)
+  clang-14 libclang-rt-14-dev
+  # real peers used by the tests and benchmarks
+  dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom procps curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "radflow setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The orthanc package starts a system service on 4242/8042; tests start their own Orthanc.
+if command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true
+fi
+$SUDO service orthanc stop >/dev/null 2>&1 || true

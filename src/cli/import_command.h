@@ -1,0 +1,21 @@
+// `radflow import`: files and folders into the hub, through IngestService::Store.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "server/hub.h"
+
+namespace radflow::cli {
+
+struct ImportSummary {
+  int stored = 0;
+  int already_present = 0;
+  std::vector<std::pair<std::string, std::string>> rejected;  // path, reason
+};
+
+// Walks the paths recursively and stores every file with `threads` workers (concurrent
+// stores share index commits). Shows a progress line on stderr when it is a terminal.
+ImportSummary ImportPaths(server::Hub& hub, const std::vector<std::string>& paths, int threads);
+
+}  // namespace radflow::cli

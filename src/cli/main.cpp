@@ -1,0 +1,191 @@
+// radflow: the command line. Each subcommand is a thin shell over module APIs.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <thread>
+
+#include "api/rest_api.h"
+#include "base/log.h"
+#include "cli/import_command.h"
+#include "dicom/tag.h"
+#include "query/matching.h"
+#include "server/hub.h"
+#include "server/server.h"
+
+using namespace radflow;
+
+namespace {
+
+int Fail(const Status& st) {
+  std::cerr << "radflow: " << st.ToString() << "\n";
+  return 1;
+}
+
+std::vector<dicom::Tag> ListColumns(storage::ResourceLevel level) {
+  namespace t = dicom::tags;
+  switch (level) {
+    case storage::ResourceLevel::kPatient:
+      return {t::kPatientID, t::kPatientName, t::kPatientBirthDate, t::kPatientSex,
+              t::kNumberOfPatientRelatedStudies, t::kNumberOfPatientRelatedInstances};
+    case storage::ResourceLevel::kStudy:
+      return {t::kStudyInstanceUID, t::kStudyDate, t::kPatientID, t::kPatientName,
+              t::kAccessionNumber, t::kModalitiesInStudy, t::kStudyDescription,
+              t::kNumberOfStudyRelatedSeries, t::kNumberOfStudyRelatedInstances};
+    case storage::ResourceLevel::kSeries:
+      return {t::kSeriesInstanceUID, t::kStudyInstanceUID, t::kModality, t::kSeriesNumber,
+              t::kSeriesDescription, t::kNumberOfSeriesRelatedInstances};
+    case storage::ResourceLevel::kInstance:
+      return {t::kSOPInstanceUID, t::kSeriesInstanceUID, t::kSOPClassUID, t::kInstanceNumber,
+              t::kAvailableTransferSyntaxUID};
+  }
+  return {};
+}
+
+int RunLs(const std::string& data, const std::string& level_name,
+          const std::vector<std::string>& filters) {
+  std::string upper;
+  for (char c : level_name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto level = storage::ParseLevel(upper);
+  if (!level) return Fail({ErrorCode::kInvalidArgument, "--level must be patient, study, series or instance"});
+  std::vector<std::pair<dicom::Tag, std::string>> keys;
+  for (const auto& f : filters) {
+    auto eq = f.find('=');
+    auto tag = dicom::ParseTag(f.substr(0, eq));
+    if (eq == std::string::npos || !tag) {
+      return Fail({ErrorCode::kInvalidArgument, "filter must be Keyword=Value: '" + f + "'"});
+    }
+    if (!storage::FindIndexedAttribute(*tag)) {
+      return Fail({ErrorCode::kInvalidArgument, "attribute not indexed: " + f.substr(0, eq)});
+    }
+    keys.emplace_back(*tag, f.substr(eq + 1));
+  }
+  auto query = query::BuildQuery(*level, keys);
+  if (!query.ok()) return Fail(query.status());
+  auto hub = server::Hub::Open(data);
+  if (!hub.ok()) return Fail(hub.status());
+  auto rows = hub.value()->index->Find(query.value());
+  if (!rows.ok()) return Fail(rows.status());
+  auto columns = ListColumns(*level);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::cout << (i ? "\t" : "") << dicom::KeywordOf(columns[i]);
+  }
+  std::cout << "\n";
+  for (const auto& row : rows.value()) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      auto it = row.values.find(columns[i]);
+      std::cout << (i ? "\t" : "") << (it == row.values.end() ? "" : it->second);
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"radflow: vendor-neutral imaging AI hub"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "debug logging");
+
+  server::ServerConfig sc;
+  auto* serve = app.add_subcommand("serve", "run the DICOM and HTTP server");
+  serve->set_config("--config", "", "TOML/INI file with any of these options");
+  serve->add_option("--data", sc.data_dir, "data directory")->capture_default_str();
+  serve->add_option("--aet", sc.ae_title, "DICOM AE title")->capture_default_str();
+  serve->add_option("--dicom-port", sc.dicom_port, "DICOM port")->capture_default_str();
+  serve->add_option("--http-port", sc.http_port, "HTTP port")->capture_default_str();
+  serve->add_option("--http-address", sc.http_address, "HTTP bind address")->capture_default_str();
+  serve->add_option("--modality", sc.modalities, "C-MOVE destination AE=host:port (repeatable)");
+  serve->add_option("--stable-seconds", sc.stable_seconds,
+                    "seconds without a new instance before a series is stable")
+      ->capture_default_str();
+  serve->add_option("--duplicate-policy", sc.duplicate_policy,
+                    "different object with a stored SOP Instance UID: keep | reject | replace")
+      ->capture_default_str();
+
+  std::string data = "./radflow-data";
+  std::vector<std::string> paths;
+  int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  std::string dup_policy = "keep";
+  auto* import = app.add_subcommand("import", "store DICOM files and folders (recursive)");
+  import->add_option("--data", data, "data directory")->capture_default_str();
+  import->add_option("--threads", threads, "parallel stores")->capture_default_str();
+  import->add_option("--duplicate-policy", dup_policy, "keep | reject | replace")->capture_default_str();
+  import->add_option("paths", paths, "files or folders")->required();
+
+  std::string level = "study";
+  std::vector<std::string> filters;
+  auto* ls = app.add_subcommand("ls", "list patients, studies, series or instances");
+  ls->add_option("--data", data, "data directory")->capture_default_str();
+  ls->add_option("--level", level, "patient | study | series | instance")->capture_default_str();
+  ls->add_option("--filter", filters, "Keyword=Value, DICOM matching (PS3.4 C.2.2.2)");
+
+  auto* stats = app.add_subcommand("stats", "counts and bytes stored, as JSON");
+  stats->add_option("--data", data, "data directory")->capture_default_str();
+
+  bool repair = false;
+  auto* check = app.add_subcommand("check", "verify that index and blobs agree");
+  check->add_option("--data", data, "data directory")->capture_default_str();
+  check->add_flag("--repair", repair, "fix what is found (server must be stopped)");
+
+  int fill = 100000;
+  auto* bench_fill = app.add_subcommand("bench-fill", "benchmark support: synthetic index rows");
+  bench_fill->add_option("--data", data, "data directory")->capture_default_str();
+  bench_fill->add_option("--instances", fill, "rows to add")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  log::SetLevel(verbose ? log::Level::kDebug : log::Level::kInfo);
+
+  if (*serve) return server::RunServer(sc);
+
+  if (*import) {
+    ingest::IngestOptions options;
+    auto policy = ingest::ParseDuplicatePolicy(dup_policy);
+    if (!policy) return Fail({ErrorCode::kInvalidArgument, "--duplicate-policy must be keep, reject or replace"});
+    options.duplicate_policy = *policy;
+    auto hub = server::Hub::Open(data, options);
+    if (!hub.ok()) return Fail(hub.status());
+    auto s = cli::ImportPaths(*hub.value(), paths, threads);
+    for (const auto& [path, reason] : s.rejected) {
+      std::cout << "rejected " << path << ": " << reason << "\n";
+    }
+    std::cout << "stored " << s.stored << ", already present " << s.already_present
+              << ", rejected " << s.rejected.size() << "\n";
+    return s.rejected.empty() ? 0 : 2;
+  }
+  if (*ls) return RunLs(data, level, filters);
+  if (*stats) {
+    auto hub = server::Hub::Open(data);
+    if (!hub.ok()) return Fail(hub.status());
+    auto s = hub.value()->index->Stats();
+    if (!s.ok()) return Fail(s.status());
+    std::cout << api::StatsJson(s.value()) << "\n";
+    return 0;
+  }
+  if (*check) {
+    if (repair) {
+      Status lock = server::LockDataDir(data);
+      if (!lock.ok()) return Fail(lock);
+    }
+    auto hub = server::Hub::Open(data);
+    if (!hub.ok()) return Fail(hub.status());
+    auto report = server::CheckConsistency(*hub.value(), repair);
+    if (!report.ok()) return Fail(report.status());
+    for (const auto& p : report->problems) std::cout << "problem: " << p << "\n";
+    for (const auto& r : report->repairs) std::cout << "repaired: " << r << "\n";
+    std::cout << "checked " << report->rows_checked << " index rows and "
+              << report->blobs_checked << " blobs: " << report->problems.size()
+              << " problem(s)" << (repair ? ", repaired" : "") << "\n";
+    return report->problems.empty() || repair ? 0 : 1;
+  }
+  if (*bench_fill) {
+    auto hub = server::Hub::Open(data);
+    if (!hub.ok()) return Fail(hub.status());
+    Status st = hub.value()->index->BulkFillSynthetic(fill);
+    if (!st.ok()) return Fail(st);
+    std::cout << "added " << fill << " synthetic instances\n";
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+#include "dicom/instance.h"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcelem.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace radflow::dicom {
+
+namespace {
+
+// Values longer than this are not loaded by the parser (pixel data, large blobs): the
+// index needs none of them, and skipping them keeps ingest I/O-bound.
+constexpr Uint32 kMaxLoadedValue = 4096;
+// Longer textual values are not copied into the attribute map.
+constexpr Uint32 kMaxIndexedValue = 1024;
+
+bool IsTextualVr(DcmEVR vr) {
+  switch (vr) {
+    case EVR_AE: case EVR_AS: case EVR_CS: case EVR_DA: case EVR_DS: case EVR_DT:
+    case EVR_IS: case EVR_LO: case EVR_LT: case EVR_PN: case EVR_SH: case EVR_ST:
+    case EVR_TM: case EVR_UC: case EVR_UI: case EVR_UR: case EVR_UT:
+    case EVR_US: case EVR_SS: case EVR_UL: case EVR_SL: case EVR_FL: case EVR_FD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True when the file is shorter than the declared lengths require. DCMTK skips values it
+// does not load, so a file truncated inside pixel data would otherwise parse "fine".
+bool DeclaredLengthsExceedFile(DcmDataset& ds, uintmax_t file_size) {
+  DcmElement* pixel = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, pixel).bad() || pixel == nullptr) return false;
+  Uint32 len = pixel->getLengthField();
+  if (len == DCM_UndefinedLength) return false;  // encapsulated: checked by the parser
+  // The element's value ends at least `len` bytes after the start of the dataset.
+  return static_cast<uintmax_t>(len) > file_size;
+}
+
+}  // namespace
+
+const std::string& AttributeMap::Get(Tag tag) const {
+  static const std::string kEmpty;
+  auto it = values_.find(tag);
+  return it == values_.end() ? kEmpty : it->second;
+}
+
+bool IsValidUid(std::string_view uid) {
+  // Lenient on purpose: real modalities emit components with leading zeros; what the hub
+  // needs is a key that is safe everywhere (SQL, file names, URLs).
+  if (uid.empty() || uid.size() > 64) return false;
+  for (char c : uid) {
+    if ((c < '0' || c > '9') && c != '.') return false;
+  }
+  return true;
+}
+
+Result<ParsedInstance> ParsePart10File(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) return {ErrorCode::kIoError, "cannot read " + path + ": " + ec.message()};
+
+  DcmFileFormat ff;
+  // ERM_fileOnly: a Part-10 file must have the preamble, "DICM" and File Meta (PS3.10 7.1).
+  OFCondition cond = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxLoadedValue,
+                                 ERM_fileOnly);
+  if (cond.bad()) {
+    std::string why = cond.text();
+    if (cond == EC_FileMetaInfoHeaderMissing || why.find("Meta") != std::string::npos) {
+      return {ErrorCode::kInvalidDicom,
+              "not a DICOM Part-10 file (no File Meta Information, PS3.10 7.1): " + why};
+    }
+    return {ErrorCode::kInvalidDicom, "cannot parse DICOM: " + why};
+  }
+
+  ParsedInstance out;
+  OFString ts;
+  if (ff.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, ts).bad() || ts.empty()) {
+    return {ErrorCode::kInvalidDicom, "File Meta Information lacks TransferSyntaxUID (0002,0010)"};
+  }
+  out.transfer_syntax_uid = ts.c_str();
+
+  DcmDataset* ds = ff.getDataset();
+  if (DeclaredLengthsExceedFile(*ds, file_size)) {
+    return {ErrorCode::kInvalidDicom, "file truncated: PixelData length exceeds the file size"};
+  }
+
+  OFString charset;
+  if (ds->findAndGetOFString(DCM_SpecificCharacterSet, charset).good() && !charset.empty() &&
+      charset != "ISO_IR 192" && charset != "ISO_IR 6") {
+    // Index values are UTF-8 (PS3.18 F.2.2 JSON is UTF-8 too); the blob stays as received.
+    OFCondition conv = ds->convertToUTF8();
+    if (conv.bad()) {
+      return {ErrorCode::kInvalidDicom,
+              "cannot convert SpecificCharacterSet '" + std::string(charset.c_str()) +
+                  "' to UTF-8: " + conv.text()};
+    }
+  }
+
+  for (unsigned long i = 0; i < ds->card(); ++i) {
+    DcmElement* el = ds->getElement(i);
+    if (el == nullptr || !IsTextualVr(el->ident())) continue;
+    if (el->getLengthField() > kMaxIndexedValue) continue;
+    OFString value;
+    if (el->getOFStringArray(value).bad()) continue;
+    const DcmTagKey& key = el->getTag();
+    out.attributes.Set(MakeTag(key.getGroup(), key.getElement()), value.c_str());
+  }
+
+  struct Required {
+    Tag tag;
+    const char* name;
+    std::string* dest;
+  };
+  const Required required[] = {
+      {tags::kSOPClassUID, "SOPClassUID (0008,0016)", &out.sop_class_uid},
+      {tags::kSOPInstanceUID, "SOPInstanceUID (0008,0018)", &out.sop_instance_uid},
+      {tags::kStudyInstanceUID, "StudyInstanceUID (0020,000D)", &out.study_instance_uid},
+      {tags::kSeriesInstanceUID, "SeriesInstanceUID (0020,000E)", &out.series_instance_uid},
+  };
+  for (const auto& r : required) {
+    std::string v = out.attributes.Get(r.tag);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.pop_back();
+    if (v.empty()) return {ErrorCode::kMissingAttribute, std::string("missing ") + r.name};
+    if (!IsValidUid(v)) {
+      return {ErrorCode::kMissingAttribute,
+              std::string("invalid UID in ") + r.name + ": '" + v + "' (PS3.5 9.1)"};
+    }
+    *r.dest = v;
+  }
+  return out;
+}
+
+}  // namespace radflow::dicom

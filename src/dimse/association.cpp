@@ -1,0 +1,419 @@
+#include "dimse/association.h"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "base/log.h"
+
+namespace radflow::dimse {
+
+namespace {
+
+const char* kUncompressed[] = {UID_LittleEndianExplicitTransferSyntax,
+                               UID_LittleEndianImplicitTransferSyntax,
+                               UID_BigEndianExplicitTransferSyntax};
+
+const char* kQueryRetrieveClasses[] = {
+    UID_VerificationSOPClass,
+    UID_FINDPatientRootQueryRetrieveInformationModel,
+    UID_FINDStudyRootQueryRetrieveInformationModel,
+    UID_MOVEPatientRootQueryRetrieveInformationModel,
+    UID_MOVEStudyRootQueryRetrieveInformationModel,
+    UID_GETPatientRootQueryRetrieveInformationModel,
+    UID_GETStudyRootQueryRetrieveInformationModel,
+};
+
+bool IsStorageClass(const char* uid) {
+  static const std::set<std::string> classes = [] {
+    std::set<std::string> s;
+    for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i) s.insert(dcmAllStorageSOPClassUIDs[i]);
+    return s;
+  }();
+  return classes.count(uid) != 0;
+}
+
+// Every transfer syntax defined by the standard lives under 1.2.840.10008.1.2; the hub
+// stores what it receives, so any of them is acceptable for storage.
+bool IsDicomTransferSyntax(const char* uid) {
+  return std::strncmp(uid, "1.2.840.10008.1.2", 17) == 0 &&
+         (uid[17] == '\0' || uid[17] == '.');
+}
+
+struct Session {
+  T_ASC_Association* assoc;
+  const DimseConfig& config;
+  const DimseServices& services;
+  std::string calling_ae;
+};
+
+// ---- C-STORE -------------------------------------------------------------------------
+
+struct StoreContext {
+  Session* session;
+  std::string temp_path;
+  DcmDataset* detail = nullptr;
+};
+
+void SetErrorComment(DcmDataset** detail, const std::string& message) {
+  if (*detail == nullptr) *detail = new DcmDataset;
+  // ErrorComment is LO: at most 64 characters (PS3.7 C.4).
+  (*detail)->putAndInsertString(DCM_ErrorComment, message.substr(0, 64).c_str());
+}
+
+void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreRQ* req,
+                   char*, DcmDataset**, T_DIMSE_C_StoreRSP* rsp, DcmDataset** status_detail) {
+  if (progress->state != DIMSE_StoreEnd) return;
+  auto* ctx = static_cast<StoreContext*>(data);
+  ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae};
+  auto stored = ctx->session->services.ingest->Store(ctx->temp_path, origin);
+  if (stored.ok() && stored->sop_instance_uid != req->AffectedSOPInstanceUID) {
+    // Stored under the dataset's own UID; the command disagreed (PS3.7 9.3.1.1).
+    log::Warn(std::string("C-STORE: AffectedSOPInstanceUID ") + req->AffectedSOPInstanceUID +
+              " differs from the dataset's " + stored->sop_instance_uid);
+  }
+  if (stored.ok()) {
+    rsp->DimseStatus = STATUS_Success;
+    return;
+  }
+  const Status& st = stored.status();
+  log::Warn("C-STORE from " + ctx->session->calling_ae + " of " + req->AffectedSOPInstanceUID +
+            " failed: " + st.ToString());
+  rsp->DimseStatus = st.dimse_status();
+  SetErrorComment(&ctx->detail, st.message());
+  *status_detail = ctx->detail;
+}
+
+OFCondition HandleStore(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
+  StoreContext ctx{&s, s.services.ingest->NewTempPath()};
+  OFCondition cond =
+      DIMSE_storeProvider(s.assoc, pres, &msg.msg.CStoreRQ, ctx.temp_path.c_str(),
+                          /*writeMetaheader=*/1, nullptr, StoreCallback, &ctx, DIMSE_BLOCKING, 0);
+  delete ctx.detail;
+  // The ingest took ownership of the file at StoreEnd; if the transfer broke before that,
+  // the partial file is ours to remove.
+  std::remove(ctx.temp_path.c_str());
+  return cond;
+}
+
+// ---- C-FIND --------------------------------------------------------------------------
+
+struct FindContext {
+  Session* session;
+  bool started = false;
+  std::vector<storage::Row> rows;
+  storage::ResourceLevel level = storage::ResourceLevel::kStudy;
+  size_t next = 0;
+  Status error;
+  DcmDataset* detail = nullptr;
+};
+
+void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* request,
+                  int, T_DIMSE_C_FindRSP* rsp, DcmDataset** response, DcmDataset** detail) {
+  auto* ctx = static_cast<FindContext*>(data);
+  *response = nullptr;
+  if (!ctx->started) {
+    ctx->started = true;
+    auto q = QueryFromIdentifier(*request);
+    if (!q.ok()) {
+      ctx->error = q.status();
+    } else {
+      ctx->level = q->level;
+      auto rows = ctx->session->services.index->Find(q.value());
+      if (rows.ok()) ctx->rows = std::move(rows.value());
+      else ctx->error = rows.status();
+    }
+  }
+  if (!ctx->error.ok()) {
+    // 0xA900 "Identifier does not match SOP class", 0xC000 "Unable to process" (PS3.4 C.4.1.1.4).
+    rsp->DimseStatus = ctx->error.code() == ErrorCode::kInvalidArgument
+                           ? STATUS_FIND_Failed_IdentifierDoesNotMatchSOPClass
+                           : STATUS_FIND_Failed_UnableToProcess;
+    SetErrorComment(&ctx->detail, ctx->error.message());
+    *detail = ctx->detail;
+    return;
+  }
+  if (cancelled) {
+    rsp->DimseStatus = STATUS_FIND_Cancel_MatchingTerminatedDueToCancelRequest;
+    return;
+  }
+  if (ctx->next >= ctx->rows.size()) {
+    rsp->DimseStatus = STATUS_Success;
+    return;
+  }
+  *response = ResponseFromRow(*request, ctx->rows[ctx->next++], ctx->level,
+                              ctx->session->config.ae_title);
+  rsp->DimseStatus = STATUS_Pending;
+}
+
+OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
+  FindContext ctx{&s};
+  OFCondition cond = DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
+                                        DIMSE_BLOCKING, 0);
+  delete ctx.detail;
+  return cond;
+}
+
+// ---- C-MOVE and C-GET ----------------------------------------------------------------
+
+// Shared by C-MOVE and C-GET: the instances to send and the progress of the sub-operations.
+struct RetrieveContext {
+  Session* session;
+  bool is_move = false;
+  bool started = false;
+  std::vector<storage::InstanceLocation> instances;
+  size_t next = 0;
+  SubOperationCounts counts;
+  T_ASC_Network* out_net = nullptr;
+  T_ASC_Association* out_assoc = nullptr;  // C-MOVE: our association to the destination
+  Uint16 status = STATUS_Success;          // a failure decided before any sub-operation
+  DcmDataset* detail = nullptr;
+  DcmDataset* failed_list = nullptr;
+  Uint16 message_id = 0;
+
+  ~RetrieveContext() {
+    CloseAssociation(&out_net, &out_assoc);
+    delete detail;
+    delete failed_list;
+  }
+};
+
+// Prepares a retrieve on its first callback; returns false with ctx->status set on failure.
+bool StartRetrieve(RetrieveContext* ctx, DcmDataset* request, const char* move_destination) {
+  ctx->started = true;
+  auto q = QueryFromIdentifier(*request);
+  if (!q.ok()) {
+    ctx->status = STATUS_MOVE_Failed_IdentifierDoesNotMatchSOPClass;
+    SetErrorComment(&ctx->detail, q.status().message());
+    return false;
+  }
+  auto found = ctx->session->services.index->Locate(q.value());
+  if (!found.ok()) {
+    ctx->status = STATUS_MOVE_Failed_UnableToProcess;
+    SetErrorComment(&ctx->detail, found.status().message());
+    return false;
+  }
+  ctx->instances = std::move(found.value());
+  ctx->counts.remaining = static_cast<int>(ctx->instances.size());
+  if (!ctx->is_move || ctx->instances.empty()) return true;
+
+  const auto& modalities = ctx->session->config.modalities;
+  auto it = modalities.find(move_destination ? move_destination : "");
+  if (it == modalities.end()) {
+    ctx->status = STATUS_MOVE_Failed_MoveDestinationUnknown;
+    SetErrorComment(&ctx->detail, std::string("unknown move destination '") +
+                                      (move_destination ? move_destination : "") + "'");
+    return false;
+  }
+  OFCondition cond = OpenStoreAssociation(ctx->session->config.ae_title, it->second,
+                                          ctx->instances, &ctx->out_net, &ctx->out_assoc);
+  if (cond.bad()) {
+    ctx->status = STATUS_MOVE_Refused_OutOfResourcesSubOperations;
+    SetErrorComment(&ctx->detail, std::string("cannot reach ") + it->first + ": " + cond.text());
+    return false;
+  }
+  return true;
+}
+
+// One step of a retrieve: sends the next instance or finishes. Fills the response fields
+// shared by C-MOVE-RSP and C-GET-RSP (PS3.4 C.4.2.1.4, C.4.3.1.4).
+void RetrieveStep(RetrieveContext* ctx, OFBool cancelled, DcmDataset* request,
+                  const char* move_destination, Uint16* status, Uint16* remaining,
+                  Uint16* completed, Uint16* failed, Uint16* warning, DcmDataset** detail,
+                  DcmDataset** response) {
+  *response = nullptr;
+  if (!ctx->started && !StartRetrieve(ctx, request, move_destination)) {
+    *status = ctx->status;
+    *detail = ctx->detail;
+    return;
+  }
+  auto& c = ctx->counts;
+  if (!cancelled && ctx->next < ctx->instances.size()) {
+    const auto& loc = ctx->instances[ctx->next++];
+    T_ASC_Association* target = ctx->is_move ? ctx->out_assoc : ctx->session->assoc;
+    std::string path = ctx->session->services.blobs->AbsolutePath(loc.blob_path);
+    OFCondition cond = SendInstance(target, loc, path,
+                                    ctx->is_move ? ctx->session->calling_ae : "",
+                                    ctx->message_id, &c);
+    if (cond.bad()) log::Warn("sub-operation for " + loc.sop_uid + " failed: " + cond.text());
+    *status = STATUS_Pending;
+  } else {
+    // Final response. Sub-operations not attempted count as failed on cancel (C.4.2.3.1).
+    if (cancelled) {
+      for (size_t i = ctx->next; i < ctx->instances.size(); ++i) {
+        c.failed_uids.push_back(ctx->instances[i].sop_uid);
+      }
+      c.remaining = static_cast<int>(ctx->instances.size() - ctx->next);
+      *status = STATUS_MOVE_Cancel_SubOperationsTerminatedDueToCancelIndication;
+    } else if (c.failed > 0 || c.warning > 0) {
+      *status = c.completed == 0 && c.warning == 0
+                    ? STATUS_MOVE_Failed_UnableToProcess
+                    : STATUS_MOVE_Warning_SubOperationsCompleteOneOrMoreFailures;
+      if (*status == STATUS_MOVE_Failed_UnableToProcess) {
+        SetErrorComment(&ctx->detail, "all sub-operations failed");
+        *detail = ctx->detail;
+      }
+    } else {
+      *status = STATUS_Success;
+    }
+    if (!c.failed_uids.empty()) {
+      // PS3.4 C.4.2.1.4: FailedSOPInstanceUIDList in the final response identifier.
+      std::string list;
+      for (const auto& u : c.failed_uids) list += (list.empty() ? "" : "\\") + u;
+      ctx->failed_list = new DcmDataset;
+      ctx->failed_list->putAndInsertString(DCM_FailedSOPInstanceUIDList, list.c_str());
+      *response = ctx->failed_list;
+    }
+  }
+  *remaining = static_cast<Uint16>(c.remaining);
+  *completed = static_cast<Uint16>(c.completed);
+  *failed = static_cast<Uint16>(c.failed);
+  *warning = static_cast<Uint16>(c.warning);
+}
+
+void MoveCallback(void* data, OFBool cancelled, T_DIMSE_C_MoveRQ* req, DcmDataset* request,
+                  int, T_DIMSE_C_MoveRSP* rsp, DcmDataset** detail, DcmDataset** response) {
+  auto* ctx = static_cast<RetrieveContext*>(data);
+  RetrieveStep(ctx, cancelled, request, req->MoveDestination, &rsp->DimseStatus,
+               &rsp->NumberOfRemainingSubOperations, &rsp->NumberOfCompletedSubOperations,
+               &rsp->NumberOfFailedSubOperations, &rsp->NumberOfWarningSubOperations, detail,
+               response);
+  rsp->opts = O_MOVE_NUMBEROFREMAININGSUBOPERATIONS | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
+              O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS;
+}
+
+void GetCallback(void* data, OFBool cancelled, T_DIMSE_C_GetRQ*, DcmDataset* request, int,
+                 T_DIMSE_C_GetRSP* rsp, DcmDataset** detail, DcmDataset** response) {
+  auto* ctx = static_cast<RetrieveContext*>(data);
+  RetrieveStep(ctx, cancelled, request, nullptr, &rsp->DimseStatus,
+               &rsp->NumberOfRemainingSubOperations, &rsp->NumberOfCompletedSubOperations,
+               &rsp->NumberOfFailedSubOperations, &rsp->NumberOfWarningSubOperations, detail,
+               response);
+  rsp->opts = O_GET_NUMBEROFREMAININGSUBOPERATIONS | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS |
+              O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS;
+}
+
+OFCondition HandleMove(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
+  RetrieveContext ctx{&s};
+  ctx.is_move = true;
+  ctx.message_id = msg.msg.CMoveRQ.MessageID;
+  return DIMSE_moveProvider(s.assoc, pres, &msg.msg.CMoveRQ, MoveCallback, &ctx,
+                            DIMSE_BLOCKING, 0);
+}
+
+OFCondition HandleGet(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
+  RetrieveContext ctx{&s};
+  ctx.message_id = msg.msg.CGetRQ.MessageID;
+  return DIMSE_getProvider(s.assoc, pres, &msg.msg.CGetRQ, GetCallback, &ctx, DIMSE_BLOCKING,
+                           0);
+}
+
+}  // namespace
+
+OFCondition NegotiateContexts(T_ASC_Parameters* params) {
+  const int n = ASC_countPresentationContexts(params);
+  for (int i = 0; i < n; ++i) {
+    T_ASC_PresentationContext pc;
+    OFCondition cond = ASC_getPresentationContext(params, i, &pc);
+    if (cond.bad()) return cond;
+    const bool storage = IsStorageClass(pc.abstractSyntax);
+    bool query_retrieve = false;
+    for (const char* uid : kQueryRetrieveClasses) {
+      query_retrieve = query_retrieve || std::strcmp(uid, pc.abstractSyntax) == 0;
+    }
+    if (!storage && !query_retrieve) {
+      ASC_refusePresentationContext(params, pc.presentationContextID,
+                                    ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
+      continue;
+    }
+    // Take the requestor's first acceptable syntax: it lists them in its preference order.
+    const char* chosen = nullptr;
+    for (int t = 0; t < pc.transferSyntaxCount && !chosen; ++t) {
+      const char* ts = pc.proposedTransferSyntaxes[t];
+      if (storage ? IsDicomTransferSyntax(ts)
+                  : (std::strcmp(ts, kUncompressed[0]) == 0 || std::strcmp(ts, kUncompressed[1]) == 0 ||
+                     std::strcmp(ts, kUncompressed[2]) == 0)) {
+        chosen = ts;
+      }
+    }
+    if (!chosen) {
+      ASC_refusePresentationContext(params, pc.presentationContextID,
+                                    ASC_P_TRANSFERSYNTAXESNOTSUPPORTED);
+      continue;
+    }
+    // A C-GET requestor proposes the SCP role for the storage classes it wants to receive
+    // (PS3.7 D.3.3.4); accept the role it asked for.
+    T_ASC_SC_ROLE role = ASC_SC_ROLE_DEFAULT;
+    if (storage && (pc.proposedRole == ASC_SC_ROLE_SCP || pc.proposedRole == ASC_SC_ROLE_SCUSCP)) {
+      role = pc.proposedRole;
+    }
+    cond = ASC_acceptPresentationContext(params, pc.presentationContextID, chosen, role);
+    if (cond.bad()) return cond;
+  }
+  return EC_Normal;
+}
+
+void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
+                      const DimseServices& services, const std::atomic<bool>& stopping) {
+  Session s{assoc, config, services, assoc->params->DULparams.callingAPTitle};
+  int idle_seconds = 0;
+  bool release = false;
+  while (true) {
+    T_DIMSE_Message msg;
+    T_ASC_PresentationContextID pres = 0;
+    OFCondition cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &pres, &msg, nullptr);
+    if (cond == DIMSE_NODATAAVAILABLE) {
+      if (stopping.load() || ++idle_seconds >= config.idle_timeout_seconds) break;
+      continue;
+    }
+    idle_seconds = 0;
+    if (cond == DUL_PEERREQUESTEDRELEASE) {
+      release = true;
+      break;
+    }
+    if (cond.bad()) {
+      if (cond != DUL_PEERABORTEDASSOCIATION) {
+        log::Warn("association with " + s.calling_ae + " ended: " + cond.text());
+      }
+      break;
+    }
+    switch (msg.CommandField) {
+      case DIMSE_C_ECHO_RQ:
+        cond = DIMSE_sendEchoResponse(assoc, pres, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
+        break;
+      case DIMSE_C_STORE_RQ:
+        cond = HandleStore(s, msg, pres);
+        break;
+      case DIMSE_C_FIND_RQ:
+        cond = HandleFind(s, msg, pres);
+        break;
+      case DIMSE_C_MOVE_RQ:
+        cond = HandleMove(s, msg, pres);
+        break;
+      case DIMSE_C_GET_RQ:
+        cond = HandleGet(s, msg, pres);
+        break;
+      default:
+        log::Warn("unsupported DIMSE command 0x" + std::to_string(msg.CommandField) + " from " +
+                  s.calling_ae + "; aborting the association");
+        cond = DIMSE_BADCOMMANDTYPE;
+        break;
+    }
+    if (cond.bad()) {
+      log::Warn("DIMSE error with " + s.calling_ae + ": " + cond.text());
+      break;
+    }
+  }
+  if (release) {
+    ASC_acknowledgeRelease(assoc);
+  } else {
+    ASC_abortAssociation(assoc);
+  }
+  ASC_dropSCPAssociation(assoc);
+  ASC_destroyAssociation(&assoc);
+}
+
+}  // namespace radflow::dimse

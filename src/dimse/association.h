@@ -1,0 +1,50 @@
+// Internal to the dimse module: one accepted association and its command loop.
+#pragma once
+
+#include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/dimse.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "dimse/dimse_server.h"
+#include "storage/model.h"
+
+namespace radflow::dimse {
+
+// Negotiates the presentation contexts of an association request (PS3.7 D.3.3): Storage
+// SOP classes with any proposed DICOM transfer syntax (stored as received), with the SCP
+// role where the requestor proposes it (C-GET, PS3.7 D.3.3.4); Verification and the
+// Query/Retrieve SOP classes with the uncompressed syntaxes.
+OFCondition NegotiateContexts(T_ASC_Parameters* params);
+
+// Runs the DIMSE command loop until release, abort, error or server stop; then drops and
+// destroys the association.
+void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
+                      const DimseServices& services, const std::atomic<bool>& stopping);
+
+// C-FIND (PS3.4 C.4.1): builds the index query from a request identifier.
+Result<storage::Query> QueryFromIdentifier(DcmDataset& identifier);
+// C-FIND response identifier: the request's keys filled from one matched row.
+DcmDataset* ResponseFromRow(DcmDataset& request, const storage::Row& row,
+                            storage::ResourceLevel level, const std::string& retrieve_ae);
+
+// Sends stored instances as C-STORE sub-operations over an association that accepted
+// their SOP classes (C-MOVE's own association, or the C-GET requestor's).
+struct SubOperationCounts {
+  int remaining = 0, completed = 0, failed = 0, warning = 0;
+  std::vector<std::string> failed_uids;
+};
+OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocation& loc,
+                         const std::string& path, const std::string& move_originator_ae,
+                         Uint16 move_originator_msg_id, SubOperationCounts* counts);
+
+// Opens an association to a C-MOVE destination proposing the SOP class and transfer
+// syntax of each instance to send.
+OFCondition OpenStoreAssociation(const std::string& our_ae, const RemoteAe& peer,
+                                 const std::vector<storage::InstanceLocation>& instances,
+                                 T_ASC_Network** net, T_ASC_Association** assoc);
+void CloseAssociation(T_ASC_Network** net, T_ASC_Association** assoc);
+
+}  // namespace radflow::dimse

@@ -1,0 +1,68 @@
+// DimseServer: the DICOM upper-layer listener (PS3.8) and its Service Class Providers —
+// Verification, Storage, and Query/Retrieve (C-FIND, C-MOVE, C-GET; PS3.4 Annex C) —
+// one thread per association.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/status.h"
+#include "ingest/ingest_service.h"
+#include "storage/blob_store.h"
+#include "storage/index.h"
+
+namespace radflow::dimse {
+
+struct RemoteAe {
+  std::string ae_title;
+  std::string host;
+  uint16_t port = 0;
+};
+// "AE=host:port"
+Result<RemoteAe> ParseRemoteAe(const std::string& spec);
+
+struct DimseConfig {
+  std::string ae_title = "RADFLOW";
+  uint16_t port = 11112;
+  std::map<std::string, RemoteAe> modalities;  // C-MOVE destinations by AE title
+  int max_associations = 64;
+  int idle_timeout_seconds = 300;  // an association silent this long is aborted
+  bool check_called_ae = false;    // refuse associations addressed to another AE title
+};
+
+// What the services need from the rest of the hub.
+struct DimseServices {
+  ingest::IngestService* ingest;
+  storage::Index* index;
+  storage::BlobStore* blobs;
+};
+
+class DimseServer {
+ public:
+  DimseServer(DimseConfig config, DimseServices services);
+  ~DimseServer();  // Stop()
+
+  // Binds the port and starts accepting associations on a background thread.
+  Status Start();
+  // Stops accepting, waits for running associations to finish (they are aborted after
+  // their current operation).
+  void Stop();
+  uint16_t port() const { return port_; }
+
+ private:
+  void AcceptLoop();
+
+  DimseConfig config_;
+  DimseServices services_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> active_{0};
+  std::thread acceptor_;
+  struct Network;
+  std::unique_ptr<Network> net_;
+};
+
+}  // namespace radflow::dimse

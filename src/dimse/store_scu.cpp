@@ -1,0 +1,155 @@
+// C-STORE sub-operations for C-MOVE and C-GET: sending stored files byte-exact over an
+// association whose presentation context has the file's own transfer syntax.
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "dimse/association.h"
+
+namespace radflow::dimse {
+
+namespace {
+
+bool IsUncompressed(const std::string& ts) {
+  return ts == UID_LittleEndianExplicitTransferSyntax ||
+         ts == UID_LittleEndianImplicitTransferSyntax || ts == UID_BigEndianExplicitTransferSyntax;
+}
+
+// The accepted context for the SOP class: exact transfer syntax first, else (for an
+// uncompressed file) any uncompressed one, which DCMTK converts to on the fly.
+T_ASC_PresentationContextID FindContext(T_ASC_Association* assoc, const std::string& sop_class,
+                                        const std::string& ts, bool* exact) {
+  T_ASC_PresentationContextID fallback = 0;
+  for (int id = 1; id <= 255; id += 2) {
+    T_ASC_PresentationContext pc;
+    if (ASC_findAcceptedPresentationContext(assoc->params, static_cast<T_ASC_PresentationContextID>(id), &pc).bad()) continue;
+    if (pc.resultReason != ASC_P_ACCEPTANCE || sop_class != pc.abstractSyntax) continue;
+    if (ts == pc.acceptedTransferSyntax) {
+      *exact = true;
+      return pc.presentationContextID;
+    }
+    if (!fallback && IsUncompressed(ts) && IsUncompressed(pc.acceptedTransferSyntax)) {
+      fallback = pc.presentationContextID;
+    }
+  }
+  *exact = false;
+  return fallback;
+}
+
+}  // namespace
+
+OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocation& loc,
+                         const std::string& path, const std::string& move_originator_ae,
+                         Uint16 move_originator_msg_id, SubOperationCounts* counts) {
+  counts->remaining--;
+  auto fail = [&](OFCondition c) {
+    counts->failed++;
+    counts->failed_uids.push_back(loc.sop_uid);
+    return c;
+  };
+  bool exact = false;
+  T_ASC_PresentationContextID pres = FindContext(assoc, loc.sop_class_uid, loc.transfer_syntax_uid, &exact);
+  if (pres == 0) {
+    return fail(makeOFCondition(0, 1, OF_error,
+                                "no accepted presentation context for the SOP class and transfer syntax"));
+  }
+  T_DIMSE_C_StoreRQ req;
+  std::memset(&req, 0, sizeof req);
+  req.MessageID = assoc->nextMsgID++;
+  OFStandard::strlcpy(req.AffectedSOPClassUID, loc.sop_class_uid.c_str(), sizeof req.AffectedSOPClassUID);
+  OFStandard::strlcpy(req.AffectedSOPInstanceUID, loc.sop_uid.c_str(), sizeof req.AffectedSOPInstanceUID);
+  req.DataSetType = DIMSE_DATASET_PRESENT;
+  req.Priority = DIMSE_PRIORITY_MEDIUM;
+  if (!move_originator_ae.empty()) {
+    req.opts = O_STORE_MOVEORIGINATORAETITLE | O_STORE_MOVEORIGINATORID;
+    OFStandard::strlcpy(req.MoveOriginatorApplicationEntityTitle, move_originator_ae.c_str(),
+                        sizeof req.MoveOriginatorApplicationEntityTitle);
+    req.MoveOriginatorID = move_originator_msg_id;
+  }
+  T_DIMSE_C_StoreRSP rsp;
+  std::memset(&rsp, 0, sizeof rsp);
+  DcmDataset* detail = nullptr;
+  OFCondition cond;
+  if (exact) {
+    // Straight from the file: the dataset bytes go out as stored.
+    cond = DIMSE_storeUser(assoc, pres, &req, path.c_str(), nullptr, nullptr, nullptr,
+                           DIMSE_BLOCKING, 0, &rsp, &detail, nullptr,
+                           static_cast<long>(loc.blob_size));
+  } else {
+    DcmFileFormat ff;
+    cond = ff.loadFile(path.c_str());
+    if (cond.good()) {
+      cond = DIMSE_storeUser(assoc, pres, &req, nullptr, ff.getDataset(), nullptr, nullptr,
+                             DIMSE_BLOCKING, 0, &rsp, &detail, nullptr, 0);
+    }
+  }
+  delete detail;
+  if (cond.bad()) return fail(cond);
+  if (rsp.DimseStatus == STATUS_Success) {
+    counts->completed++;
+  } else if ((rsp.DimseStatus & 0xF000) == 0xB000) {
+    counts->warning++;  // PS3.4 B.2.3: coercion or elements discarded
+  } else {
+    return fail(makeOFCondition(0, 2, OF_error, "the destination refused the instance"));
+  }
+  return EC_Normal;
+}
+
+OFCondition OpenStoreAssociation(const std::string& our_ae, const RemoteAe& peer,
+                                 const std::vector<storage::InstanceLocation>& instances,
+                                 T_ASC_Network** net, T_ASC_Association** assoc) {
+  OFCondition cond = ASC_initializeNetwork(NET_REQUESTOR, 0, 30, net);
+  if (cond.bad()) return cond;
+  T_ASC_Parameters* params = nullptr;
+  cond = ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
+  if (cond.bad()) return cond;
+  ASC_setAPTitles(params, our_ae.c_str(), peer.ae_title.c_str(), nullptr);
+  std::string address = peer.host + ":" + std::to_string(peer.port);
+  ASC_setPresentationAddresses(params, OFStandard::getHostName().c_str(), address.c_str());
+
+  // One context per (SOP class, transfer syntax) pair; an uncompressed one also offers the
+  // other uncompressed syntaxes. At most 128 contexts per association (PS3.8 9.3.2.2).
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& i : instances) pairs.emplace(i.sop_class_uid, i.transfer_syntax_uid);
+  int id = 1;
+  for (const auto& [sop_class, ts] : pairs) {
+    if (id > 255) break;
+    std::vector<const char*> syntaxes{ts.c_str()};
+    if (IsUncompressed(ts)) {
+      for (const char* u : {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}) {
+        if (ts != u) syntaxes.push_back(u);
+      }
+    }
+    cond = ASC_addPresentationContext(params, static_cast<T_ASC_PresentationContextID>(id),
+                                      sop_class.c_str(), syntaxes.data(),
+                                      static_cast<int>(syntaxes.size()));
+    if (cond.bad()) {
+      ASC_destroyAssociationParameters(&params);
+      return cond;
+    }
+    id += 2;
+  }
+  cond = ASC_requestAssociation(*net, params, assoc);
+  if (cond.bad()) {
+    if (*assoc) ASC_destroyAssociation(assoc);
+    else ASC_destroyAssociationParameters(&params);
+    return cond;
+  }
+  if (ASC_countAcceptedPresentationContexts((*assoc)->params) == 0) {
+    return makeOFCondition(0, 3, OF_error, "the destination accepted no presentation context");
+  }
+  return EC_Normal;
+}
+
+void CloseAssociation(T_ASC_Network** net, T_ASC_Association** assoc) {
+  if (*assoc) {
+    if (ASC_releaseAssociation(*assoc).bad()) ASC_abortAssociation(*assoc);
+    ASC_destroyAssociation(assoc);
+  }
+  if (*net) ASC_dropNetwork(net);
+}
+
+}  // namespace radflow::dimse

@@ -1,0 +1,110 @@
+// IngestService: the one chokepoint through which every new instance enters radflow
+// (C-STORE, import, STOW-RS, AI app outputs), as Orthanc's ServerContext::Store.
+//
+// Store(): 1. parse and validate   2. duplicate check (policy)   3. blob: fsync + rename
+//          4. index row, group-committed   5. only then success   6. InstanceStored event.
+// SeriesStable fires once a series has received nothing new for `stable_after`.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/blob_store.h"
+#include "storage/index.h"
+
+namespace radflow::ingest {
+
+// What to do with a different object whose SOP Instance UID is already stored.
+enum class DuplicatePolicy {
+  kKeep,     // keep the stored one, answer success (default, as Orthanc)
+  kReject,   // answer a failure (kConflict)
+  kReplace,  // store the new one, drop the old one
+};
+std::optional<DuplicatePolicy> ParseDuplicatePolicy(std::string_view name);
+
+struct Origin {
+  enum class Kind { kDimse, kImport, kStowRs, kApp };
+  Kind kind = Kind::kImport;
+  std::string detail;  // calling AE title, file path, client address, app id
+};
+
+enum class StoreOutcome {
+  kStored,         // new instance
+  kAlreadyStored,  // identical bytes were already stored; nothing written
+  kKeptExisting,   // different bytes, policy kKeep: the stored instance was kept
+  kReplaced,       // different bytes, policy kReplace
+};
+const char* OutcomeName(StoreOutcome outcome);
+
+struct StoreResult {
+  StoreOutcome outcome = StoreOutcome::kStored;
+  std::string sop_class_uid;
+  std::string sop_instance_uid;
+  std::string study_instance_uid;
+  std::string series_instance_uid;
+};
+
+struct Event {
+  enum class Type { kInstanceStored, kSeriesStable };
+  Type type;
+  std::string study_instance_uid;
+  std::string series_instance_uid;
+  std::string sop_instance_uid;  // kInstanceStored only
+};
+
+struct IngestOptions {
+  DuplicatePolicy duplicate_policy = DuplicatePolicy::kKeep;
+  std::chrono::milliseconds stable_after{5000};
+};
+
+class IngestService {
+ public:
+  IngestService(storage::BlobStore& blobs, storage::Index& index, IngestOptions options);
+  ~IngestService();  // stops the stable-series watcher
+
+  // A fresh temporary path on the blob store's filesystem for a receiver to write into.
+  std::string NewTempPath() const { return blobs_.NewTempPath(); }
+
+  // Takes ownership of the Part-10 file at temp_path (it is moved or deleted). Returns
+  // only once a stored instance is durable. Thread-safe.
+  Result<StoreResult> Store(const std::string& temp_path, const Origin& origin);
+  // Same, from bytes in memory.
+  Result<StoreResult> StoreBytes(std::string_view part10, const Origin& origin);
+
+  // Listeners run on the storing thread (InstanceStored) or the watcher thread
+  // (SeriesStable); they must be quick and must not call Store.
+  void Subscribe(std::function<void(const Event&)> listener);
+
+ private:
+  void Publish(const Event& e);
+  void NoteSeriesActivity(const std::string& study, const std::string& series);
+  void WatchStableSeries();
+
+  storage::BlobStore& blobs_;
+  storage::Index& index_;
+  IngestOptions options_;
+
+  std::mutex listeners_mu_;
+  std::vector<std::function<void(const Event&)>> listeners_;
+
+  struct Activity {
+    std::string study;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::mutex stable_mu_;
+  std::condition_variable stable_cv_;
+  std::map<std::string, Activity> active_series_;
+  bool stopping_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace radflow::ingest

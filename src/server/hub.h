@@ -1,0 +1,37 @@
+// Hub: an opened data directory — blob store, index and the ingest chokepoint — shared
+// by the server and the offline CLI commands.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "ingest/ingest_service.h"
+#include "storage/blob_store.h"
+#include "storage/index.h"
+
+namespace radflow::server {
+
+struct Hub {
+  std::string data_dir;
+  std::unique_ptr<storage::BlobStore> blobs;
+  std::unique_ptr<storage::Index> index;
+  std::unique_ptr<ingest::IngestService> ingest;
+
+  // DIR/blobs (the Part-10 files) and DIR/index.db (SQLite).
+  static Result<std::unique_ptr<Hub>> Open(const std::string& data_dir,
+                                           ingest::IngestOptions options = {});
+};
+
+// `radflow check`: every index row has a readable blob of the recorded size, and every
+// blob an index row. With repair, rows without a blob are removed, and orphan blobs are
+// re-ingested (a crash between blob and index commit leaves one) or quarantined.
+struct CheckReport {
+  int64_t rows_checked = 0;
+  int64_t blobs_checked = 0;
+  std::vector<std::string> problems;  // one line each
+  std::vector<std::string> repairs;
+};
+Result<CheckReport> CheckConsistency(Hub& hub, bool repair);
+
+}  // namespace radflow::server

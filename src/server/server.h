@@ -1,0 +1,31 @@
+// The composition root: reads the configuration, opens the hub, starts the DIMSE and HTTP
+// servers, and runs until SIGINT or SIGTERM.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace radflow::server {
+
+struct ServerConfig {
+  std::string data_dir = "./radflow-data";
+  std::string ae_title = "RADFLOW";
+  int dicom_port = 11112;
+  int http_port = 8080;
+  std::string http_address = "0.0.0.0";
+  std::vector<std::string> modalities;  // "AE=host:port", C-MOVE destinations
+  double stable_seconds = 5;
+  std::string duplicate_policy = "keep";  // keep | reject | replace
+  int http_threads = 4;
+};
+
+// Blocks until a stop signal; returns the process exit code.
+int RunServer(const ServerConfig& config);
+
+// Takes an exclusive lock on DIR/radflow.lock so that two servers, or a server and
+// `check --repair`, never work on one data directory at once.
+Status LockDataDir(const std::string& data_dir);
+
+}  // namespace radflow::server

@@ -1,0 +1,154 @@
+#include "storage/blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace radflow::storage {
+
+namespace {
+
+std::string RandomHex(size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string s(n, '0');
+  uint64_t bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 16 == 0) bits = rng();
+    s[i] = kHex[bits & 0xF];
+    bits >>= 4;
+  }
+  return s;
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  return {ErrorCode::kIoError, what + " " + path + ": " + std::strerror(errno)};
+}
+
+Status SyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  int rc = (flags & O_DIRECTORY) ? ::fsync(fd) : ::fdatasync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync", path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BlobStore> BlobStore::Open(const std::string& root) {
+  std::error_code ec;
+  fs::create_directories(fs::path(root) / "tmp", ec);
+  if (ec) return {ErrorCode::kIoError, "cannot create " + root + ": " + ec.message()};
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) {
+    fs::remove(e.path(), ec);
+  }
+  return BlobStore(fs::absolute(root).lexically_normal().string());
+}
+
+std::string BlobStore::NewTempPath() const {
+  return root_ + "/tmp/" + RandomHex(24) + ".part";
+}
+
+Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {
+  std::string path = NewTempPath();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create", path);
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status st = Errno("write", path);
+      ::close(fd);
+      ::unlink(path.c_str());
+      return st;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return path;
+}
+
+Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
+  RADFLOW_RETURN_IF_ERROR(SyncPath(temp_path, O_RDONLY));
+  // Two-level fan-out keeps directories small; the random name keeps concurrent writers
+  // of the same SOP Instance UID apart.
+  std::string name = RandomHex(32);
+  std::string dir = name.substr(0, 2) + "/" + name.substr(2, 2);
+  std::string relative = dir + "/" + name + ".dcm";
+  std::string abs_dir = root_ + "/" + dir;
+  if (::mkdir((root_ + "/" + name.substr(0, 2)).c_str(), 0755) != 0 && errno != EEXIST) {
+    return Errno("mkdir", abs_dir);
+  }
+  bool created = ::mkdir(abs_dir.c_str(), 0755) == 0;
+  if (!created && errno != EEXIST) return Errno("mkdir", abs_dir);
+  if (created) RADFLOW_RETURN_IF_ERROR(SyncPath(root_ + "/" + name.substr(0, 2), O_DIRECTORY));
+  std::string final_path = root_ + "/" + relative;
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return Errno("rename", final_path);
+  RADFLOW_RETURN_IF_ERROR(SyncPath(abs_dir, O_DIRECTORY));
+  return relative;
+}
+
+std::string BlobStore::AbsolutePath(const std::string& relative) const {
+  return root_ + "/" + relative;
+}
+
+Result<std::string> BlobStore::Read(const std::string& relative) const {
+  std::ifstream in(AbsolutePath(relative), std::ios::binary);
+  if (!in) return {ErrorCode::kNotFound, "blob not found: " + relative};
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return data;
+}
+
+Status BlobStore::Remove(const std::string& relative) const {
+  if (::unlink(AbsolutePath(relative).c_str()) != 0 && errno != ENOENT) {
+    return Errno("unlink", AbsolutePath(relative));
+  }
+  return Status::Ok();
+}
+
+Result<bool> BlobStore::SameContent(const std::string& a, const std::string& b) {
+  std::error_code ec1, ec2;
+  auto sa = fs::file_size(a, ec1), sb = fs::file_size(b, ec2);
+  if (ec1 || ec2) return {ErrorCode::kIoError, "cannot stat " + (ec1 ? a : b)};
+  if (sa != sb) return false;
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  if (!fa || !fb) return {ErrorCode::kIoError, "cannot open " + (!fa ? a : b)};
+  std::vector<char> ba(1 << 16), bb(1 << 16);
+  while (fa && fb) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount()) return false;
+    if (std::memcmp(ba.data(), bb.data(), static_cast<size_t>(fa.gcount())) != 0) return false;
+  }
+  return true;
+}
+
+Status BlobStore::ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory()) {
+      if (it->path().filename() == "tmp") it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().extension() != ".dcm") continue;
+    fn(fs::relative(it->path(), root_).string(), it->file_size());
+  }
+  if (ec) return {ErrorCode::kIoError, "cannot list " + root_ + ": " + ec.message()};
+  return Status::Ok();
+}
+
+}  // namespace radflow::storage

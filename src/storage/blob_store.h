@@ -1,0 +1,45 @@
+// BlobStore: the stored Part-10 files, on the local filesystem. A blob is written to a
+// temporary file, fsync'ed, renamed into place and its directory fsync'ed, so that a blob
+// that exists under its final name is complete and durable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+
+namespace radflow::storage {
+
+class BlobStore {
+ public:
+  // Creates root/ and root/tmp if needed. Stale temporary files from an earlier crash are
+  // removed: they were never acknowledged.
+  static Result<BlobStore> Open(const std::string& root);
+
+  // A fresh path under root/tmp for a writer (a DIMSE receiver, an HTTP part) to fill.
+  std::string NewTempPath() const;
+  // Writes bytes to a fresh temporary file; returns its path.
+  Result<std::string> WriteTemp(std::string_view bytes) const;
+
+  // Makes the temporary file durable under a new, unique relative path and returns that
+  // path. On failure the temporary file is left for the caller to remove.
+  Result<std::string> Commit(const std::string& temp_path) const;
+
+  std::string AbsolutePath(const std::string& relative) const;
+  Result<std::string> Read(const std::string& relative) const;
+  Status Remove(const std::string& relative) const;
+  // True if the two files have identical bytes.
+  static Result<bool> SameContent(const std::string& a, const std::string& b);
+
+  // Calls fn(relative_path, size) for every committed blob.
+  Status ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  explicit BlobStore(std::string root) : root_(std::move(root)) {}
+  std::string root_;
+};
+
+}  // namespace radflow::storage

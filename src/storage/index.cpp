@@ -1,0 +1,583 @@
+#include "storage/index.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "storage/schema_sql.h"
+#include "storage/sqlite_db.h"
+
+namespace radflow::storage {
+
+namespace t = dicom::tags;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* FromClause(ResourceLevel level) {
+  switch (level) {
+    case ResourceLevel::kPatient: return "patients p";
+    case ResourceLevel::kStudy: return "studies s JOIN patients p ON p.id = s.patient_fk";
+    case ResourceLevel::kSeries:
+      return "series se JOIN studies s ON s.id = se.study_fk"
+             " JOIN patients p ON p.id = s.patient_fk";
+    case ResourceLevel::kInstance:
+      return "instances i JOIN series se ON se.id = i.series_fk"
+             " JOIN studies s ON s.id = se.study_fk JOIN patients p ON p.id = s.patient_fk";
+  }
+  return "";
+}
+
+const char* OrderClause(ResourceLevel level) {
+  switch (level) {
+    case ResourceLevel::kPatient: return "p.id";
+    case ResourceLevel::kStudy: return "s.study_date, s.study_time, s.id";
+    case ResourceLevel::kSeries: return "CAST(se.series_number AS INTEGER), se.id";
+    case ResourceLevel::kInstance: return "CAST(i.instance_number AS INTEGER), i.id";
+  }
+  return "";
+}
+
+// PS3.4 C.2.2.2.4 wildcards: '*' any sequence, '?' one character. For GLOB, a literal
+// '[' must be written "[[]"; for LIKE, '%', '_' and '\' are escaped with '\'.
+std::string ToGlob(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '[') out += "[[]";
+    else out += c;
+  }
+  return out;
+}
+std::string ToLike(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '*') out += '%';
+    else if (c == '?') out += '_';
+    else if (c == '%' || c == '_' || c == '\\') { out += '\\'; out += c; }
+    else out += c;
+  }
+  return out;
+}
+
+const char* kLocationColumns =
+    "s.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax_uid,"
+    " i.blob_path, i.blob_size";
+
+InstanceLocation ReadLocation(const Statement& st, int first) {
+  InstanceLocation loc;
+  loc.study_uid = st.Text(first);
+  loc.series_uid = st.Text(first + 1);
+  loc.sop_uid = st.Text(first + 2);
+  loc.sop_class_uid = st.Text(first + 3);
+  loc.transfer_syntax_uid = st.Text(first + 4);
+  loc.blob_path = st.Text(first + 5);
+  loc.blob_size = static_cast<uint64_t>(st.Int(first + 6));
+  return loc;
+}
+
+}  // namespace
+
+class Index::Impl {
+ public:
+  std::string path;
+  std::unique_ptr<SqliteDb> writer;
+
+  // Group commit (LevelDB's DBImpl::Write): the writer at the front of the queue commits
+  // everything queued behind it in one transaction, then wakes the others.
+  struct Pending {
+    const InstanceEntry* entry;
+    bool replace;
+    Result<CommitResult> result{CommitResult{}};
+    bool done = false;
+    std::condition_variable cv;
+  };
+  std::mutex queue_mu;
+  std::deque<Pending*> queue;
+  std::mutex write_mu;  // held while the writer connection is in a transaction
+
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<SqliteDb>> readers;
+
+  struct Lease {
+    Lease(Impl* i, std::unique_ptr<SqliteDb> d) : impl(i), db(std::move(d)) {}
+    Lease(Lease&&) = default;
+    Impl* impl;
+    std::unique_ptr<SqliteDb> db;
+    ~Lease() {
+      if (db) {
+        std::lock_guard<std::mutex> g(impl->pool_mu);
+        impl->readers.push_back(std::move(db));
+      }
+    }
+  };
+  Result<Lease> AcquireReader() {
+    {
+      std::lock_guard<std::mutex> g(pool_mu);
+      if (!readers.empty()) {
+        Lease l{this, std::move(readers.back())};
+        readers.pop_back();
+        return l;
+      }
+    }
+    auto db = SqliteDb::Open(path);
+    if (!db.ok()) return db.status();
+    return Lease{this, std::move(db.value())};
+  }
+
+  Status Migrate();
+  Result<CommitResult> WriteOne(const InstanceEntry& e, bool replace);
+  Status DeleteTx(const std::string& sop_uid, std::string* blob_path);
+  Result<std::optional<InstanceLocation>> FindLocation(SqliteDb& db, const std::string& sop);
+  void CommitBatch(std::vector<Pending*>& batch);
+  Result<std::vector<Row>> Select(const Query& q, bool locations_only,
+                                  std::vector<InstanceLocation>* locations);
+};
+
+Status Index::Impl::Migrate() {
+  auto st = writer->PrepareOnce("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  int version = 0;
+  if (sqlite3_step(st.value()) == SQLITE_ROW) version = sqlite3_column_int(st.value(), 0);
+  sqlite3_finalize(st.value());
+  for (const auto& m : kMigrations) {
+    if (m.version <= version) continue;
+    RADFLOW_RETURN_IF_ERROR(writer->Exec("BEGIN IMMEDIATE"));
+    Status s = writer->Exec(m.sql);
+    if (s.ok()) s = writer->Exec("PRAGMA user_version = " + std::to_string(m.version));
+    if (!s.ok()) {
+      (void)writer->Exec("ROLLBACK");
+      return Status(ErrorCode::kDatabaseError,
+                    "schema migration " + std::to_string(m.version) + " failed: " + s.message());
+    }
+    RADFLOW_RETURN_IF_ERROR(writer->Exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<InstanceLocation>> Index::Impl::FindLocation(SqliteDb& db,
+                                                                  const std::string& sop) {
+  auto p = db.Prepare(std::string("SELECT ") + kLocationColumns + " FROM " +
+                      FromClause(ResourceLevel::kInstance) + " WHERE i.sop_uid = ?");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, sop);
+  Status status;
+  if (st.Step(&status)) return std::optional<InstanceLocation>(ReadLocation(st, 0));
+  if (!status.ok()) return status;
+  return std::optional<InstanceLocation>();
+}
+
+// Runs inside the batch transaction. Returns the outcome for this entry.
+Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool replace) {
+  const auto& in = e.instance;
+  const auto& a = in.attributes;
+  CommitResult out;
+  SqliteDb& db = *writer;
+  Status status;
+
+  auto existing = FindLocation(db, in.sop_instance_uid);
+  if (!existing.ok()) return existing.status();
+  if (existing.value()) {
+    if (!replace) {
+      out.outcome = Outcome::kDuplicate;
+      out.existing = *existing.value();
+      return out;
+    }
+    RADFLOW_RETURN_IF_ERROR(DeleteTx(in.sop_instance_uid, &out.replaced_blob));
+    out.outcome = Outcome::kReplaced;
+  }
+
+  auto run = [&](const char* sql, std::initializer_list<std::string> text,
+                 std::initializer_list<int64_t> ints = {}) -> Status {
+    auto p = db.Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    int i = 1;
+    for (const auto& v : text) st.Bind(i++, v);
+    for (int64_t v : ints) st.Bind(i++, v);
+    Status s;
+    while (st.Step(&s)) {
+    }
+    return s;
+  };
+  auto lookup = [&](const char* sql, const std::string& key, int64_t* id) -> Status {
+    auto p = db.Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, key);
+    Status s;
+    *id = st.Step(&s) ? st.Int(0) : 0;
+    return s;
+  };
+
+  int64_t patient = 0, study = 0, series = 0;
+  RADFLOW_RETURN_IF_ERROR(
+      lookup("SELECT id FROM patients WHERE patient_id = ?", a.Get(t::kPatientID), &patient));
+  if (patient == 0) {
+    RADFLOW_RETURN_IF_ERROR(run(
+        "INSERT INTO patients (patient_id, patient_name, birth_date, sex) VALUES (?,?,?,?)",
+        {a.Get(t::kPatientID), a.Get(t::kPatientName), a.Get(t::kPatientBirthDate),
+         a.Get(t::kPatientSex)}));
+    patient = sqlite3_last_insert_rowid(db.raw());
+  }
+  RADFLOW_RETURN_IF_ERROR(
+      lookup("SELECT id FROM studies WHERE study_uid = ?", in.study_instance_uid, &study));
+  if (study == 0) {
+    RADFLOW_RETURN_IF_ERROR(run(
+        "INSERT INTO studies (study_uid, study_date, study_time, accession_number, study_id,"
+        " study_description, referring_physician, patient_fk) VALUES (?,?,?,?,?,?,?,?)",
+        {in.study_instance_uid, a.Get(t::kStudyDate), a.Get(t::kStudyTime),
+         a.Get(t::kAccessionNumber), a.Get(t::kStudyID), a.Get(t::kStudyDescription),
+         a.Get(t::kReferringPhysicianName)},
+        {patient}));
+    study = sqlite3_last_insert_rowid(db.raw());
+    RADFLOW_RETURN_IF_ERROR(
+        run("UPDATE patients SET num_studies = num_studies + 1 WHERE id = ?", {}, {patient}));
+  }
+  RADFLOW_RETURN_IF_ERROR(
+      lookup("SELECT id FROM series WHERE series_uid = ?", in.series_instance_uid, &series));
+  if (series == 0) {
+    RADFLOW_RETURN_IF_ERROR(run(
+        "INSERT INTO series (series_uid, modality, series_number, series_description,"
+        " body_part, series_date, series_time, manufacturer, study_fk)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        {in.series_instance_uid, a.Get(t::kModality), a.Get(t::kSeriesNumber),
+         a.Get(t::kSeriesDescription), a.Get(t::kBodyPartExamined), a.Get(t::kSeriesDate),
+         a.Get(t::kSeriesTime), a.Get(t::kManufacturer)},
+        {study}));
+    series = sqlite3_last_insert_rowid(db.raw());
+    RADFLOW_RETURN_IF_ERROR(run(
+        "UPDATE studies SET num_series = num_series + 1, modalities = (SELECT"
+        " COALESCE(group_concat(m, '\\'), '') FROM (SELECT DISTINCT modality AS m FROM series"
+        " WHERE study_fk = ?1 AND modality <> '' ORDER BY m)) WHERE id = ?1",
+        {}, {study}));
+    RADFLOW_RETURN_IF_ERROR(
+        run("UPDATE patients SET num_series = num_series + 1 WHERE id = ?", {}, {patient}));
+  }
+  RADFLOW_RETURN_IF_ERROR(run(
+      "INSERT INTO instances (sop_uid, sop_class_uid, instance_number, rows, columns,"
+      " number_of_frames, transfer_syntax_uid, blob_path, series_fk, blob_size, stored_at)"
+      " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      {in.sop_instance_uid, in.sop_class_uid, a.Get(t::kInstanceNumber), a.Get(t::kRows),
+       a.Get(t::kColumns), a.Get(t::kNumberOfFrames), in.transfer_syntax_uid, e.blob_path},
+      {series, static_cast<int64_t>(e.blob_size), NowMs()}));
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE series SET num_instances = num_instances + 1, updated_at = ?2 WHERE id = ?1", {},
+      {series, NowMs()}));
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE studies SET num_instances = num_instances + 1 WHERE id = ?", {}, {study}));
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE patients SET num_instances = num_instances + 1 WHERE id = ?", {}, {patient}));
+  return out;
+}
+
+Status Index::Impl::DeleteTx(const std::string& sop_uid, std::string* blob_path) {
+  SqliteDb& db = *writer;
+  auto p = db.Prepare(
+      "SELECT i.id, i.series_fk, se.study_fk, s.patient_fk, i.blob_path FROM instances i"
+      " JOIN series se ON se.id = i.series_fk JOIN studies s ON s.id = se.study_fk"
+      " WHERE i.sop_uid = ?");
+  if (!p.ok()) return p.status();
+  int64_t id, series, study, patient;
+  {
+    Statement st(p.value());
+    st.Bind(1, sop_uid);
+    Status s;
+    if (!st.Step(&s)) return s.ok() ? Status(ErrorCode::kNotFound, "no instance " + sop_uid) : s;
+    id = st.Int(0);
+    series = st.Int(1);
+    study = st.Int(2);
+    patient = st.Int(3);
+    if (blob_path) *blob_path = st.Text(4);
+  }
+  std::string sql =
+      "DELETE FROM instances WHERE id = " + std::to_string(id) + ";"
+      "UPDATE series SET num_instances = num_instances - 1 WHERE id = " + std::to_string(series) + ";"
+      "UPDATE studies SET num_instances = num_instances - 1 WHERE id = " + std::to_string(study) + ";"
+      "UPDATE patients SET num_instances = num_instances - 1 WHERE id = " + std::to_string(patient) + ";"
+      "UPDATE studies SET num_series = num_series - 1 WHERE id = " + std::to_string(study) +
+      " AND EXISTS (SELECT 1 FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0);"
+      "UPDATE patients SET num_series = num_series - 1 WHERE id = " + std::to_string(patient) +
+      " AND EXISTS (SELECT 1 FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0);"
+      "DELETE FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0;"
+      "UPDATE studies SET modalities = (SELECT COALESCE(group_concat(m, '\\'), '') FROM (SELECT"
+      " DISTINCT modality AS m FROM series WHERE study_fk = " + std::to_string(study) +
+      " AND modality <> '' ORDER BY m)) WHERE id = " + std::to_string(study) + ";"
+      "UPDATE patients SET num_studies = num_studies - 1 WHERE id = " + std::to_string(patient) +
+      " AND EXISTS (SELECT 1 FROM studies WHERE id = " + std::to_string(study) + " AND num_series = 0);"
+      "DELETE FROM studies WHERE id = " + std::to_string(study) + " AND num_series = 0;"
+      "DELETE FROM patients WHERE id = " + std::to_string(patient) + " AND num_studies = 0;";
+  return db.Exec(sql);
+}
+
+void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
+  Status begin = writer->Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (auto* p : batch) p->result = begin;
+    return;
+  }
+  for (auto* p : batch) {
+    // A savepoint per entry: one bad row fails only its own writer.
+    (void)writer->Exec("SAVEPOINT entry");
+    p->result = WriteOne(*p->entry, p->replace);
+    (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
+  }
+  Status commit = writer->Exec("COMMIT");
+  if (!commit.ok()) {
+    (void)writer->Exec("ROLLBACK");
+    for (auto* p : batch) p->result = commit;
+  }
+}
+
+Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Index::~Index() = default;
+
+Result<std::unique_ptr<Index>> Index::Open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  auto db = SqliteDb::Open(path);
+  if (!db.ok()) return db.status();
+  impl->writer = std::move(db.value());
+  RADFLOW_RETURN_IF_ERROR(impl->Migrate());
+  return std::unique_ptr<Index>(new Index(std::move(impl)));
+}
+
+Result<Index::CommitResult> Index::Commit(const InstanceEntry& entry, bool replace) {
+  Impl& d = *impl_;
+  Impl::Pending self;
+  self.entry = &entry;
+  self.replace = replace;
+  std::unique_lock<std::mutex> lock(d.queue_mu);
+  d.queue.push_back(&self);
+  self.cv.wait(lock, [&] { return self.done || d.queue.front() == &self; });
+  if (self.done) return std::move(self.result);
+
+  // This writer leads: take everything queued so far.
+  constexpr size_t kMaxBatch = 256;
+  std::vector<Impl::Pending*> batch;
+  for (auto* p : d.queue) {
+    if (batch.size() == kMaxBatch) break;
+    batch.push_back(p);
+  }
+  lock.unlock();
+  {
+    std::lock_guard<std::mutex> g(d.write_mu);
+    d.CommitBatch(batch);
+  }
+  lock.lock();
+  for (auto* p : batch) {
+    d.queue.pop_front();
+    if (p != &self) {
+      p->done = true;
+      p->cv.notify_one();
+    }
+  }
+  if (!d.queue.empty()) d.queue.front()->cv.notify_one();
+  return std::move(self.result);
+}
+
+Result<std::optional<InstanceLocation>> Index::FindInstance(const std::string& sop_uid) {
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  return impl_->FindLocation(*lease.value().db, sop_uid);
+}
+
+Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only,
+                                             std::vector<InstanceLocation>* locations) {
+  const ResourceLevel level = locations_only ? ResourceLevel::kInstance : q.level;
+  std::vector<const IndexedAttribute*> columns;
+  std::string sql = "SELECT ";
+  if (locations_only) {
+    sql += kLocationColumns;
+  } else {
+    for (const auto& a : IndexedAttributes()) {
+      if (a.level > level) continue;
+      if (!columns.empty()) sql += ", ";
+      sql += a.column;
+      columns.push_back(&a);
+    }
+    if (level == ResourceLevel::kInstance) sql += std::string(", ") + kLocationColumns;
+  }
+  sql += std::string(" FROM ") + FromClause(level);
+
+  std::vector<std::string> params;
+  std::string where;
+  for (const auto& c : q.constraints) {
+    const IndexedAttribute* a = FindIndexedAttribute(c.tag);
+    if (a == nullptr || a->level > q.level) continue;  // not indexed or below the level
+    std::string col = a->column;
+    std::string cond;
+    const bool modalities = c.tag == t::kModalitiesInStudy;
+    if (modalities) col = "x.modality";  // matched against the study's series
+    switch (c.type) {
+      case Constraint::Type::kSingleValue:
+        cond = col + (a->kind == ValueKind::kPersonName ? " = ? COLLATE NOCASE" : " = ?");
+        if (a->kind == ValueKind::kComputed && !modalities) cond = "CAST(" + col + " AS TEXT) = ?";
+        params.push_back(c.value);
+        break;
+      case Constraint::Type::kWildcard:
+        if (a->kind == ValueKind::kPersonName) {
+          cond = col + " LIKE ? ESCAPE '\\'";
+          params.push_back(ToLike(c.value));
+        } else {
+          cond = col + " GLOB ?";
+          params.push_back(ToGlob(c.value));
+        }
+        break;
+      case Constraint::Type::kRange:
+        cond = "(" + col + " <> ''";
+        if (!c.range_lower.empty()) {
+          cond += " AND " + col + " >= ?";
+          params.push_back(c.range_lower);
+        }
+        if (!c.range_upper.empty()) {
+          cond += " AND " + col + " <= ?";
+          params.push_back(c.range_upper);
+        }
+        cond += ")";
+        break;
+      case Constraint::Type::kUidList:
+        if (c.uids.empty()) continue;
+        cond = col + " IN (";
+        for (size_t i = 0; i < c.uids.size(); ++i) {
+          cond += i ? ",?" : "?";
+          params.push_back(c.uids[i]);
+        }
+        cond += ")";
+        break;
+    }
+    if (modalities) cond = "EXISTS (SELECT 1 FROM series x WHERE x.study_fk = s.id AND " + cond + ")";
+    where += (where.empty() ? " WHERE " : " AND ") + cond;
+  }
+  sql += where;
+  sql += std::string(" ORDER BY ") + OrderClause(level);
+  if (q.limit > 0 || q.offset > 0) {
+    sql += " LIMIT " + (q.limit > 0 ? std::to_string(q.limit) : std::string("-1")) +
+           " OFFSET " + std::to_string(q.offset);
+  }
+
+  auto lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  SqliteDb& db = *lease.value().db;
+  auto p = db.PrepareOnce(sql);
+  if (!p.ok()) return p.status();
+  std::vector<Row> rows;
+  Status status;
+  {
+    Statement st(p.value());
+    for (size_t i = 0; i < params.size(); ++i) st.Bind(static_cast<int>(i + 1), params[i]);
+    while (st.Step(&status)) {
+      if (locations_only) {
+        locations->push_back(ReadLocation(st, 0));
+        continue;
+      }
+      Row row;
+      for (size_t i = 0; i < columns.size(); ++i) {
+        row.values[columns[i]->tag] = st.Text(static_cast<int>(i));
+      }
+      if (level == ResourceLevel::kInstance) {
+        row.location = ReadLocation(st, static_cast<int>(columns.size()));
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  sqlite3_finalize(p.value());
+  if (!status.ok()) return status;
+  return rows;
+}
+
+Result<std::vector<Row>> Index::Find(const Query& query) {
+  return impl_->Select(query, false, nullptr);
+}
+
+Result<std::vector<InstanceLocation>> Index::Locate(const Query& query) {
+  std::vector<InstanceLocation> out;
+  auto r = impl_->Select(query, true, &out);
+  if (!r.ok()) return r.status();
+  return out;
+}
+
+Result<IndexStats> Index::Stats() {
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  auto p = lease.value().db->Prepare(
+      "SELECT (SELECT COUNT(*) FROM patients), (SELECT COUNT(*) FROM studies),"
+      " (SELECT COUNT(*) FROM series), (SELECT COUNT(*) FROM instances),"
+      " (SELECT COALESCE(SUM(blob_size), 0) FROM instances)");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  Status status;
+  IndexStats s;
+  if (st.Step(&status)) {
+    s.patients = st.Int(0);
+    s.studies = st.Int(1);
+    s.series = st.Int(2);
+    s.instances = st.Int(3);
+    s.bytes = st.Int(4);
+  }
+  if (!status.ok()) return status;
+  return s;
+}
+
+Status Index::DeleteInstance(const std::string& sop_uid) {
+  std::lock_guard<std::mutex> g(impl_->write_mu);
+  Status s = impl_->writer->Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  s = impl_->DeleteTx(sop_uid, nullptr);
+  if (!s.ok()) {
+    (void)impl_->writer->Exec("ROLLBACK");
+    return s;
+  }
+  return impl_->writer->Exec("COMMIT");
+}
+
+Status Index::ForEachInstance(const std::function<void(const InstanceLocation&)>& fn) {
+  Query q;
+  q.level = ResourceLevel::kInstance;
+  auto locs = Locate(q);
+  if (!locs.ok()) return locs.status();
+  for (const auto& l : locs.value()) fn(l);
+  return Status::Ok();
+}
+
+Status Index::BulkFillSynthetic(int instances) {
+  std::lock_guard<std::mutex> g(impl_->write_mu);
+  constexpr int kPerSeries = 100;
+  constexpr int kPerTransaction = 10000;
+  const std::string root = "2.25.99" + std::to_string(NowMs() % 1000000000);
+  for (int done = 0; done < instances;) {
+    RADFLOW_RETURN_IF_ERROR(impl_->writer->Exec("BEGIN IMMEDIATE"));
+    for (int k = 0; k < kPerTransaction && done < instances; ++k, ++done) {
+      const int series = done / kPerSeries;
+      InstanceEntry e;
+      auto& in = e.instance;
+      in.study_instance_uid = root + ".1." + std::to_string(series);
+      in.series_instance_uid = root + ".2." + std::to_string(series);
+      in.sop_instance_uid = root + ".3." + std::to_string(done);
+      in.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+      in.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+      in.attributes.Set(t::kPatientID, "SYNTH" + std::to_string(series % 1000));
+      in.attributes.Set(t::kPatientName, "Synthetic^Patient" + std::to_string(series % 1000));
+      in.attributes.Set(t::kModality, "CT");
+      in.attributes.Set(t::kStudyDate, "20200101");
+      in.attributes.Set(t::kInstanceNumber, std::to_string(done % kPerSeries + 1));
+      e.blob_path = "synthetic/" + in.sop_instance_uid;
+      e.blob_size = 0;
+      auto r = impl_->WriteOne(e, false);
+      if (!r.ok()) {
+        (void)impl_->writer->Exec("ROLLBACK");
+        return r.status();
+      }
+    }
+    RADFLOW_RETURN_IF_ERROR(impl_->writer->Exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace radflow::storage

@@ -1,0 +1,62 @@
+// Index: the SQLite database of patients, studies, series and instances.
+//
+// Thread-safe. Writes go through Commit(), which batches concurrent writers into one
+// transaction and one WAL sync (group commit, as LevelDB batches its log writes): a
+// writer returns only once its row is durable. Reads use a pool of connections and run
+// concurrently with writes (WAL).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/model.h"
+
+namespace radflow::storage {
+
+class Index {
+ public:
+  enum class Outcome {
+    kInserted,   // new instance row
+    kReplaced,   // replaced the row of the same SOP Instance UID (replaced_blob is set)
+    kDuplicate,  // a row with this SOP Instance UID exists and was kept (existing is set)
+  };
+  struct CommitResult {
+    Outcome outcome = Outcome::kInserted;
+    std::optional<InstanceLocation> existing;  // kDuplicate
+    std::string replaced_blob;                 // kReplaced
+  };
+
+  // Opens or creates the database and applies the numbered schema migrations.
+  static Result<std::unique_ptr<Index>> Open(const std::string& path);
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  // Durably records one instance (and its patient/study/series). With replace=false an
+  // existing row for the SOP Instance UID is kept and reported as kDuplicate.
+  Result<CommitResult> Commit(const InstanceEntry& entry, bool replace);
+
+  Result<std::optional<InstanceLocation>> FindInstance(const std::string& sop_uid);
+  // Matching resources at query.level, with every indexed attribute of that level and above.
+  Result<std::vector<Row>> Find(const Query& query);
+  // The instances under every resource that matches the query (C-MOVE, C-GET, WADO-RS).
+  Result<std::vector<InstanceLocation>> Locate(const Query& query);
+  Result<IndexStats> Stats();
+  // Removes an instance row, its now-empty parents, and fixes the counters.
+  Status DeleteInstance(const std::string& sop_uid);
+  Status ForEachInstance(const std::function<void(const InstanceLocation&)>& fn);
+
+  // Benchmark support: inserts synthetic rows (no blobs) in large transactions.
+  Status BulkFillSynthetic(int instances);
+
+ private:
+  class Impl;
+  explicit Index(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace radflow::storage

@@ -1,0 +1,69 @@
+#include "storage/sqlite_db.h"
+
+namespace radflow::storage {
+
+bool Statement::Step(Status* status) {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE && status->ok()) {
+    *status = Status(ErrorCode::kDatabaseError,
+                     std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+  }
+  return false;
+}
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return {ErrorCode::kDatabaseError, "cannot open index " + path + ": " + msg};
+  }
+  auto out = std::unique_ptr<SqliteDb>(new SqliteDb(db));
+  sqlite3_busy_timeout(db, 10000);
+  // WAL: readers never block the writer. synchronous=FULL: a commit is on disk when
+  // sqlite3_step returns, which is what "acknowledged means durable" needs.
+  RADFLOW_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                    " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32000;"));
+  return out;
+}
+
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Status SqliteDb::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return {ErrorCode::kDatabaseError, "sqlite: " + msg};
+  }
+  return Status::Ok();
+}
+
+Result<sqlite3_stmt*> SqliteDb::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return it->second;
+  auto r = PrepareOnce(sql);
+  if (r.ok()) cache_.emplace(sql, r.value());
+  return r;
+}
+
+Result<sqlite3_stmt*> SqliteDb::PrepareOnce(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    return Error("prepare '" + sql.substr(0, 80) + "'");
+  }
+  return stmt;
+}
+
+Status SqliteDb::Error(const std::string& what) const {
+  return {ErrorCode::kDatabaseError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
+}
+
+}  // namespace radflow::storage

@@ -1,0 +1,514 @@
+"""Shared helpers for radflow's integration tests (stdlib unittest + DCMTK + Orthanc).
+
+Run one file:   python3 -m unittest tests/integration/test_dimse.py      (from the repo root)
+Run all:        python3 -m unittest discover -s tests/integration -v
+Environment:    RADFLOW_BIN   server binary (default <repo>/build/radflow)
+                RADFLOW_DATA  test data root holding dicom/ (default <repo>/../shared/data)
+                RADFLOW_KEEP_LOGS=1  print every server log at stop, not only on failure
+"""
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+RADFLOW_BIN = os.environ.get("RADFLOW_BIN", os.path.join(REPO, "build", "radflow"))
+DATA_ROOT = os.environ.get("RADFLOW_DATA",
+                           os.path.join(os.path.dirname(REPO), "shared", "data"))
+DICOM_ROOT = os.path.join(DATA_ROOT, "dicom")
+REAL_SERIES = ["ct_chest_lung_dx", "ct_lung_ibsi_pat1", "ct_head_ge_tilt",
+               "mr_brain_t1_siemens", "sts_042_ct_mr_pet", "transfer_syntaxes_mr"]
+ORTHANC_BIN = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+DCMTK_ENV = dict(os.environ, TCP_NODELAY="1")
+
+_live_procs = []  # every process we started; killed at interpreter exit as a last resort
+
+
+@atexit.register
+def _kill_leftovers():
+    for p in _live_procs:
+        if p.poll() is None:
+            p.kill()
+
+
+def require_binary():
+    if not os.access(RADFLOW_BIN, os.X_OK):
+        raise AssertionError("radflow binary not found at %s (set RADFLOW_BIN)" % RADFLOW_BIN)
+
+
+def series_dir(name):
+    return os.path.join(DICOM_ROOT, name)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def new_uid():
+    return "2.25.%d" % uuid.uuid4().int
+
+
+# ---------------------------------------------------------------- DICOM files
+
+_LONG_VRS = {b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"OD", b"OL", b"OV", b"UC", b"UR",
+             b"SV", b"UV"}
+
+
+def is_part10(path):
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def split_part10(path):
+    """Return (meta, dataset_bytes): meta maps 'ts','sop_class','sop_uid' to str.
+
+    The File Meta group (0002) is always explicit VR little endian; the dataset is
+    everything after it, byte for byte."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[128:132] != b"DICM":
+        raise ValueError("%s: no DICM magic" % path)
+    pos, meta = 132, {}
+    while pos + 8 <= len(data):
+        group, elem = struct.unpack_from("<HH", data, pos)
+        if group != 2:
+            break
+        vr = data[pos + 4:pos + 6]
+        if vr in _LONG_VRS:
+            length, hdr = struct.unpack_from("<I", data, pos + 8)[0], 12
+        else:
+            length, hdr = struct.unpack_from("<H", data, pos + 6)[0], 8
+        meta[elem] = data[pos + hdr:pos + hdr + length].rstrip(b"\0 ").decode("ascii", "replace")
+        pos += hdr + length
+    return ({"sop_class": meta.get(0x0002, ""), "sop_uid": meta.get(0x0003, ""),
+             "ts": meta.get(0x0010, "")}, data[pos:])
+
+
+def dicom_files(folder):
+    """Sorted Part-10 files (DICM magic at offset 128) below folder, recursively."""
+    out = []
+    for dirpath, _, names in os.walk(folder):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if is_part10(p):
+                out.append(p)
+    return sorted(out)
+
+
+def file_meta(path):
+    return split_part10(path)[0]
+
+
+def _pydicom():
+    try:
+        import pydicom
+    except ImportError:  # a pyenv python: use Debian's python3-pydicom (pure python)
+        sys.path.append("/usr/lib/python3/dist-packages")
+        import pydicom
+    return pydicom
+
+
+def read_dataset(path, stop_before_pixels=False):
+    return _pydicom().dcmread(path, force=True, stop_before_pixels=stop_before_pixels)
+
+
+def pixel_data(path):
+    """Raw PixelData bytes of a file as encoded (native or encapsulated), or None."""
+    ds = read_dataset(path)
+    elem = ds.get((0x7FE0, 0x0010))
+    return None if elem is None else bytes(elem.value)
+
+
+def index_by_sop_uid(paths):
+    """{SOPInstanceUID: path} for Part-10 files (UID from the File Meta)."""
+    return {file_meta(p)["sop_uid"]: p for p in paths}
+
+
+def write_scu_config(files, path, fallback=False):
+    """storescu association profile 'Default' with one presentation context per
+    (SOP class, transfer syntax) found in the files' meta, so every file travels in its
+    own transfer syntax (storescu otherwise converts implicit to explicit VR and cannot
+    send compressed files). fallback adds one uncompressed context per SOP class for
+    files whose meta is unusable or missing. Returns the number of contexts."""
+    pairs, classes = [], []
+    for p in files:
+        if not is_part10(p):
+            continue
+        m = file_meta(p)
+        if not m["sop_class"] or m["sop_class"] == "1.2.840.10008.1.3.10":  # DICOMDIR
+            continue
+        if m["sop_class"] not in classes:
+            classes.append(m["sop_class"])
+        if m["ts"].startswith("1.2.840.10008.1.2") and (m["sop_class"], m["ts"]) not in pairs:
+            pairs.append((m["sop_class"], m["ts"]))
+    tss = sorted({ts for _, ts in pairs} | {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+    lines = ["[[TransferSyntaxes]]"]
+    for i, ts in enumerate(tss):
+        lines += ["[TS%d]" % i, "TransferSyntax1 = " + ts]
+    lines += ["[Uncompressed]", "TransferSyntax1 = 1.2.840.10008.1.2.1",
+              "TransferSyntax2 = 1.2.840.10008.1.2"]
+    pcs = ["%s\\TS%d" % (sop, tss.index(ts)) for sop, ts in pairs]
+    if fallback:
+        pcs += ["%s\\Uncompressed" % sop for sop in classes]
+    if len(pcs) > 128:
+        raise ValueError("too many presentation contexts: %d" % len(pcs))
+    lines += ["[[PresentationContexts]]", "[PCS]"]
+    lines += ["PresentationContext%d = %s" % (i + 1, pc) for i, pc in enumerate(pcs)]
+    lines += ["[[Profiles]]", "[Default]", "PresentationContexts = PCS"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return len(pcs)
+
+
+# ---------------------------------------------------------------- DCMTK
+
+def run_dcmtk(args, timeout=120, check=False, cwd=None):
+    """Run a DCMTK tool with TCP_NODELAY=1; returns CompletedProcess (text, merged output)."""
+    proc = subprocess.run([str(a) for a in args], env=DCMTK_ENV, cwd=cwd, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+    if check and proc.returncode != 0:
+        raise AssertionError("%s exited %d:\n%s" % (" ".join(map(str, args[:3])),
+                                                    proc.returncode, proc.stdout[-4000:]))
+    return proc
+
+
+def parse_store_log(output):
+    """From `storescu -v` output: ({path: status_text}) for every file storescu sent.
+    status_text is e.g. 'Success', 'Warning', 'Failed' or 'Error: ...'."""
+    result, current = {}, None
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith("I: Sending file: "):
+            current = line[len("I: Sending file: "):]
+        elif line.startswith("I: Received Store Response") and current:
+            status = line[line.find("(") + 1:line.rfind(")")] if "(" in line else line
+            result[current] = status
+            current = None
+    return result
+
+
+def storescu(port, files, aet="RADFLOW", cfg_dir=None, extra=(), timeout=300, fallback=False):
+    """Send files over one association, each in its own transfer syntax.
+    Returns (CompletedProcess, {path: status})."""
+    cfg_dir = cfg_dir or tempfile.mkdtemp(prefix="scucfg-")
+    cfg = os.path.join(cfg_dir, "storescu-%d.cfg" % free_port())
+    write_scu_config(files, cfg, fallback=fallback)
+    proc = run_dcmtk(["storescu", "-v", "-aec", aet, "-xf", cfg, "Default", *extra,
+                      "127.0.0.1", port, *files], timeout=timeout)
+    return proc, parse_store_log(proc.stdout)
+
+
+def findscu(port, level, keys, model="-S", aet="RADFLOW", timeout=60):
+    """C-FIND; keys is a list of (keyword, value) (value '' = return key/universal).
+    Returns a list of {keyword: value-string} dicts (one per response)."""
+    with tempfile.TemporaryDirectory(prefix="find-") as tmp:
+        xml_path = os.path.join(tmp, "responses.xml")
+        args = ["findscu", "-aec", aet, model, "-Xs", xml_path,
+                "-k", "QueryRetrieveLevel=%s" % level]
+        for k, v in keys:
+            args += ["-k", "%s=%s" % (k, v)]
+        proc = run_dcmtk(args + ["127.0.0.1", port], timeout=timeout)
+        if proc.returncode != 0 or not os.path.exists(xml_path):
+            raise AssertionError("findscu failed (%d):\n%s" % (proc.returncode, proc.stdout[-3000:]))
+        root = ET.parse(xml_path).getroot()
+    responses = []
+    for ds in root.iter("data-set"):
+        responses.append({el.get("name"): (el.text or "").strip()
+                          for el in ds.findall("element")})
+    return responses
+
+
+def getscu(port, out_dir, level, keys, model="-S", prefer="+x=", aet="RADFLOW", timeout=300):
+    args = ["getscu", "-v", "-aec", aet, model, prefer, "+B", "-od", out_dir,
+            "-k", "QueryRetrieveLevel=%s" % level]
+    for k, v in keys:
+        args += ["-k", "%s=%s" % (k, v)]
+    return run_dcmtk(args + ["127.0.0.1", port], timeout=timeout)
+
+
+def movescu(port, dest_aet, level, keys, model="-S", aet="RADFLOW", timeout=300):
+    args = ["movescu", "-v", "-aec", aet, "-aem", dest_aet, model,
+            "-k", "QueryRetrieveLevel=%s" % level]
+    for k, v in keys:
+        args += ["-k", "%s=%s" % (k, v)]
+    return run_dcmtk(args + ["127.0.0.1", port], timeout=timeout)
+
+
+def received_files(folder):
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+            if is_part10(os.path.join(folder, n))]
+
+
+# ---------------------------------------------------------------- processes
+
+def _http(url, method="GET", body=None, timeout=10):
+    req = urllib.request.Request(url, data=body, method=method)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def _log_tail(path, lines=60):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class _Process:
+    """A child process with its output captured to a log file."""
+    name = "process"
+
+    def __init__(self, workdir=None):
+        self._own_dir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix=self.name + "-")
+        self.log_path = os.path.join(self.workdir, "%s-%d.log" % (self.name, free_port()))
+        self.proc = None
+        self.exit_code = None
+
+    def _spawn(self, args):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=DCMTK_ENV)
+        _live_procs.append(self.proc)
+
+    def _wait_http(self, url, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("%s exited early with %s; log:\n%s"
+                                     % (self.name, self.proc.returncode, self.log_tail()))
+            try:
+                if _http(url, timeout=2)[0] == 200:
+                    return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError("%s not ready after %ss; log:\n%s"
+                             % (self.name, timeout, self.log_tail()))
+
+    def log_tail(self, lines=60):
+        return _log_tail(self.log_path, lines)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stop the process; returns its exit code (negative = killed by a signal)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                self.exit_code = "hung after %s, SIGKILLed" % signal.Signals(sig).name
+        if self.exit_code is None:
+            self.exit_code = self.proc.returncode
+        self._log.close()
+        if os.environ.get("RADFLOW_KEEP_LOGS"):
+            sys.stderr.write("\n--- %s log (%s) ---\n%s" % (self.name, self.log_path,
+                                                           self.log_tail(400)))
+        return self.exit_code
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self._own_dir and not os.environ.get("RADFLOW_KEEP_LOGS"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RadflowServer(_Process):
+    """`radflow serve` on free ports with a data dir (temporary unless given)."""
+    name = "radflow"
+
+    def __init__(self, data_dir=None, aet="RADFLOW", modalities=None, extra_args=(),
+                 workdir=None, dicom_port=None):
+        super().__init__(workdir)
+        self.data_dir = data_dir or os.path.join(self.workdir, "data")
+        self.aet, self.modalities, self.extra_args = aet, dict(modalities or {}), list(extra_args)
+        self.fixed_port = dicom_port  # fixed DICOM port (peers configured before start)
+        self.dicom_port = self.http_port = None
+
+    def start(self, timeout=30):
+        require_binary()
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.dicom_port, self.http_port = self.fixed_port or free_port(), free_port()
+        self.exit_code = None
+        args = [RADFLOW_BIN, "serve", "--data", self.data_dir, "--aet", self.aet,
+                "--dicom-port", str(self.dicom_port), "--http-port", str(self.http_port)]
+        for ae, (host, port) in self.modalities.items():
+            args += ["--modality", "%s=%s:%d" % (ae, host, port)]
+        self._spawn(args + self.extra_args)
+        self._wait_http("http://127.0.0.1:%d/healthz" % self.http_port, timeout)
+        return self
+
+    def restart(self, timeout=30):
+        if self.alive():
+            self.stop()
+        return self.start(timeout)
+
+    def stats(self):
+        return json.loads(_http("http://127.0.0.1:%d/api/v1/stats" % self.http_port)[1])
+
+
+class OrthancServer(_Process):
+    """A throw-away Orthanc with its own storage, DICOM and HTTP ports."""
+    name = "orthanc"
+
+    def __init__(self, aet="ORTHANC", modalities=None, workdir=None):
+        super().__init__(workdir)
+        self.aet, self.modalities = aet, dict(modalities or {})
+
+    def start(self, timeout=60):
+        self.dicom_port, self.http_port = free_port(), free_port()
+        storage = os.path.join(self.workdir, "storage")
+        os.makedirs(storage, exist_ok=True)
+        config = {
+            "Name": "radflow-test", "StorageDirectory": storage, "IndexDirectory": storage,
+            "HttpPort": self.http_port, "DicomPort": self.dicom_port, "DicomAet": self.aet,
+            "RemoteAccessAllowed": True, "AuthenticationEnabled": False, "Plugins": [],
+            "DicomModalities": {k: [ae, host, port] for k, (ae, host, port)
+                                in self.modalities.items()},
+            "DicomScuTimeout": 30, "DicomScpTimeout": 30,
+            "DicomAlwaysAllowFind": True, "DicomAlwaysAllowGet": True,
+            "DicomAlwaysAllowMove": True,
+        }
+        cfg_path = os.path.join(self.workdir, "orthanc.json")
+        with open(cfg_path, "w") as f:
+            json.dump(config, f)
+        self._spawn([ORTHANC_BIN, cfg_path])
+        self._wait_http(self.url("/system"), timeout)
+        return self
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.http_port, path)
+
+    def get_json(self, path):
+        return json.loads(_http(self.url(path), timeout=60)[1])
+
+    def get_bytes(self, path):
+        return _http(self.url(path), timeout=60)[1]
+
+    def post(self, path, body, timeout=300):
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        return json.loads(_http(self.url(path), "POST", body, timeout=timeout)[1])
+
+
+class StoreSCP(_Process):
+    """DCMTK storescp writing received objects bit-preserved into out_dir."""
+    name = "storescp"
+
+    def __init__(self, out_dir, aet="STORESCP", workdir=None):
+        super().__init__(workdir)
+        self.out_dir, self.aet = out_dir, aet
+        os.makedirs(out_dir, exist_ok=True)
+
+    def start(self, timeout=10):
+        self.port = free_port()
+        self._spawn(["storescp", "-v", "-aet", self.aet, "+xa", "+B", "-od", self.out_dir,
+                     str(self.port)])
+        deadline = time.time() + timeout
+        while time.time() < deadline:  # ready once the port accepts connections
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError("storescp did not start:\n" + self.log_tail())
+
+
+def radflow_cli(*args, timeout=300):
+    """Run `radflow <args>`; returns CompletedProcess with separate text stdout/stderr."""
+    require_binary()
+    return subprocess.run([RADFLOW_BIN, *map(str, args)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout,
+                          errors="replace")
+
+
+def cli_stats(data_dir):
+    proc = radflow_cli("stats", "--data", data_dir)
+    if proc.returncode != 0:
+        raise AssertionError("radflow stats exited %d: %s" % (proc.returncode, proc.stderr))
+    return json.loads(proc.stdout)
+
+
+def parse_table(text):
+    """`radflow ls` output (tab-separated with a header) -> list of dicts."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    if not lines:
+        return []
+    header = lines[0].split("\t")
+    return [dict(zip(header, l.split("\t"))) for l in lines[1:]]
+
+
+def blob_files(data_dir):
+    out = []
+    for dirpath, _, names in os.walk(os.path.join(data_dir, "blobs")):
+        out += [os.path.join(dirpath, n) for n in names]
+    return sorted(out)
+
+
+class ServerTestCase(unittest.TestCase):
+    """Base class: prints the logs of the servers in self.servers / cls.servers when a
+    test fails (its servers are always stopped by the cleanups that started them)."""
+    servers = ()
+
+    def setUp(self):
+        self.servers = list(type(self).servers)
+
+    def tearDown(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is not None and not getattr(outcome, "success", True):
+            for s in self.servers:
+                sys.stderr.write("\n--- %s log tail (%s) ---\n%s\n"
+                                 % (s.name, s.log_path, s.log_tail()))
+
+    def start(self, server):
+        """Start a server for this test only; it is stopped even if the test fails."""
+        self.addCleanup(server.__exit__, None, None, None)
+        server.start()
+        self.servers.append(server)
+        return server
+
+    @classmethod
+    def start_class(cls, server):
+        """Start a server for the whole class; stopped by a class cleanup."""
+        cls.addClassCleanup(server.__exit__, None, None, None)
+        server.start()
+        cls.servers = tuple(cls.servers) + (server,)
+        return server
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix="radflow-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
