@@ -9,7 +9,7 @@ instances (`radflow bench-fill`), reported as ratio to the empty index.
 Every server run gets a fresh data dir and fresh UIDs. Time is measured from
 the start of the first client to the exit of the last one. See bench/README.md.
 """
-import argparse, contextlib, json, os, platform, random, shlex, shutil, signal
+import argparse, contextlib, json, os, platform, random, resource, shlex, shutil, signal
 import socket, statistics, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
@@ -183,6 +183,7 @@ def server(peer, scen, work, args, fill_tmpl):
     log = open(work / "server.log", "wb")
     p = subprocess.Popen([str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT,
                          env=env, start_new_session=True)
+    s.pid = p.pid
     try:
         deadline = time.monotonic() + 60
         while not ready():
@@ -214,6 +215,18 @@ def tail(path, n=600):
 
 
 # ---------------------------------------------------------------- one run
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(pid):
+    """(machine busy s, server s incl. reaped children, our reaped children s)."""
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((sum(v) - v[3] - v[4]) / TCK, sum(int(x) for x in st[11:15]) / TCK,
+            ru.ru_utime + ru.ru_stime)
+
+
 def one_run(peer, scen, sets, args, fill_tmpl):
     idx = [0] if scen == "A" else [1, 2, 3, 4]
     for i in idx:
@@ -226,6 +239,8 @@ def one_run(peer, scen, sets, args, fill_tmpl):
         with server(peer, scen, work, args, fill_tmpl) as s:
             base = s.count()
             logs = [open(work / f"storescu{k}.log", "wb") for k in range(len(lists))]
+            os.sync()  # don't let earlier runs' dirty pages be flushed while timing
+            c0 = cpu_snapshot(s.pid)
             t0 = time.perf_counter()
             procs = [subprocess.Popen(["storescu", "-aet", f"BENCH{k}", "-aec", s.aet,
                                        "127.0.0.1", str(s.port)] + [f.name for f in l],
@@ -234,6 +249,7 @@ def one_run(peer, scen, sets, args, fill_tmpl):
             try:
                 rcs = [p.wait(timeout=900) for p in procs]
                 dt = time.perf_counter() - t0
+                busy, srv, cli = (b - a for a, b in zip(c0, cpu_snapshot(s.pid)))
             finally:
                 for p in procs:
                     if p.poll() is None:
@@ -246,7 +262,10 @@ def one_run(peer, scen, sets, args, fill_tmpl):
                 raise RuntimeError(f"storescu rc={rcs}, stored {stored}/{n}: "
                                    f"{tail(work / 'storescu0.log')}")
         return {"instances": n, "bytes": nbytes, "seconds": dt, "inst_s": n / dt,
-                "mb_s": nbytes / dt / 1e6, "rss_kib": s.rss_kib, "index_base": base}
+                "mb_s": nbytes / dt / 1e6, "rss_kib": s.rss_kib, "index_base": base,
+                # CPU cores used during the timed window: server, storescu clients, and the
+                # rest of the machine (other jobs, plus kernel threads such as writeback)
+                "cpu_server": srv / dt, "cpu_clients": cli / dt, "cpu_other": (busy - srv - cli) / dt}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -368,7 +387,9 @@ def main():
                     runs.setdefault((peer, scen), []).append(r)
                     print(f"[{rep + 1}/{args.repeat}] {scen} {NAMES[peer]:22s} {r['instances']:5d} inst "
                           f"in {r['seconds']:6.2f} s = {r['inst_s']:7.1f} inst/s {r['mb_s']:6.1f} MB/s "
-                          f"RSS {r['rss_kib'] / 1024 if r['rss_kib'] else 0:6.1f} MiB", flush=True)
+                          f"RSS {r['rss_kib'] / 1024 if r['rss_kib'] else 0:6.1f} MiB | CPU cores: server "
+                          f"{r['cpu_server']:.2f} clients {r['cpu_clients']:.2f} other {r['cpu_other']:.2f}",
+                          flush=True)
     finally:
         if fill_root:
             shutil.rmtree(fill_root, ignore_errors=True)

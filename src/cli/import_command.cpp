@@ -44,17 +44,24 @@ ImportSummary ImportPaths(server::Hub& hub, const std::vector<std::string>& path
       fs::copy_file(path, temp, ec);
       std::string reason;
       bool present = false;
+      bool kept = false;
       if (ec) {
         reason = "cannot read: " + ec.message();
       } else {
         auto r = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, path});
         if (!r.ok()) reason = r.status().ToString();
-        else present = r->outcome != ingest::StoreOutcome::kStored &&
-                       r->outcome != ingest::StoreOutcome::kReplaced;
+        else {
+          present = r->outcome == ingest::StoreOutcome::kAlreadyStored ||
+                    r->outcome == ingest::StoreOutcome::kKeptExisting;
+          kept = r->outcome == ingest::StoreOutcome::kKeptExisting;
+        }
       }
       std::lock_guard<std::mutex> g(mu);
       if (!reason.empty()) summary.rejected.emplace_back(path, reason);
-      else if (present) ++summary.already_present;
+      else if (present) {
+        ++summary.already_present;
+        if (kept) ++summary.kept_different;
+      }
       else ++summary.stored;
       ++done;
       if (progress) {

@@ -11,6 +11,7 @@ namespace radflow::cli {
 struct ImportSummary {
   int stored = 0;
   int already_present = 0;
+  int kept_different = 0;  // of already_present: a different object, kept per policy
   std::vector<std::pair<std::string, std::string>> rejected;  // path, reason
 };
 

@@ -152,6 +152,12 @@ int main(int argc, char** argv) {
     }
     std::cout << "stored " << s.stored << ", already present " << s.already_present
               << ", rejected " << s.rejected.size() << "\n";
+    if (s.kept_different > 0) {
+      std::cout << "note: " << s.kept_different
+                << " of the already present were different objects with a stored SOP Instance"
+                   " UID, kept per --duplicate-policy "
+                << dup_policy << "\n";
+    }
     return s.rejected.empty() ? 0 : 2;
   }
   if (*ls) return RunLs(data, level, filters);

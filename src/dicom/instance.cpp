@@ -7,7 +7,10 @@
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmf.h>
 
+#include <dcmtk/oflog/oflog.h>
+
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 namespace radflow::dicom {
@@ -62,6 +65,9 @@ bool IsValidUid(std::string_view uid) {
 }
 
 Result<ParsedInstance> ParsePart10File(const std::string& path) {
+  // DCMTK logs parse problems itself; radflow reports them once, as a Status.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
   std::error_code ec;
   const uintmax_t file_size = std::filesystem::file_size(path, ec);
   if (ec) return {ErrorCode::kIoError, "cannot read " + path + ": " + ec.message()};
@@ -95,12 +101,9 @@ Result<ParsedInstance> ParsePart10File(const std::string& path) {
   if (ds->findAndGetOFString(DCM_SpecificCharacterSet, charset).good() && !charset.empty() &&
       charset != "ISO_IR 192" && charset != "ISO_IR 6") {
     // Index values are UTF-8 (PS3.18 F.2.2 JSON is UTF-8 too); the blob stays as received.
-    OFCondition conv = ds->convertToUTF8();
-    if (conv.bad()) {
-      return {ErrorCode::kInvalidDicom,
-              "cannot convert SpecificCharacterSet '" + std::string(charset.c_str()) +
-                  "' to UTF-8: " + conv.text()};
-    }
+    // A character set the converter lacks (some ISO 2022 code extensions) is no reason
+    // to refuse a valid object: its index values then stay in their original encoding.
+    (void)ds->convertToUTF8();
   }
 
   for (unsigned long i = 0; i < ds->card(); ++i) {

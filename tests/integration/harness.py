@@ -125,6 +125,7 @@ def _pydicom():
     except ImportError:  # a pyenv python: use Debian's python3-pydicom (pure python)
         sys.path.append("/usr/lib/python3/dist-packages")
         import pydicom
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
     return pydicom
 
 

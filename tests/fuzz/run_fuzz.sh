@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target with clang in build-fuzz/ and runs it for SECONDS seconds
+# over a seed corpus of real files (small ones, so that mutations stay fast).
+set -euo pipefail
+src=$1 data=$2 seconds=${3:-60}
+build=$src/build-fuzz
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang CXX=clang++ cmake -S "$src" -B "$build" -G Ninja -DRADFLOW_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" --target parse_fuzzer >/dev/null
+corpus=$build/corpus
+rm -rf "$corpus" && mkdir -p "$corpus"
+find "$data/dicom/edgecases_pydicom" "$data/dicom/codecs" -type f -size -64k \
+  -exec cp {} "$corpus/" \; 2>/dev/null || true
+export ASAN_OPTIONS=detect_leaks=0
+exec "$build/parse_fuzzer" "$corpus" -max_total_time="$seconds" -max_len=131072 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1

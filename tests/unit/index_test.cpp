@@ -1,0 +1,185 @@
+#include "storage/index.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "query/matching.h"
+#include "test_data.h"
+
+namespace radflow::storage {
+
+namespace t = dicom::tags;
+
+namespace {
+
+InstanceEntry MakeEntry(const std::string& patient, const std::string& study,
+                        const std::string& series, const std::string& sop,
+                        const std::string& modality, const std::string& date = "20200315") {
+  InstanceEntry e;
+  auto& in = e.instance;
+  in.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+  in.sop_instance_uid = sop;
+  in.study_instance_uid = study;
+  in.series_instance_uid = series;
+  in.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+  in.attributes.Set(t::kPatientID, patient);
+  in.attributes.Set(t::kPatientName, "Doe^" + patient);
+  in.attributes.Set(t::kModality, modality);
+  in.attributes.Set(t::kStudyDate, date);
+  in.attributes.Set(t::kStudyTime, "101500");
+  in.attributes.Set(t::kInstanceNumber, sop.substr(sop.rfind('.') + 1));
+  e.blob_path = "blob/" + sop;
+  e.blob_size = 100;
+  return e;
+}
+
+std::vector<Row> FindAt(Index& index, ResourceLevel level,
+                        std::vector<std::pair<dicom::Tag, std::string>> keys) {
+  auto q = query::BuildQuery(level, keys);
+  EXPECT_TRUE(q.ok()) << q.status().ToString();
+  auto rows = index.Find(q.value());
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() ? rows.value() : std::vector<Row>{};
+}
+
+class IndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto idx = Index::Open(dir_.str() + "/index.db");
+    ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+    index_ = std::move(idx.value());
+    // Two patients; P1 has a CT+SR study and an MR study; P2 one CT study in 2021.
+    Add(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.1", "CT"));
+    Add(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.2", "CT"));
+    Add(MakeEntry("P1", "1.1", "1.1.2", "1.1.2.1", "SR"));
+    Add(MakeEntry("P1", "1.2", "1.2.1", "1.2.1.1", "MR", "20190101"));
+    Add(MakeEntry("P2", "2.1", "2.1.1", "2.1.1.1", "CT", "20210704"));
+  }
+  void Add(const InstanceEntry& e) {
+    auto r = index_->Commit(e, false);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->outcome, Index::Outcome::kInserted);
+  }
+  radflow::testing::ScratchDir dir_;
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace
+
+TEST_F(IndexTest, CountsAndComputedAttributes) {
+  auto stats = index_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->patients, 2);
+  EXPECT_EQ(stats->studies, 3);
+  EXPECT_EQ(stats->series, 4);
+  EXPECT_EQ(stats->instances, 5);
+  EXPECT_EQ(stats->bytes, 500);
+
+  auto studies = FindAt(*index_, ResourceLevel::kStudy, {{t::kStudyInstanceUID, "1.1"}});
+  ASSERT_EQ(studies.size(), 1u);
+  EXPECT_EQ(studies[0].values[t::kModalitiesInStudy], "CT\\SR");
+  EXPECT_EQ(studies[0].values[t::kNumberOfStudyRelatedSeries], "2");
+  EXPECT_EQ(studies[0].values[t::kNumberOfStudyRelatedInstances], "3");
+  EXPECT_EQ(studies[0].values[t::kPatientName], "Doe^P1");  // study root carries patient data
+
+  auto patients = FindAt(*index_, ResourceLevel::kPatient, {{t::kPatientID, "P1"}});
+  ASSERT_EQ(patients.size(), 1u);
+  EXPECT_EQ(patients[0].values[t::kNumberOfPatientRelatedStudies], "2");
+  EXPECT_EQ(patients[0].values[t::kNumberOfPatientRelatedInstances], "4");
+}
+
+TEST_F(IndexTest, MatchingTypes) {
+  using L = ResourceLevel;
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kPatientID, "P1"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kPatientName, "doe^p*"}}).size(), 3u);  // PN: case-insensitive
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kPatientID, "P?"}}).size(), 3u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kPatientID, "p?"}}).size(), 0u);  // LO: case-sensitive
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kStudyDate, "20200101-20211231"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kStudyDate, "-20191231"}}).size(), 1u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kStudyDate, "20210101-"}}).size(), 1u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kStudyInstanceUID, "1.1\\2.1"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kModalitiesInStudy, "SR"}}).size(), 1u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kModalitiesInStudy, "MR\\SR"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kSeries, {{t::kModality, "CT"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kSeries, {{t::kStudyInstanceUID, "1.1"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kInstance, {{t::kSeriesInstanceUID, "1.1.1"}}).size(), 2u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {{t::kStudyTime, "1000-1030"}}).size(), 3u);
+  EXPECT_EQ(FindAt(*index_, L::kStudy, {}).size(), 3u);  // universal
+}
+
+TEST_F(IndexTest, LocateAndPaging) {
+  auto q = query::BuildQuery(ResourceLevel::kStudy, {{t::kStudyInstanceUID, "1.1"}});
+  auto locs = index_->Locate(q.value());
+  ASSERT_TRUE(locs.ok());
+  EXPECT_EQ(locs->size(), 3u);
+  Query paged;
+  paged.level = ResourceLevel::kInstance;
+  paged.limit = 2;
+  paged.offset = 4;
+  EXPECT_EQ(index_->Find(paged)->size(), 1u);
+}
+
+TEST_F(IndexTest, DuplicateAndReplace) {
+  auto dup = index_->Commit(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.1", "CT"), false);
+  ASSERT_TRUE(dup.ok());
+  EXPECT_EQ(dup->outcome, Index::Outcome::kDuplicate);
+  ASSERT_TRUE(dup->existing.has_value());
+  EXPECT_EQ(dup->existing->blob_path, "blob/1.1.1.1");
+
+  auto replacement = MakeEntry("P1", "1.1", "1.1.1", "1.1.1.1", "CT");
+  replacement.blob_path = "blob/new";
+  auto rep = index_->Commit(replacement, true);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->outcome, Index::Outcome::kReplaced);
+  EXPECT_EQ(rep->replaced_blob, "blob/1.1.1.1");
+  EXPECT_EQ(index_->FindInstance("1.1.1.1").value()->blob_path, "blob/new");
+  EXPECT_EQ(index_->Stats()->instances, 5);
+}
+
+TEST_F(IndexTest, DeleteRemovesEmptyParentsAndFixesCounters) {
+  ASSERT_TRUE(index_->DeleteInstance("1.1.2.1").ok());  // the only SR
+  auto study = FindAt(*index_, ResourceLevel::kStudy, {{t::kStudyInstanceUID, "1.1"}});
+  ASSERT_EQ(study.size(), 1u);
+  EXPECT_EQ(study[0].values[t::kModalitiesInStudy], "CT");
+  EXPECT_EQ(study[0].values[t::kNumberOfStudyRelatedSeries], "1");
+  ASSERT_TRUE(index_->DeleteInstance("2.1.1.1").ok());  // P2's only instance
+  auto stats = index_->Stats();
+  EXPECT_EQ(stats->patients, 1);
+  EXPECT_EQ(stats->studies, 2);
+  EXPECT_EQ(stats->series, 2);
+  EXPECT_EQ(stats->instances, 3);
+  EXPECT_EQ(index_->DeleteInstance("9.9").code(), ErrorCode::kNotFound);
+}
+
+TEST_F(IndexTest, ReopenKeepsDataAndSchema) {
+  index_.reset();
+  auto again = Index::Open(dir_.str() + "/index.db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value()->Stats()->instances, 5);
+}
+
+TEST_F(IndexTest, ConcurrentWritersAreGroupCommitted) {
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string series = "3." + std::to_string(t);
+        auto r = index_->Commit(
+            MakeEntry("P3", "3", series, series + "." + std::to_string(i), "CT"), false);
+        if (!r.ok() || r->outcome != Index::Outcome::kInserted) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto study = FindAt(*index_, ResourceLevel::kStudy, {{t::kStudyInstanceUID, "3"}});
+  ASSERT_EQ(study.size(), 1u);
+  EXPECT_EQ(study[0].values[t::kNumberOfStudyRelatedInstances],
+            std::to_string(kThreads * kPerThread));
+  EXPECT_EQ(study[0].values[t::kNumberOfStudyRelatedSeries], std::to_string(kThreads));
+}
+
+}  // namespace radflow::storage

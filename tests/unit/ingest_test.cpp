@@ -1,0 +1,142 @@
+#include "ingest/ingest_service.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+
+#include "test_data.h"
+
+namespace radflow::ingest {
+
+using radflow::testing::DataPath;
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void Open(IngestOptions options = {}) {
+    ingest_.reset();
+    blobs_ = std::make_unique<storage::BlobStore>(storage::BlobStore::Open(dir_.str() + "/blobs").value());
+    if (!index_) index_ = std::move(storage::Index::Open(dir_.str() + "/index.db").value());
+    ingest_ = std::make_unique<IngestService>(*blobs_, *index_, options);
+  }
+  Result<StoreResult> StoreFile(const std::string& path) {
+    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kImport, path});
+  }
+  radflow::testing::ScratchDir dir_;
+  std::unique_ptr<storage::BlobStore> blobs_;
+  std::unique_ptr<storage::Index> index_;
+  std::unique_ptr<IngestService> ingest_;
+};
+
+}  // namespace
+
+TEST_F(IngestTest, StoresByteExactAndIndexes) {
+  Open();
+  const auto file = radflow::testing::ChestCtFiles()[0];
+  auto r = StoreFile(file);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outcome, StoreOutcome::kStored);
+  auto loc = index_->FindInstance(r->sop_instance_uid);
+  ASSERT_TRUE(loc.ok() && loc.value());
+  EXPECT_EQ(blobs_->Read(loc.value()->blob_path).value(), ReadFile(file));
+  EXPECT_EQ(index_->Stats()->instances, 1);
+}
+
+TEST_F(IngestTest, IdenticalResendStoresNoSecondCopy) {
+  Open();
+  const auto file = radflow::testing::ChestCtFiles()[0];
+  ASSERT_TRUE(StoreFile(file).ok());
+  auto again = StoreFile(file);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, StoreOutcome::kAlreadyStored);
+  int blobs = 0;
+  ASSERT_TRUE(blobs_->ForEach([&](const std::string&, uint64_t) { ++blobs; }).ok());
+  EXPECT_EQ(blobs, 1);
+  EXPECT_EQ(index_->Stats()->instances, 1);
+}
+
+// MR_small.dcm and MR_small_implicit.dcm: the same SOP Instance UID, different bytes.
+TEST_F(IngestTest, DuplicatePolicies) {
+  const auto first = DataPath("dicom/edgecases_pydicom/test_files/MR_small.dcm");
+  const auto second = DataPath("dicom/edgecases_pydicom/test_files/MR_small_implicit.dcm");
+
+  Open({DuplicatePolicy::kKeep});
+  ASSERT_TRUE(StoreFile(first).ok());
+  auto kept = StoreFile(second);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->outcome, StoreOutcome::kKeptExisting);
+
+  Open({DuplicatePolicy::kReject});
+  auto rejected = StoreFile(second);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.status().code(), ErrorCode::kConflict);
+
+  Open({DuplicatePolicy::kReplace});
+  auto replaced = StoreFile(second);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->outcome, StoreOutcome::kReplaced);
+  auto loc = index_->FindInstance(replaced->sop_instance_uid).value();
+  EXPECT_EQ(blobs_->Read(loc->blob_path).value(), ReadFile(second));
+  int blobs = 0;
+  ASSERT_TRUE(blobs_->ForEach([&](const std::string&, uint64_t) { ++blobs; }).ok());
+  EXPECT_EQ(blobs, 1);  // the replaced blob is gone
+}
+
+TEST_F(IngestTest, BadInputIsRejectedAndNothingElseIsLost) {
+  Open();
+  ASSERT_TRUE(StoreFile(radflow::testing::ChestCtFiles()[0]).ok());
+  for (const char* bad : {"dicom/edgecases_pydicom/test_files/MR_truncated.dcm",
+                          "dicom/edgecases_pydicom/test_files/no_meta.dcm",
+                          "dicom/edgecases_pydicom/README.md"}) {
+    auto r = StoreFile(DataPath(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_FALSE(r.status().message().empty());
+  }
+  auto garbage = ingest_->StoreBytes(std::string(300, '\x01'), {});
+  EXPECT_FALSE(garbage.ok());
+  EXPECT_EQ(index_->Stats()->instances, 1);
+  int blobs = 0, temps = 0;
+  ASSERT_TRUE(blobs_->ForEach([&](const std::string&, uint64_t) { ++blobs; }).ok());
+  for (const auto& e : std::filesystem::directory_iterator(dir_.str() + "/blobs/tmp")) {
+    (void)e;
+    ++temps;
+  }
+  EXPECT_EQ(blobs, 1);
+  EXPECT_EQ(temps, 0);  // rejected temporaries are cleaned up
+}
+
+TEST_F(IngestTest, PublishesInstanceStoredAndSeriesStable) {
+  Open({DuplicatePolicy::kKeep, std::chrono::milliseconds(200)});
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Event> events;
+  ingest_->Subscribe([&](const Event& e) {
+    std::lock_guard<std::mutex> g(mu);
+    events.push_back(e);
+    cv.notify_all();
+  });
+  auto files = radflow::testing::ChestCtFiles();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(StoreFile(files[i]).ok());
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] {
+    return !events.empty() && events.back().type == Event::Type::kSeriesStable;
+  }));
+  int stored = 0, stable = 0;
+  for (const auto& e : events) {
+    stored += e.type == Event::Type::kInstanceStored;
+    stable += e.type == Event::Type::kSeriesStable;
+  }
+  EXPECT_EQ(stored, 3);
+  EXPECT_EQ(stable, 1);  // once, after the last instance
+  EXPECT_FALSE(events.back().series_instance_uid.empty());
+}
+
+}  // namespace radflow::ingest
