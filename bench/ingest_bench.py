@@ -282,6 +282,16 @@ def cpu_busy(seconds=1.0):
     return 1 - (i2 - i1) / max(1, t2 - t1)
 
 
+def wait_idle(limit, max_wait=120):
+    """Wait (up to max_wait s) until the machine is < limit busy; returns (waited s, busy)."""
+    t0 = time.monotonic()
+    while True:
+        b = cpu_busy(0.5)
+        if b < limit or time.monotonic() - t0 > max_wait:
+            return time.monotonic() - t0, b
+        time.sleep(2)
+
+
 def machine():
     model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                   if l.startswith("model name")), "?")
@@ -314,18 +324,20 @@ def summarize(runs, fill_n):
                 "vs_orthanc": ratio("orthanc"), "vs_storescp": ratio("storescp"),
                 "vs_empty_index": ratio("radflow") if peer == "radflow@fill" else None,
                 "peak_rss_mib": round(max(r["rss_kib"] or 0 for r in v) / 1024, 1),
+                "max_other_cpu": round(max(r["cpu_other"] for r in v), 2),
                 "runs_inst_s": [round(r["inst_s"], 1) for r in v]})
     return rows
 
 
 def table(rows):
     f = lambda x: "–" if x is None else (f"{x:.2f}×" if isinstance(x, float) else str(x))
-    out = ["| peer | scenario | median inst/s | MB/s | vs Orthanc | vs storescp | vs empty index | peak RSS (MiB) | runs (inst/s) |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    out = ["| peer | scenario | median inst/s | MB/s | vs Orthanc | vs storescp | vs empty index "
+           "| peak RSS (MiB) | runs (inst/s) | other CPU (max cores) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in rows:
         out.append(f"| {r['peer']} | {r['scenario']} | {r['inst_s']:.1f} | {r['mb_s']:.1f} | "
                    f"{f(r['vs_orthanc'])} | {f(r['vs_storescp'])} | {f(r['vs_empty_index'])} | "
-                   f"{r['peak_rss_mib']:.1f} | {', '.join(map(str, r['runs_inst_s']))} |")
+                   f"{r['peak_rss_mib']:.1f} | {', '.join(map(str, r['runs_inst_s']))} | {r['max_other_cpu']:.2f} |")
     return "\n".join(out)
 
 
@@ -338,6 +350,9 @@ def main():
     ap.add_argument("--slices", type=int, default=300, help="slices per set (association)")
     ap.add_argument("--fill", type=int, default=100000, help="scenario C index size; 0 skips C")
     ap.add_argument("--radflow", default=str(ROOT / "build" / "radflow"))
+    ap.add_argument("--idle", type=float, default=0.15,
+                    help="before each run wait (max 120 s) until the machine is less busy than "
+                         "this fraction; 1 disables")
     args = ap.parse_args()
     if args.quick:
         args.repeat, args.slices = 1, 100
@@ -374,12 +389,14 @@ def main():
             print(notes[-1], flush=True)
 
         for rep in range(args.repeat):
-            if rep:
-                busy.append(cpu_busy())
             for scen in ("A", "B"):
                 for peer in order:
+                    waited, before = wait_idle(args.idle) if args.idle < 1 else (0.0, cpu_busy(0.5))
+                    if waited > 1:
+                        print(f"  waited {waited:.0f} s for the machine to go idle (now {before:.0%} busy)")
                     try:
                         r = one_run(peer, scen, sets, args, fill_tmpl)
+                        r.update(idle_wait_s=round(waited, 1), busy_before=round(before, 3))
                     except Exception as e:  # record and continue with the other peers
                         failures.append(f"rep {rep + 1} {scen} {peer}: {e}")
                         print(f"FAILED {failures[-1]}", flush=True)
@@ -401,7 +418,12 @@ def main():
     print(f"command: {command}")
     print(f"slices per association: {args.slices} (512x512 CT, ~0.53 MB each); repeats: {args.repeat}; "
           f"MB = 10^6 bytes; peak RSS = VmHWM (storescp --fork in B: parent process only)")
-    print("background CPU busy (1 s samples between repeats): " + ", ".join(f"{b:.0%}" for b in busy))
+    before = [r["busy_before"] for v in runs.values() for r in v] or [0]
+    waits = sum(r["idle_wait_s"] for v in runs.values() for r in v)
+    print(f"machine busy before start/end {busy[0]:.0%}/{busy[-1]:.0%}, just before each run: median "
+          f"{statistics.median(before):.0%}, max {max(before):.0%}; waited {waits:.0f} s in all for idle. "
+          "'other CPU' = cores used during a timed run by anything but the server and storescu "
+          "(other jobs, kernel threads such as writeback)")
     for n in notes + [f"FAILED: {f}" for f in failures]:
         print(f"note: {n}")
     print()

@@ -64,7 +64,24 @@ bool IsValidUid(std::string_view uid) {
   return true;
 }
 
+namespace {
+Result<ParsedInstance> Parse(const std::string& path);
+}  // namespace
+
 Result<ParsedInstance> ParsePart10File(const std::string& path) {
+  // Untrusted bytes: DCMTK's parser can throw (fuzzing found std::length_error inside
+  // DICOMDIR record parsing); that must be a rejection, not a crash.
+  try {
+    return Parse(path);
+  } catch (const std::exception& e) {
+    return {ErrorCode::kInvalidDicom, std::string("cannot parse DICOM: parser error: ") + e.what()};
+  } catch (...) {
+    return {ErrorCode::kInvalidDicom, "cannot parse DICOM: parser error"};
+  }
+}
+
+namespace {
+Result<ParsedInstance> Parse(const std::string& path) {
   // DCMTK logs parse problems itself; radflow reports them once, as a Status.
   static std::once_flag quiet;
   std::call_once(quiet, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
@@ -139,5 +156,7 @@ Result<ParsedInstance> ParsePart10File(const std::string& path) {
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace radflow::dicom

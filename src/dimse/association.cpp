@@ -356,9 +356,36 @@ OFCondition NegotiateContexts(T_ASC_Parameters* params) {
   return EC_Normal;
 }
 
+namespace {
+bool RunCommandLoop(Session& s, const std::atomic<bool>& stopping);
+}  // namespace
+
 void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
                       const DimseServices& services, const std::atomic<bool>& stopping) {
   Session s{assoc, config, services, assoc->params->DULparams.callingAPTitle};
+  bool release = false;
+  try {
+    release = RunCommandLoop(s, stopping);
+  } catch (const std::exception& e) {
+    // One peer's bad input ends its own association, never the server.
+    log::Error("association with " + s.calling_ae + " aborted: " + e.what());
+  } catch (...) {
+    log::Error("association with " + s.calling_ae + " aborted: unknown exception");
+  }
+  if (release) {
+    ASC_acknowledgeRelease(assoc);
+  } else {
+    ASC_abortAssociation(assoc);
+  }
+  ASC_dropSCPAssociation(assoc);
+  ASC_destroyAssociation(&assoc);
+}
+
+namespace {
+// Returns true when the peer asked for a release.
+bool RunCommandLoop(Session& s, const std::atomic<bool>& stopping) {
+  T_ASC_Association* assoc = s.assoc;
+  const DimseConfig& config = s.config;
   int idle_seconds = 0;
   bool release = false;
   while (true) {
@@ -407,13 +434,8 @@ void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
       break;
     }
   }
-  if (release) {
-    ASC_acknowledgeRelease(assoc);
-  } else {
-    ASC_abortAssociation(assoc);
-  }
-  ASC_dropSCPAssociation(assoc);
-  ASC_destroyAssociation(&assoc);
+  return release;
 }
+}  // namespace
 
 }  // namespace radflow::dimse

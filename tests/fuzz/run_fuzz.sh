@@ -14,5 +14,5 @@ rm -rf "$corpus" && mkdir -p "$corpus"
 find "$data/dicom/edgecases_pydicom" "$data/dicom/codecs" -type f -size -64k \
   -exec cp {} "$corpus/" \; 2>/dev/null || true
 export ASAN_OPTIONS=detect_leaks=0
-exec "$build/parse_fuzzer" "$corpus" -max_total_time="$seconds" -max_len=131072 \
-  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+cd "$build" && exec "$build/tests/fuzz/parse_fuzzer" "$corpus" -max_total_time="$seconds" -max_len=131072 \
+  -timeout=10 -rss_limit_mb=6144 -malloc_limit_mb=4096 -print_final_stats=1
