@@ -3,6 +3,9 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <map>
 #include <set>
@@ -56,7 +59,20 @@ struct StoreContext {
   Session* session;
   std::string temp_path;
   DcmDataset* detail = nullptr;
+  int fd = -1;          // our own descriptor on the file DCMTK is writing
+  long flushed = 0;     // bytes handed to writeback so far
 };
+
+// Starts writeback of what has arrived so far, so that the fsync at the end of the
+// transfer waits only for the tail (the disk works while the network does).
+void StartWriteback(StoreContext* ctx, long received) {
+  constexpr long kChunk = 256 * 1024;
+  if (received - ctx->flushed < kChunk) return;
+  if (ctx->fd < 0) ctx->fd = ::open(ctx->temp_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (ctx->fd < 0) return;
+  ::sync_file_range(ctx->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  ctx->flushed = received;
+}
 
 void SetErrorComment(DcmDataset** detail, const std::string& message) {
   if (*detail == nullptr) *detail = new DcmDataset;
@@ -66,9 +82,15 @@ void SetErrorComment(DcmDataset** detail, const std::string& message) {
 
 void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreRQ* req,
                    char*, DcmDataset**, T_DIMSE_C_StoreRSP* rsp, DcmDataset** status_detail) {
-  if (progress->state != DIMSE_StoreEnd) return;
   auto* ctx = static_cast<StoreContext*>(data);
-  ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae};
+  if (progress->state == DIMSE_StoreProgressing) StartWriteback(ctx, progress->progressBytes);
+  if (progress->state != DIMSE_StoreEnd) return;
+  if (ctx->fd >= 0) {
+    ::close(ctx->fd);
+    ctx->fd = -1;
+  }
+  ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae,
+                        req->AffectedSOPInstanceUID};
   auto stored = ctx->session->services.ingest->Store(ctx->temp_path, origin);
   if (stored.ok() && stored->sop_instance_uid != req->AffectedSOPInstanceUID) {
     // Stored under the dataset's own UID; the command disagreed (PS3.7 9.3.1.1).
@@ -88,11 +110,14 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
 }
 
 OFCondition HandleStore(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
-  StoreContext ctx{&s, s.services.ingest->NewTempPath()};
+  StoreContext ctx;
+  ctx.session = &s;
+  ctx.temp_path = s.services.ingest->NewTempPath();
   OFCondition cond =
       DIMSE_storeProvider(s.assoc, pres, &msg.msg.CStoreRQ, ctx.temp_path.c_str(),
                           /*writeMetaheader=*/1, nullptr, StoreCallback, &ctx, DIMSE_BLOCKING, 0);
   delete ctx.detail;
+  if (ctx.fd >= 0) ::close(ctx.fd);
   // The ingest took ownership of the file at StoreEnd; if the transfer broke before that,
   // the partial file is ours to remove.
   std::remove(ctx.temp_path.c_str());
@@ -102,6 +127,7 @@ OFCondition HandleStore(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationCont
 // ---- C-FIND --------------------------------------------------------------------------
 
 struct FindContext {
+  explicit FindContext(Session* s) : session(s) {}
   Session* session;
   bool started = false;
   std::vector<storage::Row> rows;
@@ -150,7 +176,7 @@ void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* r
 }
 
 OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
-  FindContext ctx{&s};
+  FindContext ctx(&s);
   OFCondition cond = DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
                                         DIMSE_BLOCKING, 0);
   delete ctx.detail;
@@ -161,6 +187,7 @@ OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationConte
 
 // Shared by C-MOVE and C-GET: the instances to send and the progress of the sub-operations.
 struct RetrieveContext {
+  RetrieveContext(Session* s, bool move) : session(s), is_move(move) {}
   Session* session;
   bool is_move = false;
   bool started = false;
@@ -297,15 +324,14 @@ void GetCallback(void* data, OFBool cancelled, T_DIMSE_C_GetRQ*, DcmDataset* req
 }
 
 OFCondition HandleMove(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
-  RetrieveContext ctx{&s};
-  ctx.is_move = true;
+  RetrieveContext ctx(&s, true);
   ctx.message_id = msg.msg.CMoveRQ.MessageID;
   return DIMSE_moveProvider(s.assoc, pres, &msg.msg.CMoveRQ, MoveCallback, &ctx,
                             DIMSE_BLOCKING, 0);
 }
 
 OFCondition HandleGet(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
-  RetrieveContext ctx{&s};
+  RetrieveContext ctx(&s, false);
   ctx.message_id = msg.msg.CGetRQ.MessageID;
   return DIMSE_getProvider(s.assoc, pres, &msg.msg.CGetRQ, GetCallback, &ctx, DIMSE_BLOCKING,
                            0);

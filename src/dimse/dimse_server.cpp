@@ -71,7 +71,9 @@ void DimseServer::AcceptLoop() {
   while (!stopping_.load()) {
     T_ASC_Association* assoc = nullptr;
     // Poll with a 1 s timeout so that Stop() is noticed.
-    OFCondition cond = ASC_receiveAssociation(net_->net, &assoc, ASC_DEFAULTMAXPDU, nullptr,
+    // Offer the largest PDU DCMTK handles (128 KiB): a 512x512 CT slice then arrives in 4
+    // PDUs instead of 33, with as many fewer reads and writes.
+    OFCondition cond = ASC_receiveAssociation(net_->net, &assoc, ASC_MAXIMUMPDUSIZE, nullptr,
                                               nullptr, OFFalse, DUL_NOBLOCK, 1);
     if (cond == DUL_NOASSOCIATIONREQUEST) {
       if (assoc) ASC_destroyAssociation(&assoc);

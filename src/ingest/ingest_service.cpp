@@ -45,57 +45,116 @@ Result<StoreResult> IngestService::StoreBytes(std::string_view part10, const Ori
   return Store(temp.value(), origin);
 }
 
-Result<StoreResult> IngestService::Store(const std::string& temp_path, const Origin& origin) {
-  // Whatever happens below, the temporary file does not outlive this call.
-  struct TempGuard {
-    std::string path;
-    ~TempGuard() {
-      if (!path.empty()) ::unlink(path.c_str());
-    }
-  } guard{temp_path};
+namespace {
 
+// Removes a file when it goes out of scope, unless released.
+struct FileGuard {
+  std::string path;
+  ~FileGuard() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+StoreResult ResultFor(const dicom::ParsedInstance& p) {
+  StoreResult r;
+  r.sop_class_uid = p.sop_class_uid;
+  r.sop_instance_uid = p.sop_instance_uid;
+  r.study_instance_uid = p.study_instance_uid;
+  r.series_instance_uid = p.series_instance_uid;
+  return r;
+}
+
+}  // namespace
+
+Result<StoreResult> IngestService::Store(const std::string& temp_path, const Origin& origin) {
+  // A new instance takes the fast path. One announced as already stored (modalities retry
+  // whole studies) is parsed and compared first, so that a resend writes nothing.
+  bool known = false;
+  if (!origin.announced_sop_instance_uid.empty()) {
+    auto found = index_.FindInstance(origin.announced_sop_instance_uid);
+    known = !found.ok() || found.value().has_value();
+  } else {
+    known = true;  // no announcement: nothing to go by, be careful
+  }
+  if (!known) return StoreNew(temp_path, origin);
+
+  FileGuard guard{temp_path};
   auto parsed = dicom::ParsePart10File(temp_path);
   if (!parsed.ok()) return parsed.status();
-  StoreResult result;
-  result.sop_class_uid = parsed->sop_class_uid;
-  result.sop_instance_uid = parsed->sop_instance_uid;
-  result.study_instance_uid = parsed->study_instance_uid;
-  result.series_instance_uid = parsed->series_instance_uid;
-
-  // Duplicate check before writing anything: a resend of the same object is common
-  // (modalities retry whole studies) and must cost one index lookup and one compare.
+  StoreResult result = ResultFor(parsed.value());
   auto existing = index_.FindInstance(parsed->sop_instance_uid);
   if (!existing.ok()) return existing.status();
   bool replace = false;
   if (existing.value()) {
-    auto same = storage::BlobStore::SameContent(
-        temp_path, blobs_.AbsolutePath(existing.value()->blob_path));
-    if (same.ok() && same.value()) {
-      result.outcome = StoreOutcome::kAlreadyStored;
-      return result;
-    }
-    switch (options_.duplicate_policy) {
-      case DuplicatePolicy::kKeep:
-        log::Warn("keeping stored " + parsed->sop_instance_uid +
-                  ": a different object with the same SOP Instance UID was received");
-        result.outcome = StoreOutcome::kKeptExisting;
-        return result;
-      case DuplicatePolicy::kReject:
-        return Status(ErrorCode::kConflict, "a different object with SOP Instance UID " +
-                                                parsed->sop_instance_uid + " is already stored");
-      case DuplicatePolicy::kReplace:
-        replace = true;
-        break;
-    }
+    auto resolved = ResolveDuplicate(temp_path, *existing.value(), result);
+    if (resolved) return std::move(*resolved);
+    replace = true;
   }
-
   auto blob = blobs_.Commit(temp_path);
   if (!blob.ok()) return blob.status();
   guard.path.clear();  // renamed away
-
   storage::InstanceEntry entry;
   entry.instance = std::move(parsed.value());
   entry.blob_path = blob.value();
+  return Finish(std::move(entry), replace, result, origin);
+}
+
+// The blob's fsync and rename run on the sync pool while this thread parses and looks up
+// the instance: on one association they are the two largest costs after the network.
+Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin) {
+  auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.Commit(temp_path); });
+  auto parsed = dicom::ParsePart10File(temp_path);
+  Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
+  if (parsed.ok()) existing = index_.FindInstance(parsed->sop_instance_uid);
+  auto blob = pending.get();
+  if (!blob.ok()) {
+    ::unlink(temp_path.c_str());
+    return blob.status();
+  }
+  FileGuard guard{blobs_.AbsolutePath(blob.value())};
+  if (!parsed.ok()) return parsed.status();
+  if (!existing.ok()) return existing.status();
+  StoreResult result = ResultFor(parsed.value());
+  bool replace = false;
+  if (existing.value()) {
+    auto resolved = ResolveDuplicate(guard.path, *existing.value(), result);
+    if (resolved) return std::move(*resolved);
+    replace = true;
+  }
+  guard.path.clear();  // the blob stays
+  storage::InstanceEntry entry;
+  entry.instance = std::move(parsed.value());
+  entry.blob_path = blob.value();
+  return Finish(std::move(entry), replace, result, origin);
+}
+
+std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
+    const std::string& candidate_path, const storage::InstanceLocation& existing,
+    StoreResult result) {
+  auto same = storage::BlobStore::SameContent(candidate_path,
+                                              blobs_.AbsolutePath(existing.blob_path));
+  if (same.ok() && same.value()) {
+    result.outcome = StoreOutcome::kAlreadyStored;
+    return Result<StoreResult>(result);
+  }
+  switch (options_.duplicate_policy) {
+    case DuplicatePolicy::kKeep:
+      log::Warn("keeping stored " + result.sop_instance_uid +
+                ": a different object with the same SOP Instance UID was received");
+      result.outcome = StoreOutcome::kKeptExisting;
+      return Result<StoreResult>(result);
+    case DuplicatePolicy::kReject:
+      return Result<StoreResult>(Status(
+          ErrorCode::kConflict, "a different object with SOP Instance UID " +
+                                    result.sop_instance_uid + " is already stored"));
+    case DuplicatePolicy::kReplace:
+      break;
+  }
+  return std::nullopt;
+}
+
+Result<StoreResult> IngestService::Finish(storage::InstanceEntry entry, bool replace,
+                                          StoreResult result, const Origin& origin) {
   {
     std::error_code ec;
     entry.blob_size = std::filesystem::file_size(blobs_.AbsolutePath(entry.blob_path), ec);

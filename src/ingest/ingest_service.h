@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
 
@@ -35,6 +36,9 @@ struct Origin {
   enum class Kind { kDimse, kImport, kStowRs, kApp };
   Kind kind = Kind::kImport;
   std::string detail;  // calling AE title, file path, client address, app id
+  // The SOP Instance UID the sender announced (C-STORE's AffectedSOPInstanceUID), if any:
+  // an instance announced as already stored takes the careful sequential path.
+  std::string announced_sop_instance_uid;
 };
 
 enum class StoreOutcome {
@@ -85,6 +89,14 @@ class IngestService {
   void Subscribe(std::function<void(const Event&)> listener);
 
  private:
+  Result<StoreResult> StoreNew(const std::string& temp_path, const Origin& origin);
+  // What to do when the SOP Instance UID is already stored: kAlreadyStored or
+  // kKeptExisting results, a kConflict error, or nullopt to go on and replace.
+  std::optional<Result<StoreResult>> ResolveDuplicate(const std::string& candidate_path,
+                                                      const storage::InstanceLocation& existing,
+                                                      StoreResult result);
+  Result<StoreResult> Finish(storage::InstanceEntry entry, bool replace, StoreResult result,
+                             const Origin& origin);
   void Publish(const Event& e);
   void NoteSeriesActivity(const std::string& study, const std::string& series);
   void WatchStableSeries();
@@ -92,6 +104,8 @@ class IngestService {
   storage::BlobStore& blobs_;
   storage::Index& index_;
   IngestOptions options_;
+  // Makes blobs durable while the storing thread parses (the fsync and the parse overlap).
+  ThreadPool sync_pool_{4};
 
   std::mutex listeners_mu_;
   std::vector<std::function<void(const Event&)>> listeners_;

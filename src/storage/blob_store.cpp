@@ -52,7 +52,16 @@ Result<BlobStore> BlobStore::Open(const std::string& root) {
   for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) {
     fs::remove(e.path(), ec);
   }
-  return BlobStore(fs::absolute(root).lexically_normal().string());
+  BlobStore store(fs::absolute(root).lexically_normal().string());
+  static const char* kHex = "0123456789abcdef";
+  bool created = false;
+  for (int i = 0; i < 256; ++i) {
+    std::string dir = store.root_ + "/" + kHex[i >> 4] + kHex[i & 15];
+    if (::mkdir(dir.c_str(), 0755) == 0) created = true;
+    else if (errno != EEXIST) return Errno("mkdir", dir);
+  }
+  if (created) RADFLOW_RETURN_IF_ERROR(SyncPath(store.root_, O_DIRECTORY));
+  return store;
 }
 
 std::string BlobStore::NewTempPath() const {
@@ -83,21 +92,14 @@ Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {
 
 Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
   RADFLOW_RETURN_IF_ERROR(SyncPath(temp_path, O_RDONLY));
-  // Two-level fan-out keeps directories small; the random name keeps concurrent writers
-  // of the same SOP Instance UID apart.
+  // One level of 256 directories, created at Open: no directory is created on the hot
+  // path. The random name keeps concurrent writers of the same SOP Instance UID apart.
   std::string name = RandomHex(32);
-  std::string dir = name.substr(0, 2) + "/" + name.substr(2, 2);
-  std::string relative = dir + "/" + name + ".dcm";
-  std::string abs_dir = root_ + "/" + dir;
-  if (::mkdir((root_ + "/" + name.substr(0, 2)).c_str(), 0755) != 0 && errno != EEXIST) {
-    return Errno("mkdir", abs_dir);
-  }
-  bool created = ::mkdir(abs_dir.c_str(), 0755) == 0;
-  if (!created && errno != EEXIST) return Errno("mkdir", abs_dir);
-  if (created) RADFLOW_RETURN_IF_ERROR(SyncPath(root_ + "/" + name.substr(0, 2), O_DIRECTORY));
+  std::string relative = name.substr(0, 2) + "/" + name + ".dcm";
   std::string final_path = root_ + "/" + relative;
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return Errno("rename", final_path);
-  RADFLOW_RETURN_IF_ERROR(SyncPath(abs_dir, O_DIRECTORY));
+  // The new name is durable only once its directory is (rename(2) and fsync(2)).
+  RADFLOW_RETURN_IF_ERROR(SyncPath(root_ + "/" + name.substr(0, 2), O_DIRECTORY));
   return relative;
 }
 

@@ -473,8 +473,11 @@ def parse_table(text):
 
 
 def blob_files(data_dir):
-    out = []
-    for dirpath, _, names in os.walk(os.path.join(data_dir, "blobs")):
+    """Files under DIR/blobs/, except the in-progress uploads in DIR/blobs/tmp/."""
+    out, root = [], os.path.join(data_dir, "blobs")
+    for dirpath, dirnames, names in os.walk(root):
+        if dirpath == root and "tmp" in dirnames:
+            dirnames.remove("tmp")
         out += [os.path.join(dirpath, n) for n in names]
     return sorted(out)
 
@@ -487,9 +490,17 @@ class ServerTestCase(unittest.TestCase):
     def setUp(self):
         self.servers = list(type(self).servers)
 
-    def tearDown(self):
+    def _failed(self):
         outcome = getattr(self, "_outcome", None)
-        if outcome is not None and not getattr(outcome, "success", True):
+        if outcome is None:
+            return False
+        if hasattr(outcome, "errors"):  # Python <= 3.10 collects them here first
+            return any(exc for _, exc in outcome.errors)
+        result = outcome.result  # Python >= 3.11 reports them at once
+        return any(t is self for t, _ in result.errors + result.failures)
+
+    def tearDown(self):
+        if self._failed():
             for s in self.servers:
                 sys.stderr.write("\n--- %s log tail (%s) ---\n%s\n"
                                  % (s.name, s.log_path, s.log_tail()))

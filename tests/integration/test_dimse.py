@@ -3,7 +3,9 @@ types), C-MOVE to a DCMTK storescp, C-GET, duplicates and concurrent association
 import os
 import shutil
 import sys
+import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +31,7 @@ class DimseTests(h.ServerTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.scp_dir = h.tempfile.mkdtemp(prefix="move-dest-")
+        cls.scp_dir = tempfile.mkdtemp(prefix="move-dest-")
         cls.addClassCleanup(shutil.rmtree, cls.scp_dir, True)
         cls.scp = cls.start_class(h.StoreSCP(cls.scp_dir, aet="STORESCP"))
         cls.srv = cls.start_class(h.RadflowServer(
@@ -211,12 +213,6 @@ class DimseTests(h.ServerTestCase):
         self.assertEqual(len(received), 49)
         assert_same_pixels(self, received, pet)
 
-    def test_move_to_unknown_destination_fails(self):
-        proc = h.movescu(self.srv.dicom_port, "NOWHERE", "STUDY",
-                         [("StudyInstanceUID", self.chest_study)])
-        self.assertIn("Received Final Move Response", proc.stdout, proc.stdout[-3000:])
-        self.assertNotIn("Received Final Move Response (Success)", proc.stdout)
-
     def test_get_study(self):
         out = self.tmpdir()
         proc = h.getscu(self.srv.dicom_port, out, "STUDY", [("StudyInstanceUID", self.sts_study)])
@@ -236,6 +232,47 @@ class DimseTests(h.ServerTestCase):
         received = h.received_files(out)
         self.assertEqual(sorted(h.file_meta(p)["sop_uid"] for p in received), uids)
         assert_same_pixels(self, received, self.chest)
+
+
+class FailureResponseTests(h.ServerTestCase):
+    """Requests that must get a failure status; the server must stay up afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.start(h.RadflowServer(
+            modalities={"DOWN": ("127.0.0.1", h.free_port())}))  # configured, not listening
+        files = h.dicom_files(CHEST)[:3]
+        proc, status = h.storescu(self.srv.dicom_port, files)
+        self.assertEqual(set(status.values()), {"Success"}, proc.stdout[-2000:])
+        self.study = h.read_dataset(files[0], True).StudyInstanceUID
+
+    def assert_failed_and_alive(self, proc, final_line):
+        self.assertIn(final_line, proc.stdout, proc.stdout[-3000:])
+        self.assertNotIn(final_line + " (Success)", proc.stdout)
+        time.sleep(0.3)
+        self.assertTrue(self.srv.alive(), "server died (exit %s)" % self.srv.proc.returncode)
+        self.assertNotIn("Release Failed", proc.stdout, "server dropped the association")
+        echo = h.run_dcmtk(["echoscu", "-aec", "RADFLOW", "127.0.0.1", self.srv.dicom_port])
+        self.assertEqual(echo.returncode, 0, echo.stdout)
+
+    def test_move_to_unknown_destination(self):
+        proc = h.movescu(self.srv.dicom_port, "NOWHERE", "STUDY", [("StudyInstanceUID", self.study)])
+        self.assert_failed_and_alive(proc, "Received Final Move Response")
+
+    def test_move_to_unreachable_destination(self):
+        proc = h.movescu(self.srv.dicom_port, "DOWN", "STUDY", [("StudyInstanceUID", self.study)])
+        self.assert_failed_and_alive(proc, "Received Final Move Response")
+
+    def test_get_with_invalid_level(self):
+        proc = h.getscu(self.srv.dicom_port, self.tmpdir(), "BOGUS",
+                        [("StudyInstanceUID", self.study)])
+        self.assert_failed_and_alive(proc, "Received C-GET Response")
+
+    def test_find_with_invalid_level(self):
+        proc = h.run_dcmtk(["findscu", "-v", "-S", "-aec", "RADFLOW", "-k", "QueryRetrieveLevel=BOGUS",
+                            "-k", "StudyInstanceUID=", "127.0.0.1", self.srv.dicom_port])
+        self.assertNotIn("Find Response: 1 (Pending)", proc.stdout)
+        self.assert_failed_and_alive(proc, "Received Final Find Response")
 
 
 class ConcurrentStoreTests(h.ServerTestCase):

@@ -6,7 +6,9 @@ from the very same storescu run: DCMTK's sender re-encodes datasets (it drops gr
 elements, for instance), so the bytes on the wire are not always the original file's."""
 import collections
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +31,8 @@ class RoundTripTests(h.ServerTestCase):
             cls.info[p] = (ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID,
                            str(ds.get("PatientID", "")), h.file_meta(p)["ts"])
         # reference receiver
-        ref_dir = h.tempfile.mkdtemp(prefix="ref-")
-        cls.addClassCleanup(h.shutil.rmtree, ref_dir, True)
+        ref_dir = tempfile.mkdtemp(prefix="ref-")
+        cls.addClassCleanup(shutil.rmtree, ref_dir, True)
         scp = h.StoreSCP(ref_dir)
         with scp:
             proc, status = h.storescu(scp.port, cls.files, aet="STORESCP")
