@@ -259,8 +259,10 @@ def one_run(peer, scen, sets, args, fill_tmpl):
                     lg.close()
             stored = s.count() - base
             if any(rcs) or stored != n:
-                raise RuntimeError(f"storescu rc={rcs}, stored {stored}/{n}: "
-                                   f"{tail(work / 'storescu0.log')}")
+                bad = next((k for k, rc in enumerate(rcs) if rc), 0)
+                raise RuntimeError(f"storescu rc={rcs}, stored {stored}/{n}; storescu{bad}: "
+                                   f"{tail(work / f'storescu{bad}.log', 400)!r}; server: "
+                                   f"{tail(work / 'server.log', 400)!r}")
         return {"instances": n, "bytes": nbytes, "seconds": dt, "inst_s": n / dt,
                 "mb_s": nbytes / dt / 1e6, "rss_kib": s.rss_kib, "index_base": base,
                 # CPU cores used during the timed window: server, storescu clients, and the

@@ -1,5 +1,6 @@
 #include "ingest/ingest_service.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -102,11 +103,19 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
 // The blob's fsync and rename run on the sync pool while this thread parses and looks up
 // the instance: on one association they are the two largest costs after the network.
 Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin) {
+  // The parse reads the file through a descriptor opened before the rename can happen,
+  // by its /proc/self/fd name, which follows the inode wherever the sync pool moves it.
+  int fd = ::open(temp_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ::unlink(temp_path.c_str());
+    return Status(ErrorCode::kIoError, "cannot open " + temp_path);
+  }
   auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.Commit(temp_path); });
-  auto parsed = dicom::ParsePart10File(temp_path);
+  auto parsed = dicom::ParsePart10File("/proc/self/fd/" + std::to_string(fd));
   Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
   if (parsed.ok()) existing = index_.FindInstance(parsed->sop_instance_uid);
   auto blob = pending.get();
+  ::close(fd);
   if (!blob.ok()) {
     ::unlink(temp_path.c_str());
     return blob.status();

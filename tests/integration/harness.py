@@ -209,14 +209,14 @@ def parse_store_log(output):
     return result
 
 
-def storescu(port, files, aet="RADFLOW", cfg_dir=None, extra=(), timeout=300, fallback=False):
+def storescu(port, files, aet="RADFLOW", extra=(), timeout=300, fallback=False):
     """Send files over one association, each in its own transfer syntax.
     Returns (CompletedProcess, {path: status})."""
-    cfg_dir = cfg_dir or tempfile.mkdtemp(prefix="scucfg-")
-    cfg = os.path.join(cfg_dir, "storescu-%d.cfg" % free_port())
-    write_scu_config(files, cfg, fallback=fallback)
-    proc = run_dcmtk(["storescu", "-v", "-aec", aet, "-xf", cfg, "Default", *extra,
-                      "127.0.0.1", port, *files], timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="scucfg-") as tmp:
+        cfg = os.path.join(tmp, "storescu.cfg")
+        write_scu_config(files, cfg, fallback=fallback)
+        proc = run_dcmtk(["storescu", "-v", "-aec", aet, "-xf", cfg, "Default", *extra,
+                          "127.0.0.1", port, *files], timeout=timeout)
     return proc, parse_store_log(proc.stdout)
 
 
@@ -372,11 +372,6 @@ class RadflowServer(_Process):
         self._wait_http("http://127.0.0.1:%d/healthz" % self.http_port, timeout)
         return self
 
-    def restart(self, timeout=30):
-        if self.alive():
-            self.stop()
-        return self.start(timeout)
-
     def stats(self):
         return json.loads(_http("http://127.0.0.1:%d/api/v1/stats" % self.http_port)[1])
 
@@ -412,9 +407,6 @@ class OrthancServer(_Process):
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.http_port, path)
-
-    def get_json(self, path):
-        return json.loads(_http(self.url(path), timeout=60)[1])
 
     def get_bytes(self, path):
         return _http(self.url(path), timeout=60)[1]

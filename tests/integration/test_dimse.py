@@ -275,6 +275,42 @@ class FailureResponseTests(h.ServerTestCase):
         self.assert_failed_and_alive(proc, "Received Final Find Response")
 
 
+class DuplicatePolicyTests(h.ServerTestCase):
+    """A different object with an already stored SOP Instance UID, per --duplicate-policy."""
+
+    def send_twice(self, policy):
+        tmp = self.tmpdir()
+        first, second = os.path.join(tmp, "first.dcm"), os.path.join(tmp, "second.dcm")
+        shutil.copy(h.dicom_files(h.series_dir("ct_head_ge_tilt"))[0], first)
+        shutil.copy(first, second)
+        h.run_dcmtk(["dcmodify", "-nb", "-m", "StudyDescription=SECOND VERSION", second],
+                    check=True)
+        srv = self.start(h.RadflowServer(extra_args=["--duplicate-policy", policy]))
+        _, status1 = h.storescu(srv.dicom_port, [first])
+        _, status2 = h.storescu(srv.dicom_port, [second])
+        self.assertEqual(status1, {first: "Success"})
+        self.assertEqual(srv.stats()["instances"], 1)
+        ds = h.read_dataset(first, True)
+        rsp = h.findscu(srv.dicom_port, "STUDY", [("StudyInstanceUID", ds.StudyInstanceUID),
+                                                  ("StudyDescription", "")])
+        return status2[second], rsp[0]["StudyDescription"]
+
+    def test_keep(self):
+        status, description = self.send_twice("keep")
+        self.assertTrue(status.startswith(("Success", "Warning")), status)
+        self.assertEqual(description, "HEAD")
+
+    def test_reject(self):
+        status, description = self.send_twice("reject")
+        self.assertFalse(status.startswith(("Success", "Warning")), status)
+        self.assertEqual(description, "HEAD")
+
+    def test_replace(self):
+        status, description = self.send_twice("replace")
+        self.assertTrue(status.startswith(("Success", "Warning")), status)
+        self.assertEqual(description, "SECOND VERSION")
+
+
 class ConcurrentStoreTests(h.ServerTestCase):
     def test_concurrent_associations(self):
         srv = self.start(h.RadflowServer())
