@@ -1,6 +1,7 @@
 #include "ingest/ingest_service.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -100,41 +101,66 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
   return Finish(std::move(entry), replace, result, origin);
 }
 
-// The blob's fsync and rename run on the sync pool while this thread parses and looks up
-// the instance: on one association they are the two largest costs after the network.
+// A new instance: the blob is made durable on the sync pool (fdatasync, rename, directory
+// fsync) while this thread parses the file, looks it up and commits its index row. The
+// success is returned only once both are durable. A crash in between can leave an index
+// row without its blob for an instance that was never acknowledged; Hub::Open removes
+// such rows (RecoverInterruptedStores).
 Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin) {
   // The parse reads the file through a descriptor opened before the rename can happen,
   // by its /proc/self/fd name, which follows the inode wherever the sync pool moves it.
   int fd = ::open(temp_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    if (fd >= 0) ::close(fd);
     ::unlink(temp_path.c_str());
     return Status(ErrorCode::kIoError, "cannot open " + temp_path);
   }
-  auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.Commit(temp_path); });
+  const std::string relative = blobs_.NewBlobName();
+  auto pending =
+      sync_pool_.Submit([this, temp_path, relative] { return blobs_.CommitAs(temp_path, relative); });
   auto parsed = dicom::ParsePart10File("/proc/self/fd/" + std::to_string(fd));
+  ::close(fd);
   Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
   if (parsed.ok()) existing = index_.FindInstance(parsed->sop_instance_uid);
-  auto blob = pending.get();
-  ::close(fd);
-  if (!blob.ok()) {
-    ::unlink(temp_path.c_str());
-    return blob.status();
-  }
-  FileGuard guard{blobs_.AbsolutePath(blob.value())};
-  if (!parsed.ok()) return parsed.status();
-  if (!existing.ok()) return existing.status();
-  StoreResult result = ResultFor(parsed.value());
-  bool replace = false;
-  if (existing.value()) {
+
+  if (!parsed.ok() || !existing.ok() || existing.value()) {
+    // Bad input, an index error, or a duplicate after all: settle the blob first.
+    Status blob = pending.get();
+    if (!blob.ok()) {
+      ::unlink(temp_path.c_str());
+      return blob;
+    }
+    FileGuard guard{blobs_.AbsolutePath(relative)};
+    if (!parsed.ok()) return parsed.status();
+    if (!existing.ok()) return existing.status();
+    StoreResult result = ResultFor(parsed.value());
     auto resolved = ResolveDuplicate(guard.path, *existing.value(), result);
     if (resolved) return std::move(*resolved);
-    replace = true;
+    guard.path.clear();
+    storage::InstanceEntry entry;
+    entry.instance = std::move(parsed.value());
+    entry.blob_path = relative;
+    return Finish(std::move(entry), /*replace=*/true, result, origin);
   }
-  guard.path.clear();  // the blob stays
+
+  StoreResult result = ResultFor(parsed.value());
   storage::InstanceEntry entry;
   entry.instance = std::move(parsed.value());
-  entry.blob_path = blob.value();
-  return Finish(std::move(entry), replace, result, origin);
+  entry.blob_path = relative;
+  entry.blob_size = static_cast<uint64_t>(st.st_size);
+  auto committed = index_.Commit(entry, false);
+  Status blob = pending.get();
+  if (!blob.ok()) {
+    // No durable blob: the row must go too, and the sender gets the failure.
+    if (committed.ok() && committed->outcome == storage::Index::Outcome::kInserted) {
+      (void)index_.DeleteInstance(result.sop_instance_uid);
+    }
+    ::unlink(temp_path.c_str());
+    (void)blobs_.Remove(relative);
+    return blob;
+  }
+  return Completed(committed, entry, result, origin);
 }
 
 std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
@@ -164,11 +190,14 @@ std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
 
 Result<StoreResult> IngestService::Finish(storage::InstanceEntry entry, bool replace,
                                           StoreResult result, const Origin& origin) {
-  {
-    std::error_code ec;
-    entry.blob_size = std::filesystem::file_size(blobs_.AbsolutePath(entry.blob_path), ec);
-  }
-  auto committed = index_.Commit(entry, replace);
+  std::error_code ec;
+  entry.blob_size = std::filesystem::file_size(blobs_.AbsolutePath(entry.blob_path), ec);
+  return Completed(index_.Commit(entry, replace), entry, result, origin);
+}
+
+Result<StoreResult> IngestService::Completed(const Result<storage::Index::CommitResult>& committed,
+                                             const storage::InstanceEntry& entry,
+                                             StoreResult result, const Origin& origin) {
   if (!committed.ok()) {
     (void)blobs_.Remove(entry.blob_path);  // compensation: no row, no blob
     return committed.status();

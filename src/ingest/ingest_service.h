@@ -2,7 +2,9 @@
 // (C-STORE, import, STOW-RS, AI app outputs), as Orthanc's ServerContext::Store.
 //
 // Store(): 1. parse and validate   2. duplicate check (policy)   3. blob: fsync + rename
-//          4. index row, group-committed   5. only then success   6. InstanceStored event.
+//          4. index row, group-committed (for a new instance, 3 runs on a pool thread
+//          while 1, 2 and 4 run here)   5. only once both are durable, success
+//          6. InstanceStored event.
 // SeriesStable fires once a series has received nothing new for `stable_after`.
 #pragma once
 
@@ -97,6 +99,10 @@ class IngestService {
                                                       StoreResult result);
   Result<StoreResult> Finish(storage::InstanceEntry entry, bool replace, StoreResult result,
                              const Origin& origin);
+  // Maps an index commit to the caller's result; compensates and publishes events.
+  Result<StoreResult> Completed(const Result<storage::Index::CommitResult>& committed,
+                                const storage::InstanceEntry& entry, StoreResult result,
+                                const Origin& origin);
   void Publish(const Event& e);
   void NoteSeriesActivity(const std::string& study, const std::string& series);
   void WatchStableSeries();

@@ -2,6 +2,7 @@
 #include <set>
 #include <system_error>
 
+#include "base/log.h"
 #include "server/hub.h"
 
 namespace fs = std::filesystem;
@@ -21,8 +22,32 @@ Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
   auto index = storage::Index::Open(data_dir + "/index.db");
   if (!index.ok()) return index.status();
   hub->index = std::move(index.value());
+  auto recovered = RecoverInterruptedStores(*hub);
+  if (!recovered.ok()) return recovered.status();
   hub->ingest = std::make_unique<ingest::IngestService>(*hub->blobs, *hub->index, options);
   return hub;
+}
+
+Result<int> RecoverInterruptedStores(Hub& hub) {
+  // Ten minutes is far longer than any store is in flight, and short enough to stay cheap.
+  constexpr int64_t kWindowMs = 10 * 60 * 1000;
+  auto recent = hub.index->LastStored(kWindowMs);
+  if (!recent.ok()) return recent.status();
+  int removed = 0;
+  for (const auto& loc : recent.value()) {
+    std::error_code ec;
+    auto size = fs::file_size(hub.blobs->AbsolutePath(loc.blob_path), ec);
+    if (!ec && size == loc.blob_size) continue;
+    // Never acknowledged: a success is sent only once the blob is durable.
+    Status st = hub.index->DeleteInstance(loc.sop_uid);
+    if (!st.ok()) return st;
+    ++removed;
+  }
+  if (removed > 0) {
+    log::Warn("start-up recovery removed " + std::to_string(removed) +
+              " index row(s) of interrupted, unacknowledged stores");
+  }
+  return removed;
 }
 
 Result<CheckReport> CheckConsistency(Hub& hub, bool repair) {
@@ -70,7 +95,7 @@ Result<CheckReport> CheckConsistency(Hub& hub, bool repair) {
       report.repairs.push_back("cannot read orphan " + rel + ": " + ec.message());
       continue;
     }
-    auto stored = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, "check --repair"});
+    auto stored = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, "check --repair", ""});
     if (stored.ok()) {
       (void)hub.blobs->Remove(rel);
       report.repairs.push_back("re-indexed orphan " + rel + " as " + stored->sop_instance_uid +

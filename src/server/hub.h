@@ -23,6 +23,11 @@ struct Hub {
                                            ingest::IngestOptions options = {});
 };
 
+// Removes index rows whose blob never became durable: a store interrupted by a crash after
+// its index commit but before its blob's fsync (never acknowledged). Run by Hub::Open;
+// returns the number of rows removed.
+Result<int> RecoverInterruptedStores(Hub& hub);
+
 // `radflow check`: every index row has a readable blob of the recorded size, and every
 // blob an index row. With repair, rows without a blob are removed, and orphan blobs are
 // re-ingested (a crash between blob and index commit leaves one) or quarantined.

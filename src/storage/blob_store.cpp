@@ -90,16 +90,24 @@ Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {
   return path;
 }
 
-Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
-  RADFLOW_RETURN_IF_ERROR(SyncPath(temp_path, O_RDONLY));
+std::string BlobStore::NewBlobName() const {
   // One level of 256 directories, created at Open: no directory is created on the hot
   // path. The random name keeps concurrent writers of the same SOP Instance UID apart.
   std::string name = RandomHex(32);
-  std::string relative = name.substr(0, 2) + "/" + name + ".dcm";
+  return name.substr(0, 2) + "/" + name + ".dcm";
+}
+
+Status BlobStore::CommitAs(const std::string& temp_path, const std::string& relative) const {
+  RADFLOW_RETURN_IF_ERROR(SyncPath(temp_path, O_RDONLY));
   std::string final_path = root_ + "/" + relative;
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return Errno("rename", final_path);
   // The new name is durable only once its directory is (rename(2) and fsync(2)).
-  RADFLOW_RETURN_IF_ERROR(SyncPath(root_ + "/" + name.substr(0, 2), O_DIRECTORY));
+  return SyncPath(root_ + "/" + relative.substr(0, 2), O_DIRECTORY);
+}
+
+Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
+  std::string relative = NewBlobName();
+  RADFLOW_RETURN_IF_ERROR(CommitAs(temp_path, relative));
   return relative;
 }
 

@@ -22,8 +22,12 @@ class BlobStore {
   // Writes bytes to a fresh temporary file; returns its path.
   Result<std::string> WriteTemp(std::string_view bytes) const;
 
-  // Makes the temporary file durable under a new, unique relative path and returns that
-  // path. On failure the temporary file is left for the caller to remove.
+  // A new, unique relative path for a blob ("ab/<32 hex>.dcm").
+  std::string NewBlobName() const;
+  // Makes the temporary file durable under `relative` (from NewBlobName): fdatasync,
+  // rename, fsync of the directory. On failure the temporary file is left for the caller.
+  Status CommitAs(const std::string& temp_path, const std::string& relative) const;
+  // CommitAs under a new name, which is returned.
   Result<std::string> Commit(const std::string& temp_path) const;
 
   std::string AbsolutePath(const std::string& relative) const;

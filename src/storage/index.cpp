@@ -546,6 +546,23 @@ Status Index::ForEachInstance(const std::function<void(const InstanceLocation&)>
   return Status::Ok();
 }
 
+Result<std::vector<InstanceLocation>> Index::LastStored(int64_t window_ms) {
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  auto p = lease.value().db->Prepare(
+      std::string("SELECT ") + kLocationColumns + " FROM " +
+      FromClause(ResourceLevel::kInstance) +
+      " WHERE i.stored_at >= (SELECT COALESCE(MAX(stored_at), 0) FROM instances) - ?");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, window_ms);
+  std::vector<InstanceLocation> out;
+  Status status;
+  while (st.Step(&status)) out.push_back(ReadLocation(st, 0));
+  if (!status.ok()) return status;
+  return out;
+}
+
 Status Index::BulkFillSynthetic(int instances) {
   std::lock_guard<std::mutex> g(impl_->write_mu);
   constexpr int kPerSeries = 100;

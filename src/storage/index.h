@@ -49,6 +49,9 @@ class Index {
   // Removes an instance row, its now-empty parents, and fixes the counters.
   Status DeleteInstance(const std::string& sop_uid);
   Status ForEachInstance(const std::function<void(const InstanceLocation&)>& fn);
+  // Instances stored within `window_ms` before the most recently stored one: the only rows
+  // an interrupted store can have left without a durable blob.
+  Result<std::vector<InstanceLocation>> LastStored(int64_t window_ms);
 
   // Benchmark support: inserts synthetic rows (no blobs) in large transactions.
   Status BulkFillSynthetic(int instances);

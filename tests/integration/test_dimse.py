@@ -221,6 +221,13 @@ class DimseTests(h.ServerTestCase):
         self.assertEqual(sorted(h.file_meta(p)["sop_uid"] for p in received), sorted(self.sts))
         assert_same_pixels(self, received, self.sts)
 
+    def test_get_patient_level_patient_root(self):
+        out = self.tmpdir()
+        proc = h.getscu(self.srv.dicom_port, out, "PATIENT", [("PatientID", "STS_042")], model="-P")
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:])
+        self.assertEqual(sorted(h.file_meta(p)["sop_uid"] for p in h.received_files(out)),
+                         sorted(self.sts))
+
     def test_get_images_by_uid_list(self):
         out = self.tmpdir()
         uids = sorted(self.chest)[-4:]

@@ -5,6 +5,9 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <thread>
+
+#include "dicom/instance.h"
 
 #include "test_data.h"
 
@@ -28,7 +31,16 @@ class IngestTest : public ::testing::Test {
     ingest_ = std::make_unique<IngestService>(*blobs_, *index_, options);
   }
   Result<StoreResult> StoreFile(const std::string& path) {
-    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kImport, path});
+    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kImport, path, ""});
+  }
+  // As C-STORE does: the sender announces the SOP Instance UID (the fast path when new).
+  Result<StoreResult> StoreAnnounced(const std::string& path, const std::string& uid) {
+    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kDimse, "TEST", uid});
+  }
+  int CountBlobs() {
+    int n = 0;
+    EXPECT_TRUE(blobs_->ForEach([&](const std::string&, uint64_t) { ++n; }).ok());
+    return n;
   }
   radflow::testing::ScratchDir dir_;
   std::unique_ptr<storage::BlobStore> blobs_;
@@ -137,6 +149,53 @@ TEST_F(IngestTest, PublishesInstanceStoredAndSeriesStable) {
   EXPECT_EQ(stored, 3);
   EXPECT_EQ(stable, 1);  // once, after the last instance
   EXPECT_FALSE(events.back().series_instance_uid.empty());
+}
+
+TEST_F(IngestTest, AnnouncedNewInstancesTakeTheOverlappedPath) {
+  Open();
+  auto files = radflow::testing::ChestCtFiles();
+  for (int i = 0; i < 5; ++i) {
+    auto parsed = dicom::ParsePart10File(files[i]);
+    ASSERT_TRUE(parsed.ok());
+    auto r = StoreAnnounced(files[i], parsed->sop_instance_uid);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->outcome, StoreOutcome::kStored);
+    auto loc = index_->FindInstance(parsed->sop_instance_uid).value();
+    ASSERT_TRUE(loc.has_value());
+    EXPECT_EQ(blobs_->Read(loc->blob_path).value(), ReadFile(files[i]));
+    EXPECT_EQ(loc->blob_size, ReadFile(files[i]).size());
+  }
+  // A resend, announced or not, writes nothing.
+  auto parsed = dicom::ParsePart10File(files[0]);
+  EXPECT_EQ(StoreAnnounced(files[0], parsed->sop_instance_uid)->outcome,
+            StoreOutcome::kAlreadyStored);
+  EXPECT_EQ(StoreAnnounced(files[0], "1.2.3.4")->outcome, StoreOutcome::kAlreadyStored);
+  EXPECT_EQ(CountBlobs(), 5);
+  // Bad input on the fast path: rejected, nothing left behind.
+  EXPECT_FALSE(StoreAnnounced(DataPath("dicom/edgecases_pydicom/test_files/MR_truncated.dcm"),
+                              "1.2.3.5").ok());
+  EXPECT_EQ(CountBlobs(), 5);
+  EXPECT_EQ(index_->Stats()->instances, 5);
+}
+
+TEST_F(IngestTest, ConcurrentStoresOfManyAssociations) {
+  Open();
+  auto files = radflow::testing::ChestCtFiles();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < files.size(); i += 4) {
+        auto uid = dicom::ParsePart10File(files[i])->sop_instance_uid;
+        auto r = StoreAnnounced(files[i], uid);
+        if (!r.ok() || r->outcome != StoreOutcome::kStored) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(index_->Stats()->instances, static_cast<int64_t>(files.size()));
+  EXPECT_EQ(CountBlobs(), static_cast<int>(files.size()));
 }
 
 }  // namespace radflow::ingest
