@@ -177,10 +177,9 @@ void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* r
 
 OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
   FindContext ctx(&s);
-  OFCondition cond = DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
-                                        DIMSE_BLOCKING, 0);
-  delete ctx.detail;
-  return cond;
+  // DIMSE_findProvider deletes the status detail and response identifiers it was given.
+  return DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
+                            DIMSE_BLOCKING, 0);
 }
 
 // ---- C-MOVE and C-GET ----------------------------------------------------------------
@@ -197,15 +196,12 @@ struct RetrieveContext {
   T_ASC_Network* out_net = nullptr;
   T_ASC_Association* out_assoc = nullptr;  // C-MOVE: our association to the destination
   Uint16 status = STATUS_Success;          // a failure decided before any sub-operation
-  DcmDataset* detail = nullptr;
-  DcmDataset* failed_list = nullptr;
+  DcmDataset* detail = nullptr;       // owned by DCMTK once handed over
+  DcmDataset* failed_list = nullptr;  // likewise
   Uint16 message_id = 0;
 
-  ~RetrieveContext() {
-    CloseAssociation(&out_net, &out_assoc);
-    delete detail;
-    delete failed_list;
-  }
+  // detail and failed_list are deleted by DIMSE_moveProvider/DIMSE_getProvider.
+  ~RetrieveContext() { CloseAssociation(&out_net, &out_assoc); }
 };
 
 // Prepares a retrieve on its first callback; returns false with ctx->status set on failure.

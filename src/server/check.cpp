@@ -22,8 +22,6 @@ Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
   auto index = storage::Index::Open(data_dir + "/index.db");
   if (!index.ok()) return index.status();
   hub->index = std::move(index.value());
-  auto recovered = RecoverInterruptedStores(*hub);
-  if (!recovered.ok()) return recovered.status();
   hub->ingest = std::make_unique<ingest::IngestService>(*hub->blobs, *hub->index, options);
   return hub;
 }

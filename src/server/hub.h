@@ -24,8 +24,8 @@ struct Hub {
 };
 
 // Removes index rows whose blob never became durable: a store interrupted by a crash after
-// its index commit but before its blob's fsync (never acknowledged). Run by Hub::Open;
-// returns the number of rows removed.
+// its index commit but before its blob's fsync (never acknowledged). The server runs it at
+// start-up after an unclean stop; returns the number of rows removed.
 Result<int> RecoverInterruptedStores(Hub& hub);
 
 // `radflow check`: every index row has a readable blob of the recorded size, and every

@@ -71,6 +71,19 @@ int RunServer(const ServerConfig& config) {
   auto hub = Hub::Open(config.data_dir, options);
   if (!hub.ok()) return fail(hub.status());
   Hub& h = *hub.value();
+  // A clean stop leaves this marker; without it, stores may have been interrupted.
+  const std::string clean_marker = config.data_dir + "/clean-shutdown";
+  std::error_code ec;
+  if (!std::filesystem::exists(clean_marker, ec)) {
+    auto recovered = RecoverInterruptedStores(h);
+    if (!recovered.ok()) return fail(recovered.status());
+  }
+  std::filesystem::remove(clean_marker, ec);
+  // The removal must be durable before the first store, or a crash could bring it back.
+  if (int dfd = ::open(config.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   h.ingest->Subscribe([](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);
@@ -96,6 +109,8 @@ int RunServer(const ServerConfig& config) {
   ready = false;
   http.Stop();
   dimse.Stop();
+  // Every association has ended: nothing is in flight.
+  if (FILE* f = std::fopen(clean_marker.c_str(), "w")) std::fclose(f);
   return 0;
 }
 

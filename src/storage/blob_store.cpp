@@ -154,7 +154,7 @@ Status BlobStore::ForEach(const std::function<void(const std::string&, uint64_t)
       if (it->path().filename() == "tmp") it.disable_recursion_pending();
       continue;
     }
-    if (it->path().extension() != ".dcm") continue;
+    if (!it->is_regular_file()) continue;
     fn(fs::relative(it->path(), root_).string(), it->file_size());
   }
   if (ec) return {ErrorCode::kIoError, "cannot list " + root_ + ": " + ec.message()};

@@ -36,7 +36,8 @@ class BlobStore {
   // True if the two files have identical bytes.
   static Result<bool> SameContent(const std::string& a, const std::string& b);
 
-  // Calls fn(relative_path, size) for every committed blob.
+  // Calls fn(relative_path, size) for every file under the root but tmp/: the committed
+  // blobs, and anything else someone put there (which `check` reports).
   Status ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const;
 
   const std::string& root() const { return root_; }

@@ -16,7 +16,7 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 // A row whose blob never became durable (the crash window of the overlapped store) is
-// removed when the hub opens; rows with their blob are kept.
+// removed by the start-up recovery; rows with their blob are kept.
 TEST(Hub, OpenRemovesRowsOfInterruptedStores) {
   radflow::testing::ScratchDir dir;
   auto files = radflow::testing::ChestCtFiles();
@@ -34,6 +34,10 @@ TEST(Hub, OpenRemovesRowsOfInterruptedStores) {
   std::filesystem::remove(dir.str() + "/blobs/" + lost_blob);
   auto hub = Hub::Open(dir.str());
   ASSERT_TRUE(hub.ok());
+  EXPECT_EQ(hub.value()->index->Stats()->instances, 3);  // Open alone changes nothing
+  auto removed = RecoverInterruptedStores(*hub.value());
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed.value(), 1);
   EXPECT_EQ(hub.value()->index->Stats()->instances, 2);
   EXPECT_FALSE(hub.value()->index->FindInstance(lost_uid).value().has_value());
   auto report = CheckConsistency(*hub.value(), false);
