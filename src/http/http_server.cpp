@@ -1,19 +1,23 @@
 #include "http/http_server.h"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "base/log.h"
+#include "http/compression.h"
 
 namespace radflow::http {
 
 namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
@@ -35,6 +39,12 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+const std::string& Request::Header(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = headers.find(name);
+  return it == headers.end() ? kEmpty : it->second;
+}
+
 Response Response::Json(std::string body, int status) {
   Response r;
   r.status = status;
@@ -54,9 +64,16 @@ namespace {
 std::string JsonEscape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
-    else if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
-    else out += static_cast<char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      out += b;
+    } else {
+      out += static_cast<char>(c);
+    }
   }
   return out;
 }
@@ -74,27 +91,53 @@ struct HttpServer::Impl {
     std::string path;
     bool prefix;
     Handler handler;
+    StreamingHandler streaming;
   };
   std::vector<RouteEntry> routes;
   asio::io_context ioc;
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> acceptor;
+  std::thread accept_thread;
+  std::atomic<bool> stopping{false};
+  std::mutex conn_mu;
+  std::condition_variable conn_cv;
+  std::vector<std::shared_ptr<tcp::socket>> connections;
+  int max_connections = 256;
   uint16_t port = 0;
   const HttpServer* owner = nullptr;
 
-  void Accept();
+  const RouteEntry* Find(const std::string& method, const std::string& path, bool* path_known) const;
+  void AcceptLoop();
+  void Serve(std::shared_ptr<tcp::socket> socket);
 };
+
+const HttpServer::Impl::RouteEntry* HttpServer::Impl::Find(const std::string& method,
+                                                           const std::string& path,
+                                                           bool* path_known) const {
+  const RouteEntry* best = nullptr;
+  *path_known = false;
+  for (const auto& r : routes) {
+    bool match = r.prefix ? path.rfind(r.path, 0) == 0 : path == r.path;
+    if (!match) continue;
+    *path_known = true;
+    bool method_ok = r.method.empty() || r.method == method || (method == "HEAD" && r.method == "GET");
+    if (!method_ok) continue;
+    if (!best || (!r.prefix && best->prefix) ||
+        (r.prefix == best->prefix && r.path.size() > best->path.size())) {
+      best = &r;
+    }
+  }
+  return best;
+}
 
 namespace {
 
-Request ToRequest(const beast::http::request<beast::http::string_body>& in) {
-  Request r;
-  r.method = std::string(in.method_string());
-  r.target = std::string(in.target());
-  auto q = r.target.find('?');
-  r.path = UrlDecode(r.target.substr(0, q), false);
+void FillRequest(const bhttp::request_parser<bhttp::buffer_body>::value_type& in, Request* r) {
+  r->method = std::string(in.method_string());
+  r->target = std::string(in.target());
+  auto q = r->target.find('?');
+  r->path = UrlDecode(r->target.substr(0, q), false);
   if (q != std::string::npos) {
-    std::string_view qs(r.target);
+    std::string_view qs(r->target);
     qs.remove_prefix(q + 1);
     while (!qs.empty()) {
       auto amp = qs.find('&');
@@ -102,7 +145,7 @@ Request ToRequest(const beast::http::request<beast::http::string_body>& in) {
       auto eq = kv.find('=');
       std::string key = UrlDecode(kv.substr(0, eq), true);
       std::string value = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1), true);
-      if (!key.empty()) r.query.emplace(std::move(key), std::move(value));
+      if (!key.empty()) r->query.emplace(std::move(key), std::move(value));
       if (amp == std::string_view::npos) break;
       qs.remove_prefix(amp + 1);
     }
@@ -110,95 +153,226 @@ Request ToRequest(const beast::http::request<beast::http::string_body>& in) {
   for (const auto& f : in) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[name] = std::string(f.value());
+    r->headers[name] = std::string(f.value());
   }
-  r.body = in.body();
-  return r;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// Reads the body of one request through Beast's buffer_body parser, piece by piece.
+class ParserBodyReader : public BodyReader {
  public:
-  Session(tcp::socket socket, const HttpServer* server)
-      : stream_(std::move(socket)), server_(server) {}
+  ParserBodyReader(tcp::socket& socket, beast::flat_buffer& buffer,
+                   bhttp::request_parser<bhttp::buffer_body>& parser)
+      : socket_(socket), buffer_(buffer), parser_(parser) {}
 
-  void Run() { Read(); }
+  Result<size_t> Read(char* out, size_t n) override {
+    while (!parser_.is_done()) {
+      parser_.get().body().data = out;
+      parser_.get().body().size = n;
+      beast::error_code ec;
+      bhttp::read(socket_, buffer_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return Status(ErrorCode::kInvalidArgument, "reading the request body: " + ec.message());
+      size_t got = n - parser_.get().body().size;
+      if (got > 0) return got;
+    }
+    return size_t{0};
+  }
+  // Reads and drops what the handler left unread, so the connection can be reused.
+  bool Drain() {
+    char sink[16384];
+    for (;;) {
+      auto r = Read(sink, sizeof sink);
+      if (!r.ok()) return false;
+      if (r.value() == 0) return true;
+    }
+  }
 
  private:
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(256u * 1024 * 1024);
-    stream_.expires_after(std::chrono::seconds(120));
-    beast::http::async_read(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnRead(ec);
-                            });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec == beast::http::error::end_of_stream) {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      return;
-    }
-    if (ec) return;
-    auto req = parser_->release();
-    Response r = server_->Dispatch(ToRequest(req));
-    auto res = std::make_shared<beast::http::response<beast::http::string_body>>();
-    res->version(req.version());
-    res->result(static_cast<unsigned>(r.status));
-    res->set(beast::http::field::server, "radflow");
-    res->set(beast::http::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) res->set(k, v);
-    res->keep_alive(req.keep_alive());
-    if (req.method() != beast::http::verb::head) res->body() = std::move(r.body);
-    res->prepare_payload();
-    beast::http::async_write(stream_, *res,
-                             [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                               if (ec) return;
-                               if (!res->keep_alive()) {
-                                 self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-                                 return;
-                               }
-                               self->Read();
-                             });
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
-  const HttpServer* server_;
+  tcp::socket& socket_;
+  beast::flat_buffer& buffer_;
+  bhttp::request_parser<bhttp::buffer_body>& parser_;
 };
+
+bool Compressible(const std::string& content_type) {
+  return content_type.rfind("application/json", 0) == 0 ||
+         content_type.rfind("application/dicom+json", 0) == 0 ||
+         content_type.rfind("text/", 0) == 0 ||
+         content_type.rfind("application/javascript", 0) == 0 ||
+         content_type.rfind("image/svg", 0) == 0;
+}
+
+template <typename Message>
+void AddCommonHeaders(Message& h, const Response& r, bool keep_alive, unsigned version) {
+  h.version(version);
+  h.result(static_cast<unsigned>(r.status));
+  h.set(bhttp::field::server, "radflow");
+  h.set(bhttp::field::content_type, r.content_type);
+  // Browser viewers on other origins may read the DICOMweb answers (PS3.18 8.1.4 CORS).
+  h.set(bhttp::field::access_control_allow_origin, "*");
+  for (const auto& [k, v] : r.headers) h.set(k, v);
+  h.keep_alive(keep_alive);
+}
 
 }  // namespace
 
-HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
+void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  for (;;) {
+    bhttp::request_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    parser.header_limit(64 * 1024);
+    bhttp::read_header(*socket, buffer, parser, ec);
+    if (ec) break;  // closed, or not HTTP
+    Request req;
+    FillRequest(parser.get(), &req);
+    const bool keep_alive = parser.get().keep_alive();
+    const unsigned version = parser.get().version();
+    ParserBodyReader body(*socket, buffer, parser);
+
+    Response res;
+    bool path_known = false;
+    const RouteEntry* route = Find(req.method, req.path, &path_known);
+    if (req.method == "OPTIONS") {
+      // CORS pre-flight.
+      res.status = 204;
+      res.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"},
+                     {"Access-Control-Allow-Headers", "*"},
+                     {"Access-Control-Max-Age", "86400"}};
+    } else if (route && route->streaming) {
+      try {
+        res = route->streaming(req, body);
+      } catch (const std::exception& e) {
+        log::Error("handler for " + req.path + " threw: " + e.what());
+        res = Response::Error(Status(ErrorCode::kInternal, e.what()));
+      }
+    } else {
+      constexpr size_t kMaxBody = 64u << 20;  // bodies of plain routes are small
+      char chunk[65536];
+      bool too_large = false;
+      for (;;) {
+        auto n = body.Read(chunk, sizeof chunk);
+        if (!n.ok()) return;
+        if (n.value() == 0) break;
+        if (req.body.size() + n.value() > kMaxBody) {
+          too_large = true;
+          break;
+        }
+        req.body.append(chunk, n.value());
+      }
+      if (too_large) {
+        res = Response::Error(Status(ErrorCode::kInvalidArgument, "request body too large"));
+        res.status = 413;
+      } else {
+        res = owner->Dispatch(req);
+      }
+    }
+    if (!body.Drain()) break;
+    const bool head = req.method == "HEAD";
+
+    if (res.stream && !head) {
+      bhttp::response<bhttp::empty_body> h;
+      AddCommonHeaders(h, res, keep_alive, version);
+      h.chunked(true);
+      bhttp::response_serializer<bhttp::empty_body> sr{h};
+      bhttp::write_header(*socket, sr, ec);
+      if (ec) break;
+      std::string piece;
+      bool more = true;
+      bool failed = false;
+      while (more) {
+        piece.clear();
+        try {
+          more = res.stream(piece);
+        } catch (const std::exception& e) {
+          log::Error("response producer for " + req.path + " failed: " + e.what());
+          failed = true;
+          break;
+        }
+        if (!piece.empty()) {
+          asio::write(*socket, bhttp::make_chunk(asio::buffer(piece)), ec);
+          if (ec) break;
+        }
+      }
+      if (ec || failed) break;  // the client sees a truncated response
+      asio::write(*socket, bhttp::make_chunk_last(), ec);
+      if (ec) break;
+    } else {
+      bhttp::response<bhttp::string_body> out;
+      AddCommonHeaders(out, res, keep_alive, version);
+      std::string body_text = std::move(res.body);
+      if (body_text.size() > 1024 && Compressible(res.content_type) &&
+          req.Header("accept-encoding").find("gzip") != std::string::npos) {
+        if (auto gz = Gzip(body_text)) {
+          body_text = std::move(*gz);
+          out.set(bhttp::field::content_encoding, "gzip");
+          out.set(bhttp::field::vary, "Accept-Encoding");
+        }
+      }
+      const size_t length = body_text.size();
+      if (!head) out.body() = std::move(body_text);
+      out.content_length(length);
+      bhttp::response_serializer<bhttp::string_body> sr{out};
+      if (head) {
+        bhttp::write_header(*socket, sr, ec);
+      } else {
+        bhttp::write(*socket, sr, ec);
+      }
+      if (ec) break;
+    }
+    if (!keep_alive) break;
+  }
+  socket->shutdown(tcp::socket::shutdown_both, ec);
+}
+
+void HttpServer::Impl::AcceptLoop() {
+  while (!stopping.load()) {
+    auto socket = std::make_shared<tcp::socket>(ioc);
+    beast::error_code ec;
+    acceptor->accept(*socket, ec);
+    if (ec) {
+      if (stopping.load()) break;
+      continue;
+    }
+    socket->set_option(tcp::no_delay(true), ec);
+    {
+      std::unique_lock<std::mutex> lock(conn_mu);
+      if (static_cast<int>(connections.size()) >= max_connections) {
+        socket->close(ec);  // over the limit: the client retries
+        continue;
+      }
+      connections.push_back(socket);
+    }
+    std::thread([this, socket] {
+      Serve(socket);
+      std::lock_guard<std::mutex> g(conn_mu);
+      connections.erase(std::find(connections.begin(), connections.end(), socket));
+      conn_cv.notify_all();
+    }).detach();
+  }
+}
+
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) { impl_->owner = this; }
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(const std::string& method, const std::string& path, Handler handler) {
-  impl_->routes.push_back({method, path, false, std::move(handler)});
+  impl_->routes.push_back({method, path, false, std::move(handler), nullptr});
 }
 void HttpServer::RoutePrefix(const std::string& method, const std::string& prefix,
                              Handler handler) {
-  impl_->routes.push_back({method, prefix, true, std::move(handler)});
+  impl_->routes.push_back({method, prefix, true, std::move(handler), nullptr});
+}
+void HttpServer::RouteStreaming(const std::string& method, const std::string& prefix,
+                                StreamingHandler handler) {
+  impl_->routes.push_back({method, prefix, true, nullptr, std::move(handler)});
 }
 
 Response HttpServer::Dispatch(const Request& request) const {
-  const Impl::RouteEntry* best = nullptr;
   bool path_known = false;
-  for (const auto& r : impl_->routes) {
-    bool match = r.prefix ? request.path.rfind(r.path, 0) == 0 : request.path == r.path;
-    if (!match) continue;
-    path_known = true;
-    bool method_ok = r.method.empty() || r.method == request.method ||
-                     (request.method == "HEAD" && r.method == "GET");
-    if (!method_ok) continue;
-    if (!best || (!r.prefix && best->prefix) ||
-        (r.prefix == best->prefix && r.path.size() > best->path.size())) {
-      best = &r;
-    }
-  }
-  if (!best) {
+  const Impl::RouteEntry* best = impl_->Find(request.method, request.path, &path_known);
+  if (!best || !best->handler) {
     return path_known ? Response::Json("{\"error\":\"method not allowed\"}", 405)
-                      : Response::Json("{\"error\":\"no such resource: " + request.path + "\"}", 404);
+                      : Response::Json("{\"error\":\"no such resource: " + JsonEscape(request.path) + "\"}", 404);
   }
   try {
     return best->handler(request);
@@ -209,23 +383,10 @@ Response HttpServer::Dispatch(const Request& request) const {
   }
 }
 
-void HttpServer::Impl::Accept() {
-  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-    } else {
-      s.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(s), owner)->Run();
-    }
-    Accept();
-  });
-}
-
-Status HttpServer::Start(const std::string& address, uint16_t port, int threads) {
+Status HttpServer::Start(const std::string& address, uint16_t port, int max_connections) {
   try {
-    impl_->owner = this;
     auto endpoint = tcp::endpoint(asio::ip::make_address(address), port);
-    impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
+    impl_->acceptor.emplace(impl_->ioc);
     impl_->acceptor->open(endpoint.protocol());
     impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
     impl_->acceptor->bind(endpoint);
@@ -235,17 +396,27 @@ Status HttpServer::Start(const std::string& address, uint16_t port, int threads)
     return {ErrorCode::kUnavailable,
             "cannot listen on HTTP " + address + ":" + std::to_string(port) + ": " + e.what()};
   }
-  impl_->Accept();
-  for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->max_connections = max_connections;
+  impl_->accept_thread = std::thread([this] { impl_->AcceptLoop(); });
   log::Info("HTTP listening on port " + std::to_string(impl_->port));
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
-  if (impl_->threads.empty()) return;
-  impl_->ioc.stop();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+  if (!impl_->accept_thread.joinable()) return;
+  impl_->stopping = true;
+  beast::error_code ec;
+  impl_->acceptor->cancel(ec);
+  impl_->acceptor->close(ec);
+  // Wake the blocking accept() with a connection of our own if close did not.
+  {
+    tcp::socket poke(impl_->ioc);
+    poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), impl_->port), ec);
+  }
+  impl_->accept_thread.join();
+  std::unique_lock<std::mutex> lock(impl_->conn_mu);
+  for (auto& s : impl_->connections) s->shutdown(tcp::socket::shutdown_both, ec);
+  impl_->conn_cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->connections.empty(); });
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }

@@ -1,5 +1,7 @@
-// HttpServer: HTTP/1.1 on Boost.Beast, with a route table of exact paths and prefixes.
-// Beast and Asio types stay in http_server.cpp.
+// HttpServer: HTTP/1.1 on Boost.Beast, one thread per connection (keep-alive), with a
+// route table of exact paths and prefixes. Request bodies can be read incrementally and
+// response bodies produced incrementally (chunked), so that STOW-RS and WADO-RS never hold a
+// whole study in memory. Beast and Asio types stay in http_server.cpp.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,19 @@ struct Request {
   std::string path;    // decoded path without the query
   std::multimap<std::string, std::string> query;  // decoded query parameters
   std::map<std::string, std::string> headers;     // lower-case names
-  std::string body;
+  std::string body;    // whole body; empty for streaming routes
+
+  // The header value, or "" when absent (name in lower case).
+  const std::string& Header(const std::string& name) const;
+};
+
+// Pull interface over a request body for streaming routes.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads up to n bytes; 0 at the end of the body. Errors: a broken connection, a body
+  // larger than allowed.
+  virtual Result<size_t> Read(char* buffer, size_t n) = 0;
 };
 
 struct Response {
@@ -27,6 +41,10 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is produced by repeated calls (sent chunked): each call appends
+  // the next piece to `chunk` and returns false once there is nothing more. A producer
+  // that fails mid-way ends the connection (the client sees a truncated response).
+  std::function<bool(std::string& chunk)> stream;
 
   static Response Json(std::string body, int status = 200);
   static Response Text(std::string body, int status = 200);
@@ -35,6 +53,7 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+using StreamingHandler = std::function<Response(const Request&, BodyReader&)>;
 
 class HttpServer {
  public:
@@ -45,13 +64,16 @@ class HttpServer {
   void Route(const std::string& method, const std::string& path, Handler handler);
   // Longest registered prefix wins when no exact route matches.
   void RoutePrefix(const std::string& method, const std::string& prefix, Handler handler);
+  // A prefix route whose handler reads the request body itself.
+  void RouteStreaming(const std::string& method, const std::string& prefix,
+                      StreamingHandler handler);
 
-  // Binds address:port (0: any free port) and serves on `threads` threads.
-  Status Start(const std::string& address, uint16_t port, int threads);
+  // Binds address:port (0: any free port) and serves. At most max_connections at once.
+  Status Start(const std::string& address, uint16_t port, int max_connections = 256);
   void Stop();
   uint16_t port() const;
 
-  // Routing without the network (tests, and the server's own use).
+  // Routing without the network (tests).
   Response Dispatch(const Request& request) const;
 
  private:

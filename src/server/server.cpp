@@ -93,8 +93,7 @@ int RunServer(const ServerConfig& config) {
   std::atomic<bool> ready{false};
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
-  Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port),
-                         config.http_threads);
+  Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
   if (!st.ok()) return fail(st);
 
   dimse::DimseServer dimse(dimse_config, {h.ingest.get(), h.index.get(), h.blobs.get()});

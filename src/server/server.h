@@ -18,7 +18,6 @@ struct ServerConfig {
   std::vector<std::string> modalities;  // "AE=host:port", C-MOVE destinations
   double stable_seconds = 5;
   std::string duplicate_policy = "keep";  // keep | reject | replace
-  int http_threads = 4;
 };
 
 // Blocks until a stop signal; returns the process exit code.
