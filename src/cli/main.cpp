@@ -89,8 +89,10 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "debug logging");
 
   server::ServerConfig sc;
+  // A TOML/INI file with any option; the server's go in a [serve] section.
+  app.set_config("--config", "", "TOML/INI configuration file ([serve] section for serve)");
   auto* serve = app.add_subcommand("serve", "run the DICOM and HTTP server");
-  serve->set_config("--config", "", "TOML/INI file with any of these options");
+  serve->fallthrough();  // `radflow serve --config FILE` reads the root option
   serve->add_option("--data", sc.data_dir, "data directory")->capture_default_str();
   serve->add_option("--aet", sc.ae_title, "DICOM AE title")->capture_default_str();
   serve->add_option("--dicom-port", sc.dicom_port, "DICOM port")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "dicom/instance.h"
 
+#include "dicom/charset.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -116,14 +118,10 @@ Result<ParsedInstance> Parse(const std::string& path) {
     return {ErrorCode::kInvalidDicom, "file truncated: PixelData length exceeds the file size"};
   }
 
-  OFString charset;
-  if (ds->findAndGetOFString(DCM_SpecificCharacterSet, charset).good() && !charset.empty() &&
-      charset != "ISO_IR 192" && charset != "ISO_IR 6") {
-    // Index values are UTF-8 (PS3.18 F.2.2 JSON is UTF-8 too); the blob stays as received.
-    // A character set the converter lacks (some ISO 2022 code extensions) is no reason
-    // to refuse a valid object: its index values then stay in their original encoding.
-    (void)ds->convertToUTF8();
-  }
+  // Index values are UTF-8 (PS3.18 F.2 JSON is UTF-8 too); the blob stays as received. A
+  // character set no converter knows is no reason to refuse a valid object: its values
+  // then stay in their original encoding.
+  (void)ConvertToUtf8(*ds);
 
   for (unsigned long i = 0; i < ds->card(); ++i) {
     DcmElement* el = ds->getElement(i);

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <limits>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -182,7 +183,10 @@ class ParserBodyReader : public BodyReader {
     char sink[16384];
     for (;;) {
       auto r = Read(sink, sizeof sink);
-      if (!r.ok()) return false;
+      if (!r.ok()) {
+        log::Warn("HTTP: " + r.status().message());
+        return false;
+      }
       if (r.value() == 0) return true;
     }
   }
@@ -220,15 +224,27 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
   beast::error_code ec;
   for (;;) {
     bhttp::request_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // STOW bodies are streamed
     parser.header_limit(64 * 1024);
     bhttp::read_header(*socket, buffer, parser, ec);
-    if (ec) break;  // closed, or not HTTP
+    if (ec) {
+      if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+          ec != asio::error::connection_reset) {
+        log::Debug("HTTP request header: " + ec.message());
+      }
+      break;  // closed, or not HTTP
+    }
     Request req;
     FillRequest(parser.get(), &req);
     const bool keep_alive = parser.get().keep_alive();
     const unsigned version = parser.get().version();
     ParserBodyReader body(*socket, buffer, parser);
+    // RFC 9110 10.1.1: a client that sent Expect: 100-continue waits for this.
+    if (req.Header("expect") == "100-continue" && !parser.is_done()) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::write(*socket, asio::buffer(kContinue, sizeof kContinue - 1), ec);
+      if (ec) break;
+    }
 
     Response res;
     bool path_known = false;
@@ -252,7 +268,10 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
       bool too_large = false;
       for (;;) {
         auto n = body.Read(chunk, sizeof chunk);
-        if (!n.ok()) return;
+        if (!n.ok()) {
+          log::Warn("HTTP " + req.method + " " + req.path + ": " + n.status().message());
+          return;
+        }
         if (n.value() == 0) break;
         if (req.body.size() + n.value() > kMaxBody) {
           too_large = true;

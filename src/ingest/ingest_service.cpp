@@ -49,6 +49,16 @@ Result<StoreResult> IngestService::StoreBytes(std::string_view part10, const Ori
 
 namespace {
 
+Status CheckExpectations(const dicom::ParsedInstance& p, const Origin& origin) {
+  if (!origin.expected_study_instance_uid.empty() &&
+      p.study_instance_uid != origin.expected_study_instance_uid) {
+    return {ErrorCode::kConflict, "instance belongs to study " + p.study_instance_uid +
+                                      ", not to the target study " +
+                                      origin.expected_study_instance_uid};
+  }
+  return Status::Ok();
+}
+
 // Removes a file when it goes out of scope, unless released.
 struct FileGuard {
   std::string path;
@@ -68,7 +78,8 @@ StoreResult ResultFor(const dicom::ParsedInstance& p) {
 
 }  // namespace
 
-Result<StoreResult> IngestService::Store(const std::string& temp_path, const Origin& origin) {
+Result<StoreResult> IngestService::Store(const std::string& temp_path, const Origin& origin,
+                                         StoreResult* identified) {
   // A new instance takes the fast path. One announced as already stored (modalities retry
   // whole studies) is parsed and compared first, so that a resend writes nothing.
   bool known = false;
@@ -78,11 +89,13 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
   } else {
     known = true;  // no announcement: nothing to go by, be careful
   }
-  if (!known) return StoreNew(temp_path, origin);
+  if (!known) return StoreNew(temp_path, origin, identified);
 
   FileGuard guard{temp_path};
   auto parsed = dicom::ParsePart10File(temp_path);
   if (!parsed.ok()) return parsed.status();
+  if (identified) *identified = ResultFor(parsed.value());
+  RADFLOW_RETURN_IF_ERROR(CheckExpectations(parsed.value(), origin));
   StoreResult result = ResultFor(parsed.value());
   auto existing = index_.FindInstance(parsed->sop_instance_uid);
   if (!existing.ok()) return existing.status();
@@ -106,7 +119,8 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
 // success is returned only once both are durable. A crash in between can leave an index
 // row without its blob for an instance that was never acknowledged; Hub::Open removes
 // such rows (RecoverInterruptedStores).
-Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin) {
+Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin,
+                                            StoreResult* identified) {
   // The parse reads the file through a descriptor opened before the rename can happen,
   // by its /proc/self/fd name, which follows the inode wherever the sync pool moves it.
   int fd = ::open(temp_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -121,10 +135,12 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
       sync_pool_.Submit([this, temp_path, relative] { return blobs_.CommitAs(temp_path, relative); });
   auto parsed = dicom::ParsePart10File("/proc/self/fd/" + std::to_string(fd));
   ::close(fd);
+  if (parsed.ok() && identified) *identified = ResultFor(parsed.value());
   Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
   if (parsed.ok()) existing = index_.FindInstance(parsed->sop_instance_uid);
+  const bool unexpected = parsed.ok() && !CheckExpectations(parsed.value(), origin).ok();
 
-  if (!parsed.ok() || !existing.ok() || existing.value()) {
+  if (!parsed.ok() || !existing.ok() || existing.value() || unexpected) {
     // Bad input, an index error, or a duplicate after all: settle the blob first.
     Status blob = pending.get();
     if (!blob.ok()) {
@@ -134,6 +150,7 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     FileGuard guard{blobs_.AbsolutePath(relative)};
     if (!parsed.ok()) return parsed.status();
     if (!existing.ok()) return existing.status();
+    RADFLOW_RETURN_IF_ERROR(CheckExpectations(parsed.value(), origin));
     StoreResult result = ResultFor(parsed.value());
     auto resolved = ResolveDuplicate(guard.path, *existing.value(), result);
     if (resolved) return std::move(*resolved);

@@ -41,6 +41,8 @@ struct Origin {
   // The SOP Instance UID the sender announced (C-STORE's AffectedSOPInstanceUID), if any:
   // an instance announced as already stored takes the careful sequential path.
   std::string announced_sop_instance_uid;
+  // When set (STOW-RS to /studies/{uid}), an instance of another study is refused.
+  std::string expected_study_instance_uid;
 };
 
 enum class StoreOutcome {
@@ -81,8 +83,10 @@ class IngestService {
   std::string NewTempPath() const { return blobs_.NewTempPath(); }
 
   // Takes ownership of the Part-10 file at temp_path (it is moved or deleted). Returns
-  // only once a stored instance is durable. Thread-safe.
-  Result<StoreResult> Store(const std::string& temp_path, const Origin& origin);
+  // only once a stored instance is durable. Thread-safe. `identified`, when given, receives
+  // the instance's UIDs as soon as it parses, so that a refusal can still name it.
+  Result<StoreResult> Store(const std::string& temp_path, const Origin& origin,
+                            StoreResult* identified = nullptr);
   // Same, from bytes in memory.
   Result<StoreResult> StoreBytes(std::string_view part10, const Origin& origin);
 
@@ -91,7 +95,8 @@ class IngestService {
   void Subscribe(std::function<void(const Event&)> listener);
 
  private:
-  Result<StoreResult> StoreNew(const std::string& temp_path, const Origin& origin);
+  Result<StoreResult> StoreNew(const std::string& temp_path, const Origin& origin,
+                               StoreResult* identified);
   // What to do when the SOP Instance UID is already stored: kAlreadyStored or
   // kKeptExisting results, a kConflict error, or nullopt to go on and replace.
   std::optional<Result<StoreResult>> ResolveDuplicate(const std::string& candidate_path,

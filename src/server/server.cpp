@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/dicomweb.h"
 #include "api/rest_api.h"
 #include "base/log.h"
 #include "dimse/dimse_server.h"
@@ -93,6 +94,7 @@ int RunServer(const ServerConfig& config) {
   std::atomic<bool> ready{false};
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
+  api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
   Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
   if (!st.ok()) return fail(st);
 

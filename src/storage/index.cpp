@@ -415,6 +415,12 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
     std::string cond;
     const bool modalities = c.tag == t::kModalitiesInStudy;
     if (modalities) col = "x.modality";  // matched against the study's series
+    if (c.fuzzy && a->kind == ValueKind::kPersonName) {
+      cond = "radflow_fuzzy_pn(" + col + ", ?)";
+      params.push_back(c.value);
+      where += (where.empty() ? " WHERE " : " AND ") + cond;
+      continue;
+    }
     switch (c.type) {
       case Constraint::Type::kSingleValue:
         cond = col + (a->kind == ValueKind::kPersonName ? " = ? COLLATE NOCASE" : " = ?");

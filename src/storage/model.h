@@ -41,6 +41,9 @@ struct Constraint {
   std::string range_lower;  // kRange: '' means open
   std::string range_upper;
   std::vector<std::string> uids;  // kUidList
+  // PN only (QIDO-RS fuzzymatching, PS3.18 8.3.4.1): every word of `value` is a case- and
+  // accent-insensitive prefix of some component of the name.
+  bool fuzzy = false;
 };
 
 struct Query {

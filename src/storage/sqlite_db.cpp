@@ -1,6 +1,18 @@
 #include "storage/sqlite_db.h"
 
+#include "storage/fuzzy.h"
+
 namespace radflow::storage {
+
+namespace {
+void FuzzyPersonNameSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = [](sqlite3_value* v) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return std::string_view(p ? p : "", p ? static_cast<size_t>(sqlite3_value_bytes(v)) : 0);
+  };
+  sqlite3_result_int(ctx, FuzzyPersonNameMatch(text(argv[0]), text(argv[1])) ? 1 : 0);
+}
+}  // namespace
 
 bool Statement::Step(Status* status) {
   int rc = sqlite3_step(s_);
@@ -23,6 +35,8 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
     return {ErrorCode::kDatabaseError, "cannot open index " + path + ": " + msg};
   }
   auto out = std::unique_ptr<SqliteDb>(new SqliteDb(db));
+  sqlite3_create_function(db, "radflow_fuzzy_pn", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                          nullptr, FuzzyPersonNameSql, nullptr, nullptr);
   sqlite3_busy_timeout(db, 10000);
   // WAL: readers never block the writer. synchronous=FULL: a commit is on disk when
   // sqlite3_step returns, which is what "acknowledged means durable" needs.

@@ -375,6 +375,21 @@ class RadflowServer(_Process):
     def stats(self):
         return json.loads(_http("http://127.0.0.1:%d/api/v1/stats" % self.http_port)[1])
 
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def proc_status(self, field):
+        """A field of /proc/PID/status in kB (VmHWM: peak resident set, VmRSS: now)."""
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise AssertionError("no %s in /proc/%d/status" % (field, self.pid))
+
+    def peak_rss_kb(self):
+        return self.proc_status("VmHWM")
+
 
 class OrthancServer(_Process):
     """A throw-away Orthanc with its own storage, DICOM and HTTP ports."""

@@ -74,4 +74,13 @@ TEST(ParsePart10, UnsupportedCharacterSetIsStillStored) {
   EXPECT_TRUE(r.ok()) << r.status().ToString();
 }
 
+TEST(ParsePart10, Iso2022JapaneseBecomesUtf8) {
+  // chrH31.dcm: "\ISO 2022 IR 87", which DCMTK's converter cannot open here.
+  auto r = ParsePart10File(DataPath("dicom/edgecases_pydicom/charset_files/chrH31.dcm"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->attributes.Get(tags::kPatientName),
+            "Yamada^Tarou=\xE5\xB1\xB1\xE7\x94\xB0^\xE5\xA4\xAA\xE9\x83\x8E="
+            "\xE3\x82\x84\xE3\x81\xBE\xE3\x81\xA0^\xE3\x81\x9F\xE3\x82\x8D\xE3\x81\x86");
+}
+
 }  // namespace radflow::dicom

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Installs what the web viewer and its browser test need. Idempotent; run as root (from
+# scripts/setup.sh). A second run costs a few file checks.
+#   1. Debian packages: node, npm and chromium, only those missing (a node that came from
+#      elsewhere, e.g. NodeSource, is kept as it is).
+#   2. The prebuilt OHIF viewer, pinned, into $RADFLOW_WEB_CACHE/dist, rewritten once to be
+#      served under /ohif/ (docs: shared notes/ohif.md). radflow serves it (--web-dir).
+#   3. playwright-core for tests/browser (pinned in tests/browser/package-lock.json).
+set -euo pipefail
+
+OHIF_VERSION=3.13.2
+MOUNT=/ohif/
+# Bump when the rewrite below changes, so that installed copies are redone.
+REWRITE_REVISION=1
+CACHE=${RADFLOW_WEB_CACHE:-/var/cache/radflow/ohif-${OHIF_VERSION}}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+
+# --- 1. Debian packages ------------------------------------------------------------------
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "radflow setup_web: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- 2. The OHIF viewer ------------------------------------------------------------------
+marker="ohif ${OHIF_VERSION} mount ${MOUNT} rewrite ${REWRITE_REVISION}"
+if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
+  echo "radflow setup_web: installing OHIF viewer ${OHIF_VERSION} into $CACHE/dist"
+  $SUDO mkdir -p "$CACHE"
+  tarball="$CACHE/ohif-app-${OHIF_VERSION}.tgz"
+  if ! tar -tzf "$tarball" >/dev/null 2>&1; then
+    # npm checks the tarball against the registry's integrity hash.
+    tmp_pack=$($SUDO mktemp -d "$CACHE/.pack.XXXXXX")
+    (cd "$tmp_pack" && $SUDO npm pack --silent --pack-destination "$tmp_pack" \
+      "@ohif/app@${OHIF_VERSION}" >/dev/null)
+    $SUDO mv "$tmp_pack/ohif-app-${OHIF_VERSION}.tgz" "$tarball"
+    $SUDO rm -rf "$tmp_pack"
+  fi
+  work=$($SUDO mktemp -d "$CACHE/.work.XXXXXX")
+  trap '$SUDO rm -rf "$work"' EXIT
+  $SUDO tar -xzf "$tarball" -C "$work" package/dist
+  dist="$work/package/dist"
+  # onnxruntime (OHIF's optional AI tools) and the slide microscopy viewer: never
+  # requested for radiology viewing, 156 MB.
+  $SUDO rm -rf "$dist/ort" "$dist/dicom-microscopy-viewer"
+
+  # The build assumes it is served at "/": move every absolute path under $MOUNT.
+  export MOUNT
+  # index.html: the public URL, and the href/src/content paths (not protocol-relative //).
+  $SUDO perl -pi -e 's{window\.PUBLIC_URL="/"}{window.PUBLIC_URL="$ENV{MOUNT}"}g;
+                     s{\b(href|src|content)="/(?!/)}{$1="$ENV{MOUNT}}g' "$dist/index.html"
+  # webpack's public path, from which chunks, workers, wasm codecs and fonts are loaded.
+  mapfile -t bundles < <(grep -l '__webpack_require__.p = "/";' "$dist"/*.js || true)
+  if [ ${#bundles[@]} -eq 0 ]; then
+    echo "radflow setup_web: no webpack public path found in the OHIF bundles" >&2
+    exit 1
+  fi
+  $SUDO perl -pi -e 's{__webpack_require__\.p = "/";}{__webpack_require__.p = "$ENV{MOUNT}";}g' \
+    "${bundles[@]}"
+  # Fonts and images referenced from the style sheets.
+  $SUDO perl -pi -e 's{url\(/(?!/)}{url($ENV{MOUNT}}g' "$dist"/*.css
+  # The web app manifest's icons.
+  $SUDO perl -pi -e 's{"/assets/}{"$ENV{MOUNT}assets/}g' "$dist/manifest.json"
+  # The shipped configuration points at OHIF's public demo servers; radflow generates
+  # its own at ${MOUNT}app-config.js.
+  $SUDO rm -f "$dist/app-config.js"
+
+  if ! grep -q "window.PUBLIC_URL=\"${MOUNT}\"" "$dist/index.html" ||
+     ! grep -q "src=\"${MOUNT}app-config.js\"" "$dist/index.html"; then
+    echo "radflow setup_web: rewriting index.html for ${MOUNT} failed" >&2
+    exit 1
+  fi
+  echo "$marker" | $SUDO tee "$dist/.radflow-install" >/dev/null
+  # Swap the finished copy in.
+  if [ -e "$CACHE/dist" ]; then $SUDO mv "$CACHE/dist" "$work/old-dist"; fi
+  $SUDO mv "$dist" "$CACHE/dist"
+  $SUDO chmod -R a+rX "$CACHE"
+  echo "radflow setup_web: OHIF ${OHIF_VERSION} ready in $CACHE/dist ($(du -sh "$CACHE/dist" | cut -f1))"
+fi
+
+# --- 3. playwright-core for the browser test ----------------------------------------------
+browser_dir="$ROOT/tests/browser"
+want=$(node -e 'const l=require(process.argv[1]);console.log(l.packages["node_modules/playwright-core"].version)' \
+  "$browser_dir/package-lock.json")
+have=$(node -e 'try{console.log(require(process.argv[1]).version)}catch(e){console.log("")}' \
+  "$browser_dir/node_modules/playwright-core/package.json")
+if [ "$want" != "$have" ]; then
+  echo "radflow setup_web: installing playwright-core ${want} into tests/browser/node_modules"
+  # playwright-core downloads no browser; the test drives Debian's /usr/bin/chromium.
+  (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi
