@@ -13,6 +13,15 @@
 
 namespace radflow::dimse {
 
+namespace {
+// A-ASSOCIATE-RJ (PS3.8 7.1.1.9), then the association is gone.
+void Reject(T_ASC_Association** assoc, T_ASC_RejectParameters reason) {
+  ASC_rejectAssociation(*assoc, &reason);
+  ASC_dropAssociation(*assoc);
+  ASC_destroyAssociation(assoc);
+}
+}  // namespace
+
 struct DimseServer::Network {
   T_ASC_Network* net = nullptr;
 };
@@ -88,23 +97,15 @@ void DimseServer::AcceptLoop() {
       continue;
     }
     if (active_.load() >= config_.max_associations) {
-      T_ASC_RejectParameters rej = {ASC_RESULT_REJECTEDTRANSIENT,
-                                    ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
-                                    ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
-      ASC_rejectAssociation(assoc, &rej);
-      ASC_dropAssociation(assoc);
-      ASC_destroyAssociation(&assoc);
+      Reject(&assoc, {ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                      ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED});
       log::Warn("association rejected: too many associations");
       continue;
     }
     if (config_.check_called_ae &&
         std::string(assoc->params->DULparams.calledAPTitle) != config_.ae_title) {
-      T_ASC_RejectParameters rej = {ASC_RESULT_REJECTEDPERMANENT,
-                                    ASC_SOURCE_SERVICEUSER,
-                                    ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED};
-      ASC_rejectAssociation(assoc, &rej);
-      ASC_dropAssociation(assoc);
-      ASC_destroyAssociation(&assoc);
+      Reject(&assoc, {ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+                      ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED});
       continue;
     }
     cond = NegotiateContexts(assoc->params);

@@ -4,6 +4,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <atomic>
 #include <limits>
 #include <cctype>
@@ -354,6 +357,10 @@ void HttpServer::Impl::AcceptLoop() {
       continue;
     }
     socket->set_option(tcp::no_delay(true), ec);
+    // An idle keep-alive connection (or a stalled client) gives its thread back after 2 min.
+    timeval idle{120, 0};
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
     {
       std::unique_lock<std::mutex> lock(conn_mu);
       if (static_cast<int>(connections.size()) >= max_connections) {
