@@ -11,6 +11,8 @@
 
 #include <dcmtk/oflog/oflog.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
@@ -91,10 +93,22 @@ Result<ParsedInstance> Parse(const std::string& path) {
   const uintmax_t file_size = std::filesystem::file_size(path, ec);
   if (ec) return {ErrorCode::kIoError, "cannot read " + path + ": " + ec.message()};
 
+  // A Part-10 file has a 128-byte preamble and "DICM" (PS3.10 7.1). Checked here rather
+  // than with DCMTK's ERM_fileOnly, which also refuses transfer syntaxes DCMTK 3.6.7 does
+  // not know (HTJ2K, Deflated Image Frame Compression).
+  {
+    char head[132] = {};
+    FILE* f = std::fopen(path.c_str(), "rb");
+    size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
+    if (f) std::fclose(f);
+    if (got < sizeof head || std::memcmp(head + 128, "DICM", 4) != 0) {
+      return {ErrorCode::kInvalidDicom,
+              "not a DICOM Part-10 file (no preamble and \"DICM\" prefix, PS3.10 7.1)"};
+    }
+  }
   DcmFileFormat ff;
-  // ERM_fileOnly: a Part-10 file must have the preamble, "DICM" and File Meta (PS3.10 7.1).
   OFCondition cond = ff.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxLoadedValue,
-                                 ERM_fileOnly);
+                                 ERM_autoDetect);
   if (cond.bad()) {
     std::string why = cond.text();
     if (cond == EC_FileMetaInfoHeaderMissing || why.find("Meta") != std::string::npos) {

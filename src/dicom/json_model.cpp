@@ -51,7 +51,7 @@ class BulkDataFormat : public DcmJsonFormatCompact {
 
 Result<std::unique_ptr<DcmFileFormat>> Load(const std::string& path, Uint32 max_read) {
   auto ff = std::make_unique<DcmFileFormat>();
-  OFCondition cond = ff->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, max_read, ERM_fileOnly);
+  OFCondition cond = ff->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, max_read, ERM_autoDetect);
   if (cond.bad()) return Status(ErrorCode::kInvalidDicom, std::string("cannot read ") + path + ": " + cond.text());
   return ff;
 }

@@ -26,7 +26,8 @@ void RegisterDecoders() {
   static std::once_flag once;
   std::call_once(once, [] {
     // YBR_FULL/YBR_FULL_422 converted to RGB per PhotometricInterpretation, as dcmdjpeg does.
-    DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation, EUC_never, EPC_colorByPixel);
+    DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation, EUC_never,
+                                          EPC_colorByPixel);
     DJLSDecoderRegistration::registerCodecs(EJLSUC_never, EJLSPC_colorByPixel);
   });
 }
@@ -48,8 +49,14 @@ std::optional<StartOfFrame> FindStartOfFrame(std::string_view s) {
   while (i + 4 <= s.size()) {
     if (byte(i) != 0xFF) return std::nullopt;
     const unsigned m = byte(i + 1);
-    if (m == 0xFF) { ++i; continue; }  // fill byte
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }  // no length
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }  // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }                                                 // no length
     if (m == 0xD9 || m == 0xDA) return std::nullopt;  // EOI or SOS before any SOF
     const size_t len = be16(i + 2);
     if (len < 2 || i + 2 + len > s.size()) return std::nullopt;
@@ -69,22 +76,26 @@ std::optional<StartOfFrame> FindStartOfFrame(std::string_view s) {
 Result<DecodedFrame> DecodeWithDcmtk(std::string_view frame, const ImageInfo& info) {
   RegisterDecoders();
   const E_TransferSyntax xfer = DcmXfer(info.transfer_syntax_uid.c_str()).getXfer();
-  const std::string codec = ClassifyTransferSyntax(info.transfer_syntax_uid).encoding == Encoding::kJpegLs
-                                ? "JPEG-LS" : "JPEG";
+  const std::string codec =
+      ClassifyTransferSyntax(info.transfer_syntax_uid).encoding == Encoding::kJpegLs ? "JPEG-LS"
+                                                                                     : "JPEG";
   if (info.bits_allocated != 8 && info.bits_allocated != 16) {
-    return Status(ErrorCode::kUnsupported, codec + " with BitsAllocated " + std::to_string(info.bits_allocated));
+    return Status(ErrorCode::kUnsupported,
+                  codec + " with BitsAllocated " + std::to_string(info.bits_allocated));
   }
   // The frame's own header must agree with the dataset: DCMTK sizes its buffer from the
   // dataset, the codec from the bitstream.
   auto sof = FindStartOfFrame(frame);
-  if (!sof) return Status(ErrorCode::kInvalidDicom, codec + ": no start-of-frame header in the frame");
+  if (!sof)
+    return Status(ErrorCode::kInvalidDicom, codec + ": no start-of-frame header in the frame");
   if (sof->columns != info.columns || (sof->rows != info.rows && sof->rows != 0) ||
       sof->components != info.samples_per_pixel || sof->precision > info.bits_allocated) {
     return Status(ErrorCode::kInvalidDicom,
-                  codec + ": frame is " + std::to_string(sof->columns) + "x" + std::to_string(sof->rows) +
-                      " with " + std::to_string(sof->components) + " components of " +
-                      std::to_string(sof->precision) + " bits, the dataset declares " +
-                      std::to_string(info.columns) + "x" + std::to_string(info.rows) + " with " +
+                  codec + ": frame is " + std::to_string(sof->columns) + "x" +
+                      std::to_string(sof->rows) + " with " + std::to_string(sof->components) +
+                      " components of " + std::to_string(sof->precision) +
+                      " bits, the dataset declares " + std::to_string(info.columns) + "x" +
+                      std::to_string(info.rows) + " with " +
                       std::to_string(info.samples_per_pixel));
   }
 
@@ -104,7 +115,8 @@ Result<DecodedFrame> DecodeWithDcmtk(std::string_view frame, const ImageInfo& in
   auto* seq = new DcmPixelSequence(DCM_PixelSequenceTag);
   seq->insert(new DcmPixelItem(DCM_PixelItemTag));  // empty Basic Offset Table
   auto* item = new DcmPixelItem(DCM_PixelItemTag);
-  item->putUint8Array(reinterpret_cast<const Uint8*>(frame.data()), static_cast<unsigned long>(frame.size()));
+  item->putUint8Array(reinterpret_cast<const Uint8*>(frame.data()),
+                      static_cast<unsigned long>(frame.size()));
   seq->insert(item);
   auto* pd = new DcmPixelData(DCM_PixelData);
   pd->putOriginalRepresentation(xfer, nullptr, seq);
@@ -121,9 +133,11 @@ Result<DecodedFrame> DecodeWithDcmtk(std::string_view frame, const ImageInfo& in
   out.pixels.assign(reinterpret_cast<const char*>(data), expected);
   OFString pi;
   out.photometric_interpretation = ds.findAndGetOFString(DCM_PhotometricInterpretation, pi).good()
-                                       ? pi.c_str() : info.photometric_interpretation;
+                                       ? pi.c_str()
+                                       : info.photometric_interpretation;
   Uint16 planar = 0;
-  if (info.samples_per_pixel > 1 && ds.findAndGetUint16(DCM_PlanarConfiguration, planar).good() && planar == 1) {
+  if (info.samples_per_pixel > 1 && ds.findAndGetUint16(DCM_PlanarConfiguration, planar).good() &&
+      planar == 1) {
     out.pixels = InterleavePlanes(out.pixels, info.samples_per_pixel, info.bits_allocated / 8);
   }
   return out;

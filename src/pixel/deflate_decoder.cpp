@@ -8,7 +8,8 @@ namespace radflow::pixel {
 
 Result<std::string> InflateFrame(std::string_view frame, size_t expected_size) {
   z_stream z{};
-  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return Status(ErrorCode::kInternal, "inflateInit2 failed");
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
+    return Status(ErrorCode::kInternal, "inflateInit2 failed");
   // One byte of headroom tells "exactly the frame" from "more than the frame".
   std::string out(expected_size + 1, '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(frame.data()));
@@ -23,8 +24,9 @@ Result<std::string> InflateFrame(std::string_view frame, size_t expected_size) {
     return Status(ErrorCode::kInvalidDicom, "deflated frame: " + why);
   }
   if (produced != expected_size) {
-    return Status(ErrorCode::kInvalidDicom, "deflated frame inflates to " + std::to_string(produced) +
-                                                " bytes, expected " + std::to_string(expected_size));
+    return Status(ErrorCode::kInvalidDicom, "deflated frame inflates to " +
+                                                std::to_string(produced) + " bytes, expected " +
+                                                std::to_string(expected_size));
   }
   out.resize(expected_size);
   return out;

@@ -1,7 +1,5 @@
 #include "pixel/frames.h"
 
-#include "pixel/codecs.h"
-
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfcache.h>
@@ -11,6 +9,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include "pixel/codecs.h"
 
 namespace radflow::pixel {
 
@@ -59,7 +59,8 @@ Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames
     }
     auto f = FromOffsets(t.extended_offsets, starts, index);
     if (!f) return Invalid("Extended Offset Table does not match the fragments");
-    if (t.extended_lengths.size() == t.extended_offsets.size()) f->length = t.extended_lengths[index];
+    if (t.extended_lengths.size() == t.extended_offsets.size())
+      f->length = t.extended_lengths[index];
     return *f;
   }
   // The Basic Offset Table; one that does not fit the fragments is ignored (seen in the
@@ -79,7 +80,8 @@ Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames
       if (t.starts_image(i)) frame_starts.push_back(i);
     }
     if (frame_starts.size() == static_cast<size_t>(frames) && frame_starts[0] == 0) {
-      const size_t last = static_cast<size_t>(index) + 1 < frame_starts.size() ? frame_starts[index + 1] : n;
+      const size_t last =
+          static_cast<size_t>(index) + 1 < frame_starts.size() ? frame_starts[index + 1] : n;
       return FrameFragments{frame_starts[index], last, std::nullopt};
     }
   }
@@ -87,7 +89,34 @@ Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames
                  std::to_string(frames) + " frames and no usable offset table");
 }
 
-Result<std::string> ReadEncapsulatedFrame(PixelObject& obj, int index) {
+// The fragments of one object's encapsulated Pixel Data, read once.
+struct FragmentIndex {
+  std::vector<DcmPixelItem*> items;  // items[0]: the Basic Offset Table
+  FragmentTable table;
+  std::vector<signed char> starts;  // memo of starts_image: -1 unknown, 0, 1
+};
+
+namespace {
+
+Status ReadItem(DcmPixelItem* item, uint64_t offset, uint64_t count, char* out,
+                uint64_t file_size) {
+  if (count == 0) return Status::Ok();
+  if (offset + count > item->getLength() || count > file_size)
+    return Invalid("fragment shorter than needed");
+  DcmFileCache cache;
+  OFCondition c =
+      item->getPartialValue(out, static_cast<Uint32>(offset), static_cast<Uint32>(count), &cache);
+  if (c.bad()) return Invalid("cannot read fragment (truncated file?): " + ErrorText(c));
+  return Status::Ok();
+}
+
+uint64_t Le32(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return uint64_t(b[0]) | uint64_t(b[1]) << 8 | uint64_t(b[2]) << 16 | uint64_t(b[3]) << 24;
+}
+
+Result<FragmentIndex*> IndexFragments(PixelObject& obj) {
+  if (obj.fragment_index()) return obj.fragment_index().get();
   DcmElement& el = obj.pixel_element();
   if (el.ident() != EVR_PixelData || el.getLengthField() != DCM_UndefinedLength) {
     return Invalid("transfer syntax " + obj.info().transfer_syntax_uid +
@@ -102,35 +131,21 @@ Result<std::string> ReadEncapsulatedFrame(PixelObject& obj, int index) {
       seq->card() < 1) {
     return Invalid("encapsulated Pixel Data has no Basic Offset Table item (PS3.5 A.4)");
   }
-  std::vector<DcmPixelItem*> items;
+  auto index = std::make_shared<FragmentIndex>();
   for (unsigned long i = 0; i < seq->card(); ++i) {
     DcmPixelItem* item = nullptr;
     if (seq->getItem(item, i).bad() || item == nullptr) return Invalid("unreadable fragment item");
-    items.push_back(item);
+    index->items.push_back(item);
   }
-  DcmFileCache cache;
-  auto read_item = [&](DcmPixelItem* item, uint64_t offset, uint64_t count, char* out) -> Status {
-    if (count == 0) return Status::Ok();
-    if (offset + count > item->getLength() || count > obj.file_size()) {
-      return Invalid("fragment shorter than needed");
-    }
-    OFCondition c = item->getPartialValue(out, static_cast<Uint32>(offset), static_cast<Uint32>(count), &cache);
-    if (c.bad()) return Invalid("cannot read fragment (truncated file?): " + ErrorText(c));
-    return Status::Ok();
-  };
-
-  FragmentTable table;
-  for (size_t i = 1; i < items.size(); ++i) table.lengths.push_back(items[i]->getLength());
-  const Uint32 bot_length = items[0]->getLength();
+  FragmentTable& table = index->table;
+  for (size_t i = 1; i < index->items.size(); ++i)
+    table.lengths.push_back(index->items[i]->getLength());
+  const Uint32 bot_length = index->items[0]->getLength();
   if (bot_length % 4 != 0) return Invalid("Basic Offset Table length not a multiple of 4");
   if (bot_length > 0) {
     std::string bot(bot_length, '\0');
-    RADFLOW_RETURN_IF_ERROR(read_item(items[0], 0, bot_length, bot.data()));
-    for (size_t i = 0; i < bot.size(); i += 4) {
-      const auto* b = reinterpret_cast<const unsigned char*>(bot.data() + i);
-      table.basic_offsets.push_back(uint64_t(b[0]) | uint64_t(b[1]) << 8 | uint64_t(b[2]) << 16 |
-                                    uint64_t(b[3]) << 24);
-    }
+    RADFLOW_RETURN_IF_ERROR(ReadItem(index->items[0], 0, bot_length, bot.data(), obj.file_size()));
+    for (size_t i = 0; i < bot.size(); i += 4) table.basic_offsets.push_back(Le32(bot.data() + i));
   }
   const Uint64* eot = nullptr;
   unsigned long eot_count = 0;
@@ -138,35 +153,53 @@ Result<std::string> ReadEncapsulatedFrame(PixelObject& obj, int index) {
     table.extended_offsets.assign(eot, eot + eot_count);
     const Uint64* lengths = nullptr;
     unsigned long lengths_count = 0;
-    if (obj.dataset().findAndGetUint64Array(DCM_ExtendedOffsetTableLengths, lengths, &lengths_count).good() && lengths) {
+    if (obj.dataset()
+            .findAndGetUint64Array(DCM_ExtendedOffsetTableLengths, lengths, &lengths_count)
+            .good() &&
+        lengths) {
       table.extended_lengths.assign(lengths, lengths + lengths_count);
     }
   }
   const Encoding enc = obj.syntax().encoding;
   if (enc == Encoding::kJpeg || enc == Encoding::kJpegLs || enc == Encoding::kJpeg2000 ||
       enc == Encoding::kHtj2k) {
-    table.starts_image = [&](size_t i) {
-      unsigned char head[2] = {0, 0};
-      if (items[i + 1]->getLength() < 2 ||
-          !read_item(items[i + 1], 0, 2, reinterpret_cast<char*>(head)).ok()) {
-        return false;
+    const bool j2k = enc == Encoding::kJpeg2000 || enc == Encoding::kHtj2k;
+    const uint64_t file_size = obj.file_size();
+    index->starts.assign(table.lengths.size(), -1);
+    FragmentIndex* raw = index.get();
+    table.starts_image = [raw, j2k, file_size](size_t i) {
+      if (raw->starts[i] < 0) {
+        unsigned char head[2] = {0, 0};
+        const bool read =
+            raw->items[i + 1]->getLength() >= 2 &&
+            ReadItem(raw->items[i + 1], 0, 2, reinterpret_cast<char*>(head), file_size).ok();
+        // SOC (ISO 15444-1 A.4.1) or SOI (ISO 10918-1 B.2.1, also JPEG-LS).
+        raw->starts[i] = read && head[0] == 0xFF && head[1] == (j2k ? 0x4F : 0xD8);
       }
-      if (enc == Encoding::kJpeg2000 || enc == Encoding::kHtj2k) return head[0] == 0xFF && head[1] == 0x4F;
-      return head[0] == 0xFF && head[1] == 0xD8;  // SOI, ISO 10918-1 B.2.1 / 14495-1
+      return raw->starts[i] == 1;
     };
   }
+  obj.fragment_index() = index;
+  return index.get();
+}
 
-  auto where = LocateFrame(table, index, obj.info().number_of_frames);
+}  // namespace
+
+Result<std::string> ReadEncapsulatedFrame(PixelObject& obj, int index) {
+  auto fragments = IndexFragments(obj);
+  if (!fragments.ok()) return fragments.status();
+  const FragmentIndex& fi = *fragments.value();
+  auto where = LocateFrame(fi.table, index, obj.info().number_of_frames);
   if (!where.ok()) return where.status();
   uint64_t total = 0;
-  for (size_t i = where->first; i < where->last; ++i) total += table.lengths[i];
+  for (size_t i = where->first; i < where->last; ++i) total += fi.table.lengths[i];
   if (where->length) total = std::min(total, *where->length);
   if (total > obj.file_size()) return Invalid("frame longer than the file");
   std::string out(total, '\0');
   uint64_t pos = 0;
   for (size_t i = where->first; i < where->last && pos < total; ++i) {
-    const uint64_t count = std::min<uint64_t>(table.lengths[i], total - pos);
-    RADFLOW_RETURN_IF_ERROR(read_item(items[i + 1], 0, count, out.data() + pos));
+    const uint64_t count = std::min<uint64_t>(fi.table.lengths[i], total - pos);
+    RADFLOW_RETURN_IF_ERROR(ReadItem(fi.items[i + 1], 0, count, out.data() + pos, obj.file_size()));
     pos += count;
   }
   return out;
@@ -190,9 +223,9 @@ Result<std::string> ReadNativeFrame(PixelObject& obj, int index, bool file_order
   const bool big = obj.syntax().big_endian;
   std::string buf(end - first, '\0');
   DcmFileCache cache;
-  OFCondition c = el.getPartialValue(buf.data(), static_cast<Uint32>(first),
-                                     static_cast<Uint32>(buf.size()), &cache,
-                                     file_order && big ? EBO_BigEndian : EBO_LittleEndian);
+  OFCondition c =
+      el.getPartialValue(buf.data(), static_cast<Uint32>(first), static_cast<Uint32>(buf.size()),
+                         &cache, file_order && big ? EBO_BigEndian : EBO_LittleEndian);
   if (c.bad()) return Invalid("cannot read Pixel Data (truncated file?): " + ErrorText(c));
 
   const int bytes = info.bits_allocated / 8;
@@ -214,7 +247,8 @@ Result<std::string> ReadNativeFrame(PixelObject& obj, int index, bool file_order
     std::string out(out_bytes, '\0');
     for (uint64_t i = 0; i < out_bytes; ++i) {
       unsigned v = static_cast<unsigned char>(buf[i]) >> shift;
-      if (shift && i + 1 < buf.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(buf[i + 1])) << (8 - shift);
+      if (shift && i + 1 < buf.size())
+        v |= static_cast<unsigned>(static_cast<unsigned char>(buf[i + 1])) << (8 - shift);
       out[i] = static_cast<char>(v & 0xFF);
     }
     if (frame_bits % 8) out.back() = static_cast<char>(out.back() & ((1u << (frame_bits % 8)) - 1));
@@ -246,7 +280,9 @@ std::string PackBits(const std::string& values) {
 
 NativeFrameWriter::NativeFrameWriter(const ImageInfo& info)
     : info_(info), bytes_(info.bits_allocated == 1 ? 1 : info.bits_allocated / 8) {
-  out_.assign(uint64_t(info.rows) * uint64_t(info.columns) * uint64_t(info.samples_per_pixel) * bytes_, '\0');
+  out_.assign(
+      uint64_t(info.rows) * uint64_t(info.columns) * uint64_t(info.samples_per_pixel) * bytes_,
+      '\0');
 }
 
 void NativeFrameWriter::PutRow(int component, int y, const int32_t* values) {
@@ -259,7 +295,8 @@ void NativeFrameWriter::PutRow(int component, int y, const int32_t* values) {
     if (info_.bits_allocated == 1) {
       p[0] = static_cast<char>(v & 1);
     } else {
-      for (size_t k = 0; k < unit; ++k) p[k] = static_cast<char>(k < 4 ? (v >> (8 * k)) & 0xFF : (values[x] < 0 ? 0xFF : 0));
+      for (size_t k = 0; k < unit; ++k)
+        p[k] = static_cast<char>(k < 4 ? (v >> (8 * k)) & 0xFF : (values[x] < 0 ? 0xFF : 0));
     }
   }
 }

@@ -16,10 +16,10 @@ namespace radflow::pixel {
 // What is known about the fragments of encapsulated Pixel Data. Offsets count from the
 // first byte of the first fragment's Item tag (after the Basic Offset Table item).
 struct FragmentTable {
-  std::vector<uint32_t> lengths;          // value length of each fragment item
-  std::vector<uint64_t> basic_offsets;    // Basic Offset Table, empty if absent
-  std::vector<uint64_t> extended_offsets; // Extended Offset Table (7FE0,0001)
-  std::vector<uint64_t> extended_lengths; // Extended Offset Table Lengths (7FE0,0002)
+  std::vector<uint32_t> lengths;           // value length of each fragment item
+  std::vector<uint64_t> basic_offsets;     // Basic Offset Table, empty if absent
+  std::vector<uint64_t> extended_offsets;  // Extended Offset Table (7FE0,0001)
+  std::vector<uint64_t> extended_lengths;  // Extended Offset Table Lengths (7FE0,0002)
   // True when fragment i begins with the codec's start-of-image marker (JPEG SOI, J2K SOC);
   // consulted only when no table locates the frames.
   std::function<bool(size_t)> starts_image;

@@ -55,15 +55,22 @@ void CollectError(const char* msg, void* user) {
 }
 void Ignore(const char*, void*) {}
 
-struct CodecDeleter { void operator()(opj_codec_t* c) const { opj_destroy_codec(c); } };
-struct StreamDeleter { void operator()(opj_stream_t* s) const { opj_stream_destroy(s); } };
-struct ImageDeleter { void operator()(opj_image_t* i) const { opj_image_destroy(i); } };
+struct CodecDeleter {
+  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
+};
+struct StreamDeleter {
+  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
+};
+struct ImageDeleter {
+  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
+};
 struct InfoDeleter {
   void operator()(opj_codestream_info_v2_t* i) const { opj_destroy_cstr_info(&i); }
 };
 
 bool IsJp2File(std::string_view s) {
-  static const unsigned char kSignature[12] = {0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
+  static const unsigned char kSignature[12] = {0,    0,    0,    0x0C, 0x6A, 0x50,
+                                               0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
   return s.size() >= 12 && std::memcmp(s.data(), kSignature, 12) == 0;
 }
 
@@ -72,22 +79,27 @@ bool IsJp2File(std::string_view s) {
 Result<DecodedFrame> DecodeJpeg2000(std::string_view frame, const ImageInfo& info) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(frame.data());
   const bool jp2 = IsJp2File(frame);  // not conformant in DICOM, but written by some tools
-  if (!jp2 && (frame.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0x4F || bytes[2] != 0xFF || bytes[3] != 0x51)) {
-    return Status(ErrorCode::kInvalidDicom, "JPEG 2000/HTJ2K: frame does not start with SOC/SIZ (FF4F FF51)");
+  if (!jp2 && (frame.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0x4F || bytes[2] != 0xFF ||
+               bytes[3] != 0x51)) {
+    return Status(ErrorCode::kInvalidDicom,
+                  "JPEG 2000/HTJ2K: frame does not start with SOC/SIZ (FF4F FF51)");
   }
   std::string errors;
-  std::unique_ptr<opj_codec_t, CodecDeleter> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+  std::unique_ptr<opj_codec_t, CodecDeleter> codec(
+      opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   if (!codec) return Status(ErrorCode::kInternal, "OpenJPEG: cannot create decoder");
   opj_set_error_handler(codec.get(), CollectError, &errors);
   opj_set_warning_handler(codec.get(), Ignore, nullptr);
   opj_set_info_handler(codec.get(), Ignore, nullptr);
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
-  if (!opj_setup_decoder(codec.get(), &params)) return Status(ErrorCode::kInternal, "OpenJPEG: setup failed");
+  if (!opj_setup_decoder(codec.get(), &params))
+    return Status(ErrorCode::kInternal, "OpenJPEG: setup failed");
   opj_decoder_set_strict_mode(codec.get(), OPJ_TRUE);  // a truncated codestream is an error
 
   MemoryStream mem{bytes, frame.size(), 0};
-  std::unique_ptr<opj_stream_t, StreamDeleter> stream(opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
+  std::unique_ptr<opj_stream_t, StreamDeleter> stream(
+      opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
   if (!stream) return Status(ErrorCode::kInternal, "OpenJPEG: cannot create stream");
   opj_stream_set_user_data(stream.get(), &mem, nullptr);
   opj_stream_set_user_data_length(stream.get(), mem.size);
@@ -96,7 +108,8 @@ Result<DecodedFrame> DecodeJpeg2000(std::string_view frame, const ImageInfo& inf
   opj_stream_set_seek_function(stream.get(), SeekFn);
 
   auto fail = [&](const std::string& what) {
-    return Status(ErrorCode::kInvalidDicom, "JPEG 2000 (OpenJPEG): " + what + (errors.empty() ? "" : ": " + errors));
+    return Status(ErrorCode::kInvalidDicom,
+                  "JPEG 2000 (OpenJPEG): " + what + (errors.empty() ? "" : ": " + errors));
   };
   opj_image_t* raw = nullptr;
   if (!opj_read_header(stream.get(), codec.get(), &raw)) {
@@ -110,7 +123,8 @@ Result<DecodedFrame> DecodeJpeg2000(std::string_view frame, const ImageInfo& inf
               image->y1 - image->y0 == static_cast<OPJ_UINT32>(info.rows);
   for (OPJ_UINT32 c = 0; fits && c < image->numcomps; ++c) {
     const opj_image_comp_t& comp = image->comps[c];
-    fits = comp.dx == 1 && comp.dy == 1 && comp.prec >= 1 && static_cast<int>(comp.prec) <= max_precision &&
+    fits = comp.dx == 1 && comp.dy == 1 && comp.prec >= 1 &&
+           static_cast<int>(comp.prec) <= max_precision &&
            (info.bits_allocated != 1 || comp.prec <= 8);
   }
   if (!fits) {
@@ -122,7 +136,8 @@ Result<DecodedFrame> DecodeJpeg2000(std::string_view frame, const ImageInfo& inf
   }
   std::unique_ptr<opj_codestream_info_v2_t, InfoDeleter> cinfo(opj_get_cstr_info(codec.get()));
   const bool mct = cinfo && cinfo->m_default_tile_info.mct != 0;
-  if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get())) {
+  if (!opj_decode(codec.get(), stream.get(), image.get()) ||
+      !opj_end_decompress(codec.get(), stream.get())) {
     return fail("decoding failed");
   }
   NativeFrameWriter writer(info);
@@ -132,11 +147,13 @@ Result<DecodedFrame> DecodeJpeg2000(std::string_view frame, const ImageInfo& inf
         comp.h != static_cast<OPJ_UINT32>(info.rows)) {
       return fail("decoded component has an unexpected size");
     }
-    for (int y = 0; y < info.rows; ++y) writer.PutRow(static_cast<int>(c), y, comp.data + size_t(y) * comp.w);
+    for (int y = 0; y < info.rows; ++y)
+      writer.PutRow(static_cast<int>(c), y, comp.data + size_t(y) * comp.w);
   }
   DecodedFrame out{writer.Finish(), info.photometric_interpretation};
   // The inverse component transform (ISO 15444-1 G.2/G.3) gives RGB.
-  if (mct && (out.photometric_interpretation == "YBR_ICT" || out.photometric_interpretation == "YBR_RCT")) {
+  if (mct && (out.photometric_interpretation == "YBR_ICT" ||
+              out.photometric_interpretation == "YBR_RCT")) {
     out.photometric_interpretation = "RGB";
   }
   return out;

@@ -39,7 +39,8 @@ auto Guard(const char* what, F&& f) -> decltype(f()) {
 Status CheckFrameIndex(const ImageInfo& info, int index) {
   if (index < 0 || index >= info.number_of_frames) {
     return Status(ErrorCode::kNotFound, "frame " + std::to_string(index + 1) + " of " +
-                                            std::to_string(info.number_of_frames) + " does not exist");
+                                            std::to_string(info.number_of_frames) +
+                                            " does not exist");
   }
   return Status::Ok();
 }
@@ -52,7 +53,8 @@ void AppendBits(const std::string& frame, uint64_t bits, std::string& out, uint6
   } else {
     for (uint64_t i = 0; i < (bits + 7) / 8; ++i) {
       const auto v = static_cast<unsigned>(static_cast<unsigned char>(frame[i]));
-      out.back() = static_cast<char>(static_cast<unsigned char>(out.back()) | ((v << shift) & 0xFF));
+      out.back() =
+          static_cast<char>(static_cast<unsigned char>(out.back()) | ((v << shift) & 0xFF));
       out.push_back(static_cast<char>(v >> (8 - shift)));
     }
   }
@@ -74,7 +76,7 @@ Result<std::string> Transcode(const std::string& path, E_TransferSyntax xfer) {
     uint64_t bit_length = 0;
     std::string photometric = info.photometric_interpretation;
     const uint64_t frame_bits = NativeFrameBits(info, true);
-    if (frame_bits * uint64_t(info.number_of_frames) > uint64_t{0xFFFFFFFE} * 8) {
+    if (NativeFrameBits(info, false) * uint64_t(info.number_of_frames) > uint64_t{0xFFFFFFFE} * 8) {
       return Status(ErrorCode::kUnsupported, "decoded Pixel Data would exceed 4 GiB");
     }
     for (int f = 0; f < info.number_of_frames; ++f) {
@@ -91,7 +93,8 @@ Result<std::string> Transcode(const std::string& path, E_TransferSyntax xfer) {
     DcmElement* old = ds.remove(DCM_PixelData);
     delete old;
     auto* pd = new DcmPixelData(DcmTag(DCM_PixelData, info.bits_allocated > 8 ? EVR_OW : EVR_OB));
-    pd->putUint8Array(reinterpret_cast<const Uint8*>(pixels.data()), static_cast<unsigned long>(pixels.size()));
+    pd->putUint8Array(reinterpret_cast<const Uint8*>(pixels.data()),
+                      static_cast<unsigned long>(pixels.size()));
     ds.insert(pd, OFTrue);
     // The offset tables describe fragments only (PS3.5 A.4).
     delete ds.remove(DCM_ExtendedOffsetTable);
@@ -107,7 +110,8 @@ Result<std::string> Transcode(const std::string& path, E_TransferSyntax xfer) {
   }
 
   DcmFileFormat& ff = obj.file();
-  if (!ds.canWriteXfer(xfer)) return Status(ErrorCode::kInternal, "DCMTK cannot write the dataset in the target syntax");
+  if (!ds.canWriteXfer(xfer))
+    return Status(ErrorCode::kInternal, "DCMTK cannot write the dataset in the target syntax");
   std::string out;
   std::string buffer(64 * 1024, '\0');
   DcmOutputBufferStream stream(buffer.data(), buffer.size());
@@ -123,7 +127,9 @@ Result<std::string> Transcode(const std::string& path, E_TransferSyntax xfer) {
     out.append(static_cast<const char*>(data), static_cast<size_t>(length));
   }
   ff.transferEnd();
-  if (c.bad()) return Status(ErrorCode::kInvalidDicom, std::string("cannot write the transcoded object: ") + c.text());
+  if (c.bad())
+    return Status(ErrorCode::kInvalidDicom,
+                  std::string("cannot write the transcoded object: ") + c.text());
   return out;
 }
 
@@ -155,7 +161,8 @@ Result<DecodedFrame> DecodeOne(PixelObject& obj, int index) {
         if (!inflated.ok()) return inflated.status();
         return interleave(std::move(inflated.value()));
       }
-      if (f->size() < size) return Status(ErrorCode::kInvalidDicom, "fragment shorter than the frame");
+      if (f->size() < size)
+        return Status(ErrorCode::kInvalidDicom, "fragment shorter than the frame");
       f->resize(size);
       return interleave(std::move(f.value()));
     }
@@ -165,16 +172,21 @@ Result<DecodedFrame> DecodeOne(PixelObject& obj, int index) {
       auto f = ReadEncapsulatedFrame(obj, index);
       if (!f.ok()) return f.status();
       switch (obj.syntax().encoding) {
-        case Encoding::kRle: return DecodeRle(f.value(), info);
+        case Encoding::kRle:
+          return DecodeRle(f.value(), info);
         case Encoding::kJpeg:
-        case Encoding::kJpegLs: return DecodeWithDcmtk(f.value(), info);
+        case Encoding::kJpegLs:
+          return DecodeWithDcmtk(f.value(), info);
         case Encoding::kJpeg2000:
-        case Encoding::kHtj2k: return DecodeJpeg2000(f.value(), info);
-        default: break;
+        case Encoding::kHtj2k:
+          return DecodeJpeg2000(f.value(), info);
+        default:
+          break;
       }
     }
   }
-  return Status(ErrorCode::kUnsupported, "transfer syntax " + info.transfer_syntax_uid + " is not supported");
+  return Status(ErrorCode::kUnsupported,
+                "transfer syntax " + info.transfer_syntax_uid + " is not supported");
 }
 
 Result<ImageInfo> ReadImageInfo(const std::string& path) {
@@ -192,8 +204,10 @@ Result<std::string> EncodedFrame(const std::string& path, int frame_index) {
     PixelObject& obj = *opened.value();
     RADFLOW_RETURN_IF_ERROR(CheckFrameIndex(obj.info(), frame_index));
     if (obj.syntax().encoding == Encoding::kNative) return ReadNativeFrame(obj, frame_index, true);
-    if (obj.syntax().encoding == Encoding::kUnsupported && obj.pixel_element().getLengthField() != DCM_UndefinedLength) {
-      return Status(ErrorCode::kUnsupported, "transfer syntax " + obj.info().transfer_syntax_uid + " is not supported");
+    if (obj.syntax().encoding == Encoding::kUnsupported &&
+        obj.pixel_element().getLengthField() != DCM_UndefinedLength) {
+      return Status(ErrorCode::kUnsupported,
+                    "transfer syntax " + obj.info().transfer_syntax_uid + " is not supported");
     }
     return ReadEncapsulatedFrame(obj, frame_index);
   });
@@ -214,8 +228,9 @@ Result<std::string> TranscodeToUncompressed(const std::string& path, const std::
   if (target_ts == "1.2.840.10008.1.2.1") xfer = EXS_LittleEndianExplicit;
   if (target_ts == "1.2.840.10008.1.2") xfer = EXS_LittleEndianImplicit;
   if (xfer == EXS_Unknown) {
-    return Status(ErrorCode::kUnsupported, "transcoding to " + target_ts +
-                                               " is not supported (only Explicit/Implicit VR Little Endian)");
+    return Status(ErrorCode::kUnsupported,
+                  "transcoding to " + target_ts +
+                      " is not supported (only Explicit/Implicit VR Little Endian)");
   }
   return Guard("TranscodeToUncompressed", [&] { return Transcode(path, xfer); });
 }

@@ -8,10 +8,10 @@
 
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <optional>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <optional>
 #include <system_error>
 
 namespace radflow::pixel {
@@ -36,7 +36,8 @@ std::string GetString(DcmItem& item, const DcmTagKey& tag) {
 }
 
 // US attributes; `fallback` when absent.
-Result<int> GetUs(DcmItem& item, const DcmTagKey& tag, const char* name, std::optional<int> fallback) {
+Result<int> GetUs(DcmItem& item, const DcmTagKey& tag, const char* name,
+                  std::optional<int> fallback) {
   Uint16 v = 0;
   if (item.findAndGetUint16(tag, v).good()) return static_cast<int>(v);
   if (fallback) return *fallback;
@@ -67,7 +68,8 @@ TransferSyntax ClassifyTransferSyntax(std::string_view uid) {
 }
 
 uint64_t NativeFrameBits(const ImageInfo& info, bool as_stored) {
-  uint64_t samples = uint64_t(info.rows) * uint64_t(info.columns) * uint64_t(info.samples_per_pixel);
+  uint64_t samples =
+      uint64_t(info.rows) * uint64_t(info.columns) * uint64_t(info.samples_per_pixel);
   const bool subsampled = info.photometric_interpretation == "YBR_FULL_422" ||
                           info.photometric_interpretation == "YBR_PARTIAL_422";
   if (as_stored && subsampled && info.samples_per_pixel == 3) {
@@ -116,28 +118,30 @@ Result<std::unique_ptr<PixelObject>> PixelObject::Open(const std::string& path) 
                     "not a DICOM Part-10 file (no File Meta Information, PS3.10 7.1)");
     }
   }
-  OFCondition cond = obj->file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange,
-                                          kMaxLoadedValue, ERM_autoDetect);
+  OFCondition cond = obj->file_->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, kMaxLoadedValue,
+                                          ERM_autoDetect);
   if (cond.bad()) {
     return Status(ErrorCode::kInvalidDicom, std::string("cannot parse DICOM: ") + cond.text());
   }
   ImageInfo& info = obj->info_;
   info.transfer_syntax_uid = GetString(*obj->file_->getMetaInfo(), DCM_TransferSyntaxUID);
   if (info.transfer_syntax_uid.empty()) {
-    return Status(ErrorCode::kInvalidDicom, "File Meta Information lacks TransferSyntaxUID (0002,0010)");
+    return Status(ErrorCode::kInvalidDicom,
+                  "File Meta Information lacks TransferSyntaxUID (0002,0010)");
   }
   obj->syntax_ = ClassifyTransferSyntax(info.transfer_syntax_uid);
 
   DcmDataset& ds = obj->dataset();
   DcmElement* pixel = nullptr;
-  if (ds.findAndGetElement(DCM_PixelData, pixel).good() && pixel != nullptr) {
-  } else if ((ds.findAndGetElement(DCM_FloatPixelData, pixel).good() ||
-              ds.findAndGetElement(DCM_DoubleFloatPixelData, pixel).good()) && pixel != nullptr) {
-    obj->float_pixels_ = true;
-  } else {
-    return Status(ErrorCode::kInvalidArgument,
-                  "not an image: no Pixel Data (7FE0,0010) in SOP Class " +
-                      GetString(ds, DCM_SOPClassUID));
+  if (ds.findAndGetElement(DCM_PixelData, pixel).bad() || pixel == nullptr) {
+    pixel = nullptr;
+    obj->float_pixels_ = ds.findAndGetElement(DCM_FloatPixelData, pixel).good() ||
+                         ds.findAndGetElement(DCM_DoubleFloatPixelData, pixel).good();
+    if (!obj->float_pixels_ || pixel == nullptr) {
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "not an image: no Pixel Data (7FE0,0010) in SOP Class " + GetString(ds, DCM_SOPClassUID));
+    }
   }
   obj->pixel_ = pixel;
 
@@ -199,7 +203,8 @@ Result<std::unique_ptr<PixelObject>> PixelObject::Open(const std::string& path) 
   const Uint32 len = pixel->getLengthField();
   if (len != DCM_UndefinedLength && info.transfer_syntax_uid != "1.2.840.10008.1.2.1.99" &&
       uint64_t(len) > file_size) {
-    return Status(ErrorCode::kInvalidDicom, "file truncated: Pixel Data length exceeds the file size");
+    return Status(ErrorCode::kInvalidDicom,
+                  "file truncated: Pixel Data length exceeds the file size");
   }
   return obj;
 }

@@ -16,17 +16,19 @@ class DcmElement;
 
 namespace radflow::pixel {
 
+struct FragmentIndex;  // frames.cpp
+
 // How a transfer syntax stores its pixels (PS3.5 8 and A.4).
 enum class Encoding {
-  kNative,          // uncompressed, explicit/implicit VR, LE/BE, or deflated dataset
-  kEncapsulatedRaw, // 1.2.840.10008.1.2.1.98: native frames, one fragment each
-  kDeflatedFrame,   // 1.2.840.10008.1.2.8.1 Deflated Image Frame Compression (RFC 1951)
-  kRle,             // PS3.5 8.2.2, Annex G
-  kJpeg,            // PS3.5 8.2.1 (ISO 10918-1), DCMTK dcmjpeg
-  kJpegLs,          // PS3.5 8.2.3 (ISO 14495-1), DCMTK dcmjpls
-  kJpeg2000,        // PS3.5 8.2.4 (ISO 15444-1), OpenJPEG
-  kHtj2k,           // High-Throughput JPEG 2000 (ISO 15444-15), OpenJPEG 2.5
-  kUnsupported,     // MPEG/HEVC video, JPIP, JPEG XL, unknown UIDs
+  kNative,           // uncompressed, explicit/implicit VR, LE/BE, or deflated dataset
+  kEncapsulatedRaw,  // 1.2.840.10008.1.2.1.98: native frames, one fragment each
+  kDeflatedFrame,    // 1.2.840.10008.1.2.8.1 Deflated Image Frame Compression (RFC 1951)
+  kRle,              // PS3.5 8.2.2, Annex G
+  kJpeg,             // PS3.5 8.2.1 (ISO 10918-1), DCMTK dcmjpeg
+  kJpegLs,           // PS3.5 8.2.3 (ISO 14495-1), DCMTK dcmjpls
+  kJpeg2000,         // PS3.5 8.2.4 (ISO 15444-1), OpenJPEG
+  kHtj2k,            // High-Throughput JPEG 2000 (ISO 15444-15), OpenJPEG 2.5
+  kUnsupported,      // MPEG/HEVC video, JPIP, JPEG XL, unknown UIDs
 };
 
 struct TransferSyntax {
@@ -63,6 +65,8 @@ class PixelObject {
   // (7FE0,0010) Pixel Data, or Float / Double Float Pixel Data (7FE0,0008/0009).
   DcmElement& pixel_element() { return *pixel_; }
   bool float_pixels() const { return float_pixels_; }
+  // The fragment layout of encapsulated Pixel Data, built once per object (frames.cpp).
+  std::shared_ptr<FragmentIndex>& fragment_index() { return fragment_index_; }
 
  private:
   PixelObject() = default;
@@ -74,6 +78,7 @@ class PixelObject {
   bool float_pixels_ = false;
   ImageInfo info_;
   TransferSyntax syntax_;
+  std::shared_ptr<FragmentIndex> fragment_index_;
 };
 
 }  // namespace radflow::pixel

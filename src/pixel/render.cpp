@@ -6,7 +6,6 @@
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmimage/diregist.h>  // color images
 #include <dcmtk/dcmimgle/dcmimage.h>
-
 #include <jpeglib.h>
 #include <png.h>
 
@@ -32,11 +31,14 @@ struct JpegError {
   std::jmp_buf jump;
 };
 
-[[noreturn]] void JpegFail(j_common_ptr c) { std::longjmp(reinterpret_cast<JpegError*>(c->err)->jump, 1); }
+[[noreturn]] void JpegFail(j_common_ptr c) {
+  std::longjmp(reinterpret_cast<JpegError*>(c->err)->jump, 1);
+}
 void JpegQuiet(j_common_ptr) {}
 
 // No C++ object lives across setjmp/longjmp here.
-bool EncodeJpeg(const unsigned char* px, int w, int h, int channels, int quality, std::string* out) {
+bool EncodeJpeg(const unsigned char* px, int w, int h, int channels, int quality,
+                std::string* out) {
   jpeg_compress_struct c{};
   JpegError err{};
   unsigned char* buffer = nullptr;
@@ -70,7 +72,8 @@ bool EncodeJpeg(const unsigned char* px, int w, int h, int channels, int quality
 }
 
 void PngWrite(png_structp png, png_bytep data, png_size_t length) {
-  static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
+  static_cast<std::string*>(png_get_io_ptr(png))
+      ->append(reinterpret_cast<const char*>(data), length);
 }
 void PngFlush(png_structp) {}
 [[noreturn]] void PngFail(png_structp png, png_const_charp) { png_longjmp(png, 1); }
@@ -108,7 +111,8 @@ void HoistFunctionalGroups(DcmDataset& ds, int frame) {
   auto hoist = [&](const DcmTagKey& macro, std::initializer_list<DcmTagKey> tags) {
     for (DcmItem* group : {per_frame, shared}) {
       DcmItem* m = nullptr;
-      if (group == nullptr || group->findAndGetSequenceItem(macro, m, 0).bad() || m == nullptr) continue;
+      if (group == nullptr || group->findAndGetSequenceItem(macro, m, 0).bad() || m == nullptr)
+        continue;
       for (const DcmTagKey& tag : tags) {
         DcmElement* e = nullptr;
         if (!ds.tagExists(tag) && m->findAndGetElement(tag, e).good() && e != nullptr) {
@@ -117,20 +121,25 @@ void HoistFunctionalGroups(DcmDataset& ds, int frame) {
       }
     }
   };
-  hoist(DCM_PixelValueTransformationSequence, {DCM_RescaleIntercept, DCM_RescaleSlope, DCM_RescaleType});
+  hoist(DCM_PixelValueTransformationSequence,
+        {DCM_RescaleIntercept, DCM_RescaleSlope, DCM_RescaleType});
   hoist(DCM_FrameVOILUTSequence, {DCM_WindowCenter, DCM_WindowWidth, DCM_VOILUTFunction});
 }
 
 Status ValidateOptions(const RenderOptions& o) {
   if (o.media_type != "image/jpeg" && o.media_type != "image/png") {
-    return Status(ErrorCode::kUnsupported, "rendered media type " + o.media_type + " (image/jpeg or image/png)");
+    return Status(ErrorCode::kUnsupported,
+                  "rendered media type " + o.media_type + " (image/jpeg or image/png)");
   }
-  if (o.quality < 1 || o.quality > 100) return Status(ErrorCode::kInvalidArgument, "quality must be 1..100");
+  if (o.quality < 1 || o.quality > 100)
+    return Status(ErrorCode::kInvalidArgument, "quality must be 1..100");
   if (o.width < 0 || o.height < 0 || o.width > kMaxRenderedSide || o.height > kMaxRenderedSide) {
-    return Status(ErrorCode::kInvalidArgument, "viewport must be 0.." + std::to_string(kMaxRenderedSide));
+    return Status(ErrorCode::kInvalidArgument,
+                  "viewport must be 0.." + std::to_string(kMaxRenderedSide));
   }
   if (o.window_center.has_value() != o.window_width.has_value() ||
-      (o.window_width && !(*o.window_width > 0)) || (o.window_center && !std::isfinite(*o.window_center))) {
+      (o.window_width && !(*o.window_width > 0)) ||
+      (o.window_center && !std::isfinite(*o.window_center))) {
     return Status(ErrorCode::kInvalidArgument, "window needs a center and a width > 0");
   }
   return Status::Ok();
@@ -140,7 +149,8 @@ Result<std::string> Render(const std::string& path, int index, const RenderOptio
   auto opened = PixelObject::Open(path);
   if (!opened.ok()) return opened.status();
   PixelObject& obj = *opened.value();
-  if (obj.float_pixels()) return Status(ErrorCode::kUnsupported, "rendering Float Pixel Data is not supported");
+  if (obj.float_pixels())
+    return Status(ErrorCode::kUnsupported, "rendering Float Pixel Data is not supported");
   auto frame = DecodeOne(obj, index);
   if (!frame.ok()) return frame.status();
   const ImageInfo& info = obj.info();
@@ -152,7 +162,8 @@ Result<std::string> Render(const std::string& path, int index, const RenderOptio
   std::string& pixels = frame->pixels;
   if (pixels.size() % 2) pixels.push_back('\0');
   auto* pd = new DcmPixelData(DcmTag(DCM_PixelData, info.bits_allocated > 8 ? EVR_OW : EVR_OB));
-  pd->putUint8Array(reinterpret_cast<const Uint8*>(pixels.data()), static_cast<unsigned long>(pixels.size()));
+  pd->putUint8Array(reinterpret_cast<const Uint8*>(pixels.data()),
+                    static_cast<unsigned long>(pixels.size()));
   ds.insert(pd, OFTrue);
   if (ds.tagExists(DCM_NumberOfFrames)) ds.putAndInsertString(DCM_NumberOfFrames, "1");
   ds.putAndInsertString(DCM_PhotometricInterpretation, frame->photometric_interpretation.c_str());
@@ -184,11 +195,15 @@ Result<std::string> Render(const std::string& path, int index, const RenderOptio
     const double sx = o.width > 0 ? double(o.width) / info.columns : inf;
     const double sy = o.height > 0 ? double(o.height) / info.rows : inf;
     const double s = std::min(sx, sy);
-    const auto w = static_cast<unsigned long>(std::clamp<long>(std::lround(info.columns * s), 1, kMaxRenderedSide));
-    const auto h = static_cast<unsigned long>(std::clamp<long>(std::lround(info.rows * s), 1, kMaxRenderedSide));
-    if (w != static_cast<unsigned long>(info.columns) || h != static_cast<unsigned long>(info.rows)) {
+    const auto w = static_cast<unsigned long>(
+        std::clamp<long>(std::lround(info.columns * s), 1, kMaxRenderedSide));
+    const auto h = static_cast<unsigned long>(
+        std::clamp<long>(std::lround(info.rows * s), 1, kMaxRenderedSide));
+    if (w != static_cast<unsigned long>(info.columns) ||
+        h != static_cast<unsigned long>(info.rows)) {
       scaled.reset(image.createScaledImage(w, h, 1 /* interpolate */, 0));
-      if (!scaled || scaled->getStatus() != EIS_Normal) return Status(ErrorCode::kInternal, "cannot scale the image");
+      if (!scaled || scaled->getStatus() != EIS_Normal)
+        return Status(ErrorCode::kInternal, "cannot scale the image");
       shown = scaled.get();
     }
   }
@@ -208,7 +223,8 @@ Result<std::string> Render(const std::string& path, int index, const RenderOptio
 
 }  // namespace
 
-Result<std::string> RenderFrame(const std::string& path, int frame_index, const RenderOptions& options) {
+Result<std::string> RenderFrame(const std::string& path, int frame_index,
+                                const RenderOptions& options) {
   RADFLOW_RETURN_IF_ERROR(ValidateOptions(options));
   try {
     return Render(path, frame_index, options);

@@ -14,9 +14,7 @@ uint32_t Le32(std::string_view s, size_t at) {
   return uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
 }
 
-Status Invalid(const std::string& what) {
-  return Status(ErrorCode::kInvalidDicom, "RLE: " + what);
-}
+Status Invalid(const std::string& what) { return Status(ErrorCode::kInvalidDicom, "RLE: " + what); }
 
 }  // namespace
 
@@ -27,7 +25,8 @@ Result<DecodedFrame> DecodeRle(std::string_view f, const ImageInfo& info) {
   if (one_bit && spp != 1) return Status(ErrorCode::kUnsupported, "RLE: 1-bit color data");
   // 1-bit data: one segment holding the packed frame (as pydicom and GDCM write it).
   const int segments = one_bit ? 1 : spp * bytes;
-  if (segments > 15) return Status(ErrorCode::kUnsupported, "RLE: more than 15 segments needed (G.5)");
+  if (segments > 15)
+    return Status(ErrorCode::kUnsupported, "RLE: more than 15 segments needed (G.5)");
   const uint64_t pixels = uint64_t(info.rows) * uint64_t(info.columns);
   const uint64_t segment_size = one_bit ? (pixels + 7) / 8 : pixels;
 
@@ -57,19 +56,22 @@ Result<DecodedFrame> DecodeRle(std::string_view f, const ImageInfo& info) {
       const auto n = static_cast<int8_t>(f[i++]);
       if (n >= 0) {
         const uint64_t run = uint64_t(n) + 1;
-        if (i + run > end) return Invalid("literal run past the end of segment " + std::to_string(s + 1));
-        for (uint64_t k = 0; k < run && produced < segment_size; ++k) dest[step * produced++] = f[i + k];
+        if (i + run > end)
+          return Invalid("literal run past the end of segment " + std::to_string(s + 1));
+        for (uint64_t k = 0; k < run && produced < segment_size; ++k)
+          dest[step * produced++] = f[i + k];
         i += run;
       } else if (n != -128) {
-        if (i >= end) return Invalid("replicate run past the end of segment " + std::to_string(s + 1));
+        if (i >= end)
+          return Invalid("replicate run past the end of segment " + std::to_string(s + 1));
         const char v = f[i++];
         const uint64_t run = uint64_t(1 - n);
         for (uint64_t k = 0; k < run && produced < segment_size; ++k) dest[step * produced++] = v;
       }
     }
     if (produced < segment_size) {
-      return Invalid("segment " + std::to_string(s + 1) + " decodes to " + std::to_string(produced) +
-                     " bytes, expected " + std::to_string(segment_size));
+      return Invalid("segment " + std::to_string(s + 1) + " decodes to " +
+                     std::to_string(produced) + " bytes, expected " + std::to_string(segment_size));
     }
   }
   return DecodedFrame{std::move(out), info.photometric_interpretation};

@@ -46,12 +46,14 @@ TEST(ParsePart10, RejectsWithTheReason) {
     const char* reason;
   };
   const Case cases[] = {
-      {"dicom/edgecases_pydicom/test_files/no_meta.dcm", ErrorCode::kInvalidDicom, "File Meta"},
+      {"dicom/edgecases_pydicom/test_files/no_meta.dcm", ErrorCode::kInvalidDicom, "PS3.10"},
       {"dicom/edgecases_pydicom/test_files/MR_truncated.dcm", ErrorCode::kInvalidDicom, "premature end"},
       {"dicom/edgecases_pydicom/test_files/rtplan_truncated.dcm", ErrorCode::kInvalidDicom, "parse"},
-      {"dicom/edgecases_pydicom/test_files/zipMR.gz", ErrorCode::kInvalidDicom, "File Meta"},
+      {"dicom/edgecases_pydicom/test_files/zipMR.gz", ErrorCode::kInvalidDicom, "PS3.10"},
       {"dicom/edgecases_pydicom/README.md", ErrorCode::kInvalidDicom, "not a DICOM"},
-      {"dicom/codecs/files/JLSL_RGB_ILV0.dcm", ErrorCode::kMissingAttribute, "SOPInstanceUID"},
+      {"dicom/codecs/files/JLSL_RGB_ILV0.dcm", ErrorCode::kInvalidDicom, "preamble"},
+      // An HTJ2K file (a syntax DCMTK 3.6.7 does not know) parses, and lacks its study.
+      {"dicom/codecs/files/HTJ2K_08_RGB.dcm", ErrorCode::kMissingAttribute, "StudyInstanceUID"},
   };
   for (const auto& c : cases) {
     auto r = ParsePart10File(DataPath(c.file));
