@@ -24,21 +24,22 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+  else
+    SUDO=
+  fi
+  echo "radflow setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The orthanc package starts a system service on 4242/8042; tests start their own Orthanc.
+  if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true
+  fi
+  $SUDO service orthanc stop >/dev/null 2>&1 || true
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-else
-  SUDO=
-fi
-echo "radflow setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The orthanc package starts a system service on 4242/8042; tests start their own Orthanc.
-if command -v systemctl >/dev/null 2>&1; then
-  $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true
-fi
-$SUDO service orthanc stop >/dev/null 2>&1 || true
+# The OHIF viewer (npm), chromium and playwright-core for the browser test.
+"$(dirname "$0")/setup_web.sh"

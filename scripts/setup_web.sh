@@ -52,9 +52,11 @@ if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
   $SUDO rm -rf "$dist/ort" "$dist/dicom-microscopy-viewer"
 
   # The build assumes it is served at "/": move every absolute path under $MOUNT.
-  export MOUNT
+  # perl -pi -e EXPRESSION FILES..., with $ENV{MOUNT} (single quotes on purpose).
+  rewrite() { $SUDO env MOUNT="$MOUNT" perl -pi -e "$@"; }
   # index.html: the public URL, and the href/src/content paths (not protocol-relative //).
-  $SUDO perl -pi -e 's{window\.PUBLIC_URL="/"}{window.PUBLIC_URL="$ENV{MOUNT}"}g;
+  # shellcheck disable=SC2016
+  rewrite 's{window\.PUBLIC_URL="/"}{window.PUBLIC_URL="$ENV{MOUNT}"}g;
                      s{\b(href|src|content)="/(?!/)}{$1="$ENV{MOUNT}}g' "$dist/index.html"
   # webpack's public path, from which chunks, workers, wasm codecs and fonts are loaded.
   mapfile -t bundles < <(grep -l '__webpack_require__.p = "/";' "$dist"/*.js || true)
@@ -62,12 +64,15 @@ if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
     echo "radflow setup_web: no webpack public path found in the OHIF bundles" >&2
     exit 1
   fi
-  $SUDO perl -pi -e 's{__webpack_require__\.p = "/";}{__webpack_require__.p = "$ENV{MOUNT}";}g' \
+  # shellcheck disable=SC2016
+  rewrite 's{__webpack_require__\.p = "/";}{__webpack_require__.p = "$ENV{MOUNT}";}g' \
     "${bundles[@]}"
   # Fonts and images referenced from the style sheets.
-  $SUDO perl -pi -e 's{url\(/(?!/)}{url($ENV{MOUNT}}g' "$dist"/*.css
+  # shellcheck disable=SC2016
+  rewrite 's{url\(/(?!/)}{url($ENV{MOUNT}}g' "$dist"/*.css
   # The web app manifest's icons.
-  $SUDO perl -pi -e 's{"/assets/}{"$ENV{MOUNT}assets/}g' "$dist/manifest.json"
+  # shellcheck disable=SC2016
+  rewrite 's{"/assets/}{"$ENV{MOUNT}assets/}g' "$dist/manifest.json"
   # The shipped configuration points at OHIF's public demo servers; radflow generates
   # its own at ${MOUNT}app-config.js.
   $SUDO rm -f "$dist/app-config.js"

@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
   serve->add_option("--stable-seconds", sc.stable_seconds,
                     "seconds without a new instance before a series is stable")
       ->capture_default_str();
+  serve->add_option("--web-dir", sc.web_dir, "the OHIF viewer (installed by make setup)")
+      ->capture_default_str();
   serve->add_option("--duplicate-policy", sc.duplicate_policy,
                     "different object with a stored SOP Instance UID: keep | reject | replace")
       ->capture_default_str();

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "api/dicomweb.h"
+#include "api/ohif.h"
 #include "api/rest_api.h"
 #include "base/log.h"
 #include "dimse/dimse_server.h"
@@ -95,6 +96,8 @@ int RunServer(const ServerConfig& config) {
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
+  api::RegisterWebUi(http);
+  api::RegisterOhif(http, config.web_dir);
   Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
   if (!st.ok()) return fail(st);
 

@@ -18,6 +18,7 @@ struct ServerConfig {
   std::vector<std::string> modalities;  // "AE=host:port", C-MOVE destinations
   double stable_seconds = 5;
   std::string duplicate_policy = "keep";  // keep | reject | replace
+  std::string web_dir = "/var/cache/radflow/ohif-3.13.2/dist";  // the OHIF viewer
 };
 
 // Blocks until a stop signal; returns the process exit code.
