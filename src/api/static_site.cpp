@@ -1,5 +1,11 @@
 #include "api/static_site.h"
 
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "http/compression.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -147,10 +153,49 @@ std::string_view CacheControlFor(std::string_view relative) {
   return "public, max-age=86400";
 }
 
+namespace {
+
+// gzip'ed copies of the site's text files, made once per file version: OHIF's main bundle
+// is 17 MB and takes 0.2 s to compress.
+class GzipCache {
+ public:
+  std::shared_ptr<const std::string> Get(const fs::path& file, const std::string& data) {
+    std::error_code ec;
+    const auto mtime = fs::last_write_time(file, ec);
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = entries_.find(file.string());
+    if (it != entries_.end() && it->second.mtime == mtime && it->second.size == data.size()) {
+      return it->second.gz;
+    }
+    auto gz = http::Gzip(data);
+    if (!gz) return nullptr;
+    auto shared = std::make_shared<const std::string>(std::move(*gz));
+    entries_[file.string()] = {mtime, data.size(), shared};
+    return shared;
+  }
+
+ private:
+  struct Entry {
+    fs::file_time_type mtime;
+    size_t size;
+    std::shared_ptr<const std::string> gz;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+bool IsText(std::string_view type) {
+  return type.rfind("text/", 0) == 0 || type.rfind("application/json", 0) == 0 ||
+         type.rfind("image/svg", 0) == 0 || type.rfind("application/manifest", 0) == 0;
+}
+
+}  // namespace
+
 http::Handler StaticSite(std::string root_dir, std::string mount) {
   if (mount.empty() || mount.back() != '/') mount += '/';
   if (mount.front() != '/') mount.insert(mount.begin(), '/');
-  return [root = fs::path(std::move(root_dir)), mount](const http::Request& req) {
+  auto cache = std::make_shared<GzipCache>();
+  return [root = fs::path(std::move(root_dir)), mount, cache](const http::Request& req) {
     auto serve = [&](const std::string& relative) -> std::optional<http::Response> {
       std::error_code ec;
       const fs::path file = root / relative;
@@ -167,6 +212,14 @@ http::Handler StaticSite(std::string root_dir, std::string mount) {
       }
       http::Response res;
       res.content_type = std::string(MimeType(relative));
+      if (data->size() > 1024 && IsText(res.content_type) &&
+          req.Header("accept-encoding").find("gzip") != std::string::npos) {
+        if (auto gz = cache->Get(file, *data)) {
+          *data = *gz;
+          res.headers.emplace_back("Content-Encoding", "gzip");
+          res.headers.emplace_back("Vary", "Accept-Encoding");
+        }
+      }
       res.body = std::move(*data);
       res.headers.emplace_back("Cache-Control", std::string(CacheControlFor(relative)));
       res.headers.emplace_back("X-Content-Type-Options", "nosniff");

@@ -323,7 +323,11 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
       bhttp::response<bhttp::string_body> out;
       AddCommonHeaders(out, res, keep_alive, version);
       std::string body_text = std::move(res.body);
-      if (body_text.size() > 1024 && Compressible(res.content_type) &&
+      bool encoded = false;
+      for (const auto& [k, v] : res.headers) {
+        encoded = encoded || k == "Content-Encoding" || k == "content-encoding";
+      }
+      if (!encoded && body_text.size() > 1024 && Compressible(res.content_type) &&
           req.Header("accept-encoding").find("gzip") != std::string::npos) {
         if (auto gz = Gzip(body_text)) {
           body_text = std::move(*gz);
