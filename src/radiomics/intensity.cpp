@@ -184,12 +184,60 @@ std::vector<Feature> IntensityVolumeHistogram(const ImageVolume& discretised, co
           {"ivh_diff_v10_v90", v10 - v90}, {"ivh_diff_i10_i90", i10 - i90}};
 }
 
+std::vector<Feature> LocalIntensity(const ImageVolume& image, const Mask& mask) {
+  const auto& g = image.geometry();
+  // Sphere of 1 cm^3: radius (3 / 4pi)^(1/3) cm, in mm (IBSI 3.2).
+  const double radius = 10.0 * std::cbrt(3.0 / (4.0 * M_PI));
+  int reach[3];
+  for (int a = 0; a < 3; ++a) reach[a] = static_cast<int>(std::floor(radius / g.spacing[a]));
+  const int nx = static_cast<int>(g.size[0]), ny = static_cast<int>(g.size[1]),
+            nz = static_cast<int>(g.size[2]);
+  // Mean intensity over the voxel centres within the sphere, mask or not.
+  auto peak = [&](int x, int y, int z) {
+    double sum = 0;
+    int count = 0;
+    for (int k = -reach[2]; k <= reach[2]; ++k)
+      for (int j = -reach[1]; j <= reach[1]; ++j)
+        for (int i = -reach[0]; i <= reach[0]; ++i) {
+          const double dx = i * g.spacing[0], dy = j * g.spacing[1], dz = k * g.spacing[2];
+          if (dx * dx + dy * dy + dz * dz > radius * radius) continue;
+          const int a = x + i, b = y + j, c = z + k;
+          if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz) continue;
+          sum += image.at(a, b, c);
+          ++count;
+        }
+    return sum / count;
+  };
+  double max_value = -1e300, local = -1e300, global = -1e300;
+  bool any = false;
+  for (int z = 0; z < nz; ++z)
+    for (int y = 0; y < ny; ++y)
+      for (int x = 0; x < nx; ++x) {
+        if (mask.at(x, y, z) == 0) continue;
+        any = true;
+        max_value = std::max(max_value, static_cast<double>(image.at(x, y, z)));
+      }
+  if (!any) return {};
+  for (int z = 0; z < nz; ++z)
+    for (int y = 0; y < ny; ++y)
+      for (int x = 0; x < nx; ++x) {
+        if (mask.at(x, y, z) == 0) continue;
+        const double p = peak(x, y, z);
+        global = std::max(global, p);
+        // Local peak: around the ROI's highest intensity; the largest if several.
+        if (image.at(x, y, z) == max_value) local = std::max(local, p);
+      }
+  return {{"loc_peak_loc", local}, {"loc_peak_glob", global}};
+}
+
 std::vector<Feature> ComputeAll(const ImageVolume& discretised, const Mask& mask,
                                 const Settings& settings) {
   std::vector<Feature> all;
   auto add = [&](std::vector<Feature> f) {
     all.insert(all.end(), std::make_move_iterator(f.begin()), std::make_move_iterator(f.end()));
   };
+  add(Morphology(discretised, mask));
+  add(LocalIntensity(discretised, mask));
   add(IntensityStatistics(discretised, mask));
   add(IntensityHistogram(discretised, mask));
   add(IntensityVolumeHistogram(discretised, mask));

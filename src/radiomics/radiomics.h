@@ -32,6 +32,15 @@ struct Settings {
   int ngldm_alpha = 0;      // coarseness parameter (IBSI 3.11)
 };
 
+// IBSI 3.1 morphology of the mask (REQUIRES an axis-aligned grid): mesh volume and area
+// from marching cubes, shape ratios, PCA axes, bounding-box and ellipsoid densities, and,
+// from `image`, centre-of-mass shift, integrated intensity, Moran's I and Geary's C.
+// Not computed: oriented bounding box, minimum-volume enclosing ellipsoid, convex hull.
+std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask);
+// IBSI 3.2 local intensity peaks: mean intensity in a 1 cm^3 sphere (voxel centres within
+// it, inside the ROI or not) around the ROI voxel(s) of highest intensity (loc_peak_loc)
+// and the highest such mean over all ROI voxels (loc_peak_glob). Uses the spacing.
+std::vector<Feature> LocalIntensity(const ImageVolume& image, const Mask& mask);
 // IBSI 3.3, on the intensities inside the ROI (tags stat_*).
 std::vector<Feature> IntensityStatistics(const ImageVolume& image, const Mask& mask);
 // IBSI 3.4, on the discretised grey levels (tags ih_*).
@@ -52,7 +61,9 @@ std::vector<Feature> Ngtdm(const ImageVolume& discretised, const Mask& mask, con
 // IBSI 3.11 (tags ngl_*).
 std::vector<Feature> Ngldm(const ImageVolume& discretised, const Mask& mask, const Settings& s);
 
-// Every family above, in that order. For the IBSI digital phantom `discretised` is the image.
+// Every family above, in that order. Local intensity and intensity statistics are computed
+// on `discretised` too: right for the IBSI digital phantom (already discretised), while a
+// real image needs them called on its intensities.
 std::vector<Feature> ComputeAll(const ImageVolume& discretised, const Mask& mask,
                                 const Settings& settings);
 
