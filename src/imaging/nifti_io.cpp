@@ -25,16 +25,36 @@ void Convert(const void* src, size_t n, std::vector<double>& out) {
 Status ToDouble(const nifti_image& nim, size_t n, std::vector<double>& out) {
   out.resize(n);
   switch (nim.datatype) {
-    case NIFTI_TYPE_UINT8: Convert<uint8_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_INT8: Convert<int8_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_UINT16: Convert<uint16_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_INT16: Convert<int16_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_UINT32: Convert<uint32_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_INT32: Convert<int32_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_UINT64: Convert<uint64_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_INT64: Convert<int64_t>(nim.data, n, out); break;
-    case NIFTI_TYPE_FLOAT32: Convert<float>(nim.data, n, out); break;
-    case NIFTI_TYPE_FLOAT64: Convert<double>(nim.data, n, out); break;
+    case NIFTI_TYPE_UINT8:
+      Convert<uint8_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_INT8:
+      Convert<int8_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_UINT16:
+      Convert<uint16_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_INT16:
+      Convert<int16_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_UINT32:
+      Convert<uint32_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_INT32:
+      Convert<int32_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_UINT64:
+      Convert<uint64_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_INT64:
+      Convert<int64_t>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_FLOAT32:
+      Convert<float>(nim.data, n, out);
+      break;
+    case NIFTI_TYPE_FLOAT64:
+      Convert<double>(nim.data, n, out);
+      break;
     default:
       return Status(ErrorCode::kUnsupported,
                     std::string("NIfTI datatype ") + nifti_datatype_string(nim.datatype));
@@ -60,7 +80,8 @@ Geometry GeometryFrom(const nifti_image& nim) {
     for (int r = 0; r < 3; ++r) norm += double(m.m[r][a]) * m.m[r][a];
     norm = std::sqrt(norm);
     g.spacing[a] = norm;
-    for (int r = 0; r < 3; ++r) g.direction[a][r] = norm > 0 ? sign[r] * m.m[r][a] / norm : (r == a);
+    for (int r = 0; r < 3; ++r)
+      g.direction[a][r] = norm > 0 ? sign[r] * m.m[r][a] / norm : (r == a);
     g.origin[a] = sign[a] * m.m[a][3];
   }
   return g;

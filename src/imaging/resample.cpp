@@ -94,7 +94,8 @@ ImageVolume Resample(const ImageVolume& image, const Geometry& target, Interpola
         if (!inside) continue;
         float& dst = out.at(i, j, k);
         if (interpolation == Interpolation::kNearest) {
-          dst = image.at(size_t(std::lround(x[0])), size_t(std::lround(x[1])), size_t(std::lround(x[2])));
+          dst = image.at(size_t(std::lround(x[0])), size_t(std::lround(x[1])),
+                         size_t(std::lround(x[2])));
           continue;
         }
         size_t i0[3];
@@ -166,7 +167,9 @@ Result<Components> ConnectedComponents(const Mask& mask, int connectivity) {
           ++count;
           for (const auto& o : offsets) {
             const long nx = long(x) + o[0], ny = long(y) + o[1], nz = long(z) + o[2];
-            if (nx < 0 || ny < 0 || nz < 0 || nx >= long(s[0]) || ny >= long(s[1]) || nz >= long(s[2])) continue;
+            if (nx < 0 || ny < 0 || nz < 0 || nx >= long(s[0]) || ny >= long(s[1]) ||
+                nz >= long(s[2]))
+              continue;
             if (!mask.at(nx, ny, nz) || out.labels.at(nx, ny, nz)) continue;
             out.labels.at(nx, ny, nz) = label;
             queue.push_back({size_t(nx), size_t(ny), size_t(nz)});

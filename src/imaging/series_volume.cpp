@@ -15,7 +15,7 @@ namespace {
 
 // One frame, as a plane in patient space with rescaled pixel values.
 struct Frame {
-  Vec3 position{};  // ImagePositionPatient: centre of the first pixel
+  Vec3 position{};    // ImagePositionPatient: centre of the first pixel
   Vec3 row{}, col{};  // ImageOrientationPatient: d_i (along a row), d_j (down a column)
   double row_spacing = 0, col_spacing = 0;  // PixelSpacing: between rows \ between columns
   size_t rows = 0, cols = 0;
@@ -72,6 +72,12 @@ Status FrameGeometry(DcmItem* ds, long f, bool enhanced, Frame& fr, double& slop
   fr.col = {iop[3], iop[4], iop[5]};
   fr.row_spacing = ps[0];
   fr.col_spacing = ps[1];
+  // Direction cosines are unit and orthogonal (C.7.6.2.1.1); spacing is positive.
+  const double tol = 1e-3;
+  if (std::abs(Dot(fr.row, fr.row) - 1) > tol || std::abs(Dot(fr.col, fr.col) - 1) > tol ||
+      std::abs(Dot(fr.row, fr.col)) > tol || !(ps[0] > 0) || !(ps[1] > 0)) {
+    return Status(ErrorCode::kInvalidDicom, "ImageOrientationPatient or PixelSpacing out of range");
+  }
   slope = 1;
   icpt = 0;
   if (pvt) {
@@ -85,12 +91,14 @@ Status FrameGeometry(DcmItem* ds, long f, bool enhanced, Frame& fr, double& slop
 Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& frame_count) {
   if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
   DcmFileFormat ff;
-  if (ff.loadFile(path.c_str()).bad()) return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
+  if (ff.loadFile(path.c_str()).bad())
+    return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
   DcmDataset* ds = ff.getDataset();
   DcmXfer xfer(ds->getOriginalXfer());
   if (xfer.isEncapsulated()) {
-    return Status(ErrorCode::kUnsupported,
-                  std::string("compressed transfer syntax not decoded here: ") + xfer.getXferName());
+    return Status(
+        ErrorCode::kUnsupported,
+        std::string("compressed transfer syntax not decoded here: ") + xfer.getXferName());
   }
   Uint16 rows = 0, cols = 0, bits = 0, stored = 0, signed_px = 0, samples = 1;
   ds->findAndGetUint16(DCM_Rows, rows);
@@ -99,7 +107,8 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
   ds->findAndGetUint16(DCM_BitsStored, stored);
   ds->findAndGetUint16(DCM_PixelRepresentation, signed_px);
   ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
-  if (rows == 0 || cols == 0) return Status(ErrorCode::kMissingAttribute, "no Rows/Columns: " + path);
+  if (rows == 0 || cols == 0)
+    return Status(ErrorCode::kMissingAttribute, "no Rows/Columns: " + path);
   if (samples != 1) return Status(ErrorCode::kUnsupported, "colour images: " + path);
   if (bits != 8 && bits != 16) {
     return Status(ErrorCode::kUnsupported, "BitsAllocated " + std::to_string(bits) + ": " + path);
@@ -123,7 +132,8 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
   const uint32_t mask = (1u << stored) - 1;
   auto value = [&](size_t idx) -> double {
     uint32_t raw = (bits == 16 ? p16[idx] : p8[idx]) & mask;
-    if (signed_px && (raw >> (stored - 1)) & 1u) return double(int64_t(raw) - (int64_t(1) << stored));
+    if (signed_px && (raw >> (stored - 1)) & 1u)
+      return double(int64_t(raw) - (int64_t(1) << stored));
     return double(raw);
   };
   for (long f = 0; f < nframes; ++f) {
@@ -144,6 +154,9 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
 bool SampleFrame(const Frame& fr, double x, double y, double& out) {
   const double eps = 1e-6;
   if (x < -eps || y < -eps || x > fr.cols - 1 + eps || y > fr.rows - 1 + eps) return false;
+  // Snap to a pixel within 1e-4 pixel: rounded IOP/IPP values would otherwise blur.
+  if (std::abs(x - std::round(x)) < 1e-4) x = std::round(x);
+  if (std::abs(y - std::round(y)) < 1e-4) y = std::round(y);
   x = std::clamp(x, 0.0, double(fr.cols - 1));
   y = std::clamp(y, 0.0, double(fr.rows - 1));
   size_t x0 = std::min(size_t(x), fr.cols > 1 ? fr.cols - 2 : 0);
@@ -188,9 +201,12 @@ ImageVolume ResampleStack(const std::vector<Frame>& frames, const Geometry& g, f
         }
         double va, vb;
         bool ha = SampleAt(fa, pa, va), hb = SampleAt(fb, pb, vb);
-        if (ha && hb) vol.at(i, j, k) = float((1 - t) * va + t * vb);
-        else if (ha && t < 0.5) vol.at(i, j, k) = float(va);
-        else if (hb && t >= 0.5) vol.at(i, j, k) = float(vb);
+        if (ha && hb)
+          vol.at(i, j, k) = float((1 - t) * va + t * vb);
+        else if (ha && t < 0.5)
+          vol.at(i, j, k) = float(va);
+        else if (hb && t >= 0.5)
+          vol.at(i, j, k) = float(vb);
       }
     }
   }
@@ -206,14 +222,14 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
   SeriesReport& rep = out.report;
   for (const auto& f : files) RADFLOW_RETURN_IF_ERROR(ReadFile(f, frames, rep.frame_count));
 
-  const Frame& first = frames.front();
-  const Vec3 normal = Cross(first.row, first.col);
+  const Vec3 normal = Cross(frames[0].row, frames[0].col);
   for (auto& fr : frames) {
+    const Frame& f0 = frames[0];
     const double tol = 1e-4;
-    if (fr.rows != first.rows || fr.cols != first.cols ||
-        std::abs(fr.row_spacing - first.row_spacing) > tol ||
-        std::abs(fr.col_spacing - first.col_spacing) > tol ||
-        std::abs(Dot(fr.row, first.row) - 1) > tol || std::abs(Dot(fr.col, first.col) - 1) > tol) {
+    if (fr.rows != f0.rows || fr.cols != f0.cols ||
+        std::abs(fr.row_spacing - f0.row_spacing) > tol ||
+        std::abs(fr.col_spacing - f0.col_spacing) > tol ||
+        std::abs(Dot(fr.row, f0.row) - 1) > tol || std::abs(Dot(fr.col, f0.col) - 1) > tol) {
       return Status(ErrorCode::kInvalidArgument, "frames differ in size, spacing or orientation");
     }
     fr.along_normal = Dot(fr.position, normal);
@@ -221,6 +237,7 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
   std::sort(frames.begin(), frames.end(),
             [](const Frame& a, const Frame& b) { return a.along_normal < b.along_normal; });
   rep.slice_count = frames.size();
+  const Frame& first = frames.front();  // the lowest along the normal
 
   Geometry g;
   g.size = {first.cols, first.rows, frames.size()};
@@ -245,9 +262,18 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
   rep.median_spacing = sorted[sorted.size() / 2];
   rep.min_spacing = sorted.front();
   rep.max_spacing = sorted.back();
-  rep.nonuniform_spacing = rep.max_spacing - rep.min_spacing > 0.01;  // mm
+  // Tolerances absorb positions rounded in the header (a few µm).
+  rep.nonuniform_spacing =
+      rep.max_spacing - rep.min_spacing > std::max(0.01, 0.01 * rep.median_spacing);
   for (double gap : gaps) {
-    if (gap > 1.5 * rep.median_spacing) rep.missing_slices += size_t(std::lround(gap / rep.median_spacing)) - 1;
+    auto same = [&](const SpacingCount& c) { return std::abs(c.mm - gap) <= 0.05; };
+    auto it = std::find_if(rep.spacings.begin(), rep.spacings.end(), same);
+    if (it == rep.spacings.end())
+      rep.spacings.push_back({gap, 1});
+    else
+      ++it->gaps;
+    if (gap > 1.5 * rep.median_spacing)
+      rep.missing_slices += size_t(std::lround(gap / rep.median_spacing)) - 1;
   }
   // Tilt: the stacking direction (first → last position) against the normal (C.7.6.2.1.1).
   const Vec3 stack = Sub(frames.back().position, frames.front().position);
@@ -259,7 +285,7 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
     Vec3 d = Sub(fr.position, first.position);
     lateral = std::max({lateral, std::abs(Dot(d, first.row)), std::abs(Dot(d, first.col))});
   }
-  const bool tilted = lateral > 0.01;  // mm
+  const bool tilted = lateral > 0.05 * std::min(first.row_spacing, first.col_spacing);
 
   if (!tilted && !rep.nonuniform_spacing && rep.missing_slices == 0) {
     g.origin = frames.front().position;
@@ -267,7 +293,8 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
     out.volume = ImageVolume(g);
     auto& data = out.volume.data();
     for (size_t k = 0; k < frames.size(); ++k) {
-      std::copy(frames[k].pixels.begin(), frames[k].pixels.end(), data.begin() + k * first.pixels.size());
+      std::copy(frames[k].pixels.begin(), frames[k].pixels.end(),
+                data.begin() + k * first.pixels.size());
     }
     return out;
   }
@@ -276,7 +303,8 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
   rep.resampled = true;
   rep.fill_value = std::numeric_limits<float>::max();
   for (const auto& fr : frames) {
-    rep.fill_value = std::min(rep.fill_value, *std::min_element(fr.pixels.begin(), fr.pixels.end()));
+    rep.fill_value =
+        std::min(rep.fill_value, *std::min_element(fr.pixels.begin(), fr.pixels.end()));
   }
   double umin = 1e300, umax = -1e300, vmin = 1e300, vmax = -1e300;
   for (const auto& fr : frames) {
@@ -285,6 +313,9 @@ Result<SeriesVolume> LoadSeries(const std::vector<std::string>& files) {
     umin = std::min(umin, u), umax = std::max(umax, u);
     vmin = std::min(vmin, v), vmax = std::max(vmax, v);
   }
+  // Keep the first frame's pixel lattice, so plane k = 0 is that frame's pixels.
+  umin = std::floor(umin / g.spacing[0] + 1e-6) * g.spacing[0];
+  vmin = std::floor(vmin / g.spacing[1] + 1e-6) * g.spacing[1];
   g.spacing[2] = rep.median_spacing;
   g.size[0] = first.cols + size_t(std::ceil((umax - umin) / g.spacing[0] - 1e-6));
   g.size[1] = first.rows + size_t(std::ceil((vmax - vmin) / g.spacing[1] - 1e-6));

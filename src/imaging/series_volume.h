@@ -10,17 +10,25 @@
 
 namespace radflow::imaging {
 
+struct SpacingCount {
+  double mm = 0;    // a distinct gap between neighbouring slices, along the normal
+  size_t gaps = 0;  // how many gaps have it (within 0.05 mm)
+};
+
 struct SeriesReport {
-  size_t slice_count = 0;     // frames found (all files, all frames)
-  size_t frame_count = 0;     // sum of NumberOfFrames (1 per classic image)
-  size_t missing_slices = 0;  // estimated from gaps > 1.5 × median spacing
+  size_t slice_count = 0;  // frames found (all files, all frames)
+  size_t frame_count = 0;  // sum of NumberOfFrames (1 per classic image)
+  // Estimated from gaps > 1.5 × median spacing: round(gap / median) - 1 per such gap.
+  // A series acquired with a thicker section part-way counts those gaps too.
+  size_t missing_slices = 0;
   bool nonuniform_spacing = false;
-  double min_spacing = 0;     // along the slice normal, mm
+  double min_spacing = 0;  // along the slice normal, mm
   double max_spacing = 0;
   double median_spacing = 0;
-  double gantry_tilt_degrees = 0;  // slice normal vs first→last ImagePositionPatient
-  bool resampled = false;     // true when the volume was interpolated onto a new grid
-  float fill_value = 0;       // value of resampled voxels outside every slice
+  std::vector<SpacingCount> spacings;  // distinct gaps, in stacking order of first appearance
+  double gantry_tilt_degrees = 0;      // slice normal vs first→last ImagePositionPatient
+  bool resampled = false;              // true when the volume was interpolated onto a new grid
+  float fill_value = 0;                // value of resampled voxels outside every slice
 };
 
 struct SeriesVolume {

@@ -1,18 +1,19 @@
 // radflow_imaging on real data: NIfTI I/O (IBSI phantom, PAT1), DICOM series assembly
 // (PAT1, GE tilted head, chest CT, enhanced CT) and resampling on synthetic volumes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <numeric>
 #include <random>
 #include <set>
 
-#include <unistd.h>
-
 #include "imaging/nifti_io.h"
 #include "imaging/resample.h"
+#include "imaging/rtstruct.h"
 #include "imaging/series_volume.h"
 
 namespace radflow::imaging {
@@ -32,16 +33,20 @@ std::vector<std::string> DicomFiles(const std::string& dir) {
 }
 
 std::string TempPath(const std::string& name) {
-  return (fs::temp_directory_path() / ("radflow_imaging_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (fs::temp_directory_path() /
+          ("radflow_imaging_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 size_t Count(const Mask& m) { return size_t(std::count(m.data().begin(), m.data().end(), 1)); }
 
 double Dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+Vec3 Sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
 
 void ExpectOrthonormal(const Geometry& g) {
   for (int a = 0; a < 3; ++a) {
-    for (int b = 0; b < 3; ++b) EXPECT_NEAR(Dot(g.direction[a], g.direction[b]), a == b ? 1 : 0, 1e-6);
+    for (int b = 0; b < 3; ++b)
+      EXPECT_NEAR(Dot(g.direction[a], g.direction[b]), a == b ? 1 : 0, 1e-6);
   }
 }
 
@@ -59,9 +64,12 @@ TEST(NiftiTest, ReadsIbsiDigitalPhantom) {
   EXPECT_EQ(g.size, (std::array<size_t, 3>{5, 4, 4}));
   for (int a = 0; a < 3; ++a) EXPECT_NEAR(g.spacing[a], 2.0, 1e-6);
   ExpectOrthonormal(g);
-  std::set<float> levels(image->data().begin(), image->data().end());
+  ASSERT_TRUE(g.SameGrid(mask->geometry()));
+  std::set<float> levels;
+  for (size_t n = 0; n < image->data().size(); ++n) {
+    if (mask->data()[n]) levels.insert(image->data()[n]);
+  }
   EXPECT_EQ(levels, (std::set<float>{1, 3, 4, 6}));
-  EXPECT_TRUE(g.SameGrid(mask->geometry()));
   EXPECT_EQ(Count(*mask), 74u);
 }
 
@@ -119,27 +127,63 @@ TEST(SeriesVolumeTest, Pat1MatchesIbsiNifti) {
   EXPECT_EQ(r.frame_count, 60u);
   EXPECT_EQ(r.missing_slices, 0u);
   EXPECT_FALSE(r.nonuniform_spacing);
+  ASSERT_EQ(r.spacings.size(), 1u);
+  EXPECT_NEAR(r.spacings[0].mm, 3.0, 1e-3);
   EXPECT_FALSE(r.resampled);
   EXPECT_NEAR(r.gantry_tilt_degrees, 0, 1e-3);
   auto nifti = ReadNifti(Data(kPat1Image));
   ASSERT_TRUE(nifti.ok());
   const Geometry& g = series->volume.geometry();
   const Geometry& n = nifti->geometry();
-  EXPECT_TRUE(g.SameGrid(n, 1e-3)) << "origin " << g.origin[0] << "," << g.origin[1] << ","
-                                   << g.origin[2] << " vs " << n.origin[0] << "," << n.origin[1]
-                                   << "," << n.origin[2] << "; dk " << g.direction[2][2] << " vs "
-                                   << n.direction[2][2] << "; dz " << g.spacing[2] << " vs " << n.spacing[2];
+  EXPECT_TRUE(g.SameGrid(n, 1e-3))
+      << "origin " << g.origin[0] << "," << g.origin[1] << "," << g.origin[2] << " vs "
+      << n.origin[0] << "," << n.origin[1] << "," << n.origin[2] << "; dk " << g.direction[2][2]
+      << " vs " << n.direction[2][2] << "; dz " << g.spacing[2] << " vs " << n.spacing[2];
   EXPECT_EQ(series->volume.data(), nifti->data());
 }
 
-TEST(SeriesVolumeTest, ShuffledFilesGiveTheSameVolume) {
+TEST(SeriesVolumeTest, MissingSlicesAreInterpolatedOntoTheFullGrid) {
   auto files = DicomFiles("dicom/ct_lung_ibsi_pat1/dicom/image");
-  auto sorted = LoadSeries(files);
-  std::shuffle(files.begin(), files.end(), std::mt19937(42));
-  auto shuffled = LoadSeries(files);
-  ASSERT_TRUE(sorted.ok() && shuffled.ok());
-  EXPECT_TRUE(sorted->volume.geometry().SameGrid(shuffled->volume.geometry(), 0));
-  EXPECT_EQ(sorted->volume.data(), shuffled->volume.data());
+  auto full = LoadSeries(files);
+  ASSERT_TRUE(full.ok());
+  const Geometry& g = full->volume.geometry();
+  std::vector<std::string> kept;  // all but the slices at k = 10 and 11
+  for (const auto& f : files) {
+    auto one = LoadSeries({f});
+    ASSERT_TRUE(one.ok());
+    const long k = std::lround(g.PointToIndex(one->volume.geometry().origin)[2]);
+    if (k != 10 && k != 11) kept.push_back(f);
+  }
+  ASSERT_EQ(kept.size(), 58u);
+  auto gappy = LoadSeries(kept);
+  ASSERT_TRUE(gappy.ok()) << gappy.status().ToString();
+  EXPECT_EQ(gappy->report.missing_slices, 2u);
+  EXPECT_TRUE(gappy->report.nonuniform_spacing);
+  EXPECT_TRUE(gappy->report.resampled);
+  ASSERT_TRUE(gappy->volume.geometry().SameGrid(g, 1e-6));
+  const size_t plane = g.size[0] * g.size[1];
+  for (size_t n = 0; n < plane; n += 13) {
+    const auto& a = full->volume.data();
+    const auto& b = gappy->volume.data();
+    EXPECT_NEAR(b[9 * plane + n], a[9 * plane + n], 1e-3);
+    EXPECT_NEAR(b[12 * plane + n], a[12 * plane + n], 1e-3);
+    // Linear between the neighbours at k = 9 and 12.
+    EXPECT_NEAR(b[10 * plane + n], (2 * a[9 * plane + n] + a[12 * plane + n]) / 3, 1e-2);
+    EXPECT_NEAR(b[11 * plane + n], (a[9 * plane + n] + 2 * a[12 * plane + n]) / 3, 1e-2);
+  }
+}
+
+TEST(SeriesVolumeTest, ShuffledFilesGiveTheSameVolume) {
+  for (const char* dir : {"dicom/ct_lung_ibsi_pat1/dicom/image", "dicom/ct_head_ge_tilt/dicom",
+                          "dicom/ct_chest_lung_dx/Lung_Dx-A0001/CT_5mm_lung_kernel"}) {
+    auto files = DicomFiles(dir);
+    auto sorted = LoadSeries(files);
+    std::shuffle(files.begin(), files.end(), std::mt19937(42));
+    auto shuffled = LoadSeries(files);
+    ASSERT_TRUE(sorted.ok() && shuffled.ok()) << dir;
+    EXPECT_TRUE(sorted->volume.geometry().SameGrid(shuffled->volume.geometry(), 0)) << dir;
+    EXPECT_EQ(sorted->volume.data(), shuffled->volume.data()) << dir;
+  }
 }
 
 TEST(SeriesVolumeTest, TiltedHeadIsResampledOntoARegularGrid) {
@@ -152,15 +196,37 @@ TEST(SeriesVolumeTest, TiltedHeadIsResampledOntoARegularGrid) {
   EXPECT_NEAR(r.gantry_tilt_degrees, 18.5, 0.2);
   EXPECT_TRUE(r.nonuniform_spacing);
   EXPECT_TRUE(r.resampled);
-  // Two spacings (4 mm and 7 mm along the normal for 4.22 / 7.38 mm z-steps).
-  std::cout << "tilt " << r.gantry_tilt_degrees << " min " << r.min_spacing << " median "
-            << r.median_spacing << " max " << r.max_spacing << " missing " << r.missing_slices << "\n";
+  // Two spacings, 4 mm and 7 mm along the normal (4.22 / 7.38 mm z-steps), and the
+  // 1.08 mm step between them; the 7 mm gaps exceed 1.5 × the 4 mm median.
+  ASSERT_EQ(r.spacings.size(), 3u);
+  EXPECT_NEAR(r.spacings[0].mm, 4.0, 0.05);
+  EXPECT_EQ(r.spacings[0].gaps, 13u);
+  EXPECT_NEAR(r.spacings[1].mm, 1.08, 0.05);
+  EXPECT_NEAR(r.spacings[2].mm, 7.0, 0.05);
+  EXPECT_EQ(r.spacings[2].gaps, 13u);
   EXPECT_NEAR(r.median_spacing, 4.0, 0.05);
   EXPECT_NEAR(r.max_spacing, 7.0, 0.05);
+  EXPECT_EQ(r.missing_slices, 13u);
   const Geometry& g = series->volume.geometry();
   ExpectOrthonormal(g);
   EXPECT_NEAR(g.spacing[2], r.median_spacing, 1e-9);
   EXPECT_GT(g.size[1], 512u);  // the tilt widens the grid to cover every slice
+  // Not sheared: plane k = 0 holds the lowest slice's pixels, at their own positions.
+  for (const auto& f : files) {
+    auto one = LoadSeries({f});
+    ASSERT_TRUE(one.ok());
+    const Geometry& s = one->volume.geometry();
+    if (std::abs(Dot(Sub(s.origin, g.origin), g.direction[2])) > 1e-3) continue;
+    Vec3 at = g.PointToIndex(s.origin);
+    ASSERT_NEAR(at[0], std::round(at[0]), 1e-3);
+    ASSERT_NEAR(at[1], std::round(at[1]), 1e-3);
+    const size_t i0 = size_t(std::lround(at[0])), j0 = size_t(std::lround(at[1]));
+    for (size_t j = 0; j < s.size[1]; j += 7) {
+      for (size_t i = 0; i < s.size[0]; i += 7) {
+        ASSERT_NEAR(series->volume.at(i0 + i, j0 + j, 0), one->volume.at(i, j, 0), 1e-3);
+      }
+    }
+  }
   // Brain tissue in the middle of the head (HU ~ 20-50), air fill at a corner.
   EXPECT_EQ(series->volume.at(0, 0, 0), r.fill_value);
   const float centre = series->volume.at(g.size[0] / 2, g.size[1] / 2, g.size[2] / 2);
@@ -221,7 +287,8 @@ TEST(ResampleTest, LinearInterpolationOfARampIsExact) {
   Geometry target = Grid(10, 1.3, {0.4, 0.7, 1.1});
   ImageVolume out = Resample(ramp, target, Interpolation::kLinear);
   ImageVolume expected = Ramp(target);
-  for (size_t n = 0; n < out.data().size(); ++n) EXPECT_NEAR(out.data()[n], expected.data()[n], 1e-4);
+  for (size_t n = 0; n < out.data().size(); ++n)
+    EXPECT_NEAR(out.data()[n], expected.data()[n], 1e-4);
 }
 
 TEST(ResampleTest, OutsideTheSourceGetsFill) {
@@ -232,14 +299,16 @@ TEST(ResampleTest, OutsideTheSourceGetsFill) {
 
 TEST(ResampleTest, CubicBSplineKeepsConstantsAndSamples) {
   ImageVolume constant(Grid(6, 1.0), 42.0f);
-  ImageVolume out = Resample(constant, Grid(9, 0.6, {0.2, 0.1, 0.3}), Interpolation::kCubicBSpline);
+  ImageVolume out =
+      Resample(constant, Grid(9, 0.6, {0.2, 0.1, 0.15}), Interpolation::kCubicBSpline);
   for (float v : out.data()) EXPECT_NEAR(v, 42.0, 1e-4);
   // Interpolating spline: on the source grid it returns the samples.
   ImageVolume noise(Grid(7, 1.0));
   std::mt19937 rng(1);
   for (float& v : noise.data()) v = float(rng() % 1000);
   ImageVolume same = Resample(noise, noise.geometry(), Interpolation::kCubicBSpline);
-  for (size_t n = 0; n < same.data().size(); ++n) EXPECT_NEAR(same.data()[n], noise.data()[n], 1e-2);
+  for (size_t n = 0; n < same.data().size(); ++n)
+    EXPECT_NEAR(same.data()[n], noise.data()[n], 1e-2);
 }
 
 TEST(ResampleTest, NearestPicksTheClosestVoxel) {
@@ -264,6 +333,33 @@ TEST(ConnectedComponentsTest, SixVersusTwentySixConnectivity) {
   EXPECT_EQ(all->sizes, (std::vector<size_t>{2, 2}));
   EXPECT_EQ(all->labels.at(1, 1, 1), 1);
   EXPECT_EQ(ConnectedComponents(m, 18).status().code(), ErrorCode::kInvalidArgument);
+}
+
+// --- RTSTRUCT ------------------------------------------------------------------------
+
+const char* kPat1Rtstruct = "dicom/ct_lung_ibsi_pat1/dicom/mask/DCM_RS_00060.dcm";
+
+TEST(RtstructTest, Pat1GtvMatchesIbsiMask) {
+  auto names = ListRois(Data(kPat1Rtstruct));
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  EXPECT_NE(std::find(names->begin(), names->end(), "GTV-1"), names->end());
+  auto reference = ReadNiftiMask(Data(kPat1Mask));
+  ASSERT_TRUE(reference.ok());
+  auto mask = RasterizeRoi(Data(kPat1Rtstruct), "GTV-1", reference->geometry());
+  ASSERT_TRUE(mask.ok()) << mask.status().ToString();
+  size_t both = 0;
+  for (size_t n = 0; n < mask->data().size(); ++n) both += mask->data()[n] && reference->data()[n];
+  const double dice = 2.0 * double(both) / double(Count(*mask) + Count(*reference));
+  std::cout << "GTV-1: " << Count(*mask) << " voxels, IBSI mask " << Count(*reference) << ", Dice "
+            << dice << "\n";
+  EXPECT_GE(dice, 0.97);
+}
+
+TEST(RtstructTest, UnknownRoiIsNotFound) {
+  auto reference = ReadNiftiMask(Data(kPat1Mask));
+  ASSERT_TRUE(reference.ok());
+  EXPECT_EQ(RasterizeRoi(Data(kPat1Rtstruct), "no such ROI", reference->geometry()).status().code(),
+            ErrorCode::kNotFound);
 }
 
 }  // namespace
