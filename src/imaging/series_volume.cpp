@@ -1,5 +1,7 @@
 #include "imaging/series_volume.h"
 
+#include "pixel/pixel_data.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcitem.h>
@@ -87,7 +89,7 @@ Status FrameGeometry(DcmItem* ds, long f, bool enhanced, Frame& fr, double& slop
   return Status::Ok();
 }
 
-// Appends the frames of one file (native transfer syntaxes only).
+// Appends the frames of one file; compressed frames are decoded by the pixel module.
 Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& frame_count) {
   if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
   DcmFileFormat ff;
@@ -95,11 +97,8 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
     return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
   DcmDataset* ds = ff.getDataset();
   DcmXfer xfer(ds->getOriginalXfer());
-  if (xfer.isEncapsulated()) {
-    return Status(
-        ErrorCode::kUnsupported,
-        std::string("compressed transfer syntax not decoded here: ") + xfer.getXferName());
-  }
+  // DCMTK 3.6.7 does not know HTJ2K and some newer syntaxes: those read as "unknown".
+  const bool encapsulated = xfer.isEncapsulated() || xfer.getXfer() == EXS_Unknown;
   Uint16 rows = 0, cols = 0, bits = 0, stored = 0, signed_px = 0, samples = 1;
   ds->findAndGetUint16(DCM_Rows, rows);
   ds->findAndGetUint16(DCM_Columns, cols);
@@ -122,11 +121,25 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
   const size_t n = size_t(rows) * cols;
   const Uint8* p8 = nullptr;
   const Uint16* p16 = nullptr;
-  unsigned long count = 0;
-  bool got = bits == 16 ? ds->findAndGetUint16Array(DCM_PixelData, p16, &count).good()
-                        : ds->findAndGetUint8Array(DCM_PixelData, p8, &count).good();
-  if (!got || count < n * size_t(nframes)) {
-    return Status(ErrorCode::kInvalidDicom, "PixelData missing or short: " + path);
+  std::string decoded;  // all frames, native little endian, when the file is compressed
+  if (encapsulated) {
+    for (long f = 0; f < nframes; ++f) {
+      auto frame = pixel::DecodeFrame(path, static_cast<int>(f));
+      if (!frame.ok()) return frame.status();
+      if (frame->size() != n * (bits / 8)) {
+        return Status(ErrorCode::kInvalidDicom, "decoded frame has an unexpected size: " + path);
+      }
+      decoded += frame.value();
+    }
+    p8 = reinterpret_cast<const Uint8*>(decoded.data());
+    p16 = reinterpret_cast<const Uint16*>(decoded.data());
+  } else {
+    unsigned long count = 0;
+    bool got = bits == 16 ? ds->findAndGetUint16Array(DCM_PixelData, p16, &count).good()
+                          : ds->findAndGetUint8Array(DCM_PixelData, p8, &count).good();
+    if (!got || count < n * size_t(nframes)) {
+      return Status(ErrorCode::kInvalidDicom, "PixelData missing or short: " + path);
+    }
   }
   // Only the low BitsStored bits carry the value (PS3.5 8.1.1), two's complement if signed.
   const uint32_t mask = (1u << stored) - 1;
