@@ -71,7 +71,7 @@ void CubicWeights(double t, double w[4]) {  // t in [0, 1): offsets -1, 0, 1, 2
 }  // namespace
 
 ImageVolume Resample(const ImageVolume& image, const Geometry& target, Interpolation interpolation,
-                     float fill) {
+                     float fill, bool extend_edges) {
   ImageVolume out(target, fill);
   const Geometry& g = image.geometry();
   const auto& s = g.size;
@@ -91,7 +91,7 @@ ImageVolume Resample(const ImageVolume& image, const Geometry& target, Interpola
           inside = inside && raw[a] >= -margin - eps && raw[a] <= double(s[a] - 1) + margin + eps;
           x[a] = std::clamp(raw[a], 0.0, double(s[a] - 1));
         }
-        if (!inside) continue;
+        if (!inside && !extend_edges) continue;
         float& dst = out.at(i, j, k);
         if (interpolation == Interpolation::kNearest) {
           dst = image.at(size_t(std::lround(x[0])), size_t(std::lround(x[1])),
