@@ -7,6 +7,7 @@
 #include "api/rest_api.h"
 #include "base/log.h"
 #include "cli/import_command.h"
+#include "cli/radiomics_command.h"
 #include "dicom/tag.h"
 #include "query/matching.h"
 #include "server/hub.h"
@@ -133,6 +134,14 @@ int main(int argc, char** argv) {
   check->add_option("--data", data, "data directory")->capture_default_str();
   check->add_flag("--repair", repair, "fix what is found (server must be stopped)");
 
+  cli::RadiomicsOptions ro;
+  auto* rad = app.add_subcommand("radiomics", "IBSI radiomics features of an ROI");
+  rad->add_option("--image", ro.image, "NIfTI file or DICOM series folder")->required();
+  rad->add_option("--mask", ro.mask, "NIfTI mask or RTSTRUCT")->required();
+  rad->add_option("--roi", ro.roi, "ROI name in the RTSTRUCT");
+  rad->add_option("--config", ro.config, "IBSI configuration A..E, or a JSON file")->capture_default_str();
+  rad->add_option("--format", ro.format, "csv | json")->capture_default_str();
+
   int fill = 100000;
   auto* bench_fill = app.add_subcommand("bench-fill", "benchmark support: synthetic index rows");
   bench_fill->add_option("--data", data, "data directory")->capture_default_str();
@@ -189,6 +198,7 @@ int main(int argc, char** argv) {
               << " problem(s)" << (repair ? ", repaired" : "") << "\n";
     return report->problems.empty() || repair ? 0 : 1;
   }
+  if (*rad) return cli::RunRadiomics(ro);
   if (*bench_fill) {
     auto hub = server::Hub::Open(data);
     if (!hub.ok()) return Fail(hub.status());

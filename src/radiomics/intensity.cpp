@@ -10,6 +10,7 @@ namespace {
 
 std::vector<double> RoiValues(const ImageVolume& image, const Mask& mask) {
   std::vector<double> v;
+  if (image.geometry().size != mask.geometry().size) return v;
   const auto& d = image.data();
   const auto& m = mask.data();
   for (size_t n = 0; n < d.size() && n < m.size(); ++n) {
@@ -179,13 +180,17 @@ std::vector<Feature> IntensityVolumeHistogram(const ImageVolume& discretised, co
   };
   const double v10 = volume_at(0.10), v90 = volume_at(0.90);
   const double i10 = intensity_at(0.10), i90 = intensity_at(0.90);
-  return {{"ivh_v10", v10},       {"ivh_v90", v90},
-          {"ivh_i10", i10},       {"ivh_i90", i90},
-          {"ivh_diff_v10_v90", v10 - v90}, {"ivh_diff_i10_i90", i10 - i90}};
+  return {{"ivh_v10", v10},
+          {"ivh_v90", v90},
+          {"ivh_i10", i10},
+          {"ivh_i90", i90},
+          {"ivh_diff_v10_v90", v10 - v90},
+          {"ivh_diff_i10_i90", i10 - i90}};
 }
 
 std::vector<Feature> LocalIntensity(const ImageVolume& image, const Mask& mask) {
   const auto& g = image.geometry();
+  if (mask.geometry().size != g.size) return {};
   // Sphere of 1 cm^3: radius (3 / 4pi)^(1/3) cm, in mm (IBSI 3.2).
   const double radius = 10.0 * std::cbrt(3.0 / (4.0 * M_PI));
   int reach[3];
@@ -233,6 +238,7 @@ std::vector<Feature> LocalIntensity(const ImageVolume& image, const Mask& mask) 
 std::vector<Feature> ComputeAll(const ImageVolume& discretised, const Mask& mask,
                                 const Settings& settings) {
   std::vector<Feature> all;
+  if (discretised.geometry().size != mask.geometry().size) return all;
   auto add = [&](std::vector<Feature> f) {
     all.insert(all.end(), std::make_move_iterator(f.begin()), std::make_move_iterator(f.end()));
   };

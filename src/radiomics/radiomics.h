@@ -4,9 +4,9 @@
 // REQUIRES for every family: `discretised` holds grey levels 1..Ng (integers stored as float;
 // the IBSI digital phantom is already discretised, bin = grey level) and `mask` is on the
 // same grid (non-zero = inside the ROI). Ng is the highest grey level inside the ROI.
-// An empty ROI yields no features. Each feature is named by its IBSI tag, with the
-// aggregation suffix of the IBSI reference tables (_2D_avg, _2_5D_comb, _3D, ...).
-// 2D and 2.5D aggregations treat k (the third index) as the slice axis.
+// An empty ROI, or a mask whose size differs from the image's, yields no features. Each feature is
+// named by its IBSI tag, with the aggregation suffix of the IBSI reference tables (_2D_avg,
+// _2_5D_comb, _3D, ...). 2D and 2.5D aggregations treat k (the third index) as the slice axis.
 // Thread-safety: all functions are reentrant.
 #pragma once
 
@@ -25,17 +25,20 @@ struct Feature {
   double value;
 };
 
+// Distances below 1 count as 1.
 struct Settings {
-  int glcm_distance = 1;    // Chebyshev distance between voxel pairs (IBSI 3.6)
-  int ngtdm_distance = 1;   // neighbourhood radius (IBSI 3.10)
-  int ngldm_distance = 1;   // neighbourhood radius (IBSI 3.11)
-  int ngldm_alpha = 0;      // coarseness parameter (IBSI 3.11)
+  int glcm_distance = 1;   // Chebyshev distance between voxel pairs (IBSI 3.6)
+  int ngtdm_distance = 1;  // neighbourhood radius (IBSI 3.10)
+  int ngldm_distance = 1;  // neighbourhood radius (IBSI 3.11)
+  int ngldm_alpha = 0;     // coarseness parameter (IBSI 3.11)
 };
 
 // IBSI 3.1 morphology of the mask (REQUIRES an axis-aligned grid): mesh volume and area
-// from marching cubes, shape ratios, PCA axes, bounding-box and ellipsoid densities, and,
-// from `image`, centre-of-mass shift, integrated intensity, Moran's I and Geary's C.
-// Not computed: oriented bounding box, minimum-volume enclosing ellipsoid, convex hull.
+// from marching cubes, shape ratios, PCA axes, bounding-box, ellipsoid and convex-hull
+// densities, and, from `image`, centre-of-mass shift, integrated intensity,
+// Moran's I and Geary's C (these two only for ROIs of at most 20000 voxels: the cost is
+// quadratic). Not computed: oriented bounding box, minimum-volume enclosing ellipsoid
+// (IBSI gives no reference values for them).
 std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask);
 // IBSI 3.2 local intensity peaks: mean intensity in a 1 cm^3 sphere (voxel centres within
 // it, inside the ROI or not) around the ROI voxel(s) of highest intensity (loc_peak_loc)

@@ -28,6 +28,7 @@ struct Grid {
     ny = static_cast<int>(size[1]);
     nz = static_cast<int>(size[2]);
     level.assign(image.data().size(), 0);
+    if (mask.geometry().size != size) return;  // no ROI: ng stays 0
     for (size_t n = 0; n < level.size() && n < mask.data().size(); ++n) {
       if (mask.data()[n] == 0) continue;
       level[n] = std::max(1, static_cast<int>(std::lround(image.data()[n])));
@@ -36,7 +37,8 @@ struct Grid {
   }
   int at(int x, int y, int z) const {
     if (x < 0 || y < 0 || z < 0 || x >= nx || y >= ny || z >= nz) return 0;
-    return level[static_cast<size_t>(x) + static_cast<size_t>(nx) * (y + static_cast<size_t>(ny) * z)];
+    return level[static_cast<size_t>(x) +
+                 static_cast<size_t>(nx) * (y + static_cast<size_t>(ny) * z)];
   }
   int SliceVoxels(int z) const {
     int n = 0;
@@ -50,6 +52,8 @@ struct Grid {
     return n;
   }
   int MaxExtent() const { return std::max({nx, ny, nz}); }
+  // A distance setting brought into [1, largest extent]: beyond it nothing changes.
+  int Reach(int distance) const { return std::clamp(distance, 1, std::max(1, MaxExtent())); }
 };
 
 // Unique directions (one of each ± pair): the first 4 lie in the slice plane (2D), all 13
@@ -76,9 +80,12 @@ std::vector<Offset> Neighbourhood(int r, bool three_d) {
 
 Matrix Zeros(int rows, int cols) { return Matrix(rows + 1, std::vector<double>(cols + 1, 0.0)); }
 
+// a += b, widening a's rows to b's where b is wider (same number of grey levels).
 void Add(Matrix& a, const Matrix& b) {
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t j = 0; j < a[i].size(); ++j) a[i][j] += b[i][j];
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i].size() < b[i].size()) a[i].resize(b[i].size(), 0.0);
+    for (size_t j = 0; j < b[i].size(); ++j) a[i][j] += b[i][j];
+  }
 }
 
 double Total(const Matrix& m) {
@@ -108,10 +115,11 @@ double Entropy(double p) { return p > 0 ? -p * std::log2(p) : 0.0; }
 // ---------------------------------------------------------------- GLCM (IBSI 3.6)
 
 const std::vector<std::string> kGlcmNames = {
-    "joint_max", "joint_avg", "joint_var", "joint_entr", "diff_avg", "diff_var", "diff_entr",
-    "sum_avg", "sum_var", "sum_entr", "energy", "contrast", "dissimilarity", "inv_diff",
-    "inv_diff_norm", "inv_diff_mom", "inv_diff_mom_norm", "inv_var", "corr", "auto_corr",
-    "clust_tend", "clust_shade", "clust_prom", "info_corr1", "info_corr2"};
+    "joint_max",    "joint_avg",         "joint_var",     "joint_entr", "diff_avg",
+    "diff_var",     "diff_entr",         "sum_avg",       "sum_var",    "sum_entr",
+    "energy",       "contrast",          "dissimilarity", "inv_diff",   "inv_diff_norm",
+    "inv_diff_mom", "inv_diff_mom_norm", "inv_var",       "corr",       "auto_corr",
+    "clust_tend",   "clust_shade",       "clust_prom",    "info_corr1", "info_corr2"};
 
 // Symmetric co-occurrence counts for one direction, over slice z (or all slices if z < 0).
 Matrix Cooccurrence(const Grid& g, const Offset& d, int distance, int z) {
@@ -197,10 +205,11 @@ std::optional<Values> GlcmFeatures(const Matrix& counts, int ng) {
   const double corr = var_i > 0 ? cov / var_i : 0.0;
   const double info_corr1 = hx > 0 ? (joint_entr - hxy1) / hx : 0.0;
   const double info_corr2 = std::sqrt(std::max(0.0, 1.0 - std::exp(-2.0 * (hxy2 - joint_entr))));
-  return Values{joint_max, mu, joint_var, joint_entr, diff_avg, diff_var, diff_entr, sum_avg,
-                sum_var, sum_entr, energy, contrast, dissim, inv_diff, inv_diff_norm,
-                inv_diff_mom, inv_diff_mom_norm, inv_var, corr, auto_corr, clust_tend,
-                clust_shade, clust_prom, info_corr1, info_corr2};
+  return Values{
+      joint_max,     mu,           joint_var,         joint_entr, diff_avg, diff_var,  diff_entr,
+      sum_avg,       sum_var,      sum_entr,          energy,     contrast, dissim,    inv_diff,
+      inv_diff_norm, inv_diff_mom, inv_diff_mom_norm, inv_var,    corr,     auto_corr, clust_tend,
+      clust_shade,   clust_prom,   info_corr1,        info_corr2};
 }
 
 // --------------------------------------- GLRLM, GLSZM, GLDZM, NGLDM share one set of formulas
@@ -246,8 +255,8 @@ Values CountFeatures(const Matrix& m, double nv, bool with_energy) {
     }
   Values v;
   for (double x : f) v.push_back(x / ns);
-  v.insert(v.end(), {glnu / ns, glnu / (ns * ns), jnu / ns, jnu / (ns * ns), ns / nv, var_i,
-                     var_j, entr});
+  v.insert(v.end(),
+           {glnu / ns, glnu / (ns * ns), jnu / ns, jnu / (ns * ns), ns / nv, var_i, var_j, entr});
   if (with_energy) v.push_back(energy);
   return v;
 }
@@ -258,8 +267,7 @@ struct Counted {
 };
 
 Counted Merge(const std::vector<Counted>& parts) {
-  Counted c{parts.front().m, 0};
-  for (auto& row : c.m) std::fill(row.begin(), row.end(), 0.0);
+  Counted c{Zeros(static_cast<int>(parts.front().m.size()) - 1, 1), 0};
   for (const auto& p : parts) {
     Add(c.m, p.m);
     c.nv += p.nv;
@@ -276,8 +284,10 @@ std::vector<Values> FeaturesOf(const std::vector<Counted>& parts, bool with_ener
 }
 
 // Runs along direction d within slice z (or all slices if z < 0) (IBSI 3.7).
+// Columns are sized to the longest run found.
 Matrix Runs(const Grid& g, const Offset& d, int z) {
-  Matrix m = Zeros(g.ng, g.MaxExtent());
+  std::vector<std::pair<int, int>> runs;  // grey level, length
+  int longest = 1;
   const int z0 = z < 0 ? 0 : z, z1 = z < 0 ? g.nz : z + 1;
   for (int k = z0; k < z1; ++k)
     for (int y = 0; y < g.ny; ++y)
@@ -286,8 +296,11 @@ Matrix Runs(const Grid& g, const Offset& d, int z) {
         if (a == 0 || g.at(x - d[0], y - d[1], k - d[2]) == a) continue;  // not a run start
         int len = 1;
         while (g.at(x + d[0] * len, y + d[1] * len, k + d[2] * len) == a) ++len;
-        m[a][len] += 1;
+        runs.push_back({a, len});
+        longest = std::max(longest, len);
       }
+  Matrix m = Zeros(g.ng, longest);
+  for (const auto& [level, len] : runs) m[level][len] += 1;
   return m;
 }
 
@@ -329,8 +342,14 @@ std::vector<int> EdgeDistance(const Grid& g, bool three_d) {
 
 // Zones of equal grey level in slice z (or the whole volume if z < 0): 8-connected in 2D,
 // 26-connected in 3D. Fills a size-zone matrix (IBSI 3.8) and a distance-zone matrix (3.9).
+// Columns are sized to the largest zone size and distance found.
 void Zones(const Grid& g, int z, const std::vector<int>& dist, Matrix& size_zone,
            Matrix& distance_zone) {
+  struct Zone {
+    int level, size, distance;
+  };
+  std::vector<Zone> zones;
+  int max_size = 1, max_distance = 1;
   const bool three_d = z < 0;
   const auto neighbours = Neighbourhood(1, three_d);
   const int z0 = three_d ? 0 : z, z1 = three_d ? g.nz : z + 1;
@@ -358,9 +377,16 @@ void Zones(const Grid& g, int z, const std::vector<int>& dist, Matrix& size_zone
             stack.push_back({nx, ny, nz});
           }
         }
-        size_zone[a][size] += 1;
-        distance_zone[a][min_dist] += 1;
+        zones.push_back({a, size, min_dist});
+        max_size = std::max(max_size, size);
+        max_distance = std::max(max_distance, min_dist);
       }
+  size_zone = Zeros(g.ng, max_size);
+  distance_zone = Zeros(g.ng, max_distance);
+  for (const auto& zone : zones) {
+    size_zone[zone.level][zone.size] += 1;
+    distance_zone[zone.level][zone.distance] += 1;
+  }
 }
 
 // Slices holding ROI voxels.
@@ -373,17 +399,17 @@ std::vector<int> RoiSlices(const Grid& g) {
 }
 
 const std::vector<std::string> kRlmNames = {
-    "sre", "lre", "lgre", "hgre", "srlge", "srhge", "lrlge", "lrhge", "glnu", "glnu_norm",
-    "rlnu", "rlnu_norm", "r_perc", "gl_var", "rl_var", "rl_entr"};
+    "sre",  "lre",       "lgre", "hgre",      "srlge",  "srhge",  "lrlge",  "lrhge",
+    "glnu", "glnu_norm", "rlnu", "rlnu_norm", "r_perc", "gl_var", "rl_var", "rl_entr"};
 const std::vector<std::string> kSzmNames = {
-    "sze", "lze", "lgze", "hgze", "szlge", "szhge", "lzlge", "lzhge", "glnu", "glnu_norm",
-    "zsnu", "zsnu_norm", "z_perc", "gl_var", "zs_var", "zs_entr"};
+    "sze",  "lze",       "lgze", "hgze",      "szlge",  "szhge",  "lzlge",  "lzhge",
+    "glnu", "glnu_norm", "zsnu", "zsnu_norm", "z_perc", "gl_var", "zs_var", "zs_entr"};
 const std::vector<std::string> kDzmNames = {
-    "sde", "lde", "lgze", "hgze", "sdlge", "sdhge", "ldlge", "ldhge", "glnu", "glnu_norm",
-    "zdnu", "zdnu_norm", "z_perc", "gl_var", "zd_var", "zd_entr"};
+    "sde",  "lde",       "lgze", "hgze",      "sdlge",  "sdhge",  "ldlge",  "ldhge",
+    "glnu", "glnu_norm", "zdnu", "zdnu_norm", "z_perc", "gl_var", "zd_var", "zd_entr"};
 const std::vector<std::string> kNglNames = {
-    "lde", "hde", "lgce", "hgce", "ldlge", "ldhge", "hdlge", "hdhge", "glnu", "glnu_norm",
-    "dcnu", "dcnu_norm", "dc_perc", "gl_var", "dc_var", "dc_entr", "dc_energy"};
+    "lde",       "hde",  "lgce",      "hgce",    "ldlge",  "ldhge",  "hdlge",   "hdhge",    "glnu",
+    "glnu_norm", "dcnu", "dcnu_norm", "dc_perc", "gl_var", "dc_var", "dc_entr", "dc_energy"};
 const std::vector<std::string> kNgtNames = {"coarseness", "contrast", "busyness", "complexity",
                                             "strength"};
 
@@ -485,7 +511,7 @@ std::vector<Feature> Glcm(const ImageVolume& discretised, const Mask& mask, cons
   for (int z : slices) {
     Matrix slice = Zeros(g.ng, g.ng);
     for (size_t d = 0; d < d2.size(); ++d) {
-      const Matrix m = Cooccurrence(g, d2[d], s.glcm_distance, z);
+      const Matrix m = Cooccurrence(g, d2[d], g.Reach(s.glcm_distance), z);
       features(m, avg2);
       Add(slice, m);
       Add(per_direction[d], m);
@@ -495,7 +521,7 @@ std::vector<Feature> Glcm(const ImageVolume& discretised, const Mask& mask, cons
   }
   for (const auto& m : per_direction) features(m, avg25);
   for (const auto& d : d3) {
-    const Matrix m = Cooccurrence(g, d, s.glcm_distance, -1);
+    const Matrix m = Cooccurrence(g, d, g.Reach(s.glcm_distance), -1);
     features(m, avg3);
     Add(all3, m);
   }
@@ -550,15 +576,14 @@ struct ZoneMatrices {
 
 ZoneMatrices AllZones(const Grid& g) {
   ZoneMatrices z;
-  const int cols = g.nx * g.ny * g.nz;
   const auto dist2 = EdgeDistance(g, false), dist3 = EdgeDistance(g, true);
   for (int k : RoiSlices(g)) {
-    Counted sz{Zeros(g.ng, cols), static_cast<double>(g.SliceVoxels(k))}, dz = sz;
+    Counted sz{{}, static_cast<double>(g.SliceVoxels(k))}, dz = sz;
     Zones(g, k, dist2, sz.m, dz.m);
     z.size2d.push_back(std::move(sz));
     z.dist2d.push_back(std::move(dz));
   }
-  z.size3d = {Zeros(g.ng, cols), static_cast<double>(g.RoiVoxels())};
+  z.size3d = {{}, static_cast<double>(g.RoiVoxels())};
   z.dist3d = z.size3d;
   Zones(g, -1, dist3, z.size3d.m, z.dist3d.m);
   return z;
@@ -595,13 +620,13 @@ std::vector<Feature> Ngtdm(const ImageVolume& discretised, const Mask& mask, con
   std::vector<Values> per_slice;
   ToneDifference merged{std::vector<double>(g.ng + 1, 0.0), std::vector<double>(g.ng + 1, 0.0)};
   for (int z : RoiSlices(g)) {
-    const ToneDifference t = Tones(g, z, s.ngtdm_distance);
+    const ToneDifference t = Tones(g, z, g.Reach(s.ngtdm_distance));
     if (auto v = NgtdmFeatures(t)) per_slice.push_back(*v);
     for (int i = 1; i <= g.ng; ++i) merged.s[i] += t.s[i], merged.n[i] += t.n[i];
   }
   Emit(out, "ngt_", kNgtNames, per_slice, "_2D");
   if (auto v = NgtdmFeatures(merged)) Emit(out, "ngt_", kNgtNames, {*v}, "_2_5D");
-  if (auto v = NgtdmFeatures(Tones(g, -1, s.ngtdm_distance))) {
+  if (auto v = NgtdmFeatures(Tones(g, -1, g.Reach(s.ngtdm_distance)))) {
     Emit(out, "ngt_", kNgtNames, {*v}, "_3D");
   }
   return out;
@@ -612,11 +637,12 @@ std::vector<Feature> Ngldm(const ImageVolume& discretised, const Mask& mask, con
   std::vector<Feature> out;
   if (g.ng == 0) return out;
   std::vector<Counted> slices;
-  for (int z : RoiSlices(g)) slices.push_back(Dependence(g, z, s.ngldm_distance, s.ngldm_alpha));
+  for (int z : RoiSlices(g))
+    slices.push_back(Dependence(g, z, g.Reach(s.ngldm_distance), s.ngldm_alpha));
   Emit(out, "ngl_", kNglNames, FeaturesOf(slices, true), "_2D");
   Emit(out, "ngl_", kNglNames, FeaturesOf({Merge(slices)}, true), "_2_5D");
   Emit(out, "ngl_", kNglNames,
-       FeaturesOf({Dependence(g, -1, s.ngldm_distance, s.ngldm_alpha)}, true), "_3D");
+       FeaturesOf({Dependence(g, -1, g.Reach(s.ngldm_distance), s.ngldm_alpha)}, true), "_3D");
   return out;
 }
 

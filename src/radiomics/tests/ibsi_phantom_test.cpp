@@ -48,14 +48,17 @@ std::optional<imaging::Volume<float>> ReadPhantomNifti(const std::string& path) 
   const float slope = get(112, float{}), intercept = get(116, float{});
   imaging::Volume<float> volume(geometry);
   const size_t count = geometry.voxels();
-  const size_t width = datatype == 2 ? 1 : datatype == 4 ? 2 : datatype == 8 || datatype == 16 ? 4 : 0;
+  const size_t width = datatype == 2                     ? 1
+                       : datatype == 4                   ? 2
+                       : datatype == 8 || datatype == 16 ? 4
+                                                         : 0;
   if (width == 0 || bytes.size() < offset + count * width) return std::nullopt;
   for (size_t v = 0; v < count; ++v) {
     const size_t at = offset + v * width;
-    double x = datatype == 2    ? bytes[at]
-               : datatype == 4  ? get(at, int16_t{})
-               : datatype == 8  ? get(at, int32_t{})
-                                : get(at, float{});
+    double x = datatype == 2   ? bytes[at]
+               : datatype == 4 ? get(at, int16_t{})
+               : datatype == 8 ? get(at, int32_t{})
+                               : get(at, float{});
     volume.data()[v] = static_cast<float>(slope != 0 ? x * slope + intercept : x);
   }
   return volume;
@@ -77,9 +80,12 @@ std::map<std::string, Reference> ReadReferences(const std::string& path) {
     std::vector<std::string> fields(1);
     bool quoted = false;
     for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) fields.emplace_back();
-      else if (c != '\r') fields.back() += c;
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted)
+        fields.emplace_back();
+      else if (c != '\r')
+        fields.back() += c;
     }
     if (fields.size() < 10 || fields[4].empty()) continue;
     refs[fields[9]] = {fields[4], std::stod(fields[4]),
@@ -139,9 +145,10 @@ TEST(IbsiPhantom, FeaturesWithinTolerance) {
       ++missing;
     }
   }
-  std::printf("IBSI digital phantom: %d within tolerance / %d computed with reference values; "
-              "%d reference values not implemented\n",
-              ok, with_reference, missing);
+  std::printf(
+      "IBSI digital phantom: %d within tolerance / %d computed with reference values; "
+      "%d reference values not implemented\n",
+      ok, with_reference, missing);
 }
 
 TEST(IbsiPhantom, EmptyRoiGivesNoFeatures) {
@@ -150,6 +157,75 @@ TEST(IbsiPhantom, EmptyRoiGivesNoFeatures) {
   const imaging::ImageVolume image(g, 1.0f);
   const imaging::Mask mask(g, 0);
   EXPECT_TRUE(ComputeAll(image, mask, Settings{}).empty());
+}
+
+// Degenerate ROIs (one voxel, one grey level, a flat slab) must not crash; every feature
+// reported must be a finite number.
+TEST(Radiomics, DegenerateRoisGiveFiniteFeatures) {
+  imaging::Geometry g;
+  g.size = {6, 5, 4};
+  g.spacing = {0.8, 0.8, 3.0};
+  imaging::ImageVolume image(g, 2.0f);
+  for (size_t v = 0; v < image.data().size(); ++v)
+    image.data()[v] = 1.0f + static_cast<float>(v % 3);
+  std::vector<imaging::Mask> masks;
+  masks.emplace_back(g, 0);
+  masks.back().at(2, 2, 1) = 1;  // one voxel
+  masks.emplace_back(g, 0);
+  for (size_t x = 0; x < 6; ++x)
+    for (size_t y = 0; y < 5; ++y) masks.back().at(x, y, 2) = 1;  // one slice
+  masks.emplace_back(g, 1);                                       // everything
+  for (const auto& mask : masks) {
+    for (const auto& f : ComputeAll(image, mask, Settings{})) {
+      EXPECT_TRUE(std::isfinite(f.value)) << f.tag << " = " << f.value;
+    }
+  }
+  imaging::ImageVolume flat(g, 3.0f);  // a single grey level
+  for (const auto& f : ComputeAll(flat, masks.back(), Settings{})) {
+    EXPECT_TRUE(std::isfinite(f.value)) << f.tag << " = " << f.value;
+  }
+}
+
+double Value(const std::vector<Feature>& features, const std::string& tag) {
+  for (const auto& f : features) {
+    if (f.tag == tag) return f.value;
+  }
+  ADD_FAILURE() << tag << " not computed";
+  return std::nan("");
+}
+
+// One voxel: the marching-cubes surface is the octahedron through its face centres.
+TEST(Radiomics, SingleVoxelMeshIsAnOctahedron) {
+  imaging::Geometry g;
+  g.size = {3, 3, 3};
+  g.spacing = {2, 2, 2};
+  const imaging::ImageVolume image(g, 1.0f);
+  imaging::Mask mask(g, 0);
+  mask.at(1, 1, 1) = 1;
+  const auto f = Morphology(image, mask);
+  EXPECT_NEAR(Value(f, "morph_volume"), 8.0 / 6.0, 1e-9);
+  // Eight equilateral faces of edge sqrt(2) mm.
+  EXPECT_NEAR(Value(f, "morph_area_mesh"), 8 * std::sqrt(3.0) / 4 * 2, 1e-9);
+  EXPECT_NEAR(Value(f, "morph_vol_approx"), 8.0, 1e-9);
+  EXPECT_NEAR(Value(f, "morph_diam"), 2.0, 1e-9);
+}
+
+// A box's mesh (a box with chamfered edges and corners) is convex: it is its own hull.
+TEST(Radiomics, BoxIsItsOwnConvexHull) {
+  imaging::Geometry g;
+  g.size = {6, 5, 4};
+  g.spacing = {0.7, 0.9, 2.5};
+  const imaging::ImageVolume image(g, 1.0f);
+  imaging::Mask mask(g, 0);
+  for (size_t z = 1; z < 3; ++z)
+    for (size_t y = 1; y < 4; ++y)
+      for (size_t x = 1; x < 5; ++x) mask.at(x, y, z) = 1;
+  const auto f = Morphology(image, mask);
+  EXPECT_NEAR(Value(f, "morph_vol_dens_conv_hull"), 1.0, 1e-9);
+  EXPECT_NEAR(Value(f, "morph_area_dens_conv_hull"), 1.0, 1e-9);
+  // Between the box through the outer voxel centres and the box of the voxels themselves.
+  EXPECT_GT(Value(f, "morph_volume"), 3 * 2 * 1 * 0.7 * 0.9 * 2.5);
+  EXPECT_LT(Value(f, "morph_volume"), 4 * 3 * 2 * 0.7 * 0.9 * 2.5);
 }
 
 }  // namespace
