@@ -2,7 +2,112 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 namespace radflow::radiomics {
+
+namespace {
+
+// IBSI 3.5 on the intensities of the intensity mask, with the histogram's own
+// discretisation; the intensity fraction runs over the re-segmentation range when there is
+// one, else over the ROI's range.
+std::vector<Feature> VolumeHistogram(const ChainResult& c, const ChainSettings& s) {
+  const auto& px = c.image.data();
+  const auto& m = c.intensity.data();
+  double lo = s.resegment_range ? s.resegment_range->first : c.resegmented_roi.min;
+  double hi = s.resegment_range ? s.resegment_range->second : c.resegmented_roi.max;
+  double step = 1, first = lo;
+  std::vector<double> v;
+  for (size_t i = 0; i < px.size(); ++i) {
+    if (!m[i]) continue;
+    const double x = px[i];
+    switch (s.ivh_discretisation) {
+      case Discretisation::kNone:
+        v.push_back(std::round(x));
+        break;
+      case Discretisation::kFixedBinSize: {
+        const double w = s.ivh_bin_width;
+        v.push_back(lo + (std::floor((x - lo) / w) + 1 - 0.5) * w);  // the bin's centre
+        break;
+      }
+      case Discretisation::kFixedBinNumber: {
+        const double a = c.resegmented_roi.min, b = c.resegmented_roi.max;
+        const double n = s.ivh_bin_number;
+        v.push_back(b > a ? std::min(n, std::floor(n * (x - a) / (b - a)) + 1) : 1);
+        break;
+      }
+    }
+  }
+  if (s.ivh_discretisation == Discretisation::kFixedBinSize) {
+    step = s.ivh_bin_width;
+    first = lo + step / 2;
+  } else if (s.ivh_discretisation == Discretisation::kFixedBinNumber) {
+    lo = first = 1;
+    hi = s.ivh_bin_number;
+  }
+  if (v.empty() || hi <= lo) return {};
+  std::sort(v.begin(), v.end());
+  const double n = double(v.size());
+  auto fraction_at_least = [&](double level) {
+    auto it = std::lower_bound(v.begin(), v.end(), level - 1e-9);
+    return double(v.end() - it) / n;
+  };
+  double v10 = 0, v90 = 0, i10 = hi + step, i90 = hi + step;
+  bool have_v10 = false, have_v90 = false, have_i10 = false, have_i90 = false;
+  for (double level = first; level <= hi + 1e-9; level += step) {
+    const double nu = fraction_at_least(level);
+    const double gamma = (level - lo) / (hi - lo);
+    if (!have_v10 && gamma >= 0.10 - 1e-12) { v10 = nu; have_v10 = true; }
+    if (!have_v90 && gamma >= 0.90 - 1e-12) { v90 = nu; have_v90 = true; }
+    if (!have_i10 && nu <= 0.10 + 1e-12) { i10 = level; have_i10 = true; }
+    if (!have_i90 && nu <= 0.90 + 1e-12) { i90 = level; have_i90 = true; }
+  }
+  return {{"ivh_v10", v10}, {"ivh_v90", v90}, {"ivh_i10", i10}, {"ivh_i90", i90},
+          {"ivh_diff_v10_v90", v10 - v90}, {"ivh_diff_i10_i90", i10 - i90}};
+}
+
+// IBSI 3.1: shape from the morphological mask, intensity-weighted quantities from the
+// intensity mask (integrated intensity, centre-of-mass shift).
+void FixIntensityMorphology(const ChainResult& c, std::vector<Feature>& morph, double mean) {
+  const auto& g = c.image.geometry();
+  const auto& s = g.size;
+  imaging::Vec3 geo{0, 0, 0}, weighted{0, 0, 0};
+  double n = 0, w = 0;
+  for (size_t k = 0; k < s[2]; ++k) {
+    for (size_t j = 0; j < s[1]; ++j) {
+      for (size_t i = 0; i < s[0]; ++i) {
+        const auto p = g.IndexToPoint(double(i), double(j), double(k));
+        if (c.morphological.at(i, j, k)) {
+          for (int a = 0; a < 3; ++a) geo[a] += p[a];
+          n += 1;
+        }
+        if (c.intensity.at(i, j, k)) {
+          const double v = c.image.at(i, j, k);
+          for (int a = 0; a < 3; ++a) weighted[a] += v * p[a];
+          w += v;
+        }
+      }
+    }
+  }
+  double volume = 0;
+  for (const auto& f : morph) {
+    if (f.tag == "morph_volume") volume = f.value;
+  }
+  for (auto& f : morph) {
+    if (f.tag == "morph_integ_int") f.value = volume * mean;
+    if (f.tag == "morph_com" && n > 0 && w != 0) {
+      double d2 = 0;
+      for (int a = 0; a < 3; ++a) {
+        const double diff = geo[a] / n - weighted[a] / w;
+        d2 += diff * diff;
+      }
+      f.value = std::sqrt(d2);
+    }
+  }
+}
+
+}  // namespace
 
 Result<Extraction> ExtractFeatures(const imaging::ImageVolume& image, const imaging::Mask& mask,
                                    const ChainSettings& chain, const Settings& settings) {
@@ -14,15 +119,22 @@ Result<Extraction> ExtractFeatures(const imaging::ImageVolume& image, const imag
   auto append = [&](std::vector<Feature> f) {
     out.features.insert(out.features.end(), f.begin(), f.end());
   };
-  append(Morphology(c.image, c.morphological));
+  auto stats = IntensityStatistics(c.image, c.intensity);
+  double mean = 0;
+  for (const auto& f : stats) {
+    if (f.tag == "stat_mean") mean = f.value;
+  }
+  auto morph = Morphology(c.image, c.morphological);
+  FixIntensityMorphology(c, morph, mean);
+  append(std::move(morph));
   append(LocalIntensity(c.image, c.intensity));
-  append(IntensityStatistics(c.image, c.intensity));
+  append(std::move(stats));
   append(IntensityHistogram(c.discretised, c.intensity));
-  append(IntensityVolumeHistogram(c.discretised, c.intensity));
+  append(VolumeHistogram(c, chain));
   append(Glcm(c.discretised, c.intensity, settings));
   append(Glrlm(c.discretised, c.intensity));
   append(Glszm(c.discretised, c.intensity));
-  append(Gldzm(c.discretised, c.intensity));
+  append(Gldzm(c.discretised, c.intensity, &c.morphological));
   append(Ngtdm(c.discretised, c.intensity, settings));
   append(Ngldm(c.discretised, c.intensity, settings));
   return out;

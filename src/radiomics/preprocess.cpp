@@ -31,6 +31,8 @@ Result<ChainSettings> IbsiConfiguration(char name) {
       s.resegment_range = {-1000, 400};
       s.discretisation = Discretisation::kFixedBinSize;
       s.bin_width = 25;
+      s.ivh_discretisation = Discretisation::kFixedBinSize;
+      s.ivh_bin_width = 2.5;
       return s;
     case 'D':
       s.new_spacing = 2;
@@ -43,6 +45,8 @@ Result<ChainSettings> IbsiConfiguration(char name) {
       s.resegment_range = {-1000, 400};
       s.resegment_outliers = true;
       s.discretisation = Discretisation::kFixedBinNumber;
+      s.ivh_discretisation = Discretisation::kFixedBinNumber;
+      s.ivh_bin_number = 1000;
       return s;
   }
   return Status(ErrorCode::kInvalidArgument, std::string("no IBSI configuration '") + name + "' (A-E)");

@@ -29,6 +29,11 @@ struct ChainSettings {
   Discretisation discretisation = Discretisation::kNone;
   double bin_width = 25;                   // kFixedBinSize; lower bound = range minimum
   int bin_number = 32;                     // kFixedBinNumber
+  // The intensity-volume histogram has its own discretisation (IBSI 3.5): the intensities
+  // themselves (1 HU steps), a fixed bin size from the range minimum, or a bin number.
+  Discretisation ivh_discretisation = Discretisation::kNone;
+  double ivh_bin_width = 2.5;
+  int ivh_bin_number = 1000;
 };
 
 // The five IBSI chapter 1 configurations for the lung CT (A..E).

@@ -58,7 +58,10 @@ std::vector<Feature> Glrlm(const ImageVolume& discretised, const Mask& mask);
 // IBSI 3.8, zones (8-connected in 2D, 26-connected in 3D); 2D, 2.5D, 3D (tags szm_*).
 std::vector<Feature> Glszm(const ImageVolume& discretised, const Mask& mask);
 // IBSI 3.9, zones by distance to the ROI edge (4-/6-connected distance) (tags dzm_*).
-std::vector<Feature> Gldzm(const ImageVolume& discretised, const Mask& mask);
+// `distance_mask`, when given, is the mask distances to the edge are measured in (the
+// morphological mask; IBSI 3.9), else `mask`.
+std::vector<Feature> Gldzm(const ImageVolume& discretised, const Mask& mask,
+                           const Mask* distance_mask = nullptr);
 // IBSI 3.10 (tags ngt_*).
 std::vector<Feature> Ngtdm(const ImageVolume& discretised, const Mask& mask, const Settings& s);
 // IBSI 3.11 (tags ngl_*).

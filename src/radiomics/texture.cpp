@@ -574,9 +574,11 @@ struct ZoneMatrices {
   Counted size3d, dist3d;
 };
 
-ZoneMatrices AllZones(const Grid& g) {
+// Distances to the ROI edge come from `edges` (IBSI 3.9: the morphological mask when it
+// differs from the intensity mask).
+ZoneMatrices AllZones(const Grid& g, const Grid& edges) {
   ZoneMatrices z;
-  const auto dist2 = EdgeDistance(g, false), dist3 = EdgeDistance(g, true);
+  const auto dist2 = EdgeDistance(edges, false), dist3 = EdgeDistance(edges, true);
   for (int k : RoiSlices(g)) {
     Counted sz{{}, static_cast<double>(g.SliceVoxels(k))}, dz = sz;
     Zones(g, k, dist2, sz.m, dz.m);
@@ -595,18 +597,21 @@ std::vector<Feature> Glszm(const ImageVolume& discretised, const Mask& mask) {
   const Grid g(discretised, mask);
   std::vector<Feature> out;
   if (g.ng == 0) return out;
-  const ZoneMatrices z = AllZones(g);
+  const ZoneMatrices z = AllZones(g, g);
   Emit(out, "szm_", kSzmNames, FeaturesOf(z.size2d, false), "_2D");
   Emit(out, "szm_", kSzmNames, FeaturesOf({Merge(z.size2d)}, false), "_2_5D");
   Emit(out, "szm_", kSzmNames, FeaturesOf({z.size3d}, false), "_3D");
   return out;
 }
 
-std::vector<Feature> Gldzm(const ImageVolume& discretised, const Mask& mask) {
+std::vector<Feature> Gldzm(const ImageVolume& discretised, const Mask& mask,
+                           const Mask* distance_mask) {
   const Grid g(discretised, mask);
   std::vector<Feature> out;
   if (g.ng == 0) return out;
-  const ZoneMatrices z = AllZones(g);
+  std::optional<Grid> edges;
+  if (distance_mask) edges.emplace(ImageVolume(discretised.geometry(), 1.f), *distance_mask);
+  const ZoneMatrices z = AllZones(g, edges ? *edges : g);
   Emit(out, "dzm_", kDzmNames, FeaturesOf(z.dist2d, false), "_2D");
   Emit(out, "dzm_", kDzmNames, FeaturesOf({Merge(z.dist2d)}, false), "_2_5D");
   Emit(out, "dzm_", kDzmNames, FeaturesOf({z.dist3d}, false), "_3D");
