@@ -10,7 +10,7 @@ PACKAGES=(
   libdcmtk-dev libsqlite3-dev libboost1.74-dev libboost-system1.74-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libopenjp2-7-dev libpng-dev libjpeg-dev libnifti2-dev
+  libopenjp2-7-dev libpng-dev libjpeg-dev libnifti2-dev libfftw3-dev
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks

@@ -15,6 +15,8 @@
 
 #include "radiomics/radiomics.h"
 
+#include "radiomics/autocorrelation.h"
+
 namespace radflow::radiomics {
 namespace {
 
@@ -158,7 +160,6 @@ Mesh MarchingCubes(const Mask& mask) {
 
 namespace {
 
-constexpr size_t kMaxAutocorrelationVoxels = 20000;
 
 struct Hull {
   double volume = 0, area = 0;
@@ -410,23 +411,10 @@ std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask) {
 
   f.push_back({"morph_integ_int", volume * mean});
 
-  // Spatial autocorrelation with inverse-distance weights over all voxel pairs: quadratic
-  // in the voxel count, so left out above kMaxAutocorrelationVoxels.
-  if (voxels.size() > kMaxAutocorrelationVoxels) return f;
-  double w_sum = 0, moran = 0, geary = 0, var = 0;
-  for (double x : values) var += (x - mean) * (x - mean);
-  for (size_t a = 0; a < voxels.size(); ++a)
-    for (size_t b = 0; b < voxels.size(); ++b) {
-      if (a == b) continue;
-      const P3 d = Sub(voxels[a], voxels[b]);
-      const double w = 1.0 / std::sqrt(Dot(d, d));
-      w_sum += w;
-      moran += w * (values[a] - mean) * (values[b] - mean);
-      geary += w * (values[a] - values[b]) * (values[a] - values[b]);
-    }
-  if (var > 0 && w_sum > 0) {
-    f.push_back({"morph_moran_i", nv / w_sum * moran / var});
-    f.push_back({"morph_geary_c", (nv - 1) * geary / (2 * w_sum * var)});
+  // Spatial autocorrelation with inverse-distance weights over all voxel pairs.
+  if (auto mg = MoranGeary(image, mask)) {
+    f.push_back({"morph_moran_i", mg->first});
+    f.push_back({"morph_geary_c", mg->second});
   }
   return f;
 }

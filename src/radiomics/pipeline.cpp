@@ -1,5 +1,7 @@
 #include "radiomics/pipeline.h"
 
+#include "radiomics/autocorrelation.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -68,7 +70,7 @@ std::vector<Feature> VolumeHistogram(const ChainResult& c, const ChainSettings& 
 }
 
 // IBSI 3.1: shape from the morphological mask, intensity-weighted quantities from the
-// intensity mask (integrated intensity, centre-of-mass shift).
+// intensity mask (integrated intensity, centre-of-mass shift, Moran's I, Geary's C).
 void FixIntensityMorphology(const ChainResult& c, std::vector<Feature>& morph, double mean) {
   const auto& g = c.image.geometry();
   const auto& s = g.size;
@@ -94,8 +96,11 @@ void FixIntensityMorphology(const ChainResult& c, std::vector<Feature>& morph, d
   for (const auto& f : morph) {
     if (f.tag == "morph_volume") volume = f.value;
   }
+  const auto autocorrelation = MoranGeary(c.image, c.intensity);
   for (auto& f : morph) {
     if (f.tag == "morph_integ_int") f.value = volume * mean;
+    if (f.tag == "morph_moran_i" && autocorrelation) f.value = autocorrelation->first;
+    if (f.tag == "morph_geary_c" && autocorrelation) f.value = autocorrelation->second;
     if (f.tag == "morph_com" && n > 0 && w != 0) {
       double d2 = 0;
       for (int a = 0; a < 3; ++a) {
