@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "ibsi_reference.h"
 #include "imaging/nifti_io.h"
 #include "imaging/rtstruct.h"
 #include "radiomics/preprocess.h"
@@ -16,30 +17,6 @@ namespace radflow::radiomics {
 namespace {
 
 std::string Data(const std::string& rel) { return std::string(RADFLOW_SHARED_DATA) + "/" + rel; }
-
-struct Reference {
-  double value, tolerance;
-};
-
-std::map<std::string, Reference> ReadReferences(char config) {
-  std::map<std::string, Reference> out;
-  std::ifstream in(Data(std::string("ibsi/ibsi1_reference_values/zrad/ibsi_1_reference_values_config_") + config + ".csv"));
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) f.push_back(cell);
-    if (f.size() < 10 || f[4].empty()) continue;
-    try {
-      out[f[9]] = {std::stod(f[4]), f[5].empty() ? 0 : std::stod(f[5])};
-    } catch (...) {
-    }
-  }
-  return out;
-}
 
 class IbsiChain : public ::testing::TestWithParam<char> {
  protected:
@@ -70,7 +47,7 @@ TEST_P(IbsiChain, DiagnosticsMatchTheReference) {
   ASSERT_TRUE(settings.ok());
   auto r = RunChain(*image_, *mask_, settings.value());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const auto refs = ReadReferences(config);
+  const auto refs = radflow::testing::ReadIbsiReferences(RADFLOW_SHARED_DATA, config, true);
   const auto& g = r->interpolated_grid;
   const auto& ir = r->interpolated_roi;
   const auto& rr = r->resegmented_roi;
@@ -103,9 +80,7 @@ TEST_P(IbsiChain, DiagnosticsMatchTheReference) {
     auto it = refs.find(tag);
     if (it == refs.end()) continue;
     ++checked;
-    // Reference values are rounded to 3 significant digits in the export.
-    const double slack = it->second.tolerance + 0.005 * std::abs(it->second.value) + 1e-9;
-    const bool ok = std::abs(value - it->second.value) <= slack;
+    const bool ok = radflow::testing::WithinIbsiTolerance(value, it->second);
     within += ok;
     std::printf("%-34s %12.3f %12.3f %10.3f %s\n", tag.c_str(), value, it->second.value,
                 it->second.tolerance, ok ? "ok" : "OUT");

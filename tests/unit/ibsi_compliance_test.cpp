@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "ibsi_reference.h"
 #include "imaging/nifti_io.h"
 #include "imaging/rtstruct.h"
 #include "radiomics/pipeline.h"
@@ -23,34 +24,6 @@ std::string Data(const std::string& rel) { return std::string(RADFLOW_SHARED_DAT
 const std::map<char, std::set<std::string>> kExceptions = {
     {'B', {"morph_comp_2", "morph_asphericity"}},
 };
-
-struct Reference {
-  double value, tolerance;
-};
-
-std::map<std::string, Reference> ReadFeatureReferences(char config) {
-  std::map<std::string, Reference> out;
-  std::ifstream in(Data(std::string("ibsi/ibsi1_reference_values/zrad/ibsi_1_reference_values_config_") + config + ".csv"));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    // RFC 4180 fields: commas inside quotes belong to the field.
-    std::vector<std::string> f(1);
-    bool quoted = false;
-    for (char ch : line) {
-      if (ch == '"') quoted = !quoted;
-      else if (ch == ',' && !quoted) f.emplace_back();
-      else f.back() += ch;
-    }
-    if (f.size() < 10 || f[4].empty() || f[1].rfind("Diagnostics", 0) == 0) continue;
-    try {
-      out[f[9]] = {std::stod(f[4]), f[5].empty() ? 0 : std::stod(f[5])};
-    } catch (...) {
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -70,7 +43,7 @@ TEST_P(IbsiCompliance, EveryFeatureWithinTolerance) {
   std::map<std::string, double> ours;
   for (const auto& f : extraction->features) ours[f.tag] = f.value;
 
-  const auto refs = ReadFeatureReferences(config);
+  const auto refs = radflow::testing::ReadIbsiReferences(RADFLOW_SHARED_DATA, config, false);
   ASSERT_GT(refs.size(), 200u);
   int within = 0, excepted = 0, failed = 0, missing = 0;
   const auto& exceptions = kExceptions.count(config) ? kExceptions.at(config) : std::set<std::string>{};
@@ -81,8 +54,7 @@ TEST_P(IbsiCompliance, EveryFeatureWithinTolerance) {
       ADD_FAILURE() << "config " << config << ": no value for " << tag;
       continue;
     }
-    // Reference values are printed to 3 significant digits: half a unit in the third digit.
-    const bool ok = std::abs(it->second - ref.value) <= ref.tolerance + 0.005 * std::abs(ref.value) + 1e-12;
+    const bool ok = radflow::testing::WithinIbsiTolerance(it->second, ref);
     if (ok) {
       ++within;
     } else if (exceptions.count(tag)) {
