@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
   cli::RadiomicsOptions ro;
   auto* rad = app.add_subcommand("radiomics", "IBSI radiomics features of an ROI");
   rad->add_option("--image", ro.image, "NIfTI file or DICOM series folder")->required();
-  rad->add_option("--mask", ro.mask, "NIfTI mask or RTSTRUCT")->required();
-  rad->add_option("--roi", ro.roi, "ROI name in the RTSTRUCT");
+  rad->add_option("--mask", ro.mask, "NIfTI mask, RTSTRUCT or DICOM SEG")->required();
+  rad->add_option("--roi", ro.roi, "ROI name in the RTSTRUCT, or segment label/number in the SEG");
   rad->add_option("--config", ro.config, "IBSI configuration A..E, or a JSON file")->capture_default_str();
   rad->add_option("--format", ro.format, "csv | json")->capture_default_str();
 

@@ -10,6 +10,7 @@
 
 #include "imaging/nifti_io.h"
 #include "imaging/rtstruct.h"
+#include "imaging/seg.h"
 #include "imaging/series_volume.h"
 #include "radiomics/pipeline.h"
 
@@ -50,7 +51,7 @@ Result<imaging::Mask> LoadMask(const RadiomicsOptions& o, const imaging::Geometr
   }
   std::string rtstruct = o.mask;
   std::error_code ec;
-  if (fs::is_directory(rtstruct, ec)) {  // a folder holding one RTSTRUCT file
+  if (fs::is_directory(rtstruct, ec)) {  // a folder holding one RTSTRUCT (or SEG) file
     for (const auto& e : fs::directory_iterator(rtstruct, ec)) {
       if (e.is_regular_file()) {
         rtstruct = e.path().string();
@@ -58,9 +59,16 @@ Result<imaging::Mask> LoadMask(const RadiomicsOptions& o, const imaging::Geometr
       }
     }
   }
+  // DICOM SEG (Modality SEG / Segmentation or Label Map Segmentation Storage): --roi is a
+  // SegmentLabel or SegmentNumber, or may be left out when the SEG holds one segment.
+  if (imaging::IsSegmentationFile(rtstruct)) {
+    auto m = imaging::ReadSegment(rtstruct, o.roi, grid);
+    if (!m.ok()) return m.status();
+    return m;
+  }
   auto rois = imaging::ListRois(rtstruct);
   if (!rois.ok()) {
-    return Status(ErrorCode::kInvalidArgument, "--mask must be a NIfTI file or an RTSTRUCT (" +
+    return Status(ErrorCode::kInvalidArgument, "--mask must be a NIfTI file or an RTSTRUCT, or a DICOM SEG (" +
                                                    rois.status().message() + ")");
   }
   std::string roi = o.roi;

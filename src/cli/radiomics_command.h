@@ -8,7 +8,7 @@ namespace radflow::cli {
 struct RadiomicsOptions {
   std::string image;   // NIfTI file, or a DICOM series folder
   std::string mask;    // NIfTI file, or an RTSTRUCT file
-  std::string roi;     // RTSTRUCT ROI name (may be omitted when it holds one ROI)
+  std::string roi;     // RTSTRUCT ROI name or SEG segment label/number (may be omitted when there is one)
   std::string config = "C";  // A..E, or a JSON file (radiomics/pipeline.h)
   std::string format = "csv";
 };

@@ -15,6 +15,7 @@ import harness as h  # noqa: E402
 PAT1 = Path(h.DATA_ROOT) / "dicom" / "ct_lung_ibsi_pat1"
 NIFTI = PAT1 / "nifti" / "image" / "phantom.nii.gz"
 RTSTRUCT = PAT1 / "dicom" / "mask" / "DCM_RS_00060.dcm"
+DCMQI_SEG = Path(h.DATA_ROOT) / "seg_sr" / "dcmqi" / "data" / "segmentations"
 
 
 def radiomics(*args):
@@ -55,6 +56,22 @@ class RadiomicsCliTests(unittest.TestCase):
             bad = radiomics("--image", NIFTI, "--mask", RTSTRUCT, "--config", cfg)
             self.assertEqual(bad.returncode, 1)
             self.assertIn("unknown configuration key 'bin_wdith'", bad.stderr)
+
+    def test_dicom_seg_mask(self):
+        # dcmqi liver SEG (1 segment) on its 3-slice source CT; 36233 + 35645 + 35220 set bits
+        # (counted from the raw Pixel Data), configuration A keeps the native grid.
+        ct, seg = DCMQI_SEG / "ct-3slice", DCMQI_SEG / "liver.dcm"
+        for roi in ([], ["--roi", "Liver"], ["--roi", "1"]):
+            r = radiomics("--image", ct, "--mask", seg, *roi, "--config", "A", "--format", "json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = json.loads(r.stdout)
+            self.assertEqual(out["diagnostics"]["int_mask_vox_count_interp_roi"], 107098)
+        r = radiomics("--image", ct, "--mask", seg, "--roi", "Spleen")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no segment 'Spleen'", r.stderr)
+        r = radiomics("--image", ct, "--mask", DCMQI_SEG / "partial_overlaps.dcm")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("a segment must be named", r.stderr)
 
     def test_bad_input_is_a_clear_error(self):
         cases = [
