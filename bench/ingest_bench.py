@@ -269,7 +269,13 @@ def one_run(peer, scen, sets, args, fill_tmpl):
                 # rest of the machine (other jobs, plus kernel threads such as writeback)
                 "cpu_server": srv / dt, "cpu_clients": cli / dt, "cpu_other": (busy - srv - cli) / dt}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        # Deleted at the very end, not now: on ext4 a run that follows the deletion of
+        # thousands of files pays for it when allocating inodes, which would penalise
+        # whichever peer happens to run next.
+        DEFERRED_CLEANUP.append(work)
+
+
+DEFERRED_CLEANUP = []
 
 
 def measured_run(peer, scen, sets, args, fill_tmpl, tries=3):
@@ -408,8 +414,11 @@ def main():
             print(notes[-1], flush=True)
 
         for rep in range(args.repeat):
+            # Rotate the order of the peers from one repeat to the next, so that no peer
+            # always runs first (or right after the same one).
+            rotated = order[rep % len(order):] + order[:rep % len(order)]
             for scen in ("A", "B"):
-                for peer in order:
+                for peer in rotated:
                     try:
                         r = measured_run(peer, scen, sets, args, fill_tmpl)
                     except Exception as e:  # record and continue with the other peers
@@ -425,6 +434,8 @@ def main():
     finally:
         if fill_root:
             shutil.rmtree(fill_root, ignore_errors=True)
+        for work in DEFERRED_CLEANUP:
+            shutil.rmtree(work, ignore_errors=True)
     busy.append(cpu_busy())
 
     rows = summarize(runs, args.fill)
