@@ -148,44 +148,41 @@ std::vector<Feature> IntensityHistogram(const ImageVolume& discretised, const Ma
   return f;
 }
 
+std::vector<Feature> IntensityVolumeHistogram(std::vector<double> values, const IvhLevels& g) {
+  if (values.empty() || g.hi <= g.lo || g.step <= 0) return {};
+  std::sort(values.begin(), values.end());
+  const double n = static_cast<double>(values.size());
+  // nu(i): fraction of the ROI volume with grey level >= i.
+  auto fraction_at_least = [&](double level) {
+    return static_cast<double>(values.end() - std::lower_bound(values.begin(), values.end(), level - 1e-9)) / n;
+  };
+  // V_x: the volume fraction at the first level whose intensity fraction reaches x;
+  // I_x: the lowest level occupying at most a fraction x of the volume.
+  double v10 = 0, v90 = 0, i10 = g.hi + g.step, i90 = g.hi + g.step;
+  bool have_v10 = false, have_v90 = false, have_i10 = false, have_i90 = false;
+  for (double level = g.first; level <= g.hi + 1e-9; level += g.step) {
+    const double nu = fraction_at_least(level);
+    const double gamma = (level - g.lo) / (g.hi - g.lo);
+    if (!have_v10 && gamma >= 0.10 - 1e-12) { v10 = nu; have_v10 = true; }
+    if (!have_v90 && gamma >= 0.90 - 1e-12) { v90 = nu; have_v90 = true; }
+    if (!have_i10 && nu <= 0.10 + 1e-12) { i10 = level; have_i10 = true; }
+    if (!have_i90 && nu <= 0.90 + 1e-12) { i90 = level; have_i90 = true; }
+  }
+  return {{"ivh_v10", v10}, {"ivh_v90", v90}, {"ivh_i10", i10}, {"ivh_i90", i90},
+          {"ivh_diff_v10_v90", v10 - v90}, {"ivh_diff_i10_i90", i10 - i90}};
+}
+
 std::vector<Feature> IntensityVolumeHistogram(const ImageVolume& discretised, const Mask& mask) {
   auto v = RoiValues(discretised, mask);
   if (v.empty()) return {};
   for (double& x : v) x = std::round(x);
   const double lo = *std::min_element(v.begin(), v.end());
   const double hi = *std::max_element(v.begin(), v.end());
-  const double n = static_cast<double>(v.size());
-  // nu(i): fraction of the ROI volume with grey level >= i, for i = lo..hi.
-  std::vector<double> levels, nu;
-  for (double i = lo; i <= hi; i += 1) {
-    double c = 0;
-    for (double x : v) c += x >= i ? 1 : 0;
-    levels.push_back(i);
-    nu.push_back(c / n);
+  if (hi <= lo) {  // one grey level: everything is at or above it
+    return {{"ivh_v10", 1}, {"ivh_v90", 1}, {"ivh_i10", hi + 1}, {"ivh_i90", hi + 1},
+            {"ivh_diff_v10_v90", 0}, {"ivh_diff_i10_i90", 0}};
   }
-  // V_x: volume fraction at the first grey level whose intensity fraction reaches x.
-  auto volume_at = [&](double x) {
-    for (size_t k = 0; k < levels.size(); ++k) {
-      const double gamma = hi > lo ? (levels[k] - lo) / (hi - lo) : 1.0;
-      if (gamma >= x - 1e-12) return nu[k];
-    }
-    return 0.0;
-  };
-  // I_x: the lowest grey level occupying at most a fraction x of the volume.
-  auto intensity_at = [&](double x) {
-    for (size_t k = 0; k < levels.size(); ++k) {
-      if (nu[k] <= x + 1e-12) return levels[k];
-    }
-    return hi + 1;
-  };
-  const double v10 = volume_at(0.10), v90 = volume_at(0.90);
-  const double i10 = intensity_at(0.10), i90 = intensity_at(0.90);
-  return {{"ivh_v10", v10},
-          {"ivh_v90", v90},
-          {"ivh_i10", i10},
-          {"ivh_i90", i90},
-          {"ivh_diff_v10_v90", v10 - v90},
-          {"ivh_diff_i10_i90", i10 - i90}};
+  return IntensityVolumeHistogram(std::move(v), IvhLevels{lo, 1, lo, hi});
 }
 
 std::vector<Feature> LocalIntensity(const ImageVolume& image, const Mask& mask) {

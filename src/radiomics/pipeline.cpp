@@ -48,25 +48,7 @@ std::vector<Feature> VolumeHistogram(const ChainResult& c, const ChainSettings& 
     lo = first = 1;
     hi = s.ivh_bin_number;
   }
-  if (v.empty() || hi <= lo) return {};
-  std::sort(v.begin(), v.end());
-  const double n = double(v.size());
-  auto fraction_at_least = [&](double level) {
-    auto it = std::lower_bound(v.begin(), v.end(), level - 1e-9);
-    return double(v.end() - it) / n;
-  };
-  double v10 = 0, v90 = 0, i10 = hi + step, i90 = hi + step;
-  bool have_v10 = false, have_v90 = false, have_i10 = false, have_i90 = false;
-  for (double level = first; level <= hi + 1e-9; level += step) {
-    const double nu = fraction_at_least(level);
-    const double gamma = (level - lo) / (hi - lo);
-    if (!have_v10 && gamma >= 0.10 - 1e-12) { v10 = nu; have_v10 = true; }
-    if (!have_v90 && gamma >= 0.90 - 1e-12) { v90 = nu; have_v90 = true; }
-    if (!have_i10 && nu <= 0.10 + 1e-12) { i10 = level; have_i10 = true; }
-    if (!have_i90 && nu <= 0.90 + 1e-12) { i90 = level; have_i90 = true; }
-  }
-  return {{"ivh_v10", v10}, {"ivh_v90", v90}, {"ivh_i10", i10}, {"ivh_i90", i90},
-          {"ivh_diff_v10_v90", v10 - v90}, {"ivh_diff_i10_i90", i10 - i90}};
+  return IntensityVolumeHistogram(std::move(v), IvhLevels{first, step, lo, hi});
 }
 
 // IBSI 3.1: shape from the morphological mask, intensity-weighted quantities from the

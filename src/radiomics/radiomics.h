@@ -51,6 +51,12 @@ std::vector<Feature> IntensityHistogram(const ImageVolume& discretised, const Ma
 // IBSI 3.5 for a discretised volume: grey levels from the ROI minimum to maximum in steps
 // of 1 (tags ivh_v10, ivh_v90, ivh_i10, ivh_i90, ivh_diff_*; the AUC is not computed).
 std::vector<Feature> IntensityVolumeHistogram(const ImageVolume& discretised, const Mask& mask);
+// The same from the ROI's (discretised) values and an explicit set of levels: first,
+// first + step, ... up to hi; the intensity fraction of a level is (level - lo) / (hi - lo).
+struct IvhLevels {
+  double first, step, lo, hi;
+};
+std::vector<Feature> IntensityVolumeHistogram(std::vector<double> values, const IvhLevels& levels);
 // IBSI 3.6, symmetric co-occurrence matrices; 2D/2.5D/3D × averaged/merged (tags cm_*).
 std::vector<Feature> Glcm(const ImageVolume& discretised, const Mask& mask, const Settings& s);
 // IBSI 3.7, run lengths; 2D/2.5D/3D × averaged/merged (tags rlm_*).
