@@ -184,11 +184,6 @@ class GzipCache {
   std::map<std::string, Entry> entries_;
 };
 
-bool IsText(std::string_view type) {
-  return type.rfind("text/", 0) == 0 || type.rfind("application/json", 0) == 0 ||
-         type.rfind("image/svg", 0) == 0 || type.rfind("application/manifest", 0) == 0;
-}
-
 }  // namespace
 
 http::Handler StaticSite(std::string root_dir, std::string mount) {
@@ -212,7 +207,7 @@ http::Handler StaticSite(std::string root_dir, std::string mount) {
       }
       http::Response res;
       res.content_type = std::string(MimeType(relative));
-      if (data->size() > 1024 && IsText(res.content_type) &&
+      if (data->size() > 1024 && http::IsCompressible(res.content_type) &&
           req.Header("accept-encoding").find("gzip") != std::string::npos) {
         if (auto gz = cache->Get(file, *data)) {
           *data = *gz;

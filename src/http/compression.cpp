@@ -23,4 +23,12 @@ std::optional<std::string> Gzip(std::string_view data) {
   return out;
 }
 
+bool IsCompressible(std::string_view t) {
+  for (std::string_view prefix : {"text/", "application/json", "application/dicom+json",
+                                  "application/javascript", "application/manifest", "image/svg"}) {
+    if (t.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
 }  // namespace radflow::http

@@ -200,14 +200,6 @@ class ParserBodyReader : public BodyReader {
   bhttp::request_parser<bhttp::buffer_body>& parser_;
 };
 
-bool Compressible(const std::string& content_type) {
-  return content_type.rfind("application/json", 0) == 0 ||
-         content_type.rfind("application/dicom+json", 0) == 0 ||
-         content_type.rfind("text/", 0) == 0 ||
-         content_type.rfind("application/javascript", 0) == 0 ||
-         content_type.rfind("image/svg", 0) == 0;
-}
-
 template <typename Message>
 void AddCommonHeaders(Message& h, const Response& r, bool keep_alive, unsigned version) {
   h.version(version);
@@ -327,7 +319,7 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
       for (const auto& [k, v] : res.headers) {
         encoded = encoded || k == "Content-Encoding" || k == "content-encoding";
       }
-      if (!encoded && body_text.size() > 1024 && Compressible(res.content_type) &&
+      if (!encoded && body_text.size() > 1024 && IsCompressible(res.content_type) &&
           req.Header("accept-encoding").find("gzip") != std::string::npos) {
         if (auto gz = Gzip(body_text)) {
           body_text = std::move(*gz);
