@@ -168,8 +168,8 @@ Result<std::string> NegotiateDicomSyntax(const std::string& accept) {
       continue;
     }
     if (ts.empty() || ts == "*") return std::string();
-    if (ts == kExplicitLE || ts == kImplicitLE) return ts;
-    // Any other syntax only when it is what is stored (checked per instance).
+    // Explicit/Implicit VR LE are produced by transcoding; any other syntax only when it is
+    // what is stored (checked per instance by RetrieveDicom).
     return ts;
   }
   return Status(ErrorCode::kUnsupported, "Accept names no media type WADO-RS can return here "
