@@ -295,14 +295,10 @@ http::Response Bulk(const DicomWebContext& ctx, const InstanceLocation& l, const
     // Encapsulated pixel data: served decoded, all frames.
     parts.push_back({std::string("application/octet-stream; transfer-syntax=") + kExplicitLE,
                      [path]() -> Result<std::string> {
-                       auto info = pixel::ReadImageInfo(path);
-                       if (!info.ok()) return info.status();
+                       auto frames = pixel::DecodeFrames(path);
+                       if (!frames.ok()) return frames.status();
                        std::string all;
-                       for (int f = 0; f < info->number_of_frames; ++f) {
-                         auto frame = pixel::DecodeFrame(path, f);
-                         if (!frame.ok()) return frame.status();
-                         all += frame.value();
-                       }
+                       for (const auto& f : frames.value()) all += f;
                        return all;
                      },
                      ""});

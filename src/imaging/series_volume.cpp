@@ -123,13 +123,16 @@ Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& fra
   const Uint16* p16 = nullptr;
   std::string decoded;  // all frames, native little endian, when the file is compressed
   if (encapsulated) {
-    for (long f = 0; f < nframes; ++f) {
-      auto frame = pixel::DecodeFrame(path, static_cast<int>(f));
-      if (!frame.ok()) return frame.status();
-      if (frame->size() != n * (bits / 8)) {
+    auto frames = pixel::DecodeFrames(path);
+    if (!frames.ok()) return frames.status();
+    if (frames->size() != size_t(nframes)) {
+      return Status(ErrorCode::kInvalidDicom, "decoded frame count differs from NumberOfFrames: " + path);
+    }
+    for (const auto& frame : frames.value()) {
+      if (frame.size() != n * (bits / 8)) {
         return Status(ErrorCode::kInvalidDicom, "decoded frame has an unexpected size: " + path);
       }
-      decoded += frame.value();
+      decoded += frame;
     }
     p8 = reinterpret_cast<const Uint8*>(decoded.data());
     p16 = reinterpret_cast<const Uint16*>(decoded.data());

@@ -223,6 +223,20 @@ Result<std::string> DecodeFrame(const std::string& path, int frame_index) {
   });
 }
 
+Result<std::vector<std::string>> DecodeFrames(const std::string& path) {
+  return Guard("DecodeFrames", [&]() -> Result<std::vector<std::string>> {
+    auto opened = PixelObject::Open(path);
+    if (!opened.ok()) return opened.status();
+    std::vector<std::string> frames;
+    for (int f = 0; f < opened.value()->info().number_of_frames; ++f) {
+      auto frame = DecodeOne(*opened.value(), f);
+      if (!frame.ok()) return frame.status();
+      frames.push_back(std::move(frame->pixels));
+    }
+    return frames;
+  });
+}
+
 Result<std::string> TranscodeToUncompressed(const std::string& path, const std::string& target_ts) {
   E_TransferSyntax xfer = EXS_Unknown;
   if (target_ts == "1.2.840.10008.1.2.1") xfer = EXS_LittleEndianExplicit;

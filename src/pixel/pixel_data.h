@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -45,6 +46,9 @@ Result<std::string> EncodedFrame(const std::string& path, int frame_index);
 // packed LSB first. JPEG YBR_FULL/YBR_FULL_422 output and JPEG 2000 YBR_ICT/YBR_RCT output
 // are RGB (as DCMTK and OpenJPEG produce them). kUnsupported names a syntax not handled.
 Result<std::string> DecodeFrame(const std::string& path, int frame_index);
+
+// Every frame decoded as DecodeFrame does, the file opened once.
+Result<std::vector<std::string>> DecodeFrames(const std::string& path);
 
 // The Part-10 bytes of a copy of the object in Explicit VR Little Endian
 // (1.2.840.10008.1.2.1) or Implicit VR Little Endian (1.2.840.10008.1.2): all frames
