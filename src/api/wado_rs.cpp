@@ -51,10 +51,15 @@ std::vector<MediaRange> ParseAccept(const std::string& header) {
 http::Response Error(ErrorCode code, const std::string& message) {
   return http::Response::Error(Status(code, message));
 }
-http::Response NotAcceptable(const std::string& message) {
-  auto r = http::Response::Error(Status(ErrorCode::kUnsupported, message));
-  r.status = 406;
+// A representation radflow cannot produce is 406 on a GET (kUnsupported maps to 415,
+// which is about request bodies).
+http::Response ErrorResponse(const Status& status) {
+  auto r = http::Response::Error(status);
+  if (status.code() == ErrorCode::kUnsupported) r.status = 406;
   return r;
+}
+http::Response NotAcceptable(const std::string& message) {
+  return ErrorResponse(Status(ErrorCode::kUnsupported, message));
 }
 
 // Media type of a frame in its stored encoding (PS3.18 Table 8.7.3-5).
@@ -102,11 +107,7 @@ http::Response MultipartResponse(const std::string& type, std::vector<PartSource
   // (an undecodable frame, say) is still an error status rather than a truncated 200.
   if (!parts.empty() && parts.front().bytes) {
     auto first = parts.front().bytes();
-    if (!first.ok()) {
-      auto r = http::Response::Error(first.status());
-      if (first.status().code() == ErrorCode::kUnsupported) r.status = 406;
-      return r;
-    }
+    if (!first.ok()) return ErrorResponse(first.status());
     auto shared = std::make_shared<std::string>(std::move(first.value()));
     parts.front().bytes = [shared]() -> Result<std::string> { return std::move(*shared); };
   }
@@ -249,8 +250,7 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
   // else pixels decoded to Explicit VR Little Endian.
   const std::string stored_type = FrameMediaType(l.transfer_syntax_uid);
   bool compressed = false;
-  bool acceptable = false;
-  std::string part_type;
+  std::string part_type;  // empty: nothing the client accepts
   for (const auto& r : ParseAccept(req.Header("accept"))) {
     std::string type = r.type;
     std::string ts = r.params.count("transfer-syntax") ? r.params.at("transfer-syntax") : "";
@@ -261,26 +261,21 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
         (type == stored_type || type == "application/octet-stream" || type == "*/*")) {
       compressed = true;
       part_type = stored_type + "; transfer-syntax=" + l.transfer_syntax_uid;
-      acceptable = true;
       break;
     }
     if ((type == "application/octet-stream" || type == "*/*") &&
         (ts.empty() || ts == "*" || ts == kExplicitLE)) {
       part_type = std::string("application/octet-stream; transfer-syntax=") + kExplicitLE;
-      acceptable = true;
       break;
     }
   }
-  if (!acceptable) return NotAcceptable("frames are available as application/octet-stream, or as " +
+  if (part_type.empty()) return NotAcceptable("frames are available as application/octet-stream, or as " +
                                         (stored_type.empty() ? std::string("stored (uncompressed)") : stored_type));
+  const auto read = compressed ? &pixel::EncodedFrame : &pixel::DecodeFrame;
   std::vector<PartSource> parts;
   for (int f : frames.value()) {
     const int index = f - 1;
-    if (compressed) {
-      parts.push_back({part_type, [path, index] { return pixel::EncodedFrame(path, index); }, ""});
-    } else {
-      parts.push_back({part_type, [path, index] { return pixel::DecodeFrame(path, index); }, ""});
-    }
+    parts.push_back({part_type, [read, path, index] { return read(path, index); }, ""});
   }
   return MultipartResponse(compressed ? stored_type : "application/octet-stream", std::move(parts));
 }
