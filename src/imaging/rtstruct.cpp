@@ -1,5 +1,7 @@
 #include "imaging/rtstruct.h"
 
+#include "imaging/dicom_helpers.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcitem.h>
@@ -12,18 +14,9 @@
 namespace radflow::imaging {
 namespace {
 
-Status Load(const std::string& path, DcmFileFormat& ff) {
-  if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
-  if (ff.loadFile(path.c_str()).bad())
-    return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
-  return Status::Ok();
-}
+using internal::GetString;
 
-std::string GetString(DcmItem* item, const DcmTagKey& tag) {
-  OFString v;
-  item->findAndGetOFString(tag, v);
-  return std::string(v.c_str());
-}
+
 
 // Even-odd fill of one polygon (continuous indices x, y) into plane k, toggling voxels:
 // toggling per contour makes nested contours holes.
@@ -53,7 +46,7 @@ void FillPolygon(const std::vector<std::array<double, 2>>& poly, size_t k, Mask&
 
 Result<std::vector<std::string>> ListRois(const std::string& rtstruct_path) {
   DcmFileFormat ff;
-  RADFLOW_RETURN_IF_ERROR(Load(rtstruct_path, ff));
+  RADFLOW_RETURN_IF_ERROR(internal::LoadDicom(rtstruct_path, ff));
   std::vector<std::string> names;
   DcmItem* roi = nullptr;
   for (long n = 0;
@@ -66,7 +59,7 @@ Result<std::vector<std::string>> ListRois(const std::string& rtstruct_path) {
 Result<Mask> RasterizeRoi(const std::string& rtstruct_path, const std::string& roi_name,
                           const Geometry& grid) {
   DcmFileFormat ff;
-  RADFLOW_RETURN_IF_ERROR(Load(rtstruct_path, ff));
+  RADFLOW_RETURN_IF_ERROR(internal::LoadDicom(rtstruct_path, ff));
   DcmDataset* ds = ff.getDataset();
   // ROIName → ROINumber (C.8.8.5) → the ROIContourSequence item that references it (C.8.8.6).
   std::string number;

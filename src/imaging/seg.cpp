@@ -1,5 +1,7 @@
 #include "imaging/seg.h"
 
+#include "imaging/dicom_helpers.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcitem.h>
@@ -17,6 +19,11 @@
 
 namespace radflow::imaging {
 namespace {
+
+using internal::Cross;
+using internal::Dot;
+using internal::GetDoubles;
+using internal::GetString;
 
 constexpr const char* kSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 constexpr const char* kLabelMapSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.7";
@@ -50,11 +57,6 @@ struct SegObject {
   unsigned long count = 0;
 };
 
-std::string GetString(DcmItem* item, const DcmTagKey& tag) {
-  OFString v;
-  if (!item || item->findAndGetOFString(tag, v).bad()) return "";
-  return std::string(v.c_str());
-}
 
 // The first item of sequence `seq` in `fg` (a functional group item), or null.
 DcmItem* Macro(DcmItem* fg, const DcmTagKey& seq) {
@@ -63,15 +65,6 @@ DcmItem* Macro(DcmItem* fg, const DcmTagKey& seq) {
   return item;
 }
 
-bool GetDoubles(DcmItem* item, const DcmTagKey& tag, double* out, int n) {
-  if (!item) return false;
-  for (int a = 0; a < n; ++a) {
-    Float64 v = 0;
-    if (item->findAndGetFloat64(tag, v, a).bad()) return false;
-    out[a] = v;
-  }
-  return true;
-}
 
 std::string FormatPoint(const Vec3& p) {
   char buf[96];
@@ -80,11 +73,8 @@ std::string FormatPoint(const Vec3& p) {
 }
 
 Status Load(const std::string& path, std::unique_ptr<DcmFileFormat>& ff) {
-  if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
   ff = std::make_unique<DcmFileFormat>();
-  if (ff->loadFile(path.c_str()).bad())
-    return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
-  return Status::Ok();
+  return internal::LoadDicom(path, *ff);
 }
 
 bool IsSeg(DcmDataset* ds) {
@@ -278,10 +268,6 @@ Status FrameValues(const SegObject& s, size_t n, std::vector<uint16_t>& out) {
   return Status::Ok();
 }
 
-Vec3 Cross(const Vec3& a, const Vec3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
-double Dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
 
 Status CheckGeometry(const SegObject& s, size_t n) {
   const FrameInfo& f = s.frame_info[n];

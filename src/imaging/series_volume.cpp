@@ -1,5 +1,7 @@
 #include "imaging/series_volume.h"
 
+#include "imaging/dicom_helpers.h"
+
 #include "pixel/pixel_data.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -15,6 +17,11 @@
 namespace radflow::imaging {
 namespace {
 
+using internal::Cross;
+using internal::Dot;
+using internal::GetDoubles;
+using internal::Sub;
+
 // One frame, as a plane in patient space with rescaled pixel values.
 struct Frame {
   Vec3 position{};    // ImagePositionPatient: centre of the first pixel
@@ -25,11 +32,6 @@ struct Frame {
   std::vector<float> pixels;
 };
 
-double Dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-Vec3 Cross(const Vec3& a, const Vec3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
-Vec3 Sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
 
 // Enhanced images: a functional group macro from the frame's item of the
 // PerFrameFunctionalGroupsSequence, else from the SharedFunctionalGroupsSequence (C.7.6.16).
@@ -47,15 +49,6 @@ DcmItem* FunctionalGroup(DcmItem* ds, long frame, const DcmTagKey& macro) {
   return nullptr;
 }
 
-bool GetDoubles(DcmItem* item, const DcmTagKey& tag, double* out, int n) {
-  if (!item) return false;
-  for (int i = 0; i < n; ++i) {
-    Float64 v;
-    if (item->findAndGetFloat64(tag, v, i).bad()) return false;
-    out[i] = v;
-  }
-  return true;
-}
 
 // Geometry and rescale of frame `f`: classic attributes, or the enhanced functional groups.
 Status FrameGeometry(DcmItem* ds, long f, bool enhanced, Frame& fr, double& slope, double& icpt) {
@@ -91,10 +84,8 @@ Status FrameGeometry(DcmItem* ds, long f, bool enhanced, Frame& fr, double& slop
 
 // Appends the frames of one file; compressed frames are decoded by the pixel module.
 Status ReadFile(const std::string& path, std::vector<Frame>& frames, size_t& frame_count) {
-  if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
   DcmFileFormat ff;
-  if (ff.loadFile(path.c_str()).bad())
-    return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
+  RADFLOW_RETURN_IF_ERROR(internal::LoadDicom(path, ff));
   DcmDataset* ds = ff.getDataset();
   DcmXfer xfer(ds->getOriginalXfer());
   // DCMTK 3.6.7 does not know HTJ2K and some newer syntaxes: those read as "unknown".
