@@ -88,8 +88,7 @@ http::Response StowStore(const DicomWebContext& ctx, const http::Request& req,
       p.failure_reason = 0xC000;  // cannot understand (PS3.4 B.2.3)
       p.message = flushed ? part_error : "cannot write the part";
     } else {
-      ingest::Origin origin{ingest::Origin::Kind::kStowRs, req.Header("x-forwarded-for"), ""};
-      origin.expected_study_instance_uid = study_uid;
+      ingest::Origin origin{ingest::Origin::Kind::kStowRs, req.Header("x-forwarded-for"), "", study_uid};
       ingest::StoreResult identified;
       auto r = ctx.ingest->Store(temp, origin, &identified);
       p.ok = r.ok();

@@ -48,7 +48,7 @@ ImportSummary ImportPaths(server::Hub& hub, const std::vector<std::string>& path
       if (ec) {
         reason = "cannot read: " + ec.message();
       } else {
-        auto r = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, path, ""});
+        auto r = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, path, "", ""});
         if (!r.ok()) reason = r.status().ToString();
         else {
           present = r->outcome == ingest::StoreOutcome::kAlreadyStored ||

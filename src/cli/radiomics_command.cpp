@@ -71,19 +71,20 @@ Result<imaging::Mask> LoadMask(const RadiomicsOptions& o, const imaging::Geometr
     return Status(ErrorCode::kInvalidArgument, "--mask must be a NIfTI file or an RTSTRUCT, or a DICOM SEG (" +
                                                    rois.status().message() + ")");
   }
+  auto names = [&] {
+    std::string list;
+    for (const auto& n : rois.value()) list += (list.empty() ? "" : ", ") + n;
+    return list;
+  };
   std::string roi = o.roi;
   if (roi.empty()) {
     if (rois->size() != 1) {
-      std::string names;
-      for (const auto& n : rois.value()) names += (names.empty() ? "" : ", ") + n;
-      return Status(ErrorCode::kInvalidArgument, "--roi is needed; the RTSTRUCT holds: " + names);
+      return Status(ErrorCode::kInvalidArgument, "--roi is needed; the RTSTRUCT holds: " + names());
     }
     roi = rois->front();
   }
   if (std::find(rois->begin(), rois->end(), roi) == rois->end()) {
-    std::string names;
-    for (const auto& n : rois.value()) names += (names.empty() ? "" : ", ") + n;
-    return Status(ErrorCode::kNotFound, "no ROI '" + roi + "' in the RTSTRUCT (it holds: " + names + ")");
+    return Status(ErrorCode::kNotFound, "no ROI '" + roi + "' in the RTSTRUCT (it holds: " + names() + ")");
   }
   return imaging::RasterizeRoi(rtstruct, roi, grid);
 }

@@ -11,6 +11,9 @@
 
 #include <dcmtk/oflog/oflog.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -69,38 +72,22 @@ bool IsValidUid(std::string_view uid) {
 }
 
 namespace {
-Result<ParsedInstance> Parse(const std::string& path);
-}  // namespace
-
-Result<ParsedInstance> ParsePart10File(const std::string& path) {
-  // Untrusted bytes: DCMTK's parser can throw (fuzzing found std::length_error inside
-  // DICOMDIR record parsing); that must be a rejection, not a crash.
-  try {
-    return Parse(path);
-  } catch (const std::exception& e) {
-    return {ErrorCode::kInvalidDicom, std::string("cannot parse DICOM: parser error: ") + e.what()};
-  } catch (...) {
-    return {ErrorCode::kInvalidDicom, "cannot parse DICOM: parser error"};
-  }
-}
-
-namespace {
 Result<ParsedInstance> Parse(const std::string& path) {
   // DCMTK logs parse problems itself; radflow reports them once, as a Status.
   static std::once_flag quiet;
   std::call_once(quiet, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
-  std::error_code ec;
-  const uintmax_t file_size = std::filesystem::file_size(path, ec);
-  if (ec) return {ErrorCode::kIoError, "cannot read " + path + ": " + ec.message()};
-
   // A Part-10 file has a 128-byte preamble and "DICM" (PS3.10 7.1). Checked here rather
   // than with DCMTK's ERM_fileOnly, which also refuses transfer syntaxes DCMTK 3.6.7 does
-  // not know (HTJ2K, Deflated Image Frame Compression).
+  // not know (HTJ2K, Deflated Image Frame Compression). One open gives the size too.
+  uintmax_t file_size = 0;
   {
     char head[132] = {};
     FILE* f = std::fopen(path.c_str(), "rb");
-    size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
-    if (f) std::fclose(f);
+    if (!f) return {ErrorCode::kIoError, "cannot read " + path + ": " + std::strerror(errno)};
+    struct stat st {};
+    if (::fstat(::fileno(f), &st) == 0) file_size = static_cast<uintmax_t>(st.st_size);
+    size_t got = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
     if (got < sizeof head || std::memcmp(head + 128, "DICM", 4) != 0) {
       return {ErrorCode::kInvalidDicom,
               "not a DICOM Part-10 file (no preamble and \"DICM\" prefix, PS3.10 7.1)"};
@@ -172,5 +159,17 @@ Result<ParsedInstance> Parse(const std::string& path) {
 }
 
 }  // namespace
+
+Result<ParsedInstance> ParsePart10File(const std::string& path) {
+  // Untrusted bytes: DCMTK's parser can throw (fuzzing found std::length_error inside
+  // DICOMDIR record parsing); that must be a rejection, not a crash.
+  try {
+    return Parse(path);
+  } catch (const std::exception& e) {
+    return {ErrorCode::kInvalidDicom, std::string("cannot parse DICOM: parser error: ") + e.what()};
+  } catch (...) {
+    return {ErrorCode::kInvalidDicom, "cannot parse DICOM: parser error"};
+  }
+}
 
 }  // namespace radflow::dicom

@@ -90,7 +90,7 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
     ctx->fd = -1;
   }
   ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae,
-                        req->AffectedSOPInstanceUID};
+                        req->AffectedSOPInstanceUID, ""};
   auto stored = ctx->session->services.ingest->Store(ctx->temp_path, origin);
   if (stored.ok() && stored->sop_instance_uid != req->AffectedSOPInstanceUID) {
     // Stored under the dataset's own UID; the command disagreed (PS3.7 9.3.1.1).

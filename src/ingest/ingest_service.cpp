@@ -82,14 +82,14 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
                                          StoreResult* identified) {
   // A new instance takes the fast path. One announced as already stored (modalities retry
   // whole studies) is parsed and compared first, so that a resend writes nothing.
-  bool known = false;
+  // No announcement: nothing to go by, be careful.
+  std::optional<Result<std::optional<storage::InstanceLocation>>> announced;
   if (!origin.announced_sop_instance_uid.empty()) {
-    auto found = index_.FindInstance(origin.announced_sop_instance_uid);
-    known = !found.ok() || found.value().has_value();
-  } else {
-    known = true;  // no announcement: nothing to go by, be careful
+    announced = index_.FindInstance(origin.announced_sop_instance_uid);
+    if (announced->ok() && !announced->value().has_value()) {
+      return StoreNew(temp_path, origin, identified);
+    }
   }
-  if (!known) return StoreNew(temp_path, origin, identified);
 
   FileGuard guard{temp_path};
   auto parsed = dicom::ParsePart10File(temp_path);
@@ -97,7 +97,10 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
   if (identified) *identified = ResultFor(parsed.value());
   RADFLOW_RETURN_IF_ERROR(CheckExpectations(parsed.value(), origin));
   StoreResult result = ResultFor(parsed.value());
-  auto existing = index_.FindInstance(parsed->sop_instance_uid);
+  // The announced UID is almost always the dataset's: its lookup is reused.
+  auto existing = announced && origin.announced_sop_instance_uid == parsed->sop_instance_uid
+                      ? std::move(*announced)
+                      : index_.FindInstance(parsed->sop_instance_uid);
   if (!existing.ok()) return existing.status();
   bool replace = false;
   if (existing.value()) {
@@ -131,29 +134,29 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     return Status(ErrorCode::kIoError, "cannot open " + temp_path);
   }
   const std::string relative = blobs_.NewBlobName();
-  auto pending =
-      sync_pool_.Submit([this, temp_path, relative] { return blobs_.CommitAs(temp_path, relative); });
+  // Only the data is synced in parallel; the blob gets its name after its index row is
+  // committed, so a crash never leaves a named blob without a row (a row without its blob
+  // is removed by the start-up recovery).
+  auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.SyncTemp(temp_path); });
   auto parsed = dicom::ParsePart10File("/proc/self/fd/" + std::to_string(fd));
   ::close(fd);
   if (parsed.ok() && identified) *identified = ResultFor(parsed.value());
   Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
   if (parsed.ok()) existing = index_.FindInstance(parsed->sop_instance_uid);
-  const bool unexpected = parsed.ok() && !CheckExpectations(parsed.value(), origin).ok();
+  const Status expected = parsed.ok() ? CheckExpectations(parsed.value(), origin) : Status::Ok();
 
-  if (!parsed.ok() || !existing.ok() || existing.value() || unexpected) {
+  if (!parsed.ok() || !existing.ok() || existing.value() || !expected.ok()) {
     // Bad input, an index error, or a duplicate after all: settle the blob first.
+    FileGuard guard{temp_path};
     Status blob = pending.get();
-    if (!blob.ok()) {
-      ::unlink(temp_path.c_str());
-      return blob;
-    }
-    FileGuard guard{blobs_.AbsolutePath(relative)};
+    if (!blob.ok()) return blob;
     if (!parsed.ok()) return parsed.status();
     if (!existing.ok()) return existing.status();
-    RADFLOW_RETURN_IF_ERROR(CheckExpectations(parsed.value(), origin));
+    if (!expected.ok()) return expected;
     StoreResult result = ResultFor(parsed.value());
-    auto resolved = ResolveDuplicate(guard.path, *existing.value(), result);
+    auto resolved = ResolveDuplicate(temp_path, *existing.value(), result);
     if (resolved) return std::move(*resolved);
+    RADFLOW_RETURN_IF_ERROR(blobs_.PublishAs(temp_path, relative));
     guard.path.clear();
     storage::InstanceEntry entry;
     entry.instance = std::move(parsed.value());
@@ -168,15 +171,16 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   entry.blob_size = static_cast<uint64_t>(st.st_size);
   auto committed = index_.Commit(entry, false);
   Status blob = pending.get();
+  const bool inserted = committed.ok() && committed->outcome == storage::Index::Outcome::kInserted;
+  if (blob.ok() && inserted) blob = blobs_.PublishAs(temp_path, relative);
   if (!blob.ok()) {
     // No durable blob: the row must go too, and the sender gets the failure.
-    if (committed.ok() && committed->outcome == storage::Index::Outcome::kInserted) {
-      (void)index_.DeleteInstance(result.sop_instance_uid);
-    }
+    if (inserted) (void)index_.DeleteInstance(result.sop_instance_uid);
     ::unlink(temp_path.c_str());
     (void)blobs_.Remove(relative);
     return blob;
   }
+  if (!inserted) ::unlink(temp_path.c_str());  // an index error, or a concurrent duplicate
   return Completed(committed, entry, result, origin);
 }
 

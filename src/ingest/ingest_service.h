@@ -2,8 +2,9 @@
 // (C-STORE, import, STOW-RS, AI app outputs), as Orthanc's ServerContext::Store.
 //
 // Store(): 1. parse and validate   2. duplicate check (policy)   3. blob: fsync + rename
-//          4. index row, group-committed (for a new instance, 3 runs on a pool thread
-//          while 1, 2 and 4 run here)   5. only once both are durable, success
+//          4. index row, group-committed (for a new instance, the blob's data sync runs on
+//          a pool thread while 1, 2 and 4 run here; its rename follows the row)
+//          5. only once both are durable, success
 //          6. InstanceStored event.
 // SeriesStable fires once a series has received nothing new for `stable_after`.
 #pragma once

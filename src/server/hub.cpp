@@ -93,7 +93,7 @@ Result<CheckReport> CheckConsistency(Hub& hub, bool repair) {
       report.repairs.push_back("cannot read orphan " + rel + ": " + ec.message());
       continue;
     }
-    auto stored = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, "check --repair", ""});
+    auto stored = hub.ingest->Store(temp, {ingest::Origin::Kind::kImport, "check --repair", "", ""});
     if (stored.ok()) {
       (void)hub.blobs->Remove(rel);
       report.repairs.push_back("re-indexed orphan " + rel + " as " + stored->sop_instance_uid +

@@ -82,9 +82,8 @@ int RunServer(const ServerConfig& config) {
   }
   std::filesystem::remove(clean_marker, ec);
   // The removal must be durable before the first store, or a crash could bring it back.
-  if (int dfd = ::open(config.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (Status synced = storage::BlobStore::SyncDirectory(config.data_dir); !synced.ok()) {
+    return fail(synced);
   }
   h.ingest->Subscribe([](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {

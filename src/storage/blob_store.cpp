@@ -97,12 +97,20 @@ std::string BlobStore::NewBlobName() const {
   return name.substr(0, 2) + "/" + name + ".dcm";
 }
 
-Status BlobStore::CommitAs(const std::string& temp_path, const std::string& relative) const {
-  RADFLOW_RETURN_IF_ERROR(SyncPath(temp_path, O_RDONLY));
+Status BlobStore::SyncTemp(const std::string& temp_path) const {
+  return SyncPath(temp_path, O_RDONLY);
+}
+
+Status BlobStore::PublishAs(const std::string& temp_path, const std::string& relative) const {
   std::string final_path = root_ + "/" + relative;
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return Errno("rename", final_path);
   // The new name is durable only once its directory is (rename(2) and fsync(2)).
   return SyncPath(root_ + "/" + relative.substr(0, 2), O_DIRECTORY);
+}
+
+Status BlobStore::CommitAs(const std::string& temp_path, const std::string& relative) const {
+  RADFLOW_RETURN_IF_ERROR(SyncTemp(temp_path));
+  return PublishAs(temp_path, relative);
 }
 
 Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
@@ -121,6 +129,8 @@ Result<std::string> BlobStore::Read(const std::string& relative) const {
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return data;
 }
+
+Status BlobStore::SyncDirectory(const std::string& path) { return SyncPath(path, O_DIRECTORY); }
 
 Status BlobStore::Remove(const std::string& relative) const {
   if (::unlink(AbsolutePath(relative).c_str()) != 0 && errno != ENOENT) {

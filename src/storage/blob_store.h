@@ -27,12 +27,18 @@ class BlobStore {
   // Makes the temporary file durable under `relative` (from NewBlobName): fdatasync,
   // rename, fsync of the directory. On failure the temporary file is left for the caller.
   Status CommitAs(const std::string& temp_path, const std::string& relative) const;
+  // The two halves of CommitAs: the data made durable (fdatasync of the temporary file),
+  // then the name (rename to `relative`, fsync of its directory).
+  Status SyncTemp(const std::string& temp_path) const;
+  Status PublishAs(const std::string& temp_path, const std::string& relative) const;
   // CommitAs under a new name, which is returned.
   Result<std::string> Commit(const std::string& temp_path) const;
 
   std::string AbsolutePath(const std::string& relative) const;
   Result<std::string> Read(const std::string& relative) const;
   Status Remove(const std::string& relative) const;
+  // fsync(2) of a directory, so that entries created or removed in it are durable.
+  static Status SyncDirectory(const std::string& path);
   // True if the two files have identical bytes.
   static Result<bool> SameContent(const std::string& a, const std::string& b);
 

@@ -31,11 +31,11 @@ class IngestTest : public ::testing::Test {
     ingest_ = std::make_unique<IngestService>(*blobs_, *index_, options);
   }
   Result<StoreResult> StoreFile(const std::string& path) {
-    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kImport, path, ""});
+    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kImport, path, "", ""});
   }
   // As C-STORE does: the sender announces the SOP Instance UID (the fast path when new).
   Result<StoreResult> StoreAnnounced(const std::string& path, const std::string& uid) {
-    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kDimse, "TEST", uid});
+    return ingest_->StoreBytes(ReadFile(path), {Origin::Kind::kDimse, "TEST", uid, ""});
   }
   int CountBlobs() {
     int n = 0;
