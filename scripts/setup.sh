@@ -11,6 +11,10 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenjp2-7-dev libpng-dev libjpeg-dev libnifti2-dev libfftw3-dev
+  # AI engine: libtorch (TorchScript) and OpenCV dnn (ONNX) backends, OpenBLAS for libtorch
+  # (without it Debian leaves the reference BLAS: ~3x slower), python3-torch to train the
+  # test models, yaml-cpp for YAML manifests.
+  libtorch-dev libopencv-dnn-dev libopenblas0-openmp python3-torch libyaml-cpp-dev
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks

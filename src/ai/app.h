@@ -1,0 +1,87 @@
+// What an AI app receives and returns. Apps are pure functions of an AppInput (a volume in
+// patient space and what is known about its series); they know nothing of DICOM writing,
+// jobs or the index. The engine turns an AppOutput into standard results (IHE AIR): a DICOM
+// SEG for `segments`, a TID 1500 SR for `findings`, derived image series for `derived`,
+// and finding rows in the index.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "imaging/series_volume.h"
+#include "imaging/volume.h"
+
+namespace radflow::ai {
+
+struct AppManifest;
+
+// A coded concept (PS3.3 8.8): CodeValue, CodingSchemeDesignator, CodeMeaning.
+struct Code {
+  std::string value;
+  std::string scheme;
+  std::string meaning;
+  bool empty() const { return value.empty(); }
+};
+
+// One numeric measurement of a finding, for TID 1500 (TID 300 measurement) and the index.
+struct Measurement {
+  Code concept;  // e.g. (118565006, SCT, "Volume")
+  double value = 0;
+  Code unit;     // UCUM, e.g. (ml, UCUM, "milliliter"), ([hnsf'U], UCUM, "Hounsfield unit")
+};
+
+struct Finding {
+  Code type;                 // what was found, e.g. (27925004, SCT, "Nodule")
+  std::string label;         // short human-readable text, e.g. "right upper lobe nodule 8 mm"
+  imaging::Vec3 center{};    // patient coordinates (LPS, mm)
+  double size_mm = 0;        // longest diameter, 0 when not applicable
+  double volume_ml = 0;      // 0 when not applicable
+  double score = 0;          // 0..1: suspicion or confidence
+  std::string severity = "info";  // info | low | moderate | high | critical
+  int segment_number = 0;    // the SEG segment outlining it (1-based), 0 when none
+  std::vector<Measurement> measurements;
+};
+
+// One segment of the output SEG, on the input volume's grid.
+struct SegmentOutput {
+  std::string label;   // SegmentLabel
+  Code category;       // SegmentedPropertyCategoryCodeSequence, e.g. (49755003, SCT, "Morphologically Altered Structure")
+  Code type;           // SegmentedPropertyTypeCodeSequence, e.g. (27925004, SCT, "Nodule")
+  imaging::Mask mask;  // non-zero inside
+};
+
+// A derived image series (e.g. a denoised CT): same geometry and HU scale as the input.
+struct DerivedSeries {
+  std::string series_description;
+  std::string derivation_description;  // DerivationDescription (0008,2111)
+  imaging::ImageVolume image;          // HU, on the input volume's grid
+};
+
+struct AppOutput {
+  std::vector<SegmentOutput> segments;
+  std::vector<Finding> findings;
+  std::vector<DerivedSeries> derived;
+  std::string summary;  // one line for the job list, e.g. "2 nodules, largest 8 mm"
+};
+
+struct AppInput {
+  imaging::ImageVolume image;     // HU (after rescale), on LoadSeries' regular grid
+  imaging::SeriesReport report;   // what the stack looked like (tilt, spacing, missing slices)
+  std::vector<std::string> files; // the series' Part-10 files
+  std::map<std::string, std::string> attributes;  // first instance's attributes by keyword
+  const AppManifest* manifest = nullptr;
+  int threads = 1;
+};
+
+// A built-in app: C++ compiled into radflow, named by `runner: builtin:<name>`.
+using BuiltinApp = std::function<Result<AppOutput>(const AppInput&)>;
+
+// Registered at start-up (RegisterBuiltinApps in ai/builtin_apps.cpp); thread-safe reads.
+void RegisterBuiltin(const std::string& name, BuiltinApp app);
+const BuiltinApp* FindBuiltin(const std::string& name);
+std::vector<std::string> BuiltinNames();
+
+}  // namespace radflow::ai

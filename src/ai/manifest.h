@@ -1,0 +1,101 @@
+// App manifests: what an app is, which series it runs on, what it needs and how it runs.
+// JSON or YAML (docs/apps.md documents every field). Parsing is strict: an unknown field, a
+// wrong type or a missing required field is an error naming the field's path
+// (e.g. "rules[1].range.min: expected a number").
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ai/app.h"
+#include "base/status.h"
+
+namespace radflow::ai {
+
+// One routing rule over a series attribute. `attribute` is a DICOM keyword of the series'
+// first instance (any attribute, e.g. "BodyPartExamined", "SliceThickness") or one of the
+// computed keys "NumberOfSeriesRelatedInstances" (alias "SliceCount").
+struct Rule {
+  enum class Op { kEquals, kIn, kRegex, kRange };
+  std::string attribute;
+  Op op = Op::kEquals;
+  std::vector<std::string> values;  // kEquals: one value; kIn: any of them
+  std::string pattern;              // kRegex (ECMAScript, whole value must match)
+  std::optional<double> min;        // kRange: inclusive bounds, either may be absent
+  std::optional<double> max;
+  bool case_sensitive = false;      // kEquals / kIn
+};
+
+struct Preprocess {
+  std::string mode = "3d";                    // "2d" (slice-wise, axial) or "3d"
+  std::optional<std::array<double, 2>> window;  // clip HU to [low, high] then scale to [0, 1]
+  std::string normalise = "none";            // "none" | "zscore" | "scale" (x * scale + offset)
+  double scale = 1, offset = 0;
+  std::optional<imaging::Vec3> spacing;      // resample to this spacing (mm) first
+  std::optional<std::array<int64_t, 3>> patch;  // network input size (x, y, z); 2d uses x, y
+  std::string tiling = "tile";               // "tile" (sliding window, covers all) | "none" (whole volume)
+  double overlap = 0.25;                     // tile overlap fraction
+};
+
+struct Postprocess {
+  std::string op = "argmax";           // "argmax" (C channels → label) | "threshold" (1 channel)
+  double threshold = 0.5;
+  bool sigmoid = false;                // apply a sigmoid before thresholding
+  std::vector<std::string> labels;     // name per label 1..N (label 0 is background)
+  bool findings = true;                // connected components → findings
+  double min_volume_ml = 0;            // smaller components are dropped
+  Code finding_type;                   // coded type of each finding
+  std::string severity = "info";
+};
+
+struct Runner {
+  enum class Kind { kBuiltin, kTorchScript, kOnnx };
+  Kind kind = Kind::kBuiltin;
+  std::string builtin;  // kBuiltin: the registered name
+  std::string model;    // model file, resolved to an absolute path against the manifest's folder
+};
+
+struct Resources {
+  int threads = 1;
+  int64_t memory_mb = 2048;
+  bool gpu = false;  // wanted; the CPU backends run without one
+};
+
+struct AppManifest {
+  std::string id;       // [a-z0-9-]+, unique
+  std::string name;
+  std::string version;
+  std::string vendor;
+  std::string intended_use;
+  bool enabled = true;  // default state; the REST API can change it (persisted in the index)
+  std::vector<Rule> rules;  // all must match
+  std::vector<std::string> outputs;  // subset of "seg", "sr", "findings", "derived"
+  Resources resources;
+  double timeout_s = 600;
+  int max_attempts = 3;     // including the first
+  int priority = 0;         // higher runs first; a STAT order adds 100
+  Runner runner;
+  Preprocess preprocess;
+  Postprocess postprocess;
+  std::string settings_json = "{}";  // app-specific settings, passed through
+  std::string source;       // the manifest file it came from
+};
+
+// Parses one manifest. `base_dir` resolves a relative model path; `format` is "json" or
+// "yaml" (by file extension in LoadManifestFile).
+Result<AppManifest> ParseManifest(const std::string& text, const std::string& format,
+                                  const std::string& base_dir);
+Result<AppManifest> LoadManifestFile(const std::string& path);
+
+struct LoadedApps {
+  std::vector<AppManifest> apps;     // sorted by id
+  std::vector<std::string> errors;   // "file: field: reason", one per rejected manifest
+};
+// Every *.json / *.yaml / *.yml directly in each folder (later folders override an id of an
+// earlier one). A bad manifest is reported and skipped; the others load. A runner naming
+// an unregistered builtin is an error too.
+LoadedApps LoadApps(const std::vector<std::string>& folders);
+
+}  // namespace radflow::ai

@@ -1,0 +1,118 @@
+// JobStore: the AI engine's durable state in the index database (schema 003_ai.sql):
+// jobs (a queue that survives restarts), findings, and per-app enabled flags.
+//
+// Its own SQLite connection on index.db (WAL; writes are rare next to instance commits).
+// Every write is one transaction with synchronous=FULL: a job acknowledged as queued is
+// on disk. Times are unix milliseconds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace radflow::storage {
+
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+const char* JobStateName(JobState s);  // "queued", "running", "succeeded", "failed", "cancelled"
+std::optional<JobState> ParseJobState(std::string_view name);
+
+struct Job {
+  int64_t id = 0;
+  std::string app_id;
+  std::string app_version;
+  std::string study_uid;
+  std::string series_uid;
+  JobState state = JobState::kQueued;
+  int priority = 0;            // higher first
+  int attempts = 0;            // started attempts so far
+  int max_attempts = 1;
+  int64_t not_before = 0;      // a retry waits until then (backoff)
+  int64_t created_at = 0;
+  int64_t started_at = 0;      // last attempt; 0 = never
+  int64_t finished_at = 0;
+  std::string trigger;         // "series-stable", "rerun of 12", "api", "cli"
+  std::string error;           // last error
+  std::string summary;         // the app's one-line summary
+  std::string results_json = "[]";  // [{"series_uid":..,"sop_uid":..,"kind":"seg"|"sr"|"derived"}]
+  bool cancel_requested = false;
+};
+
+struct FindingRow {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  std::string app_id;
+  std::string study_uid;
+  std::string series_uid;
+  std::string type_code;     // "value^scheme" of the finding type
+  std::string type_meaning;
+  std::string label;
+  double x = 0, y = 0, z = 0;  // patient coordinates (LPS, mm)
+  double size_mm = 0;
+  double volume_ml = 0;
+  double score = 0;
+  std::string severity;      // info | low | moderate | high | critical
+  std::string details_json = "{}";  // measurements etc.
+  int64_t created_at = 0;
+};
+
+struct JobFilter {
+  std::optional<JobState> state;
+  std::string app_id, study_uid, series_uid;
+  int limit = 100, offset = 0;  // newest first
+};
+
+class JobStore {
+ public:
+  // Opens index.db (the Index must have applied the migrations first).
+  static Result<std::unique_ptr<JobStore>> Open(const std::string& index_path);
+  ~JobStore();
+
+  // Inserts a queued job (id, created_at, state are set); returns the id.
+  Result<int64_t> Enqueue(const Job& job);
+  // True when a queued or running job of `app_id` on `series_uid` exists (no double queueing).
+  Result<bool> HasActive(const std::string& app_id, const std::string& series_uid);
+  // The queued jobs with not_before <= now, highest priority first, then oldest; at most
+  // `limit`. The scheduler picks among them by its concurrency limits.
+  Result<std::vector<Job>> Runnable(int64_t now_ms, int limit);
+  // queued → running (attempts+1, started_at = now). False when the job was no longer
+  // queued (cancelled meanwhile).
+  Result<bool> MarkRunning(int64_t id, int64_t now_ms);
+  Status MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
+                       const std::string& results_json);
+  // running → queued with not_before = retry_at and the error kept (a retry), or → failed
+  // when retry_at is nullopt.
+  Status MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
+                    std::optional<int64_t> retry_at);
+  // queued → cancelled at once; running → cancel_requested (the scheduler kills it and then
+  // calls MarkCancelled). False for a finished job.
+  Result<bool> RequestCancel(int64_t id, int64_t now_ms);
+  Status MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason);
+  // At start-up: every job left running by a previous process goes back to queued (its
+  // attempt counts; error = "interrupted by a restart"); returns how many.
+  Result<int> RequeueInterrupted(int64_t now_ms);
+  Result<std::optional<Job>> Get(int64_t id);
+  Result<std::vector<Job>> List(const JobFilter& filter);
+  // Counts per state, for /api/v1/stats-like summaries.
+  Result<std::vector<std::pair<std::string, int64_t>>> CountByState();
+
+  // Findings: all rows of one job in one transaction (replacing the job's earlier rows).
+  Status ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& rows);
+  // By study or series UID (either may be empty, not both), highest severity then score first.
+  Result<std::vector<FindingRow>> Findings(const std::string& study_uid,
+                                           const std::string& series_uid);
+
+  // Per-app enabled flag set through the API; nullopt = never set (use the manifest's default).
+  Result<std::optional<bool>> AppEnabled(const std::string& app_id);
+  Status SetAppEnabled(const std::string& app_id, bool enabled);
+
+ private:
+  class Impl;
+  explicit JobStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace radflow::storage
