@@ -1,0 +1,523 @@
+#include "ai/engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ai/engine/job_runner.h"
+#include "ai/engine/worker_process.h"
+#include "ai/routing.h"
+#include "base/log.h"
+#include "dicom/tag.h"
+#include "ingest/ingest_service.h"
+#include "query/matching.h"
+#include "storage/blob_store.h"
+#include "storage/index.h"
+
+namespace radflow::ai {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::Job;
+using storage::JobState;
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A STAT order (PS3.3 C.4.11 RequestedProcedurePriority / C.4.10 ScheduledProcedureStep
+// priority) runs before routine work.
+bool IsStat(const SeriesFacts& facts) {
+  for (const char* key : {"RequestedProcedurePriority", "ScheduledProcedureStepPriority",
+                          "PerformedProcedureStepPriority"}) {
+    auto it = facts.find(key);
+    if (it != facts.end() && (it->second == "STAT" || it->second == "HIGH")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Running {
+  Job job;
+  pid_t pid = 0;
+  SteadyClock::time_point deadline;
+  std::string out_dir;
+  bool timed_out = false;
+  bool cancelled = false;
+  bool done = false;
+  std::thread monitor;
+};
+
+struct Engine::Impl {
+  storage::Index& index;
+  storage::BlobStore& blobs;
+  ingest::IngestService& ingest;
+  storage::JobStore& jobs;
+  EngineOptions options;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  bool stopping = false;
+  std::map<std::string, AppManifest> apps;
+  std::deque<std::pair<std::string, int64_t>> to_route;  // series UID, when it became stable
+  std::map<int64_t, int64_t> stable_at;                  // job id → SeriesStable time
+  std::map<int64_t, std::unique_ptr<Running>> running;
+  std::set<std::string> app_series;  // series the engine itself stored: never routed
+  EngineStats stats;
+  std::thread scheduler;
+
+  Impl(storage::Index& i, storage::BlobStore& b, ingest::IngestService& g, storage::JobStore& j,
+       EngineOptions o)
+      : index(i), blobs(b), ingest(g), jobs(j), options(std::move(o)) {}
+
+  bool Enabled(const AppManifest& m) {
+    auto flag = jobs.AppEnabled(m.id);
+    return flag.ok() && flag->has_value() ? **flag : m.enabled;
+  }
+
+  Result<std::pair<std::string, std::vector<std::string>>> SeriesFiles(const std::string& series_uid) {
+    auto q = query::BuildQuery(storage::ResourceLevel::kInstance,
+                               {{dicom::tags::kSeriesInstanceUID, series_uid}});
+    if (!q.ok()) return q.status();
+    auto found = index.Locate(q.value());
+    if (!found.ok()) return found.status();
+    if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
+    std::vector<std::string> files;
+    for (const auto& l : found.value()) files.push_back(blobs.AbsolutePath(l.blob_path));
+    return std::make_pair(found->front().study_uid, files);
+  }
+
+  Result<std::vector<int64_t>> Route(const std::string& series_uid, const std::string& trigger,
+                                     int64_t stable_ms) {
+    {
+      std::lock_guard lock(mu);
+      if (app_series.count(series_uid)) return std::vector<int64_t>{};
+    }
+    auto located = SeriesFiles(series_uid);
+    if (!located.ok()) return located.status();
+    auto facts = ReadSeriesFacts(located->second);
+    if (!facts.ok()) return facts.status();
+    std::vector<AppManifest> candidates;
+    {
+      std::lock_guard lock(mu);
+      for (const auto& [id, m] : apps) candidates.push_back(m);
+    }
+    std::vector<int64_t> queued;
+    const bool stat = IsStat(facts.value());
+    for (const AppManifest& m : candidates) {
+      if (!Enabled(m)) continue;
+      RuleVerdict v = EvaluateRules(m.rules, facts.value());
+      if (!v.matched) {
+        log::Debug("ai: " + m.id + " not for series " + series_uid + ": " + v.reason);
+        continue;
+      }
+      auto active = jobs.HasActive(m.id, series_uid);
+      if (!active.ok()) return active.status();
+      if (active.value()) continue;
+      auto id = Enqueue(m, located->first, series_uid, stat, trigger);
+      if (!id.ok()) return id.status();
+      queued.push_back(id.value());
+      std::lock_guard lock(mu);
+      if (stable_ms > 0) stable_at[id.value()] = stable_ms;
+    }
+    std::lock_guard lock(mu);
+    ++stats.routed_series;
+    cv.notify_all();
+    return queued;
+  }
+
+  Result<int64_t> Enqueue(const AppManifest& m, const std::string& study, const std::string& series,
+                          bool stat, const std::string& trigger) {
+    Job job;
+    job.app_id = m.id;
+    job.app_version = m.version;
+    job.study_uid = study;
+    job.series_uid = series;
+    job.priority = m.priority + (stat ? 100 : 0);
+    job.max_attempts = std::max(1, m.max_attempts);
+    job.trigger = trigger;
+    auto id = jobs.Enqueue(job);
+    if (id.ok()) log::Info("ai: queued job " + std::to_string(id.value()) + " (" + m.id + ") on series " + series);
+    return id;
+  }
+
+  // Called with mu held.
+  void Schedule() {
+    if (static_cast<int>(running.size()) >= options.max_running) return;
+    auto runnable = jobs.Runnable(NowMs(), 64);
+    if (!runnable.ok()) {
+      log::Error("ai: reading the job queue: " + runnable.status().ToString());
+      return;
+    }
+    for (const Job& job : runnable.value()) {
+      if (static_cast<int>(running.size()) >= options.max_running) break;
+      auto app = apps.find(job.app_id);
+      if (app == apps.end()) {
+        (void)jobs.MarkFailed(job.id, NowMs(), "app '" + job.app_id + "' is not loaded", std::nullopt);
+        continue;
+      }
+      int same_app = 0;
+      for (const auto& [id, r] : running) same_app += (r->job.app_id == job.app_id);
+      if (same_app >= options.max_running_per_app) continue;
+      auto marked = jobs.MarkRunning(job.id, NowMs());
+      if (!marked.ok() || !marked.value()) continue;
+      Launch(job, app->second);
+    }
+  }
+
+  // Called with mu held.
+  void Launch(Job job, const AppManifest& app) {
+    ++job.attempts;
+    auto located = SeriesFiles(job.series_uid);
+    if (!located.ok()) {
+      (void)jobs.MarkFailed(job.id, NowMs(), "series not available: " + located.status().message(), std::nullopt);
+      return;
+    }
+    auto r = std::make_unique<Running>();
+    r->job = job;
+    r->out_dir = options.work_dir + "/job-" + std::to_string(job.id) + "-" + std::to_string(job.attempts);
+    std::error_code ec;
+    fs::remove_all(r->out_dir, ec);
+    fs::create_directories(r->out_dir, ec);
+    nlohmann::json spec{{"job_id", job.id}, {"app_id", job.app_id},
+                        {"app_folders", options.app_folders}, {"files", located->second},
+                        {"out_dir", r->out_dir}};
+    const std::string spec_path = r->out_dir + "/job.json";
+    std::ofstream(spec_path) << spec.dump();
+    auto pid = SpawnWorker({options.worker_binary, "ai-worker", spec_path}, r->out_dir + "/worker.log");
+    if (!pid.ok()) {
+      Fail(job, "cannot start the worker: " + pid.status().message());
+      fs::remove_all(r->out_dir, ec);
+      return;
+    }
+    r->pid = pid.value();
+    r->deadline = SteadyClock::now() + std::chrono::milliseconds(
+                                           static_cast<int64_t>(std::max(0.1, app.timeout_s) * 1000));
+    ++stats.jobs_started;
+    log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") started, attempt " +
+              std::to_string(job.attempts) + ", worker pid " + std::to_string(r->pid));
+    Running* raw = r.get();
+    r->monitor = std::thread([this, raw] { Monitor(raw); });
+    running[job.id] = std::move(r);
+  }
+
+  // Retry with exponential backoff, or fail for good.
+  void Fail(const Job& job, const std::string& error) {
+    std::optional<int64_t> retry_at;
+    if (job.attempts < job.max_attempts) {
+      double delay = options.retry_backoff_s * std::pow(2.0, std::max(0, job.attempts - 1));
+      retry_at = NowMs() + static_cast<int64_t>(delay * 1000);
+    }
+    ++stats.jobs_failed_attempts;
+    log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") attempt " +
+              std::to_string(job.attempts) + " failed: " + error +
+              (retry_at ? " — will retry" : " — giving up"));
+    (void)jobs.MarkFailed(job.id, NowMs(), error, retry_at);
+  }
+
+  void Monitor(Running* r) {
+    const int status = WaitWorker(r->pid);
+    const auto exited = SteadyClock::now();
+    bool cancelled, timed_out, shutting_down;
+    {
+      std::lock_guard lock(mu);
+      cancelled = r->cancelled;
+      timed_out = r->timed_out;
+      shutting_down = stopping;
+    }
+    const Job& job = r->job;
+    if (shutting_down) {
+      // Left 'running' in the database: the next start re-queues it.
+    } else if (cancelled) {
+      (void)jobs.MarkCancelled(job.id, NowMs(), "cancelled while running");
+    } else if (timed_out) {
+      std::lock_guard lock(mu);
+      auto app = apps.find(job.app_id);
+      double limit = app != apps.end() ? app->second.timeout_s : 0;
+      Fail(job, "timed out after " + std::to_string(static_cast<int>(std::ceil(limit))) + " s (worker killed)");
+    } else {
+      Finish(*r, status, exited);
+    }
+    std::error_code ec;
+    if (!shutting_down) fs::remove_all(r->out_dir, ec);
+    std::lock_guard lock(mu);
+    r->done = true;
+    cv.notify_all();
+  }
+
+  void Finish(Running& r, int status, SteadyClock::time_point exited) {
+    const Job& job = r.job;
+    std::string result_text;
+    {
+      std::ifstream in(r.out_dir + "/result.json");
+      result_text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto run = result_text.empty()
+                   ? Result<AppRun>(Status(ErrorCode::kInternal, "worker " + DescribeWaitStatus(status)))
+                   : AppRunFromJson(result_text);
+    if (!run.ok()) {
+      std::string error = run.status().message();
+      if (result_text.empty()) {
+        std::string tail = LogTail(r.out_dir + "/worker.log", 600);
+        if (!tail.empty()) error += "; log: " + tail;
+      }
+      std::lock_guard lock(mu);
+      Fail(job, error);
+      return;
+    }
+    // Results enter like any other instance: one chokepoint, same durability.
+    nlohmann::json objects = nlohmann::json::array();
+    std::string seg_uid;
+    for (const auto& o : run->objects) {
+      {
+        std::lock_guard lock(mu);
+        app_series.insert(o.series_instance_uid);
+      }
+      ingest::Origin origin;
+      origin.kind = ingest::Origin::Kind::kApp;
+      origin.detail = job.app_id + " job " + std::to_string(job.id);
+      origin.expected_study_instance_uid = job.study_uid;
+      auto stored = ingest.Store(o.path, origin);
+      if (!stored.ok()) {
+        std::lock_guard lock(mu);
+        Fail(job, "storing its " + o.kind + " result: " + stored.status().ToString());
+        return;
+      }
+      if (o.kind == "seg") seg_uid = o.sop_instance_uid;
+      objects.push_back({{"kind", o.kind}, {"series_uid", o.series_instance_uid},
+                         {"sop_uid", o.sop_instance_uid}, {"sop_class_uid", o.sop_class_uid}});
+    }
+    std::vector<storage::FindingRow> rows;
+    for (const Finding& f : run->findings) {
+      storage::FindingRow row;
+      row.job_id = job.id;
+      row.app_id = job.app_id;
+      row.study_uid = job.study_uid;
+      row.series_uid = job.series_uid;
+      row.type_code = f.type.value + "^" + f.type.scheme;
+      row.type_meaning = f.type.meaning;
+      row.label = f.label;
+      row.x = f.center[0];
+      row.y = f.center[1];
+      row.z = f.center[2];
+      row.size_mm = f.size_mm;
+      row.volume_ml = f.volume_ml;
+      row.score = f.score;
+      row.severity = f.severity;
+      nlohmann::json details{{"measurements", nlohmann::json::array()}};
+      for (const auto& m : f.measurements) {
+        details["measurements"].push_back({{"name", m.concept.meaning}, {"code", m.concept.value},
+                                           {"scheme", m.concept.scheme}, {"value", m.value},
+                                           {"unit", m.unit.value}});
+      }
+      if (f.segment_number > 0 && !seg_uid.empty()) {
+        details["segmentation"] = {{"sop_uid", seg_uid}, {"segment_number", f.segment_number}};
+      }
+      row.details_json = details.dump();
+      rows.push_back(std::move(row));
+    }
+    Status s = jobs.ReplaceFindings(job.id, rows);
+    if (!s.ok()) {
+      std::lock_guard lock(mu);
+      Fail(job, "recording findings: " + s.ToString());
+      return;
+    }
+    const int64_t stored_ms = NowMs();
+    nlohmann::json timings{{"load_ms", run->load_ms}, {"app_ms", run->app_ms},
+                           {"write_ms", run->write_ms},
+                           {"exit_to_stored_ms", std::chrono::duration<double, std::milli>(
+                                                     SteadyClock::now() - exited).count()},
+                           {"app_return_to_stored_ms", stored_ms - run->app_finished_at_ms}};
+    {
+      std::lock_guard lock(mu);
+      auto it = stable_at.find(job.id);
+      if (it != stable_at.end()) {
+        auto started = jobs.Get(job.id);
+        if (started.ok() && started->has_value()) {
+          timings["stable_to_start_ms"] = (*started)->started_at - it->second;
+        }
+        stable_at.erase(it);
+      }
+    }
+    nlohmann::json results{{"objects", objects}, {"timings", timings}};
+    s = jobs.MarkSucceeded(job.id, stored_ms, run->summary, results.dump());
+    if (!s.ok()) log::Error("ai: recording job " + std::to_string(job.id) + ": " + s.ToString());
+    std::lock_guard lock(mu);
+    ++stats.jobs_succeeded;
+    log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") done: " + run->summary);
+  }
+
+  void Loop() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      while (!to_route.empty()) {
+        auto [series, when] = to_route.front();
+        to_route.pop_front();
+        lock.unlock();
+        auto routed = Route(series, "series-stable", when);
+        if (!routed.ok()) log::Warn("ai: routing series " + series + ": " + routed.status().ToString());
+        lock.lock();
+      }
+      const auto now = SteadyClock::now();
+      for (auto it = running.begin(); it != running.end();) {
+        Running& r = *it->second;
+        if (r.done) {
+          lock.unlock();
+          r.monitor.join();
+          lock.lock();
+          it = running.erase(it);
+          continue;
+        }
+        if (!r.timed_out && !r.cancelled && now > r.deadline) {
+          r.timed_out = true;
+          KillWorker(r.pid);
+        }
+        ++it;
+      }
+      Schedule();
+      cv.wait_for(lock, std::chrono::milliseconds(250));
+    }
+  }
+};
+
+Engine::Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
+               storage::JobStore& jobs, EngineOptions options)
+    : impl_(std::make_unique<Impl>(index, blobs, ingest, jobs, std::move(options))), jobs_(jobs) {}
+
+Engine::~Engine() { Stop(); }
+
+Status Engine::Start() {
+  LoadedApps loaded = LoadApps(impl_->options.app_folders);
+  manifest_errors_ = loaded.errors;
+  for (const auto& e : loaded.errors) log::Warn("ai: manifest rejected: " + e);
+  std::error_code ec;
+  fs::create_directories(impl_->options.work_dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + impl_->options.work_dir + ": " + ec.message());
+  // Work folders of a previous process are stale: their jobs are re-queued below.
+  for (const auto& entry : fs::directory_iterator(impl_->options.work_dir, ec)) fs::remove_all(entry.path(), ec);
+  auto requeued = jobs_.RequeueInterrupted(NowMs());
+  if (!requeued.ok()) return requeued.status();
+  if (requeued.value() > 0) log::Info("ai: re-queued " + std::to_string(requeued.value()) + " interrupted job(s)");
+  {
+    std::lock_guard lock(impl_->mu);
+    for (auto& m : loaded.apps) impl_->apps[m.id] = std::move(m);
+    impl_->started = true;
+  }
+  log::Info("ai: " + std::to_string(loaded.apps.size()) + " app(s) loaded");
+  if (impl_->options.route_on_series_stable) {
+    Impl* impl = impl_.get();
+    impl_->ingest.Subscribe([impl](const ingest::Event& e) {
+      if (e.type != ingest::Event::Type::kSeriesStable) return;
+      std::lock_guard lock(impl->mu);
+      if (impl->stopping) return;
+      impl->to_route.emplace_back(e.series_instance_uid, NowMs());
+      impl->cv.notify_all();
+    });
+  }
+  impl_->scheduler = std::thread([this] { impl_->Loop(); });
+  return Status::Ok();
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->started || impl_->stopping) return;
+    impl_->stopping = true;
+    for (auto& [id, r] : impl_->running) KillWorker(r->pid);
+    impl_->cv.notify_all();
+  }
+  if (impl_->scheduler.joinable()) impl_->scheduler.join();
+  for (auto& [id, r] : impl_->running) {
+    if (r->monitor.joinable()) r->monitor.join();
+  }
+  impl_->running.clear();
+}
+
+std::vector<AppStatus> Engine::Apps() const {
+  std::vector<AppManifest> apps;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [id, m] : impl_->apps) apps.push_back(m);
+  }
+  std::vector<AppStatus> out;
+  for (auto& m : apps) {
+    bool enabled = impl_->Enabled(m);
+    out.push_back({std::move(m), enabled});
+  }
+  return out;
+}
+
+Result<AppStatus> Engine::SetEnabled(const std::string& app_id, bool enabled) {
+  AppManifest m;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->apps.find(app_id);
+    if (it == impl_->apps.end()) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
+    m = it->second;
+  }
+  Status s = jobs_.SetAppEnabled(app_id, enabled);
+  if (!s.ok()) return s;
+  return AppStatus{std::move(m), enabled};
+}
+
+Result<std::vector<int64_t>> Engine::RouteSeries(const std::string& series_uid, const std::string& trigger) {
+  return impl_->Route(series_uid, trigger, 0);
+}
+
+Result<int64_t> Engine::Submit(const std::string& app_id, const std::string& series_uid, bool stat,
+                               const std::string& trigger) {
+  AppManifest m;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->apps.find(app_id);
+    if (it == impl_->apps.end()) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
+    m = it->second;
+  }
+  auto located = impl_->SeriesFiles(series_uid);
+  if (!located.ok()) return located.status();
+  auto id = impl_->Enqueue(m, located->first, series_uid, stat, trigger);
+  std::lock_guard lock(impl_->mu);
+  impl_->cv.notify_all();
+  return id;
+}
+
+Result<int64_t> Engine::Rerun(int64_t job_id) {
+  auto job = jobs_.Get(job_id);
+  if (!job.ok()) return job.status();
+  if (!job->has_value()) return Status(ErrorCode::kNotFound, "no job " + std::to_string(job_id));
+  const Job& old = **job;
+  return Submit(old.app_id, old.series_uid, old.priority >= 100, "rerun of " + std::to_string(job_id));
+}
+
+Result<bool> Engine::Cancel(int64_t job_id) {
+  auto requested = jobs_.RequestCancel(job_id, NowMs());
+  if (!requested.ok() || !requested.value()) return requested;
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->running.find(job_id);
+  if (it != impl_->running.end() && !it->second->done) {
+    it->second->cancelled = true;
+    KillWorker(it->second->pid);
+  }
+  return true;
+}
+
+EngineStats Engine::Stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace radflow::ai

@@ -1,0 +1,93 @@
+// Engine: runs the app library on the right series, durably (docs/architecture.md,
+// "Life of an AI job").
+//
+//   SeriesStable ─> routing (every enabled app's rules on the series' first instance)
+//                ─> JobStore::Enqueue (in the index database: survives a restart)
+//   scheduler    ─> picks runnable jobs by priority within a global and a per-app limit
+//                ─> one worker process per job (`radflow ai-worker SPEC`): an app that
+//                   crashes, leaks or hangs cannot take the hub down; a timeout or a
+//                   cancellation kills its process group
+//   on exit      ─> the worker's SEG / SR / derived files go through IngestService::Store
+//                   (new series of the same study), findings into the index; failures are
+//                   retried with exponential backoff up to the manifest's max_attempts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ai/manifest.h"
+#include "base/status.h"
+#include "storage/job_store.h"
+
+namespace radflow::storage {
+class Index;
+class BlobStore;
+}  // namespace radflow::storage
+namespace radflow::ingest {
+class IngestService;
+}
+
+namespace radflow::ai {
+
+struct EngineOptions {
+  std::vector<std::string> app_folders;  // manifests; later folders override earlier ids
+  std::string work_dir;                  // per-job folders (on the blob store's filesystem)
+  std::string worker_binary;             // the radflow executable (its `ai-worker` command)
+  int max_running = 2;                   // global concurrency limit
+  int max_running_per_app = 1;           // per-app concurrency limit
+  double retry_backoff_s = 10;           // first retry delay; doubles per attempt
+  bool route_on_series_stable = true;
+};
+
+struct AppStatus {
+  AppManifest manifest;
+  bool enabled = true;
+};
+
+struct EngineStats {
+  int64_t routed_series = 0;
+  int64_t jobs_started = 0;
+  int64_t jobs_succeeded = 0;
+  int64_t jobs_failed_attempts = 0;
+};
+
+class Engine {
+ public:
+  Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
+         storage::JobStore& jobs, EngineOptions options);
+  ~Engine();  // Stop()
+
+  // Loads the apps, re-queues jobs a previous process left running, subscribes to
+  // SeriesStable and starts the scheduler.
+  Status Start();
+  // Kills running workers (their jobs go back to the queue at the next start) and stops.
+  void Stop();
+
+  std::vector<AppStatus> Apps() const;
+  const std::vector<std::string>& ManifestErrors() const { return manifest_errors_; }
+  Result<AppStatus> SetEnabled(const std::string& app_id, bool enabled);
+
+  // Routes one stored series now (what SeriesStable does); returns the job ids queued.
+  Result<std::vector<int64_t>> RouteSeries(const std::string& series_uid,
+                                           const std::string& trigger = "series-stable");
+  // Queues `app_id` on a stored series regardless of its rules (API, CLI). `stat` adds 100
+  // to the app's priority.
+  Result<int64_t> Submit(const std::string& app_id, const std::string& series_uid, bool stat,
+                         const std::string& trigger);
+  Result<int64_t> Rerun(int64_t job_id);
+  Result<bool> Cancel(int64_t job_id);
+
+  storage::JobStore& jobs() { return jobs_; }
+  EngineStats Stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  storage::JobStore& jobs_;
+  std::vector<std::string> manifest_errors_;
+};
+
+}  // namespace radflow::ai

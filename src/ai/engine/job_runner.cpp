@@ -1,0 +1,218 @@
+#include "ai/engine/job_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ai/infer/model_app.h"
+#include "ai/results/results.h"
+#include "ai/routing.h"
+#include "imaging/series_volume.h"
+
+namespace radflow::ai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+bool Wants(const AppManifest& app, const char* output) {
+  // No list: everything the app produces.
+  return app.outputs.empty() ||
+         std::find(app.outputs.begin(), app.outputs.end(), output) != app.outputs.end();
+}
+WrittenResult ToResult(const WrittenObject& o) {
+  return {o.path, o.kind, o.sop_class_uid, o.sop_instance_uid, o.series_instance_uid};
+}
+
+Result<AppOutput> Invoke(const AppManifest& app, const AppInput& input) {
+  if (app.runner.kind == Runner::Kind::kBuiltin) {
+    const BuiltinApp* fn = FindBuiltin(app.runner.builtin);
+    if (fn == nullptr) {
+      return Status(ErrorCode::kNotFound, "no built-in app '" + app.runner.builtin + "'");
+    }
+    return (*fn)(input);
+  }
+  return RunModelApp(input);
+}
+
+nlohmann::json CodeJson(const Code& c) {
+  return {{"value", c.value}, {"scheme", c.scheme}, {"meaning", c.meaning}};
+}
+Code CodeFrom(const nlohmann::json& j) {
+  return {j.value("value", ""), j.value("scheme", ""), j.value("meaning", "")};
+}
+
+}  // namespace
+
+Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& files,
+                      const std::string& out_dir) {
+  if (files.empty()) return Status(ErrorCode::kInvalidArgument, "the series has no instances");
+  AppRun run;
+  auto t0 = Clock::now();
+  auto facts = ReadSeriesFacts(files);
+  if (!facts.ok()) return facts.status();
+  auto series = imaging::LoadSeries(files);
+  if (!series.ok()) return Status(series.status().code(), "loading the series: " + series.status().message());
+  AppInput input;
+  input.image = std::move(series->volume);
+  input.report = series->report;
+  input.files = files;
+  input.attributes = std::move(facts.value());
+  input.manifest = &app;
+  input.threads = std::max(1, app.resources.threads);
+  run.load_ms = MsSince(t0);
+
+  auto t1 = Clock::now();
+  auto output = Invoke(app, input);
+  run.app_ms = MsSince(t1);
+  run.app_finished_at_ms = NowMs();
+  if (!output.ok()) return output.status();
+  AppOutput& out = output.value();
+  run.summary = out.summary;
+
+  auto t2 = Clock::now();
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + out_dir + ": " + ec.message());
+  Algorithm algorithm{app.id, app.name, app.version, app.vendor};
+  SourceSeries source{files};
+  int series_number = 9000;
+  std::optional<WrittenObject> seg;
+  if (!Wants(app, "seg")) {
+    out.segments.clear();
+    for (auto& f : out.findings) f.segment_number = 0;
+  }
+  if (!out.segments.empty()) {
+    auto written = WriteSegmentation(out.segments, source, algorithm, out_dir + "/seg-1.dcm",
+                                     series_number++);
+    if (!written.ok()) return Status(written.status().code(), "writing the SEG: " + written.status().message());
+    seg = written.value();
+    run.objects.push_back(ToResult(*seg));
+  }
+  if (Wants(app, "sr") && (!out.findings.empty() || seg)) {
+    auto written = WriteMeasurementReport(out.findings, source, algorithm, seg ? &*seg : nullptr,
+                                          out_dir + "/sr-1.dcm", series_number++);
+    if (!written.ok()) return Status(written.status().code(), "writing the SR: " + written.status().message());
+    run.objects.push_back(ToResult(written.value()));
+  }
+  if (Wants(app, "derived")) {
+    int n = 0;
+    for (const DerivedSeries& d : out.derived) {
+      auto written = WriteDerivedSeries(d, source, algorithm,
+                                        out_dir + "/derived-" + std::to_string(++n), series_number++);
+      if (!written.ok()) return Status(written.status().code(), "writing a derived series: " + written.status().message());
+      for (const auto& o : written.value()) run.objects.push_back(ToResult(o));
+    }
+  }
+  if (Wants(app, "findings") || Wants(app, "sr")) run.findings = std::move(out.findings);
+  run.write_ms = MsSince(t2);
+  return run;
+}
+
+std::string AppRunToJson(const AppRun& run) {
+  nlohmann::json j;
+  j["ok"] = true;
+  j["summary"] = run.summary;
+  j["load_ms"] = run.load_ms;
+  j["app_ms"] = run.app_ms;
+  j["write_ms"] = run.write_ms;
+  j["app_finished_at_ms"] = run.app_finished_at_ms;
+  j["objects"] = nlohmann::json::array();
+  for (const auto& o : run.objects) {
+    j["objects"].push_back({{"path", o.path}, {"kind", o.kind}, {"sop_class_uid", o.sop_class_uid},
+                            {"sop_instance_uid", o.sop_instance_uid},
+                            {"series_instance_uid", o.series_instance_uid}});
+  }
+  j["findings"] = nlohmann::json::array();
+  for (const auto& f : run.findings) {
+    nlohmann::json m = nlohmann::json::array();
+    for (const auto& x : f.measurements) {
+      m.push_back({{"concept", CodeJson(x.concept)}, {"value", x.value}, {"unit", CodeJson(x.unit)}});
+    }
+    j["findings"].push_back({{"type", CodeJson(f.type)}, {"label", f.label},
+                             {"center", {f.center[0], f.center[1], f.center[2]}},
+                             {"size_mm", f.size_mm}, {"volume_ml", f.volume_ml},
+                             {"score", f.score}, {"severity", f.severity},
+                             {"segment_number", f.segment_number}, {"measurements", m}});
+  }
+  return j.dump();
+}
+
+Result<AppRun> AppRunFromJson(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.value("ok", false)) {
+      return Status(ErrorCode::kInternal, j.value("error", std::string("the app failed")));
+    }
+    AppRun run;
+    run.summary = j.value("summary", "");
+    run.load_ms = j.value("load_ms", 0.0);
+    run.app_ms = j.value("app_ms", 0.0);
+    run.write_ms = j.value("write_ms", 0.0);
+    run.app_finished_at_ms = j.value("app_finished_at_ms", int64_t{0});
+    for (const auto& o : j.at("objects")) {
+      run.objects.push_back({o.at("path"), o.at("kind"), o.at("sop_class_uid"),
+                             o.at("sop_instance_uid"), o.at("series_instance_uid")});
+    }
+    for (const auto& f : j.at("findings")) {
+      Finding x;
+      x.type = CodeFrom(f.at("type"));
+      x.label = f.value("label", "");
+      auto c = f.at("center");
+      x.center = {c.at(0).get<double>(), c.at(1).get<double>(), c.at(2).get<double>()};
+      x.size_mm = f.value("size_mm", 0.0);
+      x.volume_ml = f.value("volume_ml", 0.0);
+      x.score = f.value("score", 0.0);
+      x.severity = f.value("severity", "info");
+      x.segment_number = f.value("segment_number", 0);
+      for (const auto& m : f.at("measurements")) {
+        x.measurements.push_back({CodeFrom(m.at("concept")), m.at("value").get<double>(),
+                                  CodeFrom(m.at("unit"))});
+      }
+      run.findings.push_back(std::move(x));
+    }
+    return run;
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::kInternal, std::string("unreadable worker result: ") + e.what());
+  }
+}
+
+int RunWorker(const std::string& spec_path) {
+  std::string out_dir;
+  auto report = [&](const Status& s) {
+    nlohmann::json j{{"ok", false}, {"error", s.ToString()}};
+    std::ofstream(out_dir.empty() ? spec_path + ".result.json" : out_dir + "/result.json") << j.dump();
+    return 1;
+  };
+  nlohmann::json spec;
+  try {
+    std::ifstream in(spec_path);
+    spec = nlohmann::json::parse(in);
+    out_dir = spec.at("out_dir").get<std::string>();
+  } catch (const std::exception& e) {
+    return report(Status(ErrorCode::kInvalidArgument, std::string("bad job spec: ") + e.what()));
+  }
+  std::vector<std::string> folders = spec.value("app_folders", std::vector<std::string>{});
+  std::string app_id = spec.value("app_id", "");
+  LoadedApps apps = LoadApps(folders);
+  auto it = std::find_if(apps.apps.begin(), apps.apps.end(),
+                         [&](const AppManifest& m) { return m.id == app_id; });
+  if (it == apps.apps.end()) {
+    return report(Status(ErrorCode::kNotFound, "app '" + app_id + "' is not (or no longer) loadable"));
+  }
+  auto run = RunApp(*it, spec.value("files", std::vector<std::string>{}), out_dir);
+  if (!run.ok()) return report(run.status());
+  std::ofstream(out_dir + "/result.json") << AppRunToJson(run.value());
+  return 0;
+}
+
+}  // namespace radflow::ai

@@ -1,0 +1,43 @@
+// Running one app on one series, outside the server: the `radflow ai-worker` process the
+// engine starts per job, and `radflow app run` (offline, on a folder or a stored series).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ai/app.h"
+#include "ai/manifest.h"
+#include "base/status.h"
+
+namespace radflow::ai {
+
+struct WrittenResult {
+  std::string path;
+  std::string kind;  // seg | sr | derived
+  std::string sop_class_uid, sop_instance_uid, series_instance_uid;
+};
+
+struct AppRun {
+  std::string summary;
+  std::vector<Finding> findings;
+  std::vector<WrittenResult> objects;
+  double load_ms = 0;   // series → volume
+  double app_ms = 0;    // the app itself
+  double write_ms = 0;  // SEG / SR / derived objects
+  int64_t app_finished_at_ms = 0;  // unix ms when the app returned
+};
+
+// Loads the series, runs the app (builtin or model), writes the outputs the manifest lists
+// into out_dir. Thread count from the manifest's resources.
+Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& files,
+                      const std::string& out_dir);
+
+// The worker's protocol: a JSON spec in, a JSON result (result.json in the spec's out_dir)
+// out. Spec: {"job_id", "app_id", "app_folders": [...], "files": [...], "out_dir"}.
+// Returns the process exit code (0 success; 1 app error, reported in result.json).
+int RunWorker(const std::string& spec_path);
+
+std::string AppRunToJson(const AppRun& run);
+Result<AppRun> AppRunFromJson(const std::string& text);
+
+}  // namespace radflow::ai

@@ -1,0 +1,1 @@
+// Empty translation unit: stands in while a globbed library has no sources yet.
