@@ -28,7 +28,7 @@ struct Code {
 
 // One numeric measurement of a finding, for TID 1500 (TID 300 measurement) and the index.
 struct Measurement {
-  Code concept;  // e.g. (118565006, SCT, "Volume")
+  Code name;  // the measured quantity (TID 300 ConceptName), e.g. (118565006, SCT, "Volume")
   double value = 0;
   Code unit;     // UCUM, e.g. (ml, UCUM, "milliliter"), ([hnsf'U], UCUM, "Hounsfield unit")
 };

@@ -320,8 +320,8 @@ struct Engine::Impl {
       row.severity = f.severity;
       nlohmann::json details{{"measurements", nlohmann::json::array()}};
       for (const auto& m : f.measurements) {
-        details["measurements"].push_back({{"name", m.concept.meaning}, {"code", m.concept.value},
-                                           {"scheme", m.concept.scheme}, {"value", m.value},
+        details["measurements"].push_back({{"name", m.name.meaning}, {"code", m.name.value},
+                                           {"scheme", m.name.scheme}, {"value", m.value},
                                            {"unit", m.unit.value}});
       }
       if (f.segment_number > 0 && !seg_uid.empty()) {

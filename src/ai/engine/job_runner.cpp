@@ -136,7 +136,7 @@ std::string AppRunToJson(const AppRun& run) {
   for (const auto& f : run.findings) {
     nlohmann::json m = nlohmann::json::array();
     for (const auto& x : f.measurements) {
-      m.push_back({{"concept", CodeJson(x.concept)}, {"value", x.value}, {"unit", CodeJson(x.unit)}});
+      m.push_back({{"name", CodeJson(x.name)}, {"value", x.value}, {"unit", CodeJson(x.unit)}});
     }
     j["findings"].push_back({{"type", CodeJson(f.type)}, {"label", f.label},
                              {"center", {f.center[0], f.center[1], f.center[2]}},
@@ -175,7 +175,7 @@ Result<AppRun> AppRunFromJson(const std::string& text) {
       x.severity = f.value("severity", "info");
       x.segment_number = f.value("segment_number", 0);
       for (const auto& m : f.at("measurements")) {
-        x.measurements.push_back({CodeFrom(m.at("concept")), m.at("value").get<double>(),
+        x.measurements.push_back({CodeFrom(m.at("name")), m.at("value").get<double>(),
                                   CodeFrom(m.at("unit"))});
       }
       run.findings.push_back(std::move(x));
