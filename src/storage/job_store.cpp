@@ -1,0 +1,477 @@
+#include "storage/job_store.h"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "storage/sqlite_db.h"
+
+namespace radflow::storage {
+
+namespace {
+
+constexpr const char* kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+constexpr const char* kSeverities[] = {"info", "low", "moderate", "high", "critical"};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr const char* kJobColumns =
+    "id, app_id, app_version, study_uid, series_uid, state, priority, attempts, max_attempts,"
+    " not_before, created_at, started_at, finished_at, trigger, error, summary, results_json,"
+    " cancel_requested";
+
+Job ReadJob(const Statement& st) {
+  Job j;
+  j.id = st.Int(0);
+  j.app_id = st.Text(1);
+  j.app_version = st.Text(2);
+  j.study_uid = st.Text(3);
+  j.series_uid = st.Text(4);
+  // The CHECK constraint keeps the column to the five names.
+  j.state = ParseJobState(st.Text(5)).value_or(JobState::kFailed);
+  j.priority = static_cast<int>(st.Int(6));
+  j.attempts = static_cast<int>(st.Int(7));
+  j.max_attempts = static_cast<int>(st.Int(8));
+  j.not_before = st.Int(9);
+  j.created_at = st.Int(10);
+  j.started_at = st.Int(11);
+  j.finished_at = st.Int(12);
+  j.trigger = st.Text(13);
+  j.error = st.Text(14);
+  j.summary = st.Text(15);
+  j.results_json = st.Text(16);
+  j.cancel_requested = st.Int(17) != 0;
+  return j;
+}
+
+constexpr const char* kFindingColumns =
+    "id, job_fk, app_id, study_uid, series_uid, type_code, type_meaning, label, x, y, z,"
+    " size_mm, volume_ml, score, severity, details_json, created_at";
+
+FindingRow ReadFinding(sqlite3_stmt* raw, const Statement& st) {
+  FindingRow f;
+  f.id = st.Int(0);
+  f.job_id = st.Int(1);
+  f.app_id = st.Text(2);
+  f.study_uid = st.Text(3);
+  f.series_uid = st.Text(4);
+  f.type_code = st.Text(5);
+  f.type_meaning = st.Text(6);
+  f.label = st.Text(7);
+  f.x = sqlite3_column_double(raw, 8);
+  f.y = sqlite3_column_double(raw, 9);
+  f.z = sqlite3_column_double(raw, 10);
+  f.size_mm = sqlite3_column_double(raw, 11);
+  f.volume_ml = sqlite3_column_double(raw, 12);
+  f.score = sqlite3_column_double(raw, 13);
+  f.severity = st.Text(14);
+  f.details_json = st.Text(15);
+  f.created_at = st.Int(16);
+  return f;
+}
+
+}  // namespace
+
+const char* JobStateName(JobState s) { return kStateNames[static_cast<int>(s)]; }
+
+std::optional<JobState> ParseJobState(std::string_view name) {
+  for (int i = 0; i < 5; ++i) {
+    if (name == kStateNames[i]) return static_cast<JobState>(i);
+  }
+  return std::nullopt;
+}
+
+class JobStore::Impl {
+ public:
+  std::mutex mu;  // SqliteDb is opened NOMUTEX: one thread at a time on the connection
+  std::unique_ptr<SqliteDb> db;
+
+  // Runs `fn` in BEGIN IMMEDIATE … COMMIT. The busy timeout covers waiting for another
+  // writer (the Index's group commit); a BEGIN still busy after it is retried with backoff.
+  Status Transaction(const std::function<Status()>& fn) {
+    Status begin;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      begin = db->Exec("BEGIN IMMEDIATE");
+      if (begin.ok()) break;
+      int rc = sqlite3_errcode(db->raw()) & 0xff;
+      if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return begin;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+    }
+    if (!begin.ok()) return begin;
+    Status s = fn();
+    if (s.ok()) s = db->Exec("COMMIT");
+    if (!s.ok() && !sqlite3_get_autocommit(db->raw())) (void)db->Exec("ROLLBACK");
+    return s;
+  }
+
+  // Executes a prepared write; *changes gets the number of rows it changed.
+  Status Run(const std::string& sql, const std::function<void(sqlite3_stmt*, Statement&)>& bind,
+             int* changes = nullptr) {
+    auto p = db->Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    bind(p.value(), st);
+    Status s;
+    st.Step(&s);
+    if (changes) *changes = sqlite3_changes(db->raw());
+    return s;
+  }
+
+  // The job's state, or nullopt when no such job.
+  Result<std::optional<JobState>> StateOf(int64_t id) {
+    auto p = db->Prepare("SELECT state FROM ai_jobs WHERE id = ?");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, id);
+    Status s;
+    std::optional<JobState> out;
+    if (st.Step(&s)) out = ParseJobState(st.Text(0));
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // Why a conditional update changed nothing: NotFound, or Conflict naming the state.
+  Status NotInState(int64_t id, const char* wanted) {
+    auto state = StateOf(id);
+    if (!state.ok()) return state.status();
+    if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(id)};
+    return {ErrorCode::kConflict, "job " + std::to_string(id) + " is " +
+                                      JobStateName(*state.value()) + ", not " + wanted};
+  }
+
+  Result<std::vector<Job>> SelectJobs(const std::string& sql,
+                                      const std::function<void(Statement&)>& bind) {
+    auto p = db->Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    bind(st);
+    std::vector<Job> out;
+    Status s;
+    while (st.Step(&s)) out.push_back(ReadJob(st));
+    if (!s.ok()) return s;
+    return out;
+  }
+};
+
+JobStore::JobStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JobStore::~JobStore() = default;
+
+Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(index_path, ec)) {
+    return {ErrorCode::kNotFound, "no index database at " + index_path};
+  }
+  auto db = SqliteDb::Open(index_path);
+  if (!db.ok()) return db.status();
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db.value());
+  // Already set by SqliteDb::Open; stated here because a queued job must be on disk.
+  RADFLOW_RETURN_IF_ERROR(impl->db->Exec("PRAGMA synchronous=FULL"));
+  auto st = impl->db->PrepareOnce(
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+      " AND name IN ('ai_jobs', 'ai_findings', 'ai_apps')");
+  if (!st.ok()) return st.status();
+  int tables = 0;
+  if (sqlite3_step(st.value()) == SQLITE_ROW) tables = sqlite3_column_int(st.value(), 0);
+  sqlite3_finalize(st.value());
+  if (tables != 3) {
+    return {ErrorCode::kDatabaseError,
+            index_path + " lacks the AI tables (open it with storage::Index first)"};
+  }
+  return std::unique_ptr<JobStore>(new JobStore(std::move(impl)));
+}
+
+Result<int64_t> JobStore::Enqueue(const Job& job) {
+  if (job.app_id.empty()) return {ErrorCode::kInvalidArgument, "job without app_id"};
+  std::lock_guard<std::mutex> g(impl_->mu);
+  int64_t id = 0;
+  Status s = impl_->Transaction([&]() -> Status {
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "INSERT INTO ai_jobs (app_id, app_version, study_uid, series_uid, state, priority,"
+        " max_attempts, not_before, created_at, trigger, results_json)"
+        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, '[]')",
+        [&](sqlite3_stmt*, Statement& st) {
+          st.Bind(1, job.app_id).Bind(2, job.app_version).Bind(3, job.study_uid);
+          st.Bind(4, job.series_uid).Bind(5, int64_t{job.priority});
+          st.Bind(6, int64_t{std::max(job.max_attempts, 1)}).Bind(7, job.not_before);
+          st.Bind(8, job.created_at > 0 ? job.created_at : NowMs()).Bind(9, job.trigger);
+        }));
+    id = sqlite3_last_insert_rowid(impl_->db->raw());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Result<bool> JobStore::HasActive(const std::string& app_id, const std::string& series_uid) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  auto p = impl_->db->Prepare(
+      "SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE series_uid = ? AND app_id = ?"
+      " AND state IN ('queued', 'running'))");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, series_uid).Bind(2, app_id);
+  Status s;
+  bool active = st.Step(&s) && st.Int(0) != 0;
+  if (!s.ok()) return s;
+  return active;
+}
+
+Result<std::vector<Job>> JobStore::Runnable(int64_t now_ms, int limit) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->SelectJobs(
+      std::string("SELECT ") + kJobColumns +
+          " FROM ai_jobs WHERE state = 'queued' AND not_before <= ?"
+          " ORDER BY priority DESC, id ASC LIMIT ?",
+      [&](Statement& st) { st.Bind(1, now_ms).Bind(2, int64_t{limit > 0 ? limit : -1}); });
+}
+
+Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  int changed = 0;
+  Status s = impl_->Transaction([&] {
+    return impl_->Run(
+        "UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?"
+        " WHERE id = ? AND state = 'queued'",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed);
+  });
+  if (!s.ok()) return s;
+  return changed > 0;
+}
+
+Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
+                               const std::string& results_json) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    int changed = 0;
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
+        " results_json = ?, error = '' WHERE id = ? AND state = 'running'",
+        [&](sqlite3_stmt*, Statement& st) {
+          st.Bind(1, now_ms).Bind(2, summary);
+          st.Bind(3, results_json.empty() ? std::string("[]") : results_json).Bind(4, id);
+        },
+        &changed));
+    return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+  });
+}
+
+Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
+                            std::optional<int64_t> retry_at) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    int changed = 0;
+    if (retry_at) {
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          "UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?"
+          " WHERE id = ? AND state = 'running' AND cancel_requested = 0",
+          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
+          &changed));
+      if (changed > 0) return Status::Ok();
+    }
+    // No retry, or a cancel was requested meanwhile: the job ends here.
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled' ELSE 'failed'"
+        " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
+        &changed));
+    return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+  });
+}
+
+Result<bool> JobStore::RequestCancel(int64_t id, int64_t now_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  bool accepted = false;
+  Status s = impl_->Transaction([&]() -> Status {
+    int changed = 0;
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled'"
+        " WHERE id = ? AND state = 'queued'",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed));
+    if (changed == 0) {
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          "UPDATE ai_jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
+          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, id); }, &changed));
+    }
+    accepted = changed > 0;
+    if (accepted) return Status::Ok();
+    auto state = impl_->StateOf(id);
+    if (!state.ok()) return state.status();
+    if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(id)};
+    return Status::Ok();  // already finished: nothing to cancel
+  });
+  if (!s.ok()) return s;
+  return accepted;
+}
+
+Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    int changed = 0;
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = ?"
+        " WHERE id = ? AND state IN ('queued', 'running')",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, reason).Bind(3, id); },
+        &changed));
+    if (changed > 0) return Status::Ok();
+    auto state = impl_->StateOf(id);
+    if (state.ok() && state.value() == JobState::kCancelled) return Status::Ok();
+    return impl_->NotInState(id, "queued or running");
+  });
+}
+
+Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  int requeued = 0;
+  Status s = impl_->Transaction([&]() -> Status {
+    int cancelled = 0;
+    RADFLOW_RETURN_IF_ERROR(impl_->Run(
+        "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?,"
+        " error = 'cancelled (interrupted by a restart)'"
+        " WHERE state = 'running' AND cancel_requested = 1",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms); }, &cancelled));
+    // The attempt is not given back: attempts was counted by MarkRunning.
+    return impl_->Run(
+        "UPDATE ai_jobs SET state = 'queued', error = 'interrupted by a restart'"
+        " WHERE state = 'running'",
+        [](sqlite3_stmt*, Statement&) {}, &requeued);
+  });
+  if (!s.ok()) return s;
+  return requeued;
+}
+
+Result<std::optional<Job>> JobStore::Get(int64_t id) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  auto jobs = impl_->SelectJobs(std::string("SELECT ") + kJobColumns + " FROM ai_jobs WHERE id = ?",
+                                [&](Statement& st) { st.Bind(1, id); });
+  if (!jobs.ok()) return jobs.status();
+  if (jobs->empty()) return std::optional<Job>();
+  return std::optional<Job>(std::move(jobs->front()));
+}
+
+Result<std::vector<Job>> JobStore::List(const JobFilter& filter) {
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM ai_jobs WHERE 1";
+  if (filter.state) sql += " AND state = ?";
+  if (!filter.app_id.empty()) sql += " AND app_id = ?";
+  if (!filter.study_uid.empty()) sql += " AND study_uid = ?";
+  if (!filter.series_uid.empty()) sql += " AND series_uid = ?";
+  sql += " ORDER BY id DESC LIMIT ? OFFSET ?";
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->SelectJobs(sql, [&](Statement& st) {
+    int i = 1;
+    if (filter.state) st.Bind(i++, std::string(JobStateName(*filter.state)));
+    if (!filter.app_id.empty()) st.Bind(i++, filter.app_id);
+    if (!filter.study_uid.empty()) st.Bind(i++, filter.study_uid);
+    if (!filter.series_uid.empty()) st.Bind(i++, filter.series_uid);
+    st.Bind(i++, int64_t{filter.limit > 0 ? filter.limit : -1});
+    st.Bind(i, int64_t{std::max(filter.offset, 0)});
+  });
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> JobStore::CountByState() {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const char* name : kStateNames) out.emplace_back(name, 0);
+  std::lock_guard<std::mutex> g(impl_->mu);
+  auto p = impl_->db->Prepare("SELECT state, COUNT(*) FROM ai_jobs GROUP BY state");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  Status s;
+  while (st.Step(&s)) {
+    if (auto state = ParseJobState(st.Text(0))) out[static_cast<int>(*state)].second = st.Int(1);
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& rows) {
+  for (const auto& r : rows) {
+    if (r.severity.empty()) continue;
+    bool known = false;
+    for (const char* sev : kSeverities) known = known || r.severity == sev;
+    if (!known)
+      return {ErrorCode::kInvalidArgument, "unknown finding severity '" + r.severity + "'"};
+  }
+  const int64_t now = NowMs();
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    auto state = impl_->StateOf(job_id);
+    if (!state.ok()) return state.status();
+    if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(job_id)};
+    // Foreign keys are off on radflow's connections: the job's old rows go here.
+    RADFLOW_RETURN_IF_ERROR(impl_->Run("DELETE FROM ai_findings WHERE job_fk = ?",
+                                       [&](sqlite3_stmt*, Statement& st) { st.Bind(1, job_id); }));
+    for (const auto& r : rows) {
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          "INSERT INTO ai_findings (job_fk, app_id, study_uid, series_uid, type_code,"
+          " type_meaning, label, x, y, z, size_mm, volume_ml, score, severity, details_json,"
+          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          [&](sqlite3_stmt* raw, Statement& st) {
+            st.Bind(1, job_id).Bind(2, r.app_id).Bind(3, r.study_uid).Bind(4, r.series_uid);
+            st.Bind(5, r.type_code).Bind(6, r.type_meaning).Bind(7, r.label);
+            const double reals[] = {r.x, r.y, r.z, r.size_mm, r.volume_ml, r.score};
+            for (int k = 0; k < 6; ++k) sqlite3_bind_double(raw, 8 + k, reals[k]);
+            st.Bind(14, r.severity.empty() ? std::string("info") : r.severity);
+            st.Bind(15, r.details_json.empty() ? std::string("{}") : r.details_json);
+            st.Bind(16, r.created_at > 0 ? r.created_at : now);
+          }));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<FindingRow>> JobStore::Findings(const std::string& study_uid,
+                                                   const std::string& series_uid) {
+  if (study_uid.empty() && series_uid.empty()) {
+    return {ErrorCode::kInvalidArgument, "findings need a study or series UID"};
+  }
+  std::string sql = std::string("SELECT ") + kFindingColumns + " FROM ai_findings WHERE 1";
+  if (!study_uid.empty()) sql += " AND study_uid = ?";
+  if (!series_uid.empty()) sql += " AND series_uid = ?";
+  sql +=
+      " ORDER BY CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'moderate' THEN 2"
+      " WHEN 'low' THEN 1 ELSE 0 END DESC, score DESC, id ASC";
+  std::lock_guard<std::mutex> g(impl_->mu);
+  auto p = impl_->db->Prepare(sql);
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  int i = 1;
+  if (!study_uid.empty()) st.Bind(i++, study_uid);
+  if (!series_uid.empty()) st.Bind(i, series_uid);
+  std::vector<FindingRow> out;
+  Status s;
+  while (st.Step(&s)) out.push_back(ReadFinding(p.value(), st));
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<bool>> JobStore::AppEnabled(const std::string& app_id) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  auto p = impl_->db->Prepare("SELECT enabled FROM ai_apps WHERE app_id = ?");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, app_id);
+  Status s;
+  std::optional<bool> out;
+  if (st.Step(&s)) out = st.Int(0) != 0;
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status JobStore::SetAppEnabled(const std::string& app_id, bool enabled) {
+  if (app_id.empty()) return {ErrorCode::kInvalidArgument, "empty app_id"};
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&] {
+    return impl_->Run(
+        "INSERT INTO ai_apps (app_id, enabled) VALUES (?, ?)"
+        " ON CONFLICT (app_id) DO UPDATE SET enabled = excluded.enabled",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, app_id).Bind(2, int64_t{enabled}); });
+  });
+}
+
+}  // namespace radflow::storage

@@ -4,12 +4,17 @@
 // Its own SQLite connection on index.db (WAL; writes are rare next to instance commits).
 // Every write is one transaction with synchronous=FULL: a job acknowledged as queued is
 // on disk. Times are unix milliseconds.
+//
+// Thread-safe (one mutex around the connection). Writes start with BEGIN IMMEDIATE, so
+// they wait for the Index's writer (busy timeout) instead of failing with SQLITE_BUSY.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -27,16 +32,16 @@ struct Job {
   std::string study_uid;
   std::string series_uid;
   JobState state = JobState::kQueued;
-  int priority = 0;            // higher first
-  int attempts = 0;            // started attempts so far
+  int priority = 0;  // higher first
+  int attempts = 0;  // started attempts so far
   int max_attempts = 1;
-  int64_t not_before = 0;      // a retry waits until then (backoff)
+  int64_t not_before = 0;  // a retry waits until then (backoff)
   int64_t created_at = 0;
-  int64_t started_at = 0;      // last attempt; 0 = never
+  int64_t started_at = 0;  // last attempt; 0 = never
   int64_t finished_at = 0;
-  std::string trigger;         // "series-stable", "rerun of 12", "api", "cli"
-  std::string error;           // last error
-  std::string summary;         // the app's one-line summary
+  std::string trigger;              // "series-stable", "rerun of 12", "api", "cli"
+  std::string error;                // last error
+  std::string summary;              // the app's one-line summary
   std::string results_json = "[]";  // [{"series_uid":..,"sop_uid":..,"kind":"seg"|"sr"|"derived"}]
   bool cancel_requested = false;
 };
@@ -47,14 +52,14 @@ struct FindingRow {
   std::string app_id;
   std::string study_uid;
   std::string series_uid;
-  std::string type_code;     // "value^scheme" of the finding type
+  std::string type_code;  // "value^scheme" of the finding type
   std::string type_meaning;
   std::string label;
   double x = 0, y = 0, z = 0;  // patient coordinates (LPS, mm)
   double size_mm = 0;
   double volume_ml = 0;
   double score = 0;
-  std::string severity;      // info | low | moderate | high | critical
+  std::string severity;             // info | low | moderate | high | critical
   std::string details_json = "{}";  // measurements etc.
   int64_t created_at = 0;
 };
@@ -67,11 +72,14 @@ struct JobFilter {
 
 class JobStore {
  public:
-  // Opens index.db (the Index must have applied the migrations first).
+  // Opens index.db (the Index must have applied the migrations first). NotFound when the
+  // file is missing; DatabaseError when the schema lacks the AI tables (003_ai.sql).
   static Result<std::unique_ptr<JobStore>> Open(const std::string& index_path);
   ~JobStore();
 
-  // Inserts a queued job (id, created_at, state are set); returns the id.
+  // Inserts a queued job (id, created_at, state are set); returns the id. Kept from `job`:
+  // app_id (required), app_version, study/series UIDs, priority, max_attempts (at least 1),
+  // not_before (a delayed start), trigger, and created_at when non-zero (tests, imports).
   Result<int64_t> Enqueue(const Job& job);
   // True when a queued or running job of `app_id` on `series_uid` exists (no double queueing).
   Result<bool> HasActive(const std::string& app_id, const std::string& series_uid);
@@ -81,27 +89,37 @@ class JobStore {
   // queued → running (attempts+1, started_at = now). False when the job was no longer
   // queued (cancelled meanwhile).
   Result<bool> MarkRunning(int64_t id, int64_t now_ms);
+  // running → succeeded (error cleared). NotFound / Conflict when the job is not running.
   Status MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
                        const std::string& results_json);
   // running → queued with not_before = retry_at and the error kept (a retry), or → failed
-  // when retry_at is nullopt.
+  // when retry_at is nullopt. A running job whose cancel was requested is not retried: it
+  // becomes cancelled. NotFound / Conflict when the job is not running.
   Status MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
                     std::optional<int64_t> retry_at);
   // queued → cancelled at once; running → cancel_requested (the scheduler kills it and then
   // calls MarkCancelled). False for a finished job.
   Result<bool> RequestCancel(int64_t id, int64_t now_ms);
+  // queued or running → cancelled (error = reason); Ok when already cancelled, Conflict when
+  // it finished otherwise.
   Status MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason);
   // At start-up: every job left running by a previous process goes back to queued (its
-  // attempt counts; error = "interrupted by a restart"); returns how many.
+  // attempt counts; error = "interrupted by a restart"); returns how many. A job whose
+  // cancel was requested becomes cancelled instead (and is not counted).
   Result<int> RequeueInterrupted(int64_t now_ms);
   Result<std::optional<Job>> Get(int64_t id);
+  // Newest (highest id) first; empty filter fields match everything; limit <= 0 = no limit.
   Result<std::vector<Job>> List(const JobFilter& filter);
-  // Counts per state, for /api/v1/stats-like summaries.
+  // Counts per state, for /api/v1/stats-like summaries: all five states in enum order,
+  // zeros included.
   Result<std::vector<std::pair<std::string, int64_t>>> CountByState();
 
   // Findings: all rows of one job in one transaction (replacing the job's earlier rows).
+  // job_fk is `job_id` whatever row.job_id says; an empty severity is stored as "info",
+  // created_at 0 as now. NotFound for an unknown job; InvalidArgument for a bad severity.
   Status ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& rows);
-  // By study or series UID (either may be empty, not both), highest severity then score first.
+  // By study or series UID (either may be empty, not both: InvalidArgument; both = AND),
+  // highest severity then score first, then insertion order.
   Result<std::vector<FindingRow>> Findings(const std::string& study_uid,
                                            const std::string& series_uid);
 
