@@ -50,6 +50,10 @@ Job ReadJob(const Statement& st) {
   return j;
 }
 
+constexpr const char* kActiveSql =
+    "SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE series_uid = ? AND app_id = ?"
+    " AND state IN ('queued', 'running'))";
+
 constexpr const char* kFindingColumns =
     "id, job_fk, app_id, study_uid, series_uid, type_code, type_meaning, label, x, y, z,"
     " size_mm, volume_ml, score, severity, details_json, created_at";
@@ -187,11 +191,22 @@ Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) 
   return std::unique_ptr<JobStore>(new JobStore(std::move(impl)));
 }
 
-Result<int64_t> JobStore::Enqueue(const Job& job) {
+// The insert behind Enqueue and EnqueueUnlessActive; nullopt when `unless_active` found a
+// queued or running job of the app on the series (checked in the same transaction).
+Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_active) {
   if (job.app_id.empty()) return {ErrorCode::kInvalidArgument, "job without app_id"};
   std::lock_guard<std::mutex> g(impl_->mu);
-  int64_t id = 0;
+  std::optional<int64_t> id;
   Status s = impl_->Transaction([&]() -> Status {
+    if (unless_active) {
+      auto p = impl_->db->Prepare(kActiveSql);
+      if (!p.ok()) return p.status();
+      Statement st(p.value());
+      st.Bind(1, job.series_uid).Bind(2, job.app_id);
+      Status s;
+      bool active = st.Step(&s) && st.Int(0) != 0;
+      if (!s.ok() || active) return s;
+    }
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "INSERT INTO ai_jobs (app_id, app_version, study_uid, series_uid, state, priority,"
         " max_attempts, not_before, created_at, trigger, results_json)"
@@ -209,11 +224,19 @@ Result<int64_t> JobStore::Enqueue(const Job& job) {
   return id;
 }
 
+Result<int64_t> JobStore::Enqueue(const Job& job) {
+  auto id = Insert(job, false);
+  if (!id.ok()) return id.status();
+  return id->value();
+}
+
+Result<std::optional<int64_t>> JobStore::EnqueueUnlessActive(const Job& job) {
+  return Insert(job, true);
+}
+
 Result<bool> JobStore::HasActive(const std::string& app_id, const std::string& series_uid) {
   std::lock_guard<std::mutex> g(impl_->mu);
-  auto p = impl_->db->Prepare(
-      "SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE series_uid = ? AND app_id = ?"
-      " AND state IN ('queued', 'running'))");
+  auto p = impl_->db->Prepare(kActiveSql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
   st.Bind(1, series_uid).Bind(2, app_id);

@@ -81,6 +81,9 @@ class JobStore {
   // app_id (required), app_version, study/series UIDs, priority, max_attempts (at least 1),
   // not_before (a delayed start), trigger, and created_at when non-zero (tests, imports).
   Result<int64_t> Enqueue(const Job& job);
+  // Enqueue unless HasActive(job.app_id, job.series_uid), both in one transaction (so two
+  // triggers racing on one series queue one job); nullopt when an active job exists.
+  Result<std::optional<int64_t>> EnqueueUnlessActive(const Job& job);
   // True when a queued or running job of `app_id` on `series_uid` exists (no double queueing).
   Result<bool> HasActive(const std::string& app_id, const std::string& series_uid);
   // The queued jobs with not_before <= now, highest priority first, then oldest; at most
@@ -130,6 +133,7 @@ class JobStore {
  private:
   class Impl;
   explicit JobStore(std::unique_ptr<Impl> impl);
+  Result<std::optional<int64_t>> Insert(const Job& job, bool unless_active);
   std::unique_ptr<Impl> impl_;
 };
 

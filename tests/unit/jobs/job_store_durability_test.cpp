@@ -98,6 +98,44 @@ TEST_F(JobStoreTest, ConcurrentEnqueueLosesNothing) {
   EXPECT_EQ(jobs_->List(one)->size(), size_t{kPerThread});
 }
 
+TEST_F(JobStoreTest, EnqueueUnlessActiveQueuesOneJobPerAppAndSeriesUnderARace) {
+  // Four connections trigger the same app on the same series at once.
+  std::vector<std::unique_ptr<JobStore>> stores;
+  for (int t = 0; t < 4; ++t) stores.push_back(std::move(JobStore::Open(db_path()).value()));
+  std::atomic<int> queued{0}, skipped{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (auto& store : stores) {
+    threads.emplace_back([&, s = store.get()] {
+      for (int i = 0; i < 10; ++i) {
+        auto id = s->EnqueueUnlessActive(MakeJob("lung", "s1"));
+        if (!id.ok())
+          ++failed;
+        else if (id->has_value())
+          ++queued;
+        else
+          ++skipped;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(queued.load(), 1);
+  EXPECT_EQ(skipped.load(), 39);
+  // Once that job has finished, the series can be queued again.
+  JobFilter f;
+  f.series_uid = "s1";
+  auto jobs = jobs_->List(f);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  int64_t id = jobs->front().id;
+  ASSERT_TRUE(jobs_->MarkRunning(id, 1).value());
+  ASSERT_TRUE(jobs_->MarkFailed(id, 2, "x", std::nullopt).ok());
+  auto again = jobs_->EnqueueUnlessActive(MakeJob("lung", "s1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->has_value());
+  EXPECT_FALSE(jobs_->EnqueueUnlessActive(MakeJob("lung", "s1")).value().has_value());
+}
+
 TEST_F(JobStoreTest, WorksWhileTheIndexCommitsRealInstances) {
   std::vector<InstanceEntry> entries;
   for (const auto& path : radflow::testing::ChestCtFiles()) {
