@@ -1,0 +1,90 @@
+// Skull stripping for non-contrast head CT: the skull is the only large structure above
+// ~300 HU, and the brain is the soft tissue it encloses.
+#include <algorithm>
+#include <cmath>
+
+#include "apps/head/grid_ops.h"
+#include "apps/head/head_bleed.h"
+
+namespace radflow::apps::head {
+
+using imaging::ImageVolume;
+using imaging::Mask;
+
+ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
+  const auto& g = hu.geometry();
+  size_t f[3];
+  for (int a = 0; a < 3; ++a) {
+    f[a] = std::max<size_t>(1, size_t(std::lround(s.working_spacing_mm / g.spacing[a])));
+  }
+  if (f[0] == 1 && f[1] == 1 && f[2] == 1) return hu;
+  imaging::Geometry w = g;
+  for (int a = 0; a < 3; ++a) {
+    w.size[a] = (g.size[a] + f[a] - 1) / f[a];
+    w.spacing[a] = g.spacing[a] * double(f[a]);
+  }
+  // Block centres: the first block's centre sits (f - 1) / 2 input voxels in.
+  w.origin = g.IndexToPoint((f[0] - 1) / 2.0, (f[1] - 1) / 2.0, (f[2] - 1) / 2.0);
+  ImageVolume out(w, 0.f);
+  ParallelFor(w.size[2], s.threads, [&](size_t k0, size_t k1) {
+    for (size_t k = k0; k < k1; ++k)
+      for (size_t j = 0; j < w.size[1]; ++j)
+        for (size_t i = 0; i < w.size[0]; ++i) {
+          double sum = 0;
+          size_t count = 0;
+          for (size_t z = k * f[2]; z < std::min(g.size[2], (k + 1) * f[2]); ++z)
+            for (size_t y = j * f[1]; y < std::min(g.size[1], (j + 1) * f[1]); ++y)
+              for (size_t x = i * f[0]; x < std::min(g.size[0], (i + 1) * f[0]); ++x) {
+                sum += hu.at(x, y, z);
+                ++count;
+              }
+          out.at(i, j, k) = float(sum / double(count));
+        }
+  });
+  return out;
+}
+
+Result<Mask> BrainMask(const ImageVolume& hu) { return BrainMask(hu, HeadBleedSettings{}); }
+
+Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
+  if (hu.empty()) return Status(ErrorCode::kInvalidArgument, "empty volume");
+  const size_t n = hu.data().size();
+  Mask bone(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) bone.data()[v] = hu.data()[v] > s.bone_hu;
+
+  // Closing per slice (dilate, then erode, by distances) bridges sutures and small foramina
+  // so that the skull encloses the cavity in every slice through the brain.
+  const float r2 = float(s.skull_closing_mm * s.skull_closing_mm);
+  const auto to_bone = SquaredDistance(bone, /*in_plane=*/true, s.threads);
+  Mask outside_dilated(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) outside_dilated.data()[v] = to_bone[v] > r2;
+  const auto to_outside = SquaredDistance(outside_dilated, true, s.threads);
+  Mask closed(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) closed.data()[v] = to_outside[v] > r2;
+
+  Mask cavity = FillHolesPerSlice(closed, s.threads);
+  for (size_t v = 0; v < n; ++v) {
+    const float x = hu.data()[v];
+    cavity.data()[v] = cavity.data()[v] && !closed.data()[v] && x >= s.tissue_low_hu && x <= s.tissue_high_hu;
+  }
+  // The brain is one piece; orbits, sinuses and scalp folds caught in a slice are not.
+  Mask brain = LargestComponent(cavity);
+  size_t count = 0;
+  for (auto b : brain.data()) count += b != 0;
+  if (count == 0) return Status(ErrorCode::kNotFound, "no skull-enclosed soft tissue (not a head CT?)");
+
+  // Away from the skull (partial volume, beam hardening) and from the cavity's own edge
+  // (which includes the edge around calcifications, holes in the tissue range).
+  const auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu), false, s.threads);
+  Mask not_brain(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) not_brain.data()[v] = !brain.data()[v];
+  const auto to_edge = SquaredDistance(not_brain, false, s.threads);
+  const float skull2 = float(s.skull_margin_mm * s.skull_margin_mm);
+  const float edge2 = float(s.edge_margin_mm * s.edge_margin_mm);
+  for (size_t v = 0; v < n; ++v) {
+    brain.data()[v] = brain.data()[v] && to_bone_3d[v] > skull2 && to_edge[v] > edge2;
+  }
+  return brain;
+}
+
+}  // namespace radflow::apps::head

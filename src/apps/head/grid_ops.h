@@ -1,0 +1,33 @@
+// Internal helpers of the head app: a parallel loop, Euclidean distance maps in mm and
+// per-slice hole filling (linear time, unlike the ball morphology of imaging/, so that a
+// 512² × 300 head CT stays within the app's time budget).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "imaging/volume.h"
+
+namespace radflow::apps::head {
+
+// Calls body(begin, end) on `threads` contiguous parts of [0, n).
+void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& body);
+
+// Squared distance (mm²) from every voxel to the nearest voxel where `feature` is nonzero
+// (Felzenszwalb & Huttenlocher's separable exact transform, anisotropic spacing). With
+// `in_plane`, distances are measured within each slice only. No feature: a huge value.
+std::vector<float> SquaredDistance(const imaging::Mask& feature, bool in_plane, int threads);
+
+// Per slice: background not connected (4-connectivity, in the slice) to the slice's border
+// becomes foreground.
+imaging::Mask FillHolesPerSlice(const imaging::Mask& mask, int threads);
+
+// The largest 6-connected component of `mask` (empty mask → empty result).
+imaging::Mask LargestComponent(const imaging::Mask& mask);
+
+// The skull: the largest connected piece of bone (> bone_hu). Calcifications inside the
+// cavity (pineal gland, choroid plexus, falx) are separate small pieces and are not in it.
+imaging::Mask SkullMask(const imaging::ImageVolume& hu, double bone_hu);
+
+}  // namespace radflow::apps::head

@@ -1,0 +1,93 @@
+// The ct-head-bleed app: a thin adapter from AppInput to the pure pieces and back.
+#include "apps/head/head_bleed.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace radflow::apps::head {
+
+namespace {
+
+const ai::Code kHemorrhage{"1386000", "SCT", "Intracranial hemorrhage"};
+const ai::Code kAlteredStructure{"49755003", "SCT", "Morphologically Altered Structure"};
+const ai::Code kVolume{"118565006", "SCT", "Volume"};
+const ai::Code kMean{"373098007", "SCT", "Mean"};
+const ai::Code kLongAxis{"103339001", "SCT", "Long Axis"};
+const ai::Code kMl{"ml", "UCUM", "milliliter"};
+const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
+const ai::Code kMm{"mm", "UCUM", "millimeter"};
+
+std::string Format(const char* fmt, double a, double b = 0) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, fmt, a, b);
+  return buf;
+}
+
+// The working grid's voxels are blocks of the input's: voxel (i, j, k) of the input lies in
+// block (i / f0, j / f1, k / f2).
+imaging::Mask ToInputGrid(const imaging::Volume<int32_t>& labels, int32_t label,
+                          const imaging::Geometry& input) {
+  const auto& w = labels.geometry();
+  size_t f[3];
+  for (int a = 0; a < 3; ++a) f[a] = size_t(std::lround(w.spacing[a] / input.spacing[a]));
+  imaging::Mask out(input, 0);
+  for (size_t k = 0; k < input.size[2]; ++k)
+    for (size_t j = 0; j < input.size[1]; ++j)
+      for (size_t i = 0; i < input.size[0]; ++i)
+        out.at(i, j, k) = labels.at(i / f[0], j / f[1], k / f[2]) == label;
+  return out;
+}
+
+}  // namespace
+
+Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input) { return RunHeadBleed(input, HeadBleedSettings{}); }
+
+Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings s) {
+  if (input.image.empty()) return Status(ErrorCode::kInvalidArgument, "ct-head-bleed: empty image");
+  s.threads = std::max(s.threads, input.threads);
+  const imaging::ImageVolume work = WorkingGrid(input.image, s);
+  auto brain = BrainMask(work, s);
+  if (!brain.ok()) return brain.status();
+  imaging::Volume<int32_t> labels;
+  auto candidates = DetectHyperdense(work, *brain, s, &labels);
+  candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                  [](const BleedCandidate& c) { return !c.accepted; }),
+                   candidates.end());
+  std::sort(candidates.begin(), candidates.end(),
+            [](const BleedCandidate& a, const BleedCandidate& b) { return a.volume_ml > b.volume_ml; });
+
+  ai::AppOutput out;
+  if (candidates.empty()) {
+    out.summary = "no suspected haemorrhage";
+    return out;
+  }
+  double total = 0;
+  for (const auto& c : candidates) {
+    total += c.volume_ml;
+    ai::SegmentOutput seg;
+    seg.label = "Suspected haemorrhage " + std::to_string(out.segments.size() + 1);
+    seg.category = kAlteredStructure;
+    seg.type = kHemorrhage;
+    seg.mask = ToInputGrid(labels, c.label, input.image.geometry());
+    out.segments.push_back(std::move(seg));
+
+    ai::Finding f;
+    f.type = kHemorrhage;
+    f.label = Format("suspected haemorrhage %.1f mL, %.0f mm", c.volume_ml, c.longest_axial_mm);
+    f.center = c.center;
+    f.size_mm = c.longest_axial_mm;
+    f.volume_ml = c.volume_ml;
+    f.score = c.score;
+    f.severity = "critical";
+    f.segment_number = int(out.segments.size());
+    f.measurements = {{kVolume, c.volume_ml, kMl}, {kMean, c.mean_hu, kHu}, {kLongAxis, c.longest_axial_mm, kMm}};
+    out.findings.push_back(std::move(f));
+  }
+  out.summary = "suspected haemorrhage: " + std::to_string(candidates.size()) +
+                (candidates.size() == 1 ? " cluster, " : " clusters, ") +
+                Format("%.1f mL in all, largest %.1f mL", total, candidates.front().volume_ml);
+  return out;
+}
+
+}  // namespace radflow::apps::head
