@@ -4,7 +4,10 @@
 #include <iostream>
 #include <thread>
 
+#include "ai/engine/job_runner.h"
 #include "api/rest_api.h"
+#include "apps/builtin_apps.h"
+#include "cli/app_command.h"
 #include "base/log.h"
 #include "cli/import_command.h"
 #include "cli/radiomics_command.h"
@@ -108,6 +111,12 @@ int main(int argc, char** argv) {
   serve->add_option("--duplicate-policy", sc.duplicate_policy,
                     "different object with a stored SOP Instance UID: keep | reject | replace")
       ->capture_default_str();
+  serve->add_option("--apps", sc.app_folders, "extra folder of app manifests (repeatable)");
+  serve->add_option("--ai-workers", sc.ai_workers, "AI jobs running at once")->capture_default_str();
+  serve->add_option("--ai-workers-per-app", sc.ai_workers_per_app, "AI jobs of one app at once")
+      ->capture_default_str();
+  serve->add_option("--ai-retry-seconds", sc.ai_retry_seconds,
+                    "first retry delay of a failed AI job (doubles per attempt)")->capture_default_str();
 
   std::string data = "./radflow-data";
   std::vector<std::string> paths;
@@ -147,7 +156,31 @@ int main(int argc, char** argv) {
   bench_fill->add_option("--data", data, "data directory")->capture_default_str();
   bench_fill->add_option("--instances", fill, "rows to add")->capture_default_str();
 
+  cli::AppCommandOptions ao;
+  auto* app_cmd = app.add_subcommand("app", "AI apps: list them, run one on a series");
+  app_cmd->require_subcommand(1);
+  auto* app_list = app_cmd->add_subcommand("list", "the apps and rejected manifests");
+  app_list->add_option("--data", ao.data, "data directory (its apps/ folder)")->capture_default_str();
+  app_list->add_option("--apps", ao.app_folders, "extra folder of app manifests (repeatable)");
+  auto* app_run = app_cmd->add_subcommand("run", "run an app offline on a series folder or a stored series");
+  app_run->add_option("app", ao.app_id, "app id")->required();
+  app_run->add_option("--series", ao.series, "folder of the series' files, or a stored SeriesInstanceUID")
+      ->required();
+  app_run->add_option("--data", ao.data, "data directory (for a stored series)")->capture_default_str();
+  app_run->add_option("--apps", ao.app_folders, "extra folder of app manifests (repeatable)");
+  app_run->add_option("--out", ao.out, "where to write the SEG / SR / derived files")->capture_default_str();
+  app_run->add_option("--format", ao.format, "text | json")->capture_default_str();
+
+  std::string worker_spec;
+  auto* worker = app.add_subcommand("ai-worker", "internal: runs one AI job for the server");
+  worker->group("");  // not listed in --help
+  worker->add_option("spec", worker_spec, "job spec (JSON)")->required();
+
   CLI11_PARSE(app, argc, argv);
+  apps::RegisterBuiltinApps();
+  if (*worker) return ai::RunWorker(worker_spec);
+  if (*app_list) return cli::RunAppList(ao);
+  if (*app_run) return cli::RunAppRun(ao);
   log::SetLevel(verbose ? log::Level::kDebug : log::Level::kInfo);
 
   if (*serve) return server::RunServer(sc);

@@ -22,6 +22,9 @@ Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
   auto index = storage::Index::Open(data_dir + "/index.db");
   if (!index.ok()) return index.status();
   hub->index = std::move(index.value());
+  auto jobs = storage::JobStore::Open(data_dir + "/index.db");
+  if (!jobs.ok()) return jobs.status();
+  hub->jobs = std::move(jobs.value());
   hub->ingest = std::make_unique<ingest::IngestService>(*hub->blobs, *hub->index, options);
   return hub;
 }

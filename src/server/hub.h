@@ -9,6 +9,7 @@
 #include "ingest/ingest_service.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
+#include "storage/job_store.h"
 
 namespace radflow::server {
 
@@ -17,6 +18,7 @@ struct Hub {
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<storage::Index> index;
   std::unique_ptr<ingest::IngestService> ingest;
+  std::unique_ptr<storage::JobStore> jobs;  // the AI engine's queue and findings, in index.db
 
   // DIR/blobs (the Part-10 files) and DIR/index.db (SQLite).
   static Result<std::unique_ptr<Hub>> Open(const std::string& data_dir,

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "ai/engine/engine.h"
+#include "api/ai_api.h"
 #include "api/dicomweb.h"
 #include "api/ohif.h"
 #include "api/rest_api.h"
@@ -85,6 +87,16 @@ int RunServer(const ServerConfig& config) {
   if (Status synced = storage::BlobStore::SyncDirectory(config.data_dir); !synced.ok()) {
     return fail(synced);
   }
+  ai::EngineOptions ai_options;
+  ai_options.app_folders = DefaultAppFolders(config.data_dir, config.app_folders);
+  ai_options.work_dir = config.data_dir + "/blobs/tmp/ai-work";  // results are renamed into blobs/
+  ai_options.worker_binary = config.worker_binary.empty() ? SelfExecutable() : config.worker_binary;
+  ai_options.max_running = std::max(1, config.ai_workers);
+  ai_options.max_running_per_app = std::max(1, config.ai_workers_per_app);
+  ai_options.retry_backoff_s = std::max(0.0, config.ai_retry_seconds);
+  ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options);
+  if (Status started = engine.Start(); !started.ok()) return fail(started);
+
   h.ingest->Subscribe([](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);
@@ -95,6 +107,7 @@ int RunServer(const ServerConfig& config) {
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
+  api::RegisterAiApi(http, engine);
   api::RegisterWebUi(http);
   api::RegisterOhif(http, config.web_dir);
   Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
@@ -112,9 +125,27 @@ int RunServer(const ServerConfig& config) {
   ready = false;
   http.Stop();
   dimse.Stop();
+  engine.Stop();  // running jobs are re-queued at the next start
   // Every association has ended: nothing is in flight.
   if (FILE* f = std::fopen(clean_marker.c_str(), "w")) std::fclose(f);
   return 0;
+}
+
+std::vector<std::string> DefaultAppFolders(const std::string& data_dir,
+                                           const std::vector<std::string>& extra) {
+  std::vector<std::string> folders;
+  const char* env = std::getenv("RADFLOW_APPS_DIR");
+  folders.push_back(env != nullptr && *env != 0 ? env : RADFLOW_BUILTIN_APPS_DIR);
+  std::error_code ec;
+  if (std::filesystem::is_directory(data_dir + "/apps", ec)) folders.push_back(data_dir + "/apps");
+  folders.insert(folders.end(), extra.begin(), extra.end());
+  return folders;
+}
+
+std::string SelfExecutable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("radflow") : p.string();
 }
 
 }  // namespace radflow::server

@@ -19,10 +19,23 @@ struct ServerConfig {
   double stable_seconds = 5;
   std::string duplicate_policy = "keep";  // keep | reject | replace
   std::string web_dir = "/var/cache/radflow/ohif-3.13.2/dist";  // the OHIF viewer
+  // AI engine: app manifest folders (the built-in apps/ folder first), worker limits, retries.
+  std::vector<std::string> app_folders;
+  int ai_workers = 2;
+  int ai_workers_per_app = 1;
+  double ai_retry_seconds = 10;
+  std::string worker_binary;  // default: this executable
 };
 
 // Blocks until a stop signal; returns the process exit code.
 int RunServer(const ServerConfig& config);
+
+// The app folders a server or CLI uses: the built-in apps shipped with radflow
+// (RADFLOW_APPS_DIR, else the source tree's apps/), DATA/apps when it exists, then `extra`.
+std::vector<std::string> DefaultAppFolders(const std::string& data_dir,
+                                           const std::vector<std::string>& extra);
+// The running executable (/proc/self/exe).
+std::string SelfExecutable();
 
 // Takes an exclusive lock on DIR/radflow.lock so that two servers, or a server and
 // `check --repair`, never work on one data directory at once.

@@ -396,7 +396,7 @@ struct Engine::Impl {
 
 Engine::Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
                storage::JobStore& jobs, EngineOptions options)
-    : impl_(std::make_unique<Impl>(index, blobs, ingest, jobs, std::move(options))), jobs_(jobs) {}
+    : impl_(std::make_shared<Impl>(index, blobs, ingest, jobs, std::move(options))), jobs_(jobs) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -419,7 +419,7 @@ Status Engine::Start() {
   }
   log::Info("ai: " + std::to_string(loaded.apps.size()) + " app(s) loaded");
   if (impl_->options.route_on_series_stable) {
-    Impl* impl = impl_.get();
+    std::shared_ptr<Impl> impl = impl_;
     impl_->ingest.Subscribe([impl](const ingest::Event& e) {
       if (e.type != ingest::Event::Type::kSeriesStable) return;
       std::lock_guard lock(impl->mu);

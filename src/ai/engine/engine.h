@@ -85,7 +85,7 @@ class Engine {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the SeriesStable listener, which ingest may outlive us
   storage::JobStore& jobs_;
   std::vector<std::string> manifest_errors_;
 };

@@ -28,6 +28,9 @@ Result<pid_t> SpawnWorker(const std::vector<std::string>& argv, const std::strin
   }
   if (pid == 0) {
     ::setpgid(0, 0);
+    sigset_t none;  // the server blocks SIGINT/SIGTERM for sigwait; the worker must not
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the server died between fork and prctl
     ::dup2(log_fd, 1);

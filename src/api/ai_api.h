@@ -1,0 +1,19 @@
+// REST API of the AI engine under /api/v1: apps, jobs, findings (docs/api.md).
+#pragma once
+
+#include "ai/engine/engine.h"
+#include "http/http_server.h"
+
+namespace radflow::api {
+
+//   GET  /api/v1/apps                        apps with their state, and rejected manifests
+//   POST /api/v1/apps/{id}/enable | /disable
+//   POST /api/v1/apps/{id}/run               {"series_uid": "...", "priority": "stat"|"routine"}
+//   GET  /api/v1/jobs?state=&app=&study=&series=&limit=&offset=
+//   GET  /api/v1/jobs/{id}
+//   POST /api/v1/jobs/{id}/rerun | /cancel
+//   GET  /api/v1/findings?study=&series=
+//   GET  /api/v1/studies/{uid}/findings, /api/v1/series/{uid}/findings
+void RegisterAiApi(http::HttpServer& server, ai::Engine& engine);
+
+}  // namespace radflow::api

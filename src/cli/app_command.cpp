@@ -1,0 +1,106 @@
+#include "cli/app_command.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "ai/engine/job_runner.h"
+#include "ai/manifest.h"
+#include "dicom/tag.h"
+#include "query/matching.h"
+#include "server/hub.h"
+#include "server/server.h"
+
+namespace radflow::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+int Fail(const Status& st) {
+  std::cerr << "radflow: " << st.ToString() << "\n";
+  return 1;
+}
+
+std::string RunnerText(const ai::AppManifest& m) {
+  switch (m.runner.kind) {
+    case ai::Runner::Kind::kBuiltin: return "builtin:" + m.runner.builtin;
+    case ai::Runner::Kind::kTorchScript: return "torchscript";
+    case ai::Runner::Kind::kOnnx: return "onnx";
+  }
+  return "";
+}
+
+// A folder's files (recursive, sorted), or a stored series' blobs.
+Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
+  std::error_code ec;
+  if (fs::is_directory(o.series, ec)) {
+    std::vector<std::string> files;
+    for (auto it = fs::recursive_directory_iterator(o.series, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file()) files.push_back(it->path().string());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) return Status(ErrorCode::kNotFound, "no files in " + o.series);
+    return files;
+  }
+  if (!fs::exists(o.data + "/index.db", ec)) {
+    return Status(ErrorCode::kNotFound, "'" + o.series + "' is neither a folder nor a series in " + o.data);
+  }
+  auto hub = server::Hub::Open(o.data);
+  if (!hub.ok()) return hub.status();
+  auto q = query::BuildQuery(storage::ResourceLevel::kInstance, {{dicom::tags::kSeriesInstanceUID, o.series}});
+  if (!q.ok()) return q.status();
+  auto found = hub.value()->index->Locate(q.value());
+  if (!found.ok()) return found.status();
+  if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + o.series + " in " + o.data);
+  std::vector<std::string> files;
+  for (const auto& l : found.value()) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
+  return files;
+}
+
+}  // namespace
+
+int RunAppList(const AppCommandOptions& o) {
+  ai::LoadedApps apps = ai::LoadApps(server::DefaultAppFolders(o.data, o.app_folders));
+  std::cout << std::left << std::setw(20) << "ID" << std::setw(10) << "VERSION" << std::setw(26) << "RUNNER"
+            << std::setw(9) << "DEFAULT" << "NAME\n";
+  for (const auto& m : apps.apps) {
+    std::cout << std::setw(20) << m.id << std::setw(10) << m.version << std::setw(26) << RunnerText(m)
+              << std::setw(9) << (m.enabled ? "enabled" : "disabled") << m.name << "\n";
+  }
+  for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";
+  return apps.errors.empty() ? 0 : 2;
+}
+
+int RunAppRun(const AppCommandOptions& o) {
+  ai::LoadedApps apps = ai::LoadApps(server::DefaultAppFolders(o.data, o.app_folders));
+  auto it = std::find_if(apps.apps.begin(), apps.apps.end(),
+                         [&](const ai::AppManifest& m) { return m.id == o.app_id; });
+  if (it == apps.apps.end()) {
+    for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";
+    return Fail(Status(ErrorCode::kNotFound, "no app '" + o.app_id + "' (see `radflow app list`)"));
+  }
+  auto files = SeriesFiles(o);
+  if (!files.ok()) return Fail(files.status());
+  auto run = ai::RunApp(*it, files.value(), o.out);
+  if (!run.ok()) return Fail(run.status());
+  if (o.format == "json") {
+    std::cout << ai::AppRunToJson(run.value()) << "\n";
+    return 0;
+  }
+  std::cout << it->id << " " << it->version << ": " << run->summary << "\n";
+  std::cout << std::fixed << std::setprecision(1) << "load " << run->load_ms << " ms, app " << run->app_ms
+            << " ms, writing results " << run->write_ms << " ms\n";
+  for (const auto& f : run->findings) {
+    std::cout << "finding [" << f.severity << "] " << f.label << " (" << f.type.meaning << ") at ("
+              << f.center[0] << ", " << f.center[1] << ", " << f.center[2] << ") mm";
+    if (f.volume_ml > 0) std::cout << ", " << f.volume_ml << " mL";
+    if (f.size_mm > 0) std::cout << ", " << f.size_mm << " mm";
+    std::cout << std::setprecision(2) << ", score " << f.score << std::setprecision(1) << "\n";
+  }
+  for (const auto& obj : run->objects) std::cout << "wrote " << obj.kind << " " << obj.path << "\n";
+  return 0;
+}
+
+}  // namespace radflow::cli
