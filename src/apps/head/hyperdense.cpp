@@ -103,6 +103,60 @@ size_t DenseNearby(const ImageVolume& hu, const std::vector<float>& to_skull2,
   return dense;
 }
 
+// Grows a cluster to its half-contrast edge: the 50 HU threshold sits above the midpoint
+// between blood and parenchyma and would under-measure the volume. Neighbours inside the
+// brain whose smoothed value is at least (background + cluster mean) / 2 join, within a few
+// voxels of the thresholded cluster (background: the tissue below blood_low_hu around it).
+void GrowToHalfContrast(const ImageVolume& smooth, const Mask& brain, imaging::Volume<int32_t>& labels,
+                        int32_t label, const HeadBleedSettings& s) {
+  const auto& g = smooth.geometry();
+  std::array<size_t, 3> lo{~size_t(0), ~size_t(0), ~size_t(0)}, hi{0, 0, 0};
+  std::vector<size_t> frontier;
+  double sum = 0;
+  for (size_t v = 0; v < labels.data().size(); ++v) {
+    if (labels.data()[v] != label) continue;
+    frontier.push_back(v);
+    sum += smooth.data()[v];
+    const size_t idx[3] = {v % g.size[0], (v / g.size[0]) % g.size[1], v / (g.size[0] * g.size[1])};
+    for (int d = 0; d < 3; ++d) lo[d] = std::min(lo[d], idx[d]), hi[d] = std::max(hi[d], idx[d]);
+  }
+  if (frontier.empty()) return;
+  const double mean = sum / double(frontier.size());
+  size_t reach[3];
+  for (int d = 0; d < 3; ++d) reach[d] = size_t(std::ceil(3.0 / g.spacing[d]));
+  for (int d = 0; d < 3; ++d) {
+    lo[d] = lo[d] > reach[d] ? lo[d] - reach[d] : 0;
+    hi[d] = std::min(g.size[d] - 1, hi[d] + reach[d]);
+  }
+  std::vector<float> tissue;
+  for (size_t k = lo[2]; k <= hi[2]; ++k)
+    for (size_t j = lo[1]; j <= hi[1]; ++j)
+      for (size_t i = lo[0]; i <= hi[0]; ++i) {
+        const float x = smooth.at(i, j, k);
+        if (brain.at(i, j, k) && labels.at(i, j, k) == 0 && x < s.blood_low_hu) tissue.push_back(x);
+      }
+  if (tissue.empty()) return;
+  std::nth_element(tissue.begin(), tissue.begin() + long(tissue.size() / 2), tissue.end());
+  const double half = std::clamp((tissue[tissue.size() / 2] + mean) / 2, s.blood_low_hu - 10, s.blood_low_hu);
+  while (!frontier.empty()) {
+    const size_t v = frontier.back();
+    frontier.pop_back();
+    const size_t i = v % g.size[0], j = (v / g.size[0]) % g.size[1], k = v / (g.size[0] * g.size[1]);
+    const long nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
+    for (const auto& o : nb) {
+      const long x = long(i) + o[0], y = long(j) + o[1], z = long(k) + o[2];
+      if (x < long(lo[0]) || y < long(lo[1]) || z < long(lo[2]) || x > long(hi[0]) || y > long(hi[1]) ||
+          z > long(hi[2]))
+        continue;
+      const size_t w = labels.Offset(size_t(x), size_t(y), size_t(z));
+      const float val = smooth.data()[w];
+      if (labels.data()[w] != 0 || !brain.data()[w] || val < half || val > s.blood_high_hu) continue;
+      labels.data()[w] = label;
+      frontier.push_back(w);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& brain,
@@ -120,13 +174,16 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
   }
   auto cc = imaging::ConnectedComponents(hyper, 6);
   if (!cc.ok()) return out;
-  const auto& labels = cc->labels;
+  auto& labels = cc->labels;
   const double voxel_ml = g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0;
   const size_t min_voxels = size_t(std::ceil(0.5 * s.min_volume_ml / voxel_ml));
   bool any = false;
   for (size_t sz : cc->sizes) any = any || sz >= min_voxels;
   if (labels_out) *labels_out = imaging::Volume<int32_t>(g, 0);
   if (!any) return out;
+  for (size_t c = 0; c < cc->sizes.size(); ++c) {
+    if (cc->sizes[c] >= min_voxels) GrowToHalfContrast(smooth, brain, labels, int32_t(c) + 1, s);
+  }
 
   // Distances: to the skull (3D) and, in-plane, from each cluster voxel to the cluster's edge.
   const auto to_skull2 = SquaredDistance(SkullMask(hu, s.bone_hu), false, s.threads);

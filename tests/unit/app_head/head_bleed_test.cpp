@@ -100,5 +100,168 @@ TEST(HeadBleed, RealHeadCtIsNegative) {
   EXPECT_LT(t, 2.0);
 }
 
+// Image noise: the spread of differences between in-plane neighbours inside the brain.
+double NoiseSigma(const Head& h) {
+  const auto& img = h.input.image;
+  const auto& g = img.geometry();
+  const auto& w = h.brain.geometry();
+  double sum2 = 0;
+  size_t n = 0;
+  for (size_t k = 0; k < g.size[2]; ++k)
+    for (size_t j = 0; j < g.size[1]; ++j)
+      for (size_t i = 0; i + 1 < g.size[0]; ++i) {
+        const auto idx = w.PointToIndex(g.IndexToPoint(double(i), double(j), double(k)));
+        const long x = std::lround(idx[0]), y = std::lround(idx[1]), z = std::lround(idx[2]);
+        if (x < 0 || y < 0 || z < 0 || x >= long(w.size[0]) || y >= long(w.size[1]) || z >= long(w.size[2]) ||
+            !h.brain.at(size_t(x), size_t(y), size_t(z)))
+          continue;
+        const double d = img.at(i + 1, j, k) - img.at(i, j, k);
+        if (std::abs(d) < 40) sum2 += d * d, ++n;  // not across an edge
+      }
+  return std::sqrt(sum2 / double(n) / 2);
+}
+
+struct Blob {
+  imaging::Vec3 center;  // LPS
+  double volume_ml;
+  double hu;
+  double noise_scale = 1;  // × the image's noise sigma
+};
+
+// Replaces the tissue in a sphere of `volume_ml` by `hu` plus Gaussian noise of the image's
+// sigma, with a 2 mm linear edge centred on the radius. Returns the inserted volume
+// (Σ weight × voxel volume) and the fraction of it inside the brain mask.
+std::pair<double, double> InsertBlob(ImageVolume& img, const imaging::Mask& brain, const Blob& b, double sigma,
+                                     unsigned seed) {
+  const auto& g = img.geometry();
+  const double r = std::cbrt(3 * b.volume_ml * 1000 / (4 * M_PI));
+  const double edge = 2;
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, sigma);
+  const auto c = g.PointToIndex(b.center);
+  long reach[3];
+  for (int a = 0; a < 3; ++a) reach[a] = long(std::ceil((r + edge) / g.spacing[a])) + 1;
+  double inserted = 0, inside = 0;
+  const double voxel_ml = g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000;
+  for (long k = long(c[2]) - reach[2]; k <= long(c[2]) + reach[2]; ++k)
+    for (long j = long(c[1]) - reach[1]; j <= long(c[1]) + reach[1]; ++j)
+      for (long i = long(c[0]) - reach[0]; i <= long(c[0]) + reach[0]; ++i) {
+        if (i < 0 || j < 0 || k < 0 || i >= long(g.size[0]) || j >= long(g.size[1]) || k >= long(g.size[2])) continue;
+        const auto p = g.IndexToPoint(double(i), double(j), double(k));
+        const double d = std::hypot(p[0] - b.center[0], p[1] - b.center[1], p[2] - b.center[2]);
+        const double wgt = std::clamp(0.5 - (d - r) / edge, 0.0, 1.0);
+        if (wgt <= 0) continue;
+        float& v = img.at(size_t(i), size_t(j), size_t(k));
+        v = float((1 - wgt) * v + wgt * (b.hu + noise(rng)));
+        inserted += wgt * voxel_ml;
+        const auto w = brain.geometry().PointToIndex(p);
+        const long x = std::lround(w[0]), y = std::lround(w[1]), z = std::lround(w[2]);
+        if (x >= 0 && y >= 0 && z >= 0 && x < long(brain.geometry().size[0]) && y < long(brain.geometry().size[1]) &&
+            z < long(brain.geometry().size[2]) && brain.at(size_t(x), size_t(y), size_t(z)))
+          inside += wgt * voxel_ml;
+      }
+  return {inserted, inside / inserted};
+}
+
+// Runs the app on the head CT with `blob` inserted; prints what it found.
+ai::AppOutput RunWithBlob(const Blob& blob, double* true_ml) {
+  const Head& h = LoadHead();
+  ai::AppInput in = h.input;
+  const double sigma = NoiseSigma(h) * blob.noise_scale;
+  auto [ml, inside] = InsertBlob(in.image, h.brain, blob, sigma, 7);
+  *true_ml = ml;
+  EXPECT_GT(inside, 0.9) << "the blob must lie in the parenchyma";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunHeadBleed(in);
+  const double t = Seconds(t0);
+  EXPECT_TRUE(out.ok());
+  if (!out.ok()) return {};
+  std::printf("blob %.0f HU, %.2f mL inserted (noise sigma %.1f HU, %.0f%% in the brain mask) at (%.0f, %.0f, %.0f): "
+              "%s [%.3f s]\n",
+              blob.hu, ml, sigma, 100 * inside, blob.center[0], blob.center[1], blob.center[2], out->summary.c_str(), t);
+  for (const auto& f : out->findings) {
+    std::printf("  finding %s score %.2f at (%.1f, %.1f, %.1f), error %.1f%%\n", f.label.c_str(), f.score,
+                f.center[0], f.center[1], f.center[2], 100 * (f.volume_ml - ml) / ml);
+  }
+  return *out;
+}
+
+// The finding nearest to `p`, or nullptr.
+const ai::Finding* Near(const ai::AppOutput& out, const imaging::Vec3& p, double mm) {
+  for (const auto& f : out.findings) {
+    if (std::hypot(f.center[0] - p[0], f.center[1] - p[1], f.center[2] - p[2]) < mm) return &f;
+  }
+  return nullptr;
+}
+
+void ExpectDetected(const Blob& blob, double tolerance) {
+  double ml = 0;
+  const auto out = RunWithBlob(blob, &ml);
+  ASSERT_EQ(out.findings.size(), 1u);
+  const ai::Finding* f = Near(out, blob.center, 5);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, "critical");
+  EXPECT_EQ(f->type.value, "1386000");
+  EXPECT_EQ(f->type.scheme, "SCT");
+  EXPECT_NEAR(f->volume_ml, ml, tolerance * ml);
+  const double diameter = 2 * std::cbrt(3 * ml * 1000 / (4 * M_PI));
+  EXPECT_NEAR(f->size_mm, diameter, 0.2 * diameter);
+  EXPECT_GT(f->score, 0.5);
+  ASSERT_EQ(out.segments.size(), 1u);
+  EXPECT_EQ(f->segment_number, 1);
+  EXPECT_TRUE(out.segments[0].mask.geometry().SameGrid(LoadHead().input.image.geometry()));
+  size_t n = 0;
+  for (auto v : out.segments[0].mask.data()) n += v != 0;
+  const auto& g = out.segments[0].mask.geometry();
+  EXPECT_NEAR(double(n) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, f->volume_ml, 0.02 * f->volume_ml);
+}
+
+// Left hemisphere (LPS: +x is the patient's left), basal ganglia level.
+imaging::Vec3 Offset(double dx, double dy, double dz) {
+  const auto& c = LoadHead().brain_center;
+  return {c[0] + dx, c[1] + dy, c[2] + dz};
+}
+
+TEST(HeadBleed, TenMillilitre60HuBlobIsFoundAndMeasured) { ExpectDetected({Offset(30, 0, 0), 10, 60}, 0.15); }
+
+TEST(HeadBleed, ThreeMillilitreBlobIsFound) { ExpectDetected({Offset(30, 0, 0), 3, 60}, 0.15); }
+
+TEST(HeadBleed, BlobInTheRightPosteriorBrainIsFound) { ExpectDetected({Offset(-28, 30, 15), 10, 65}, 0.15); }
+
+TEST(HeadBleed, BlobWithThreeTimesTheNoiseIsFound) { ExpectDetected({Offset(30, 0, 0), 10, 60, 3}, 0.15); }
+
+TEST(HeadBleed, FortyHuBlobIsNotHyperdense) {
+  double ml = 0;
+  const auto out = RunWithBlob({Offset(30, 0, 0), 10, 40}, &ml);
+  EXPECT_TRUE(out.findings.empty());
+  EXPECT_EQ(out.summary, "no suspected haemorrhage");
+}
+
+// Thin slices: the head CT resampled to 300 slices (512 × 611 × 300, about 94 M voxels) with
+// a 10 mL blob; the app block-averages it to about 1 mm voxels first.
+TEST(HeadBleed, ThreeHundredSliceVolumeRunsInUnderTenSeconds) {
+  const Head& h = LoadHead();
+  imaging::Geometry thin = h.input.image.geometry();
+  const double extent = double(thin.size[2]) * thin.spacing[2];
+  thin.size[2] = 300;
+  thin.spacing[2] = extent / 300;
+  thin.origin = h.input.image.geometry().IndexToPoint(0, 0, -0.5 + 0.5 * thin.spacing[2] / h.input.image.geometry().spacing[2]);
+  ai::AppInput in;
+  in.image = imaging::Resample(h.input.image, thin, imaging::Interpolation::kLinear, -1000, true);
+  in.threads = 2;
+  const Blob blob{Offset(30, 0, 0), 10, 60};
+  auto [ml, inside] = InsertBlob(in.image, h.brain, blob, NoiseSigma(h), 11);
+  EXPECT_GT(inside, 0.9);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunHeadBleed(in);
+  const double t = Seconds(t0);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("RunHeadBleed on %zux%zux%zu (%.2f mm slices, 2 threads): %.3f s; %s\n", thin.size[0], thin.size[1],
+              thin.size[2], thin.spacing[2], t, out->summary.c_str());
+  EXPECT_LT(t, 10.0);
+  ASSERT_EQ(out->findings.size(), 1u);
+  EXPECT_NEAR(out->findings[0].volume_ml, ml, 0.15 * ml);
+}
+
 }  // namespace
 }  // namespace radflow::apps::head
