@@ -16,7 +16,8 @@ namespace radflow::ai {
 
 // One routing rule over a series attribute. `attribute` is a DICOM keyword of the series'
 // first instance (any attribute, e.g. "BodyPartExamined", "SliceThickness") or one of the
-// computed keys "NumberOfSeriesRelatedInstances" (alias "SliceCount").
+// computed keys "NumberOfSeriesRelatedInstances" (files in the series) and "SliceCount"
+// (files, or frames of a single multi-frame file). See docs/apps.md and ai/routing.h.
 struct Rule {
   enum class Op { kEquals, kIn, kRegex, kRange };
   std::string attribute;
@@ -25,28 +26,28 @@ struct Rule {
   std::string pattern;              // kRegex (ECMAScript, whole value must match)
   std::optional<double> min;        // kRange: inclusive bounds, either may be absent
   std::optional<double> max;
-  bool case_sensitive = false;      // kEquals / kIn
+  bool case_sensitive = false;  // kEquals / kIn / kRegex
 };
 
 struct Preprocess {
-  std::string mode = "3d";                    // "2d" (slice-wise, axial) or "3d"
+  std::string mode = "3d";                      // "2d" (slice-wise, axial) or "3d"
   std::optional<std::array<double, 2>> window;  // clip HU to [low, high] then scale to [0, 1]
-  std::string normalise = "none";            // "none" | "zscore" | "scale" (x * scale + offset)
+  std::string normalise = "none";               // "none" | "zscore" | "scale" (x * scale + offset)
   double scale = 1, offset = 0;
-  std::optional<imaging::Vec3> spacing;      // resample to this spacing (mm) first
+  std::optional<imaging::Vec3> spacing;         // resample to this spacing (mm) first
   std::optional<std::array<int64_t, 3>> patch;  // network input size (x, y, z); 2d uses x, y
-  std::string tiling = "tile";               // "tile" (sliding window, covers all) | "none" (whole volume)
-  double overlap = 0.25;                     // tile overlap fraction
+  std::string tiling = "tile";  // "tile" (sliding window, covers all) | "none" (whole volume)
+  double overlap = 0.25;        // tile overlap fraction
 };
 
 struct Postprocess {
-  std::string op = "argmax";           // "argmax" (C channels → label) | "threshold" (1 channel)
+  std::string op = "argmax";  // "argmax" (C channels → label) | "threshold" (1 channel)
   double threshold = 0.5;
-  bool sigmoid = false;                // apply a sigmoid before thresholding
-  std::vector<std::string> labels;     // name per label 1..N (label 0 is background)
-  bool findings = true;                // connected components → findings
-  double min_volume_ml = 0;            // smaller components are dropped
-  Code finding_type;                   // coded type of each finding
+  bool sigmoid = false;             // apply a sigmoid before thresholding
+  std::vector<std::string> labels;  // name per label 1..N (label 0 is background)
+  bool findings = true;             // connected components → findings
+  double min_volume_ml = 0;         // smaller components are dropped
+  Code finding_type;                // coded type of each finding
   std::string severity = "info";
 };
 
@@ -64,34 +65,38 @@ struct Resources {
 };
 
 struct AppManifest {
-  std::string id;       // [a-z0-9-]+, unique
+  std::string id;  // [a-z0-9-]+, unique
   std::string name;
   std::string version;
   std::string vendor;
   std::string intended_use;
-  bool enabled = true;  // default state; the REST API can change it (persisted in the index)
+  bool enabled = true;      // default state; the REST API can change it (persisted in the index)
   std::vector<Rule> rules;  // all must match
-  std::vector<std::string> outputs;  // subset of "seg", "sr", "findings", "derived"
+  // Subset of "seg", "sr", "findings", "derived".
+  std::vector<std::string> outputs{"seg", "sr", "findings"};
   Resources resources;
   double timeout_s = 600;
-  int max_attempts = 3;     // including the first
-  int priority = 0;         // higher runs first; a STAT order adds 100
+  int max_attempts = 3;  // including the first
+  int priority = 0;      // higher runs first; a STAT order adds 100
   Runner runner;
   Preprocess preprocess;
   Postprocess postprocess;
   std::string settings_json = "{}";  // app-specific settings, passed through
-  std::string source;       // the manifest file it came from
+  std::string source;                // the manifest file it came from
 };
 
 // Parses one manifest. `base_dir` resolves a relative model path; `format` is "json" or
-// "yaml" (by file extension in LoadManifestFile).
+// "yaml" ("yml" too). Errors (kInvalidArgument) read "<field path>: <reason>". Does not
+// check that a builtin runner is registered (LoadApps does).
 Result<AppManifest> ParseManifest(const std::string& text, const std::string& format,
                                   const std::string& base_dir);
+// Reads and parses one file (format by extension: .json, .yaml, .yml); `source` is set to
+// its absolute path. Errors read "<file>: <field path>: <reason>".
 Result<AppManifest> LoadManifestFile(const std::string& path);
 
 struct LoadedApps {
-  std::vector<AppManifest> apps;     // sorted by id
-  std::vector<std::string> errors;   // "file: field: reason", one per rejected manifest
+  std::vector<AppManifest> apps;    // sorted by id
+  std::vector<std::string> errors;  // "file: field: reason", one per rejected manifest
 };
 // Every *.json / *.yaml / *.yml directly in each folder (later folders override an id of an
 // earlier one). A bad manifest is reported and skipped; the others load. A runner naming
