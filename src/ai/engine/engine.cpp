@@ -125,14 +125,15 @@ struct Engine::Impl {
         log::Debug("ai: " + m.id + " not for series " + series_uid + ": " + v.reason);
         continue;
       }
-      auto active = jobs.HasActive(m.id, series_uid);
-      if (!active.ok()) return active.status();
-      if (active.value()) continue;
-      auto id = Enqueue(m, located->first, series_uid, stat, trigger);
+      // One job per app and series at a time: a series that becomes stable again while
+      // its job is queued or running is not queued twice.
+      auto id = jobs.EnqueueUnlessActive(NewJob(m, located->first, series_uid, stat, trigger));
       if (!id.ok()) return id.status();
-      queued.push_back(id.value());
+      if (!id->has_value()) continue;
+      log::Info("ai: queued job " + std::to_string(**id) + " (" + m.id + ") on series " + series_uid);
+      queued.push_back(**id);
       std::lock_guard lock(mu);
-      if (stable_ms > 0) stable_at[id.value()] = stable_ms;
+      if (stable_ms > 0) stable_at[**id] = stable_ms;
     }
     std::lock_guard lock(mu);
     ++stats.routed_series;
@@ -140,8 +141,8 @@ struct Engine::Impl {
     return queued;
   }
 
-  Result<int64_t> Enqueue(const AppManifest& m, const std::string& study, const std::string& series,
-                          bool stat, const std::string& trigger) {
+  static Job NewJob(const AppManifest& m, const std::string& study, const std::string& series,
+                    bool stat, const std::string& trigger) {
     Job job;
     job.app_id = m.id;
     job.app_version = m.version;
@@ -150,7 +151,12 @@ struct Engine::Impl {
     job.priority = m.priority + (stat ? 100 : 0);
     job.max_attempts = std::max(1, m.max_attempts);
     job.trigger = trigger;
-    auto id = jobs.Enqueue(job);
+    return job;
+  }
+
+  Result<int64_t> Enqueue(const AppManifest& m, const std::string& study, const std::string& series,
+                          bool stat, const std::string& trigger) {
+    auto id = jobs.Enqueue(NewJob(m, study, series, stat, trigger));
     if (id.ok()) log::Info("ai: queued job " + std::to_string(id.value()) + " (" + m.id + ") on series " + series);
     return id;
   }
@@ -175,6 +181,13 @@ struct Engine::Impl {
       if (same_app >= options.max_running_per_app) continue;
       auto marked = jobs.MarkRunning(job.id, NowMs());
       if (!marked.ok() || !marked.value()) continue;
+      if (job.attempts > job.max_attempts) {
+        // Only a job interrupted by restarts gets here (failures stop at max_attempts): one
+        // extra attempt is allowed, so that an app that kills the hub cannot loop for ever.
+        (void)jobs.MarkFailed(job.id, NowMs(), "gave up after " + std::to_string(job.attempts) +
+                                                   " interrupted attempts", std::nullopt);
+        continue;
+      }
       Launch(job, app->second);
     }
   }
