@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "ai/engine/job_runner.h"
 #include "ai/manifest.h"
+#include "dicom/instance.h"
 #include "dicom/tag.h"
 #include "query/matching.h"
 #include "server/hub.h"
@@ -41,8 +43,22 @@ Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
       if (it->is_regular_file()) files.push_back(it->path().string());
     }
     std::sort(files.begin(), files.end());
-    if (files.empty()) return Status(ErrorCode::kNotFound, "no files in " + o.series);
-    return files;
+    // A folder may hold more than the series (an RTSTRUCT, other series): the series with
+    // the most DICOM files is the one the app runs on.
+    std::map<std::string, std::vector<std::string>> by_series;
+    for (const auto& f : files) {
+      auto parsed = dicom::ParsePart10File(f);
+      if (parsed.ok()) by_series[parsed->series_instance_uid].push_back(f);
+    }
+    if (by_series.empty()) return Status(ErrorCode::kNotFound, "no DICOM files in " + o.series);
+    auto best = std::max_element(by_series.begin(), by_series.end(), [](const auto& a, const auto& b) {
+      return a.second.size() < b.second.size();
+    });
+    if (by_series.size() > 1) {
+      std::cerr << "radflow: " << by_series.size() << " series in " << o.series << "; running on "
+                << best->first << " (" << best->second.size() << " files)\n";
+    }
+    return best->second;
   }
   if (!fs::exists(o.data + "/index.db", ec)) {
     return Status(ErrorCode::kNotFound, "'" + o.series + "' is neither a folder nor a series in " + o.data);
