@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace radflow::ai {
@@ -296,6 +298,30 @@ TEST(ManifestTest, FileErrorsNameTheFile) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             kFixtures + "/mixed/c-bad-range.json: rules[1].range.min: expected a number");
+}
+
+TEST(ManifestTest, EveryExampleInTheReferenceParses) {
+  // docs/apps.md's ```json / ```yaml blocks; its model path is the fixture's.
+  std::ifstream in(RADFLOW_SOURCE_DIR "/docs/apps.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string text = doc.str();
+  int parsed = 0;
+  for (const std::string format : {"json", "yaml"}) {
+    const std::string fence = "```" + format + "\n";
+    for (size_t at = text.find(fence); at != std::string::npos; at = text.find(fence, at)) {
+      at += fence.size();
+      const std::string block = text.substr(at, text.find("```", at) - at);
+      auto m = ParseManifest(block, format, kFixtures + "/good");
+      EXPECT_TRUE(m.ok()) << format << " example: " << m.status().message();
+      if (m.ok()) {
+        EXPECT_TRUE(m->id == "ct-lung-lesions" || m->id == "ct-qc") << m->id;
+      }
+      ++parsed;
+    }
+  }
+  EXPECT_EQ(parsed, 3);
 }
 
 }  // namespace
