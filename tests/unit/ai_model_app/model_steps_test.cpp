@@ -287,3 +287,48 @@ TEST(LongestInPlaneDiameter, SquareDiagonalAndLine) {
 
 }  // namespace
 }  // namespace radflow::ai
+
+namespace radflow::ai {
+namespace {
+
+// The same mapping seen by real PyTorch: axis_probe.pt (make_axis_probe.py) returns the
+// input rolled by one voxel along W, H and D as channels 0, 1, 2. Volume sizes are
+// multiples of 16, so no padding: voxel (i, j, k) must come back from (i−1, j, k),
+// (i, j−1, k) and (i, j, k−1) (cyclically).
+TEST(Predict, PyTorchSeesWidthAsColumnsHeightAsRowsDepthAsSlices) {
+  auto backend = LoadModel(BackendKind::kTorchScript,
+                           std::string(RADFLOW_SOURCE_DIR) + "/tests/unit/ai_model_app/axis_probe.pt", {1});
+  if (!backend.ok() && backend.status().code() == ErrorCode::kUnsupported) {
+    GTEST_SKIP() << backend.status().ToString();
+  }
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  const size_t nx = 32, ny = 16, nz = 16;
+  const ImageVolume image = Coded(nx, ny, nz);
+  Preprocess pre;
+  pre.tiling = "none";
+  auto out = model_app::Predict(image, pre, **backend);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 3u);
+  for (size_t k = 0; k < nz; ++k)
+    for (size_t j = 0; j < ny; ++j)
+      for (size_t i = 0; i < nx; ++i) {
+        ASSERT_EQ((*out)[0].at(i, j, k), image.at((i + nx - 1) % nx, j, k));
+        ASSERT_EQ((*out)[1].at(i, j, k), image.at(i, (j + ny - 1) % ny, k));
+        ASSERT_EQ((*out)[2].at(i, j, k), image.at(i, j, (k + nz - 1) % nz));
+      }
+  // "2d": [1, 1, H, W] per slice; the third roll is over the size-1 channel axis (identity).
+  pre.mode = "2d";
+  auto slices = model_app::Predict(image, pre, **backend);
+  ASSERT_TRUE(slices.ok()) << slices.status().ToString();
+  ASSERT_EQ(slices->size(), 3u);
+  for (size_t k = 0; k < nz; ++k)
+    for (size_t j = 0; j < ny; ++j)
+      for (size_t i = 0; i < nx; ++i) {
+        ASSERT_EQ((*slices)[0].at(i, j, k), image.at((i + nx - 1) % nx, j, k));
+        ASSERT_EQ((*slices)[1].at(i, j, k), image.at(i, (j + ny - 1) % ny, k));
+        ASSERT_EQ((*slices)[2].at(i, j, k), image.at(i, j, k));
+      }
+}
+
+}  // namespace
+}  // namespace radflow::ai
