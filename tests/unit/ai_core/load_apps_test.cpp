@@ -101,5 +101,23 @@ TEST_F(LoadAppsTest, ModelPathsResolveAgainstTheManifestFolder) {
   fs::remove_all(dir);
 }
 
+TEST(ShippedAppsTest, EveryManifestInTheRepositoryParses) {
+  // apps/ (shipped) and the engine's test apps: the validator accepts what others wrote.
+  namespace fs = std::filesystem;
+  int checked = 0;
+  for (const std::string dir : {"/apps", "/tests/fixtures/engine_apps"}) {
+    std::error_code ec;
+    for (fs::directory_iterator it(RADFLOW_SOURCE_DIR + dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const std::string ext = it->path().extension().string();
+      if (ext != ".json" && ext != ".yaml" && ext != ".yml") continue;
+      auto m = LoadManifestFile(it->path().string());
+      EXPECT_TRUE(m.ok()) << m.status().message();
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 1);
+}
+
 }  // namespace
 }  // namespace radflow::ai
