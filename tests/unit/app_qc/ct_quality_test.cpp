@@ -1,0 +1,175 @@
+// ct-quality on real CTs: the tilted, irregularly spaced GE head CT must be flagged; the
+// chest CT and the (cropped) IBSI PAT1 CT must show nothing moderate or high.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "apps/qc/qc_apps.h"
+#include "imaging/series_volume.h"
+
+namespace radflow::apps::qc {
+namespace {
+
+namespace fs = std::filesystem;
+
+ai::AppInput LoadInput(const std::string& folder) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(std::string(RADFLOW_SHARED_DATA) + "/dicom/" + folder)) {
+    if (e.path().extension() == ".dcm") files.push_back(e.path().string());
+  }
+  auto series = imaging::LoadSeries(files);
+  EXPECT_TRUE(series.ok()) << folder << ": " << series.status().ToString();
+  ai::AppInput in;
+  if (!series.ok()) return in;
+  in.image = std::move(series->volume);
+  in.report = series->report;
+  in.files = files;
+  in.threads = 2;
+  return in;
+}
+
+const ai::Finding* FindingOf(const ai::AppOutput& out, const std::string& code) {
+  for (const auto& f : out.findings) {
+    if (f.type.value == code) return &f;
+  }
+  return nullptr;
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Print(const std::string& name, const ai::AppOutput& out, double seconds) {
+  std::printf("[%s] %.3f s, summary: %s\n", name.c_str(), seconds, out.summary.c_str());
+  for (const auto& f : out.findings) {
+    std::printf("  %-8s %s | %s\n", f.severity.c_str(), f.type.meaning.c_str(), f.label.c_str());
+  }
+}
+
+bool Severe(const ai::Finding& f) {
+  return f.severity == "moderate" || f.severity == "high" || f.severity == "critical";
+}
+
+TEST(CtQuality, FlagsTiltAndIrregularSpacingOfGeHeadCt) {
+  const auto in = LoadInput("ct_head_ge_tilt/dicom");
+  ASSERT_FALSE(in.image.empty());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  Print("head tilt", *out, Seconds(t0));
+  ASSERT_EQ(out->findings.size(), 5u);
+  const auto* tilt = FindingOf(*out, "RFQC003");
+  ASSERT_NE(tilt, nullptr);
+  EXPECT_NE(tilt->severity, "info");
+  ASSERT_FALSE(tilt->measurements.empty());
+  EXPECT_NEAR(tilt->measurements[0].value, 18.5, 0.5);
+  EXPECT_EQ(tilt->measurements[0].unit.value, "deg");
+  const auto* spacing = FindingOf(*out, "RFQC002");
+  ASSERT_NE(spacing, nullptr);
+  EXPECT_NE(spacing->severity, "info");
+  EXPECT_GT(spacing->measurements[1].value, 1.05);  // max/min spacing ratio
+  EXPECT_NE(out->summary.find("tilt"), std::string::npos);
+}
+
+TEST(CtQuality, TiltFromGantryDetectorTiltAttribute) {
+  ai::AppInput in;
+  imaging::Geometry g;
+  g.size = {64, 64, 4};
+  in.image = imaging::ImageVolume(g, -1000.f);
+  in.attributes["GantryDetectorTilt"] = "-12.5";
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok());
+  const auto* tilt = FindingOf(*out, "RFQC003");
+  ASSERT_NE(tilt, nullptr);
+  EXPECT_EQ(tilt->severity, "low");
+  EXPECT_DOUBLE_EQ(tilt->measurements[0].value, 12.5);
+  EXPECT_EQ(FindingOf(*out, "RFQC001")->measurements.size(), 0u);  // all air: no noise estimate
+}
+
+TEST(CtQuality, RejectsEmptyImage) {
+  ai::AppInput in;
+  EXPECT_EQ(RunCtQuality(in).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(RunCtDenoise(in).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(CtQuality, NothingSevereOnChestCt) {
+  const auto in = LoadInput("ct_chest_lung_dx/Lung_Dx-A0001/CT_5mm_lung_kernel");
+  ASSERT_FALSE(in.image.empty());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunCtQuality(in);
+  const double seconds = Seconds(t0);
+  ASSERT_TRUE(out.ok());
+  Print("chest", *out, seconds);
+  for (const auto& f : out->findings) EXPECT_FALSE(Severe(f)) << f.label;
+  EXPECT_EQ(FindingOf(*out, "RFQC003")->severity, "info");
+  EXPECT_EQ(FindingOf(*out, "RFQC002")->severity, "info");
+  EXPECT_EQ(FindingOf(*out, "RFQC005")->severity, "info");
+  const auto* noise = FindingOf(*out, "RFQC001");
+  ASSERT_EQ(noise->measurements.size(), 2u);
+  EXPECT_GT(noise->measurements[0].value, 5);
+  EXPECT_LT(noise->measurements[0].value, 150);
+  EXPECT_LT(seconds, 2.0);
+}
+
+TEST(CtQuality, CroppedPat1ReportsTruncationAsCropOnly) {
+  const auto in = LoadInput("ct_lung_ibsi_pat1/dicom/image");
+  ASSERT_FALSE(in.image.empty());
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok());
+  Print("pat1", *out, 0);
+  for (const auto& f : out->findings) EXPECT_FALSE(Severe(f)) << f.label;
+  const auto* trunc = FindingOf(*out, "RFQC004");
+  ASSERT_NE(trunc, nullptr);
+  // The body runs off the 201×204 crop on every slice: reported (low), named a crop.
+  EXPECT_EQ(trunc->severity, "low");
+  EXPECT_NE(trunc->label.find("cropped"), std::string::npos);
+  EXPECT_GT(trunc->measurements[0].value, 50);
+}
+
+TEST(CtQuality, SyntheticTruncationAndMetalAreGraded) {
+  // The chest CT with its sides replaced by the edge columns (a 512² FOV that misses the
+  // body's sides) and a steel rod with streaks inserted.
+  auto in = LoadInput("ct_chest_lung_dx/Lung_Dx-A0001/CT_5mm_lung_kernel");
+  ASSERT_FALSE(in.image.empty());
+  auto& img = in.image;
+  const auto& g = img.geometry();
+  for (size_t k = 0; k < g.size[2]; ++k) {
+    for (size_t j = 0; j < g.size[1]; ++j) {
+      for (size_t i = 0; i < g.size[0]; ++i) {
+        if (i < 110 || i >= 402) img.at(i, j, k) = -1000;
+      }
+      img.at(0, j, k) = img.at(110, j, k);  // body reaching the border
+      img.at(g.size[0] - 1, j, k) = img.at(401, j, k);
+      for (size_t i = 1; i < 110; ++i) img.at(i, j, k) = img.at(110, j, k);
+      for (size_t i = 402; i + 1 < g.size[0]; ++i) img.at(i, j, k) = img.at(401, j, k);
+    }
+  }
+  for (size_t k = 20; k < 30; ++k) {
+    for (int a = 0; a < 12; ++a) {  // dark and bright streaks radiating from the rod, 3 px wide
+      const double th = a * M_PI / 12, dx = std::cos(th), dy = std::sin(th);
+      for (double t = -80; t <= 80; t += 0.5) {
+        for (int w = -1; w <= 1; ++w) {
+          img.at(size_t(202.5 + t * dx - w * dy), size_t(252.5 + t * dy + w * dx), k) = (a % 2) ? -800.f : 1800.f;
+        }
+      }
+    }
+    for (size_t j = 250; j < 256; ++j) {
+      for (size_t i = 200; i < 206; ++i) img.at(i, j, k) = 3071;
+    }
+  }
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok());
+  Print("synthetic", *out, 0);
+  const auto* trunc = FindingOf(*out, "RFQC004");
+  EXPECT_TRUE(Severe(*trunc)) << trunc->label;
+  const auto* metal = FindingOf(*out, "RFQC005");
+  EXPECT_TRUE(Severe(*metal)) << metal->label;
+  EXPECT_NEAR(metal->measurements[0].value, 360 * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, 0.05);
+}
+
+}  // namespace
+}  // namespace radflow::apps::qc
