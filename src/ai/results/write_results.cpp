@@ -1,0 +1,52 @@
+// WriteResults: an app's output as standard objects (IHE AI Results): SEG, then the SR
+// (whose groups reference the SEG's segments), then the derived series.
+#include <filesystem>
+
+#include "ai/results/results.h"
+
+namespace radflow::ai {
+
+Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const SourceSeries& source,
+                                                const Algorithm& algorithm,
+                                                const std::string& out_dir,
+                                                int series_number_base) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + out_dir + ": " + ec.message());
+  std::vector<WrittenObject> written;
+  int series_number = series_number_base;
+  const WrittenObject* seg = nullptr;
+  if (!output.segments.empty()) {
+    auto r = WriteSegmentation(output.segments, source, algorithm, out_dir + "/seg-1.dcm", series_number++);
+    if (!r.ok()) return r.status();
+    written.push_back(r.value());
+  }
+  if (!output.findings.empty() || !output.segments.empty()) {
+    if (!written.empty()) seg = &written.front();
+    std::vector<Finding> findings = output.findings;
+    if (findings.empty()) {
+      // Segments without findings: one group per segment so the SR indexes them.
+      for (size_t i = 0; i < output.segments.size(); ++i) {
+        Finding f;
+        f.type = output.segments[i].type;
+        f.label = output.segments[i].label;
+        f.segment_number = static_cast<int>(i + 1);
+        findings.push_back(f);
+      }
+    }
+    const WrittenObject seg_copy = seg ? *seg : WrittenObject{};
+    auto r = WriteMeasurementReport(findings, source, algorithm, seg ? &seg_copy : nullptr,
+                                    out_dir + "/sr-1.dcm", series_number++);
+    if (!r.ok()) return r.status();
+    written.push_back(r.value());
+  }
+  for (size_t i = 0; i < output.derived.size(); ++i) {
+    const std::string dir = out_dir + "/derived-" + std::to_string(i + 1);
+    auto r = WriteDerivedSeries(output.derived[i], source, algorithm, dir, series_number++);
+    if (!r.ok()) return r.status();
+    written.insert(written.end(), r->begin(), r->end());
+  }
+  return written;
+}
+
+}  // namespace radflow::ai
