@@ -74,7 +74,7 @@ def wado_instance(server, study, series, sop, out_path):
     """WADO-RS retrieve of one instance into out_path (the first multipart part)."""
     client = DicomWebClient(server.http_port)
     try:
-        r = client.request("GET", "/studies/%s/series/%s/instances/%s" % (study, series, sop),
+        r = client.request("GET", "studies/%s/series/%s/instances/%s" % (study, series, sop),
                            headers={"Accept": 'multipart/related; type="application/dicom"'})
         assert r.status == 200, (r.status, r.body[:300])
         parts = r.parts()

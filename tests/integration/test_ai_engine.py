@@ -4,10 +4,12 @@ by WADO-RS and C-GET and valid per dciodvfy; findings by REST. Beside the good a
 app (retried with backoff, then failed) and a hanging app (killed at its timeout) — neither
 blocks the other jobs nor ingest. Then the REST controls, and a kill -9 with jobs queued."""
 import os
+import sys
 import time
 import unittest
 
-import harness
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from ai_harness import (FIXTURES, ai_server, api, by_app, dciodvfy_errors, finished, jobs,
                         wado_instance, wait_jobs)
 
