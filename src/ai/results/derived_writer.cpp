@@ -67,6 +67,11 @@ Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& deriv
     ds.putAndInsertString(DCM_SeriesTime, time.c_str());
     ds.putAndInsertString(DCM_SeriesDescription, derived.series_description.substr(0, 64).c_str());
     OFString v;
+    // Laterality (2C): dciodvfy cannot tell whether the body part is paired, so it stays
+    // present: the source's value, else empty (a warning, not an error).
+    v.clear();
+    first.findAndGetOFString(DCM_Laterality, v);
+    ds.putAndInsertString(DCM_Laterality, v.c_str());
     if (first.findAndGetOFString(DCM_PatientPosition, v).good()) ds.putAndInsertString(DCM_PatientPosition, v.c_str());
     // Frame of Reference (C.7.4.1): the source's, as the planes are in its patient space.
     ds.putAndInsertString(DCM_FrameOfReferenceUID,

@@ -35,15 +35,23 @@ struct WrittenObject {
 };
 
 // Writes the SEG (when output.segments is not empty), the SR (when findings or segments
-// exist; measurement groups reference the SEG's segments), and one series per derived
-// volume, into out_dir. Files are named <kind>-<n>.dcm. `series_number_base` numbers the
-// new series (SeriesNumber = base, base+1, ...).
+// exist; measurement groups reference the SEG's segments; segments without findings get
+// one group each), and one series per derived volume, into out_dir: seg-1.dcm, sr-1.dcm,
+// derived-<n>/derived-<SeriesNumber>-<slice>.dcm. `series_number_base` numbers the new
+// series (SeriesNumber = base, base+1, ...). Returned in that order. Errors: those of the
+// writers below; kIoError when out_dir cannot be created.
 Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const SourceSeries& source,
                                                 const Algorithm& algorithm,
                                                 const std::string& out_dir,
                                                 int series_number_base = 9000);
 
-// Lower-level writers, used by WriteResults and tested on their own.
+// Lower-level writers, used by WriteResults and tested on their own. All need readable
+// source files (kNotFound / kInvalidDicom / kMissingAttribute otherwise).
+// SEG: every mask on one grid (the source volume's, or LoadSeries' resampled one), each
+// segment with category and type codes (kInvalidArgument otherwise); one frame per
+// (segment, slice with a voxel); each frame references the source image on its plane, or,
+// when some frame lies on none (resampled grid), the shared Derivation Image group lists
+// every source image.
 Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segments,
                                         const SourceSeries& source, const Algorithm& algorithm,
                                         const std::string& path, int series_number);
@@ -53,7 +61,8 @@ Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& finding
                                              const Algorithm& algorithm,
                                              const WrittenObject* segmentation,
                                              const std::string& path, int series_number);
-// One instance per slice; returns the instances written.
+// One CT Image Storage instance per slice, HU as signed 16-bit (identity rescale), named
+// derived-<series_number>-<slice, 1-based, 4 digits>.dcm; returns the instances written.
 Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& derived,
                                                       const SourceSeries& source,
                                                       const Algorithm& algorithm,
@@ -75,6 +84,10 @@ struct SrDocument {
   Code title;
   std::vector<SrMeasurementGroup> groups;
 };
+// Groups are the CONTAINERs (125007, DCM, "Measurement Group") in document order; their
+// direct NUM children with a value are the measurements (in order). template_id comes from
+// the root's ContentTemplateSequence, else "1500" when the title is (126000, DCM).
+// Errors: kNotFound, kInvalidDicom (unreadable), kInvalidArgument (not an SR document).
 Result<SrDocument> ReadMeasurementReport(const std::string& path);
 
 }  // namespace radflow::ai

@@ -139,6 +139,19 @@ AppOutput LungOutput(const imaging::Mask& gtv, const imaging::ImageVolume& image
   mass.segment_number = 1;
   mass.volume_ml = inside * sp[0] * sp[1] * sp[2] / 1000.0;
   mass.size_mm = 41.5;
+  // Centroid of the GTV in patient space: written as a SCOORD3D POINT.
+  imaging::Vec3 centroid{0, 0, 0};
+  const auto& g = gtv.geometry();
+  for (size_t k = 0; k < g.size[2]; ++k) {
+    for (size_t j = 0; j < g.size[1]; ++j) {
+      for (size_t i = 0; i < g.size[0]; ++i) {
+        if (!gtv.at(i, j, k)) continue;
+        const imaging::Vec3 p = g.IndexToPoint(double(i), double(j), double(k));
+        for (int a = 0; a < 3; ++a) centroid[a] += p[a] / inside;
+      }
+    }
+  }
+  mass.center = centroid;
   mass.measurements.push_back(
       {{"112031", "DCM", "Attenuation Coefficient"}, sum_hu / inside, {"[hnsf'U]", "UCUM", "Hounsfield unit"}});
   Finding nodule;
@@ -248,6 +261,16 @@ TEST_F(PatientOneTest, WritesValidSegSrAndDerivedSeriesThatReadBack) {
   EXPECT_EQ(g1.finding.value, "4147007");
   EXPECT_EQ(g1.referenced_segment, seg.sop_instance_uid + "#1");
   ASSERT_EQ(g1.measurements.size(), 3u);  // mean HU, volume, long axis
+  DcmFileFormat sr_ff;
+  ASSERT_TRUE(sr_ff.loadFile(sr.path.c_str()).good());
+  OFString sr_class;
+  sr_ff.getDataset()->findAndGetOFString(DCM_SOPClassUID, sr_class);
+  EXPECT_EQ(sr_class, "1.2.840.10008.5.1.4.1.1.88.34");  // Comprehensive 3D SR
+  DcmItem* evidence = nullptr;
+  ASSERT_TRUE(sr_ff.getDataset()->findAndGetSequenceItem(DCM_CurrentRequestedProcedureEvidenceSequence,
+                                                         evidence, 0).good());
+  EXPECT_EQ(CountItems(*evidence, DCM_ReferencedSeriesSequence), 2u);  // source series + SEG
+  EXPECT_EQ(CountItems(*sr_ff.getDataset(), DCM_ContributingEquipmentSequence), 1u);
   EXPECT_NEAR(g1.measurements[0].value, output.findings[0].measurements[0].value, 1e-3);
   EXPECT_EQ(g1.measurements[1].name.value, "118565006");
   EXPECT_NEAR(g1.measurements[1].value, output.findings[0].volume_ml, 1e-4);
@@ -353,6 +376,32 @@ TEST(TiltedHeadCtTest, ResampledGridStillValidatesWithSeriesLevelReferencesOnly)
     max_diff = std::max(max_diff, std::abs(double(loaded->volume.data()[v]) - std::round(image.data()[v])));
   }
   EXPECT_LE(max_diff, 0.5);
+}
+
+TEST_F(PatientOneTest, RejectsBadInput) {
+  ScratchDir dir;
+  SegmentOutput s;
+  s.label = "GTV-1";
+  s.category = {"49755003", "SCT", "Morphologically Altered Structure"};
+  s.type = {"4147007", "SCT", "Mass"};
+  s.mask = imaging::Mask(image_.geometry());  // empty
+  const std::string path = dir.path() + "/seg.dcm";
+  EXPECT_EQ(WriteSegmentation({}, SourceSeries{files_}, TestAlgorithm(), path, 1).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(WriteSegmentation({s}, SourceSeries{files_}, TestAlgorithm(), path, 1).status().code(),
+            ErrorCode::kInvalidArgument);  // every segment empty
+  s.mask = mask_;
+  SegmentOutput other = s;
+  other.mask.geometry().spacing[2] = 1.5;
+  EXPECT_EQ(WriteSegmentation({s, other}, SourceSeries{files_}, TestAlgorithm(), path, 1).status().code(),
+            ErrorCode::kInvalidArgument);  // not on one grid
+  s.type = {};
+  EXPECT_EQ(WriteSegmentation({s}, SourceSeries{files_}, TestAlgorithm(), path, 1).status().code(),
+            ErrorCode::kInvalidArgument);  // no type code
+  EXPECT_EQ(WriteMeasurementReport({}, SourceSeries{{"/nonexistent.dcm"}}, TestAlgorithm(), nullptr,
+                                   path, 1).status().code(),
+            ErrorCode::kNotFound);
+  EXPECT_FALSE(fs::exists(path));
 }
 
 // Reference TID 1500 reports written by other tools (dcmqi, RSNA 2018 sets).
