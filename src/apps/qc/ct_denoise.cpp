@@ -1,11 +1,14 @@
 // ct-denoise: one derived series, the input after anisotropic diffusion (denoise.cpp), on
 // the same grid and HU scale; DerivationDescription (0008,2111) names method and parameters.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "apps/qc/qc_apps.h"
 
 namespace radflow::apps::qc {
+
+constexpr double kFallbackNoiseHu = 20;  // as Denoise's own fallback
 
 Result<ai::AppOutput> RunCtDenoise(const ai::AppInput& input) {
   const auto& g = input.image.geometry();
@@ -14,8 +17,10 @@ Result<ai::AppOutput> RunCtDenoise(const ai::AppInput& input) {
   }
   const int threads = std::max(1, input.threads);
   DenoiseSettings settings;
-  const NoiseEstimate before = EstimateNoise(input.image, threads);
-  settings.noise_sd_hu = before.sd_hu > 0 ? before.sd_hu : 20;
+  // Noise measured before and after in the same homogeneous regions of the input.
+  const imaging::Mask regions = HomogeneousRegions(input.image, 3.0, threads);
+  const NoiseEstimate before = EstimateNoiseInRegion(input.image, regions, 3.0, threads);
+  settings.noise_sd_hu = before.sd_hu > 0 ? before.sd_hu : kFallbackNoiseHu;
   ai::DerivedSeries derived;
   derived.image = Denoise(input.image, settings, threads);
   derived.derivation_description = settings.Describe(settings.noise_sd_hu);
@@ -26,8 +31,14 @@ Result<ai::AppOutput> RunCtDenoise(const ai::AppInput& input) {
   derived.series_description = (original + " denoised").substr(0, 64);  // LO: 64 characters
   ai::AppOutput out;
   char summary[160];
-  std::snprintf(summary, sizeof summary, "denoised (anisotropic diffusion, input noise SD %.1f HU)",
-                settings.noise_sd_hu);
+  if (before.voxels > 0) {
+    const NoiseEstimate after = EstimateNoiseInRegion(derived.image, regions, 3.0, threads);
+    std::snprintf(summary, sizeof summary, "denoised: noise SD %.1f -> %.1f HU in soft tissue",
+                  before.sd_hu, after.sd_hu);
+  } else {
+    std::snprintf(summary, sizeof summary, "denoised (no soft tissue to measure noise; K from %.0f HU)",
+                  settings.noise_sd_hu);
+  }
   out.summary = summary;
   out.derived.push_back(std::move(derived));
   return out;

@@ -29,21 +29,23 @@ void DiffuseSlice(const float* in, float* out, size_t nx, size_t ny, int iterati
     for (size_t j = 1; j <= ny; ++j) u[j * w] = u[j * w + 1], u[j * w + nx + 1] = u[j * w + nx];
     for (size_t i = 0; i < w; ++i) u[i] = u[w + i], u[(ny + 1) * w + i] = u[ny * w + i];
   };
+  // Flux across each pixel edge, computed once and used by both pixels (f is odd).
+  auto flux = [inv_k2](float d) { return d / (1.0f + d * d * inv_k2); };
+  std::vector<float> horizontal(w), above(w), below(w);
   for (int it = 0; it < iterations; ++it) {
     refresh_border(a);
+    for (size_t i = 1; i <= nx; ++i) above[i] = flux(a[w + i] - a[i]);  // row 0 → row 1
     for (size_t j = 1; j <= ny; ++j) {
-      const float* up = &a[(j - 1) * w];
       const float* row = &a[j * w];
       const float* down = &a[(j + 1) * w];
       float* dst = &b[j * w];
-      // Branch-free so that the compiler vectorises it.
+      // Branch-free loops so that the compiler vectorises them.
+      for (size_t i = 0; i <= nx; ++i) horizontal[i] = flux(row[i + 1] - row[i]);
+      for (size_t i = 1; i <= nx; ++i) below[i] = flux(down[i] - row[i]);
       for (size_t i = 1; i <= nx; ++i) {
-        const float c = row[i];
-        const float de = row[i + 1] - c, dw = row[i - 1] - c, dn = up[i] - c, ds = down[i] - c;
-        const float flux = de / (1.0f + de * de * inv_k2) + dw / (1.0f + dw * dw * inv_k2) +
-                           dn / (1.0f + dn * dn * inv_k2) + ds / (1.0f + ds * ds * inv_k2);
-        dst[i] = c + dt * flux;
+        dst[i] = row[i] + dt * (horizontal[i] - horizontal[i - 1] + below[i] - above[i]);
       }
+      std::swap(above, below);
     }
     std::swap(a, b);
   }

@@ -77,9 +77,9 @@ EdgeProfiles EdgeRise10to90(const imaging::ImageVolume& image, const imaging::Ma
 // ---- Denoising: Perona–Malik anisotropic diffusion, in-plane (slices stay independent) ----
 
 struct DenoiseSettings {
-  int iterations = 6;
+  int iterations = 4;
   double time_step = 0.2;        // <= 0.25 for stability of the 4-neighbour explicit scheme
-  double k_factor = 2.0;         // conductance K = k_factor × noise SD
+  double k_factor = 1.5;         // conductance K = k_factor × noise SD
   double noise_sd_hu = 0;        // 0: estimated (EstimateNoise)
   std::string Describe(double noise_sd_used) const;
 };

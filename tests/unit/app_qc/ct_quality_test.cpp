@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "ai/manifest.h"
 #include "apps/qc/qc_apps.h"
 #include "imaging/series_volume.h"
 
@@ -169,6 +170,26 @@ TEST(CtQuality, SyntheticTruncationAndMetalAreGraded) {
   const auto* metal = FindingOf(*out, "RFQC005");
   EXPECT_TRUE(Severe(*metal)) << metal->label;
   EXPECT_NEAR(metal->measurements[0].value, 360 * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, 0.05);
+}
+
+}  // namespace
+}  // namespace radflow::apps::qc
+
+namespace radflow::apps::qc {
+namespace {
+
+TEST(CtQualityManifests, ShippedManifestsParse) {
+  auto quality = ai::LoadManifestFile(std::string(RADFLOW_SOURCE_DIR) + "/apps/ct-quality.json");
+  ASSERT_TRUE(quality.ok()) << quality.status().ToString();
+  EXPECT_EQ(quality->id, "ct-quality");
+  EXPECT_EQ(quality->runner.kind, ai::Runner::Kind::kBuiltin);
+  EXPECT_EQ(quality->runner.builtin, "ct-quality");
+  EXPECT_EQ(quality->outputs, (std::vector<std::string>{"sr", "findings"}));
+  auto denoise = ai::LoadManifestFile(std::string(RADFLOW_SOURCE_DIR) + "/apps/ct-denoise.json");
+  ASSERT_TRUE(denoise.ok()) << denoise.status().ToString();
+  EXPECT_EQ(denoise->runner.builtin, "ct-denoise");
+  EXPECT_EQ(denoise->outputs, (std::vector<std::string>{"derived"}));
+  EXPECT_EQ(denoise->resources.threads, 2);
 }
 
 }  // namespace
