@@ -1,0 +1,66 @@
+// Built-in chest CT apps (classical image analysis, no learning): lung segmentation,
+// lung lesion detection (ct-lung-lesions) and emphysema quantification (ct-emphysema).
+// Pure functions of an HU volume; the AI engine turns AppOutput into SEG / SR / findings.
+// Not a diagnosis: results support, never replace, a radiologist's reading.
+#pragma once
+
+#include <vector>
+
+#include "ai/app.h"
+#include "base/status.h"
+#include "imaging/volume.h"
+
+namespace radflow::apps::lung {
+
+// Masks on the grid of the volume given to SegmentLungs (1 inside, 0 outside).
+struct LungMasks {
+  imaging::Mask left;    // patient left lung (LPS +x side), vessels inside filled in
+  imaging::Mask right;   // patient right lung
+  imaging::Mask airway;  // trachea and main bronchi outside the lungs (air lumen)
+  imaging::Mask body;    // the patient (largest > -500 HU component, 2D-hull filled)
+};
+
+// Lungs of a chest CT in HU: air (< -400 HU) inside the body's per-slice convex hull,
+// trachea/bronchi tracked from the top slice down and removed, small or non-overlapping
+// air (bowel gas) dropped, left/right from the two largest components (or one component
+// split at the body's centre). Handles lungs touching the volume border (cropped CT).
+// `threads` >= 1. Errors: kInvalidArgument (empty or < 3 slices), kNotFound (no lung air).
+Result<LungMasks> SegmentLungs(const imaging::ImageVolume& hu, int threads = 1);
+
+enum class LesionClass { kSolid, kPartSolid, kGroundGlass };
+
+struct Lesion {
+  imaging::Vec3 center{};      // LPS, mm (centroid)
+  double volume_ml = 0;
+  double long_axis_mm = 0;     // longest in-plane (axial) diameter
+  double short_axis_mm = 0;    // longest diameter perpendicular to it, same slice
+  double mean_hu = 0;
+  double solid_fraction = 0;   // voxels > -300 HU / all voxels of the lesion
+  double elongation = 0;       // sqrt(λ1/λ2) of the voxel coordinates' covariance
+  LesionClass type = LesionClass::kSolid;
+  std::string lung_rads;       // size-only Lung-RADS v2022 solid-nodule category: 2, 3, 4A, 4B
+  double score = 0;            // 0..1 suspicion, for ranking
+  imaging::Mask mask;          // on the input grid
+};
+
+// Candidates inside the lungs (dense > -500 HU tissue within each lung closed by 30 mm
+// in-plane, opened by 3 mm to cut vessels), false positives removed by size (mean
+// diameter 3–100 mm), elongation and lung contact; ranked by score, at most `max_lesions`.
+// With `lungs`, also returns the lung masks (left/right/airway/body) on the input grid.
+Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads = 1,
+                                          size_t max_lesions = 10, LungMasks* lungs = nullptr);
+
+// Per-lung densitometry (ct-emphysema).
+struct LungDensity {
+  double volume_ml = 0;
+  double laa950_percent = 0;  // % of lung voxels < -950 HU
+  double perc15_hu = 0;       // 15th percentile of lung HU
+  double mean_hu = 0;
+  size_t voxels = 0;
+};
+
+// The apps (runner "builtin:ct-lung-lesions" / "builtin:ct-emphysema").
+Result<ai::AppOutput> RunLungLesions(const ai::AppInput& input);
+Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input);
+
+}  // namespace radflow::apps::lung

@@ -1,0 +1,253 @@
+#include "apps/lung/lung_grid.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+namespace radflow::apps::lung::grid {
+
+using imaging::Geometry;
+using imaging::Mask;
+
+void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& fn) {
+  const size_t t = std::max<size_t>(1, std::min<size_t>(size_t(std::max(threads, 1)), n));
+  if (t <= 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const size_t chunk = (n + t - 1) / t;
+  for (size_t b = 0; b < n; b += chunk) pool.emplace_back(fn, b, std::min(n, b + chunk));
+  for (auto& th : pool) th.join();
+}
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::max() / 4;
+
+// 1D squared distance transform of f (n samples, `step` apart in memory, spacing s mm).
+void Transform1D(float* data, size_t n, size_t step, double s, std::vector<float>& f,
+                 std::vector<float>& d, std::vector<int>& v, std::vector<double>& z) {
+  f.resize(n);
+  d.resize(n);
+  v.resize(n);
+  z.resize(n + 1);
+  bool any = false;
+  for (size_t q = 0; q < n; ++q) {
+    f[q] = data[q * step];
+    any = any || f[q] < kInf;
+  }
+  if (!any) return;
+  const double s2 = s * s;
+  int k = 0;
+  // Only finite samples form parabolas.
+  size_t first = 0;
+  while (f[first] >= kInf) ++first;
+  v[0] = int(first);
+  z[0] = -1e300;
+  z[1] = 1e300;
+  for (size_t q = first + 1; q < n; ++q) {
+    if (f[q] >= kInf) continue;
+    double sq;
+    while (true) {
+      const int p = v[k];
+      sq = ((f[q] + s2 * double(q) * q) - (f[p] + s2 * double(p) * p)) / (2 * s2 * (double(q) - p));
+      if (sq <= z[k] && k > 0) {
+        --k;
+        continue;
+      }
+      break;
+    }
+    ++k;
+    v[k] = int(q);
+    z[k] = sq;
+    z[k + 1] = 1e300;
+  }
+  k = 0;
+  for (size_t q = 0; q < n; ++q) {
+    while (z[k + 1] < double(q)) ++k;
+    const double dq = double(q) - v[k];
+    d[q] = float(s2 * dq * dq + f[v[k]]);
+  }
+  for (size_t q = 0; q < n; ++q) data[q * step] = d[q];
+}
+
+}  // namespace
+
+std::vector<float> SquaredDistance(const Mask& mask, bool target, bool in_plane, int threads) {
+  const auto& g = mask.geometry();
+  const size_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+  std::vector<float> out(g.voxels());
+  for (size_t n = 0; n < out.size(); ++n) out[n] = ((mask.data()[n] != 0) == target) ? 0.f : kInf;
+  // Pass along i and j per slice (threads over slices), then along k (threads over rows).
+  ParallelFor(nz, threads, [&](size_t k0, size_t k1) {
+    std::vector<float> f, d;
+    std::vector<int> v;
+    std::vector<double> z;
+    for (size_t k = k0; k < k1; ++k) {
+      float* slice = out.data() + k * nx * ny;
+      for (size_t j = 0; j < ny; ++j) Transform1D(slice + j * nx, nx, 1, g.spacing[0], f, d, v, z);
+      for (size_t i = 0; i < nx; ++i) Transform1D(slice + i, ny, nx, g.spacing[1], f, d, v, z);
+    }
+  });
+  if (!in_plane && nz > 1) {
+    ParallelFor(ny, threads, [&](size_t j0, size_t j1) {
+      std::vector<float> f, d;
+      std::vector<int> v;
+      std::vector<double> z;
+      for (size_t j = j0; j < j1; ++j)
+        for (size_t i = 0; i < nx; ++i)
+          Transform1D(out.data() + j * nx + i, nz, nx * ny, g.spacing[2], f, d, v, z);
+    });
+  }
+  return out;
+}
+
+Mask Dilate(const Mask& m, double r, bool in_plane, int threads) {
+  const auto d = SquaredDistance(m, true, in_plane, threads);
+  Mask out(m.geometry(), 0);
+  const float r2 = float(r * r + 1e-6);
+  for (size_t n = 0; n < d.size(); ++n) out.data()[n] = d[n] <= r2 ? 1 : 0;
+  return out;
+}
+
+Mask Erode(const Mask& m, double r, bool in_plane, int threads) {
+  const auto d = SquaredDistance(m, false, in_plane, threads);
+  Mask out(m.geometry(), 0);
+  const float r2 = float(r * r + 1e-6);
+  for (size_t n = 0; n < d.size(); ++n) out.data()[n] = (m.data()[n] != 0 && d[n] > r2) ? 1 : 0;
+  return out;
+}
+
+Mask Close(const Mask& m, double r, bool in_plane, int threads) {
+  Mask out = Erode(Dilate(m, r, in_plane, threads), r, in_plane, threads);
+  for (size_t n = 0; n < out.data().size(); ++n) out.data()[n] |= (m.data()[n] != 0);
+  return out;
+}
+
+Mask Open(const Mask& m, double r, bool in_plane, int threads) {
+  return Dilate(Erode(m, r, in_plane, threads), r, in_plane, threads);
+}
+
+Mask FillHoles2D(const Mask& m, int threads) {
+  const auto& s = m.geometry().size;
+  Mask out(m.geometry(), 1);
+  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+    std::vector<size_t> stack;
+    for (size_t k = k0; k < k1; ++k) {
+      auto seed = [&](size_t i, size_t j) {
+        const size_t o = m.Offset(i, j, k);
+        if (m.data()[o] == 0 && out.data()[o] != 0) {
+          out.data()[o] = 0;
+          stack.push_back(i + s[0] * j);
+        }
+      };
+      for (size_t i = 0; i < s[0]; ++i) seed(i, 0), seed(i, s[1] - 1);
+      for (size_t j = 0; j < s[1]; ++j) seed(0, j), seed(s[0] - 1, j);
+      while (!stack.empty()) {
+        const size_t p = stack.back();
+        stack.pop_back();
+        const size_t i = p % s[0], j = p / s[0];
+        if (i > 0) seed(i - 1, j);
+        if (j > 0) seed(i, j - 1);
+        if (i + 1 < s[0]) seed(i + 1, j);
+        if (j + 1 < s[1]) seed(i, j + 1);
+      }
+    }
+  });
+  return out;
+}
+
+Mask ConvexHull2D(const Mask& m, int threads) {
+  const auto& s = m.geometry().size;
+  Mask out(m.geometry(), 0);
+  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+    using P = std::pair<double, double>;
+    for (size_t k = k0; k < k1; ++k) {
+      std::vector<P> pts;  // row extremes are enough for the hull
+      for (size_t j = 0; j < s[1]; ++j) {
+        long lo = -1, hi = -1;
+        for (size_t i = 0; i < s[0]; ++i)
+          if (m.at(i, j, k)) {
+            if (lo < 0) lo = long(i);
+            hi = long(i);
+          }
+        if (lo >= 0) pts.push_back({double(lo), double(j)}), pts.push_back({double(hi), double(j)});
+      }
+      if (pts.size() < 3) continue;
+      std::sort(pts.begin(), pts.end());
+      auto cross = [](const P& o, const P& a, const P& b) {
+        return (a.first - o.first) * (b.second - o.second) - (a.second - o.second) * (b.first - o.first);
+      };
+      std::vector<P> hull(2 * pts.size());
+      size_t h = 0;
+      for (size_t n = 0; n < pts.size(); ++n) {  // Andrew's monotone chain
+        while (h >= 2 && cross(hull[h - 2], hull[h - 1], pts[n]) <= 0) --h;
+        hull[h++] = pts[n];
+      }
+      for (size_t n = pts.size() - 1, t = h + 1; n-- > 0;) {
+        while (h >= t && cross(hull[h - 2], hull[h - 1], pts[n]) <= 0) --h;
+        hull[h++] = pts[n];
+      }
+      hull.resize(h - 1);
+      // Scanline fill: each row's span between the hull edges crossing it.
+      for (size_t j = 0; j < s[1]; ++j) {
+        double lo = 1e300, hi = -1e300;
+        const double y = double(j);
+        for (size_t e = 0; e < hull.size(); ++e) {
+          const P& a = hull[e];
+          const P& b = hull[(e + 1) % hull.size()];
+          if ((y < std::min(a.second, b.second) - 1e-9) || (y > std::max(a.second, b.second) + 1e-9)) continue;
+          if (std::abs(a.second - b.second) < 1e-9) {
+            lo = std::min({lo, a.first, b.first});
+            hi = std::max({hi, a.first, b.first});
+          } else {
+            const double x = a.first + (y - a.second) * (b.first - a.first) / (b.second - a.second);
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+          }
+        }
+        if (hi < lo) continue;
+        for (long i = std::max(0L, long(std::ceil(lo - 1e-6))); i <= std::min(long(s[0]) - 1, long(std::floor(hi + 1e-6))); ++i)
+          out.at(size_t(i), j, k) = 1;
+      }
+    }
+  });
+  return out;
+}
+
+imaging::ImageVolume Downsample(const imaging::ImageVolume& v, size_t f, int threads) {
+  if (f <= 1) return v;
+  const Geometry& g = v.geometry();
+  Geometry c = g;
+  c.size = {(g.size[0] + f - 1) / f, (g.size[1] + f - 1) / f, g.size[2]};
+  c.spacing = {g.spacing[0] * f, g.spacing[1] * f, g.spacing[2]};
+  c.origin = g.IndexToPoint(0.5 * (double(f) - 1), 0.5 * (double(f) - 1), 0);
+  imaging::ImageVolume out(c, 0.f);
+  ParallelFor(c.size[2], threads, [&](size_t k0, size_t k1) {
+    for (size_t k = k0; k < k1; ++k)
+      for (size_t cj = 0; cj < c.size[1]; ++cj)
+        for (size_t ci = 0; ci < c.size[0]; ++ci) {
+          double sum = 0;
+          size_t n = 0;
+          for (size_t j = cj * f; j < std::min(g.size[1], cj * f + f); ++j)
+            for (size_t i = ci * f; i < std::min(g.size[0], ci * f + f); ++i) sum += v.at(i, j, k), ++n;
+          out.at(ci, cj, k) = float(sum / double(n));
+        }
+  });
+  return out;
+}
+
+Mask Upsample(const Mask& coarse, const Geometry& fine, size_t f) {
+  if (f <= 1) return coarse;
+  Mask out(fine, 0);
+  for (size_t k = 0; k < fine.size[2]; ++k)
+    for (size_t j = 0; j < fine.size[1]; ++j)
+      for (size_t i = 0; i < fine.size[0]; ++i) out.at(i, j, k) = coarse.at(i / f, j / f, k);
+  return out;
+}
+
+int SuperiorStep(const Geometry& g) { return g.direction[2][2] >= 0 ? 1 : -1; }
+
+}  // namespace radflow::apps::lung::grid

@@ -1,0 +1,44 @@
+// Internal grid helpers of the lung apps: threads over slices/lines, exact Euclidean
+// distance transforms in mm (fast morphology at any radius), working-grid down/upsampling
+// and per-slice hole filling / convex hulls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "imaging/volume.h"
+
+namespace radflow::apps::lung::grid {
+
+// Runs fn(begin, end) over [0, n) split into `threads` contiguous chunks.
+void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& fn);
+
+// Squared distance (mm²) from every voxel to the nearest voxel with (mask != 0) == target,
+// along i and j only (in_plane) or in 3D. Outside the grid counts as neither (no feature
+// there), so structures touching the border are not eroded by it. Felzenszwalb &
+// Huttenlocher's separable lower-envelope transform, exact for anisotropic spacing.
+std::vector<float> SquaredDistance(const imaging::Mask& mask, bool target, bool in_plane,
+                                   int threads);
+
+imaging::Mask Dilate(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
+imaging::Mask Erode(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
+// Closing united with the input (so it is extensive even at the border).
+imaging::Mask Close(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
+imaging::Mask Open(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
+
+// Background not 4-connected to its slice's border becomes foreground, slice by slice.
+imaging::Mask FillHoles2D(const imaging::Mask& m, int threads);
+// Per slice, the convex hull of the foreground, filled.
+imaging::Mask ConvexHull2D(const imaging::Mask& m, int threads);
+
+// Block mean over f×f in-plane blocks (slices kept); geometry keeps the same LPS extent.
+imaging::ImageVolume Downsample(const imaging::ImageVolume& v, size_t f, int threads);
+// Nearest-neighbour back to `fine` (the grid Downsample started from).
+imaging::Mask Upsample(const imaging::Mask& coarse, const imaging::Geometry& fine, size_t f);
+
+// Which way along k is superior (+z in LPS): +1 or -1.
+int SuperiorStep(const imaging::Geometry& g);
+
+}  // namespace radflow::apps::lung::grid

@@ -1,0 +1,231 @@
+// ct-lung-lesions on real chest CTs (tumour boxes of Lung-PET-CT-Dx A0001, IBSI PAT1 GTV)
+// and on a synthetic phantom with a sphere of known size.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "apps/lung/lung_apps.h"
+#include "imaging/nifti_io.h"
+#include "imaging/resample.h"
+#include "lung_test_data.h"
+
+namespace radflow::apps::lung {
+namespace {
+
+using testing::Chest;
+using testing::Ibsi;
+
+struct TumourBox {
+  double z = 0;  // slice position (LPS z) of the annotated slice
+  int xmin = 0, ymin = 0, xmax = 0, ymax = 0;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The PASCAL-VOC boxes; each XML is named by the SOPInstanceUID of its slice, found by
+// looking for that UID in the slice files, whose position LoadSeries gives.
+std::vector<TumourBox> ChestBoxes() {
+  std::vector<TumourBox> boxes;
+  const auto files = testing::DcmFiles(testing::ChestDir() + "/CT_5mm_lung_kernel");
+  std::vector<std::string> bytes;
+  for (const auto& f : files) bytes.push_back(ReadAll(f));
+  for (const auto& e : std::filesystem::directory_iterator(testing::ChestDir() + "/annotations_voc")) {
+    const std::string uid = e.path().stem().string();
+    const std::string xml = ReadAll(e.path().string());
+    auto num = [&](const char* tag) {
+      std::smatch m;
+      const std::regex re(std::string("<") + tag + ">([0-9]+)<");
+      return std::regex_search(xml, m, re) ? std::stoi(m[1]) : -1;
+    };
+    for (size_t n = 0; n < files.size(); ++n) {
+      if (bytes[n].find(uid + '\0') == std::string::npos && bytes[n].find(uid + ' ') == std::string::npos &&
+          bytes[n].find(uid) == std::string::npos)
+        continue;
+      auto one = imaging::LoadSeries({files[n]});
+      if (!one.ok()) continue;
+      boxes.push_back({one->volume.geometry().origin[2], num("xmin"), num("ymin"), num("xmax"), num("ymax")});
+      break;
+    }
+  }
+  return boxes;
+}
+
+ai::AppInput InputOf(const imaging::SeriesVolume& sv, int threads = 2) {
+  ai::AppInput in;
+  in.image = sv.volume;
+  in.report = sv.report;
+  in.threads = threads;
+  return in;
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(LungSegmentation, ChestCtHasTwoLungsAndAnAirway) {
+  const auto* sv = Chest();
+  ASSERT_NE(sv, nullptr);
+  auto m = SegmentLungs(sv->volume, 2);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const auto& g = sv->volume.geometry();
+  const double voxel_ml = g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0;
+  auto stats = [&](const imaging::Mask& mask, double* cx) {
+    size_t n = 0;
+    double sx = 0;
+    for (size_t k = 0; k < g.size[2]; ++k)
+      for (size_t j = 0; j < g.size[1]; ++j)
+        for (size_t i = 0; i < g.size[0]; ++i)
+          if (mask.at(i, j, k)) ++n, sx += g.IndexToPoint(double(i), double(j), double(k))[0];
+    *cx = n ? sx / double(n) : 0;
+    return double(n) * voxel_ml;
+  };
+  double lx = 0, rx = 0, ax = 0;
+  const double lv = stats(m->left, &lx), rv = stats(m->right, &rx), av = stats(m->airway, &ax);
+  std::printf("left %.0f ml (x %.0f), right %.0f ml (x %.0f), airway %.1f ml\n", lv, lx, rv, rx, av);
+  EXPECT_GT(lv, 800);
+  EXPECT_LT(lv, 4500);
+  EXPECT_GT(rv, 800);
+  EXPECT_LT(rv, 4500);
+  EXPECT_GT(lx, rx);  // LPS: +x is the patient's left
+  EXPECT_GT(av, 3);   // the trachea on the upper slices
+}
+
+TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
+  const auto* sv = Chest();
+  ASSERT_NE(sv, nullptr);
+  const auto boxes = ChestBoxes();
+  ASSERT_EQ(boxes.size(), 11u);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunLungLesions(InputOf(*sv));
+  const double secs = Seconds(t0);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("ct-lung-lesions, %zu slices, 2 threads: %.2f s — %s\n", sv->volume.geometry().size[2], secs,
+              out->summary.c_str());
+  for (const auto& f : out->findings)
+    std::printf("  %.2f %-8s %s at (%.1f, %.1f, %.1f) %.1f ml\n", f.score, f.severity.c_str(), f.label.c_str(),
+                f.center[0], f.center[1], f.center[2], f.volume_ml);
+  ASSERT_FALSE(out->findings.empty());
+  EXPECT_LE(out->findings.size(), 6u);
+  const auto& top = out->findings.front();
+  const auto idx = sv->volume.geometry().PointToIndex(top.center);
+  const double dz = sv->volume.geometry().spacing[2];
+  bool inside = false;
+  for (const auto& b : boxes) {
+    if (std::abs(top.center[2] - b.z) > 1.5 * dz) continue;  // ±1 slice
+    if (idx[0] >= b.xmin && idx[0] <= b.xmax && idx[1] >= b.ymin && idx[1] <= b.ymax) inside = true;
+  }
+  EXPECT_TRUE(inside) << "top finding at index (" << idx[0] << ", " << idx[1] << ", " << idx[2] << ")";
+  EXPECT_EQ(top.type.value, "4147007");  // a ~6 cm tumour is a mass
+  EXPECT_EQ(top.severity, "high");
+  ASSERT_EQ(top.measurements.size(), 4u);
+  const auto& [volume_code, volume_value, volume_unit] = top.measurements[0];  // (member named `concept`)
+  EXPECT_EQ(volume_code.value, "118565006");
+  EXPECT_EQ(volume_unit.value, "ml");
+  EXPECT_NEAR(volume_value, top.volume_ml, 1e-9);
+  ASSERT_GE(top.segment_number, 3);
+  ASSERT_LE(size_t(top.segment_number), out->segments.size());
+  EXPECT_TRUE(out->segments[size_t(top.segment_number) - 1].mask.geometry().SameGrid(sv->volume.geometry()));
+  EXPECT_EQ(out->segments[0].type.value, "44029006");
+}
+
+TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
+  const auto* sv = Ibsi();
+  ASSERT_NE(sv, nullptr);
+  auto gtv = imaging::ReadNiftiMask(testing::IbsiDir() + "/nifti/mask/mask.nii.gz");
+  ASSERT_TRUE(gtv.ok()) << gtv.status().message();
+  // The NIfTI grid is the DICOM grid (checked by the imaging tests); resample to be safe.
+  imaging::ImageVolume gf(gtv->geometry());
+  for (size_t n = 0; n < gf.data().size(); ++n) gf.data()[n] = gtv->data()[n];
+  const auto on_ct = imaging::Resample(gf, sv->volume.geometry(), imaging::Interpolation::kNearest);
+  size_t gtv_n = 0;
+  for (float v : on_ct.data()) gtv_n += v > 0.5f;
+  ASSERT_GT(gtv_n, 1000u);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunLungLesions(InputOf(*sv));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("IBSI PAT1: %.2f s — %s\n", Seconds(t0), out->summary.c_str());
+  double best = 0;
+  for (const auto& f : out->findings) {
+    const auto& mask = out->segments[size_t(f.segment_number) - 1].mask;
+    size_t both = 0, n = 0;
+    for (size_t v = 0; v < mask.data().size(); ++v) {
+      n += mask.data()[v] != 0;
+      both += mask.data()[v] && on_ct.data()[v] > 0.5f;
+    }
+    const double dice = 2.0 * double(both) / double(n + gtv_n);
+    std::printf("  %.2f %s: Dice %.3f\n", f.score, f.label.c_str(), dice);
+    best = std::max(best, dice);
+  }
+  EXPECT_GE(best, 0.5);
+}
+
+// A synthetic chest: body, two lungs at -850 HU, a 12 mm solid sphere in the right lung.
+imaging::ImageVolume Phantom(double nodule_diameter_mm) {
+  imaging::Geometry g;
+  g.size = {200, 160, 60};
+  g.spacing = {1.5, 1.5, 2.0};
+  g.origin = {-150, -120, -60};
+  imaging::ImageVolume v(g, -1000.f);
+  const imaging::Vec3 nodule{-60, 0, 0};
+  for (size_t k = 0; k < g.size[2]; ++k)
+    for (size_t j = 0; j < g.size[1]; ++j)
+      for (size_t i = 0; i < g.size[0]; ++i) {
+        const auto p = g.IndexToPoint(double(i), double(j), double(k));
+        const double bx = p[0] / 140, by = p[1] / 100;
+        if (bx * bx + by * by > 1) continue;
+        float hu = 40;
+        for (double cx : {-60.0, 60.0}) {
+          const double lx = (p[0] - cx) / 45, ly = p[1] / 70, lz = p[2] / 55;
+          if (lx * lx + ly * ly + lz * lz <= 1) hu = -850;
+        }
+        const double d = std::sqrt((p[0] - nodule[0]) * (p[0] - nodule[0]) + p[1] * p[1] + p[2] * p[2]);
+        if (d <= nodule_diameter_mm / 2) hu = 30;
+        v.at(i, j, k) = hu;
+      }
+  return v;
+}
+
+TEST(LungLesions, PhantomSphereIsMeasured) {
+  ai::AppInput in;
+  in.image = Phantom(12);
+  in.threads = 2;
+  auto out = RunLungLesions(in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->findings.size(), 1u) << out->summary;
+  const auto& f = out->findings[0];
+  std::printf("phantom 12 mm: %s, %.3f ml, axes %.1f/%.1f mm\n", f.label.c_str(), f.volume_ml,
+              f.measurements[1].value, f.measurements[2].value);
+  EXPECT_NEAR(f.center[0], -60, 1.5);
+  EXPECT_NEAR(f.center[1], 0, 1.5);
+  EXPECT_NEAR(f.center[2], 0, 1.5);
+  EXPECT_NEAR(f.measurements[1].value, 12, 2.0);
+  EXPECT_NEAR(f.volume_ml, M_PI / 6 * 12 * 12 * 12 / 1000, 0.25);
+  EXPECT_EQ(f.type.value, "27925004");
+  EXPECT_EQ(f.severity, "high");  // 12 mm solid: Lung-RADS 4A by size
+  EXPECT_EQ(out->segments[1].type.value, "3341006");
+  EXPECT_GT(out->segments.size(), 2u);
+}
+
+TEST(LungLesions, EmptyAndFlatInputsAreErrors) {
+  ai::AppInput in;
+  EXPECT_FALSE(RunLungLesions(in).ok());
+  imaging::Geometry g;
+  g.size = {64, 64, 10};
+  in.image = imaging::ImageVolume(g, 40.f);  // no air at all
+  auto out = RunLungLesions(in);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace radflow::apps::lung
