@@ -362,6 +362,8 @@ struct Engine::Impl {
         auto started = jobs.Get(job.id);
         if (started.ok() && started->has_value()) {
           timings["stable_to_start_ms"] = (*started)->started_at - it->second;
+          // Including the worker process's start and the series' loading.
+          timings["stable_to_app_call_ms"] = run->app_started_at_ms - it->second;
         }
         stable_at.erase(it);
       }

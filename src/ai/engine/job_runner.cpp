@@ -72,6 +72,7 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
   run.load_ms = MsSince(t0);
 
   auto t1 = Clock::now();
+  run.app_started_at_ms = NowMs();
   auto output = Invoke(app, input);
   run.app_ms = MsSince(t1);
   run.app_finished_at_ms = NowMs();
@@ -125,6 +126,7 @@ std::string AppRunToJson(const AppRun& run) {
   j["load_ms"] = run.load_ms;
   j["app_ms"] = run.app_ms;
   j["write_ms"] = run.write_ms;
+  j["app_started_at_ms"] = run.app_started_at_ms;
   j["app_finished_at_ms"] = run.app_finished_at_ms;
   j["objects"] = nlohmann::json::array();
   for (const auto& o : run.objects) {
@@ -158,6 +160,7 @@ Result<AppRun> AppRunFromJson(const std::string& text) {
     run.load_ms = j.value("load_ms", 0.0);
     run.app_ms = j.value("app_ms", 0.0);
     run.write_ms = j.value("write_ms", 0.0);
+    run.app_started_at_ms = j.value("app_started_at_ms", int64_t{0});
     run.app_finished_at_ms = j.value("app_finished_at_ms", int64_t{0});
     for (const auto& o : j.at("objects")) {
       run.objects.push_back({o.at("path"), o.at("kind"), o.at("sop_class_uid"),

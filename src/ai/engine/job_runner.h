@@ -24,6 +24,7 @@ struct AppRun {
   double load_ms = 0;   // series → volume
   double app_ms = 0;    // the app itself
   double write_ms = 0;  // SEG / SR / derived objects
+  int64_t app_started_at_ms = 0;   // unix ms when the app was called (series loaded)
   int64_t app_finished_at_ms = 0;  // unix ms when the app returned
 };
 
