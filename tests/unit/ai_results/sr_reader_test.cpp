@@ -1,0 +1,71 @@
+// ReadMeasurementReport on reference TID 1500 reports written by other tools (dcmqi, the
+// RSNA 2018 interoperability sets, PixelMed); expected values from their .dsrdump files.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ai/results/results.h"
+
+namespace radflow::ai {
+namespace {
+
+std::string Data(const std::string& rel) { return std::string(RADFLOW_SHARED_DATA) + "/" + rel; }
+
+// Reference TID 1500 reports written by other tools (dcmqi, RSNA 2018 sets).
+TEST(ReadMeasurementReportTest, ReadsDcmqiLiverReport) {
+  auto doc = ReadMeasurementReport(
+      Data("seg_sr/tid1500_rsna2018/examples/rsna2018_dataset1/sr-tid1500-ct-liver-example.dcm"));
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(doc->template_id, "1500");
+  ASSERT_EQ(doc->groups.size(), 1u);
+  const auto& g = doc->groups[0];
+  EXPECT_EQ(g.tracking_identifier, "Measurements group 1");
+  EXPECT_EQ(g.tracking_uid, "1.3.6.1.4.1.43046.3.1.4.0.83735.1480019874.480725");
+  EXPECT_EQ(g.finding.meaning, "Organ");
+  EXPECT_EQ(g.referenced_segment.substr(g.referenced_segment.size() - 2), "#1");
+  // Values from the file's dsrdump (sr-tid1500-ct-liver-example.dsrdump).
+  ASSERT_EQ(g.measurements.size(), 6u);
+  const double expected[] = {37.3289, -778, 221, 59.1691, 70361.9, 70.3619};
+  for (size_t i = 0; i < 6; ++i) EXPECT_NEAR(g.measurements[i].value, expected[i], 1e-4) << i;
+  EXPECT_EQ(g.measurements[0].name.meaning, "Attenuation Coefficient");
+  EXPECT_EQ(g.measurements[0].unit.value, "[hnsf'U]");
+  EXPECT_EQ(g.measurements[5].unit.value, "cm3");
+}
+
+TEST(ReadMeasurementReportTest, ReadsHeadNeckPetReportWithElevenGroups) {
+  auto doc = ReadMeasurementReport(Data(
+      "seg_sr/tid1500_rsna2018/examples/rsna2018_dataset2/Measurements_User2_SemiAuto_Trial2.dcm"));
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  ASSERT_EQ(doc->groups.size(), 11u);
+  const auto& g = doc->groups[0];
+  EXPECT_EQ(g.tracking_identifier, "primary tumor");
+  EXPECT_EQ(g.finding.meaning, "Neoplasm, Primary");
+  auto find = [&](const std::string& meaning) -> const Measurement* {
+    for (const auto& m : g.measurements) {
+      if (m.name.meaning == meaning) return &m;
+    }
+    return nullptr;
+  };
+  ASSERT_NE(find("Volume"), nullptr);
+  EXPECT_NEAR(find("Volume")->value, 39.5837, 1e-4);
+  EXPECT_EQ(find("Volume")->unit.value, "ml");
+  ASSERT_NE(find("Total Lesion Glycolysis"), nullptr);
+  EXPECT_NEAR(find("Total Lesion Glycolysis")->value, 407.532, 1e-3);
+  EXPECT_NEAR(g.measurements[0].value, 10.2955, 1e-4);  // SUVbw mean
+}
+
+TEST(ReadMeasurementReportTest, ReadsPixelMedLengthAndRejectsNonSr) {
+  auto doc = ReadMeasurementReport(Data("seg_sr/tid1500_rsna2018/examples/rsna2018_dataset4/1.dcm"));
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  ASSERT_GE(doc->groups.size(), 1u);
+  ASSERT_FALSE(doc->groups[0].measurements.empty());
+  EXPECT_NEAR(doc->groups[0].measurements[0].value, 66.43856134, 1e-6);
+  EXPECT_EQ(doc->groups[0].measurements[0].name.meaning, "Length");
+
+  auto not_sr = ReadMeasurementReport(Data("dicom/ct_lung_ibsi_pat1/dicom/image/DCM_IMG_00000.dcm"));
+  EXPECT_FALSE(not_sr.ok());
+  EXPECT_EQ(ReadMeasurementReport("/nonexistent.dcm").status().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace radflow::ai
