@@ -1,4 +1,4 @@
-// REST API of the AI engine under /api/v1: apps, jobs, findings (docs/api.md).
+// REST API of the AI engine under /api/v1: apps, jobs, findings (docs/architecture.md, "AI engine").
 #pragma once
 
 #include "ai/engine/engine.h"
