@@ -95,7 +95,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
     return Status(ErrorCode::kInternal, Err("plane orientation", c));
   }
   FGPixelMeasures measures;
-  // PixelSpacing: row spacing (between rows, along d_j) \ column spacing (C.7.6.2.1.1... 10.7.1.3).
+  // PixelSpacing: row spacing (between rows, along d_j) \ column spacing (PS3.3 10.7.1.3).
   measures.setPixelSpacing((FormatDS(grid.spacing[1]) + "\\" + FormatDS(grid.spacing[0])).c_str());
   measures.setSliceThickness(FormatDS(grid.spacing[2]).c_str());
   measures.setSpacingBetweenSlices(FormatDS(grid.spacing[2]).c_str());
