@@ -1,0 +1,136 @@
+// ct-emphysema on the real chest CT and on a phantom with a known low-attenuation fraction;
+// timings of both apps on the 64-slice CT and on a 1 mm (~316-slice) resampling of it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "apps/lung/lung_apps.h"
+#include "imaging/resample.h"
+#include "lung_test_data.h"
+
+namespace radflow::apps::lung {
+namespace {
+
+double Value(const ai::Finding& f, const std::string& code) {
+  for (const auto& [concept_code, value, unit] : f.measurements)
+    if (concept_code.value == code) return value;
+  return -1e9;
+}
+
+ai::AppInput InputOf(const imaging::ImageVolume& v) {
+  ai::AppInput in;
+  in.image = v;
+  in.threads = 2;
+  return in;
+}
+
+TEST(Emphysema, ChestCtDensitometry) {
+  const auto* sv = testing::Chest();
+  ASSERT_NE(sv, nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunEmphysema(InputOf(sv->volume));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("ct-emphysema, 64 slices, 2 threads: %.2f s — %s\n", secs, out->summary.c_str());
+  ASSERT_EQ(out->findings.size(), 3u);
+  for (const auto& f : out->findings)
+    std::printf("  %-8s %s, mean %.0f HU\n", f.severity.c_str(), f.label.c_str(), Value(f, "373098007"));
+  const auto& l = out->findings[0];
+  const auto& r = out->findings[1];
+  const auto& t = out->findings[2];
+  EXPECT_EQ(l.type.value, "44029006");
+  EXPECT_EQ(r.type.value, "3341006");
+  EXPECT_NEAR(Value(t, "118565006"), Value(l, "118565006") + Value(r, "118565006"), 1e-6);
+  EXPECT_GT(Value(t, "118565006"), 3000);  // adult lungs at inspiration: ~4-7 L
+  EXPECT_LT(Value(t, "118565006"), 8000);
+  const double laa = Value(t, "LAA950"), p15 = Value(t, "PERC15"), mean = Value(t, "373098007");
+  EXPECT_GE(laa, 0);
+  EXPECT_LE(laa, 100);
+  EXPECT_GT(p15, -1000);
+  EXPECT_LT(p15, -800);
+  EXPECT_GT(mean, -950);
+  EXPECT_LT(mean, -700);
+  EXPECT_GT(mean, p15);
+  // Segments: left, right lung, low-attenuation voxels (a subset of the lungs).
+  ASSERT_EQ(out->segments.size(), 3u);
+  size_t laa_n = 0, lung_n = 0;
+  for (size_t n = 0; n < out->segments[2].mask.data().size(); ++n) {
+    laa_n += out->segments[2].mask.data()[n] != 0;
+    lung_n += out->segments[0].mask.data()[n] != 0 || out->segments[1].mask.data()[n] != 0;
+    if (out->segments[2].mask.data()[n]) {
+      ASSERT_LT(sv->volume.data()[n], -950.f);
+    }
+  }
+  EXPECT_NEAR(100.0 * double(laa_n) / double(lung_n), laa, 1e-6);
+}
+
+// Two lungs at -850 HU, the right one with a -980 HU block of known size.
+TEST(Emphysema, PhantomKnownLowAttenuationFraction) {
+  imaging::Geometry g;
+  g.size = {200, 160, 40};
+  g.spacing = {1.5, 1.5, 3.0};
+  g.origin = {-150, -120, -60};
+  imaging::ImageVolume v(g, -1000.f);
+  size_t right_n = 0, block_n = 0;
+  for (size_t k = 0; k < g.size[2]; ++k)
+    for (size_t j = 0; j < g.size[1]; ++j)
+      for (size_t i = 0; i < g.size[0]; ++i) {
+        const auto p = g.IndexToPoint(double(i), double(j), double(k));
+        const double bx = p[0] / 140, by = p[1] / 100;
+        if (bx * bx + by * by > 1) continue;
+        float hu = 40;
+        for (double cx : {-60.0, 60.0}) {
+          const double lx = (p[0] - cx) / 45, ly = p[1] / 70, lz = p[2] / 50;
+          if (lx * lx + ly * ly + lz * lz <= 1) {
+            hu = -850;
+            if (cx < 0) {
+              ++right_n;
+              if (std::abs(p[0] - cx) < 15 && std::abs(p[1]) < 20 && std::abs(p[2]) < 15) hu = -980, ++block_n;
+            }
+          }
+        }
+        v.at(i, j, k) = hu;
+      }
+  auto out = RunEmphysema(InputOf(v));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->findings.size(), 3u);
+  const double expected = 100.0 * double(block_n) / double(right_n);
+  std::printf("phantom: right LAA-950 %.2f%% (expected %.2f%%) — %s\n", Value(out->findings[1], "LAA950"), expected,
+              out->summary.c_str());
+  EXPECT_NEAR(Value(out->findings[1], "LAA950"), expected, 0.1 * expected);
+  EXPECT_NEAR(Value(out->findings[0], "LAA950"), 0, 1e-9);
+  EXPECT_NEAR(Value(out->findings[1], "118565006"), double(right_n) * 1.5 * 1.5 * 3 / 1000, 0.05 * right_n * 6.75 / 1000);
+  EXPECT_EQ(Value(out->findings[0], "PERC15"), -850);
+  EXPECT_EQ(out->findings[1].severity, expected >= 6 ? "low" : "info");
+}
+
+// Timing only (printed, not asserted tightly): both apps on the 64-slice CT and on the
+// same CT resampled to 1 mm slices (~316 slices), 2 threads.
+TEST(LungAppsTiming, SixtyFourAndThreeHundredSlices) {
+  const auto* sv = testing::Chest();
+  ASSERT_NE(sv, nullptr);
+  imaging::Geometry g = sv->volume.geometry();
+  const double extent = double(g.size[2] - 1) * g.spacing[2];
+  g.spacing[2] = 1.0;
+  g.size[2] = size_t(extent / g.spacing[2]) + 1;
+  const auto thin = imaging::Resample(sv->volume, g, imaging::Interpolation::kLinear, -1000.f);
+  for (const auto* v : {&sv->volume, &thin}) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto lesions = RunLungLesions(InputOf(*v));
+    const double t_les = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t0 = std::chrono::steady_clock::now();
+    auto emph = RunEmphysema(InputOf(*v));
+    const double t_emph = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(lesions.ok()) << lesions.status().message();
+    ASSERT_TRUE(emph.ok()) << emph.status().message();
+    std::printf("%zu slices: ct-lung-lesions %.2f s (%s); ct-emphysema %.2f s (%s)\n", v->geometry().size[2], t_les,
+                lesions->summary.c_str(), t_emph, emph->summary.c_str());
+    EXPECT_FALSE(lesions->findings.empty());
+    EXPECT_LT(t_les, 60.0);
+    EXPECT_LT(t_emph, 60.0);
+  }
+}
+
+}  // namespace
+}  // namespace radflow::apps::lung
