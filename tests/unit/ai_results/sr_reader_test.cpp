@@ -67,5 +67,20 @@ TEST(ReadMeasurementReportTest, ReadsPixelMedLengthAndRejectsNonSr) {
   EXPECT_EQ(ReadMeasurementReport("/nonexistent.dcm").status().code(), ErrorCode::kNotFound);
 }
 
+TEST(ReadMeasurementReportTest, ReadsHighdicomComprehensive3dReportWithFourGroups) {
+  auto doc = ReadMeasurementReport(Data("seg_sr/highdicom/test_files/sr_document_with_multiple_groups.dcm"));
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  ASSERT_EQ(doc->groups.size(), 4u);
+  const char* ids[] = {"Image0001", "LungNodule0001", "Aorta0001", "Vertebra0001"};
+  const double values[] = {-119.07385253906, 10.0, 20.0, 200.0};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(doc->groups[i].tracking_identifier, ids[i]);
+    ASSERT_EQ(doc->groups[i].measurements.size(), 1u) << i;
+    EXPECT_NEAR(doc->groups[i].measurements[0].value, values[i], 1e-9) << i;
+  }
+  EXPECT_EQ(doc->groups[1].measurements[0].name.meaning, "Diameter");
+  EXPECT_EQ(doc->groups[3].measurements[0].unit.value, "mm3");
+}
+
 }  // namespace
 }  // namespace radflow::ai
