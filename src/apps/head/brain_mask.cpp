@@ -52,20 +52,23 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
   Mask bone(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) bone.data()[v] = hu.data()[v] > s.bone_hu;
 
-  // Closing per slice (dilate, then erode, by distances) bridges sutures and small foramina
-  // so that the skull encloses the cavity in every slice through the brain.
-  const float r2 = float(s.skull_closing_mm * s.skull_closing_mm);
+  // The cavity per slice: what the outside cannot reach without squeezing through a gap
+  // in the skull narrower than skull_gap_mm (sutures, foramina, the orbital apex). A ball
+  // of that diameter rolls in from the grid's border through bone-free voxels; everything
+  // it covers is outside (a closing by reconstruction, not a plain closing, so that a wide
+  // opening such as the orbit does not leak through the narrow one behind it).
+  const float r2 = float(s.skull_gap_mm * s.skull_gap_mm / 4);
   const auto to_bone = SquaredDistance(bone, /*in_plane=*/true, s.threads);
-  Mask outside_dilated(hu.geometry(), 0);
-  for (size_t v = 0; v < n; ++v) outside_dilated.data()[v] = to_bone[v] > r2;
-  const auto to_outside = SquaredDistance(outside_dilated, true, s.threads);
-  Mask closed(hu.geometry(), 0);
-  for (size_t v = 0; v < n; ++v) closed.data()[v] = to_outside[v] > r2;
-
-  Mask cavity = FillHolesPerSlice(closed, s.threads);
+  Mask blocked(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) blocked.data()[v] = to_bone[v] <= r2;
+  const Mask enclosed = FillHolesPerSlice(blocked, s.threads);
+  Mask ball_centres(hu.geometry(), 0);
+  for (size_t v = 0; v < n; ++v) ball_centres.data()[v] = !enclosed.data()[v];
+  const auto to_outside = SquaredDistance(ball_centres, true, s.threads);
+  Mask cavity(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) {
     const float x = hu.data()[v];
-    cavity.data()[v] = cavity.data()[v] && !closed.data()[v] && x >= s.tissue_low_hu && x <= s.tissue_high_hu;
+    cavity.data()[v] = to_outside[v] > r2 && !bone.data()[v] && x >= s.tissue_low_hu && x <= s.tissue_high_hu;
   }
   // The brain is one piece; orbits, sinuses and scalp folds caught in a slice are not.
   Mask brain = LargestComponent(cavity);
@@ -75,7 +78,7 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
 
   // Away from the skull (partial volume, beam hardening) and from the cavity's own edge
   // (which includes the edge around calcifications, holes in the tissue range).
-  const auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu), false, s.threads);
+  const auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
   Mask not_brain(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) not_brain.data()[v] = !brain.data()[v];
   const auto to_edge = SquaredDistance(not_brain, false, s.threads);

@@ -28,6 +28,9 @@ imaging::Mask LargestComponent(const imaging::Mask& mask);
 
 // The skull: the largest connected piece of bone (> bone_hu). Calcifications inside the
 // cavity (pineal gland, choroid plexus, falx) are separate small pieces and are not in it.
-imaging::Mask SkullMask(const imaging::ImageVolume& hu, double bone_hu);
+// With `spread_slices`, the skull also covers the slice above and below each of its voxels:
+// a slice of thickness t averages over t, so a skull that runs tangentially to the slices
+// (vertex, skull base, orbital roofs) brightens the brain in the neighbouring slices.
+imaging::Mask SkullMask(const imaging::ImageVolume& hu, double bone_hu, bool spread_slices);
 
 }  // namespace radflow::apps::head

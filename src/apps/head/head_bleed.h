@@ -17,13 +17,15 @@ struct HeadBleedSettings {
   double bone_hu = 300;           // skull (and dense calcification)
   double tissue_low_hu = -20;     // intracranial soft tissue and CSF, with noise
   double tissue_high_hu = 100;
-  double skull_closing_mm = 3;    // bridges sutures and foramina before the cavity is filled
+  double skull_gap_mm = 10;       // narrower gaps in the skull (foramina, sutures) close the cavity
   double skull_margin_mm = 5;     // brain voxels nearer the skull are dropped (partial volume)
   double edge_margin_mm = 2;      // and voxels nearer the cavity's own edge (air, orbits)
   double blood_low_hu = 50;       // acute blood, after smoothing
   double blood_high_hu = 90;
   double min_volume_ml = 0.5;     // smaller clusters are noise or partial volume
   double min_thickness_mm = 3;    // thinner clusters are rims (falx, tentorium, beam hardening)
+  double skull_zone_mm = 10;      // clusters mostly this near the skull are partial volume or
+  double max_skull_zone_fraction = 0.5;  // skull-base beam hardening (or extra-axial: missed)
   double calcification_hu = 100;  // dense voxels near a cluster mean calcification
   double max_calcified_fraction = 0.05;  // dense volume around a cluster / cluster volume
   double max_mean_hu = 85;        // denser clusters on average are calcified or bone
@@ -37,6 +39,7 @@ struct BleedCandidate {
   double longest_axial_mm = 0;  // longest diameter in a slice plane (Feret)
   double mean_hu = 0;           // unsmoothed
   double skull_distance_mm = 0; // nearest voxel to the skull
+  double near_skull_fraction = 0;  // of its voxels within skull_zone_mm of the skull
   double thickness_mm = 0;      // twice the largest inner distance
   double calcified_fraction = 0;
   double score = 0;             // 0..1, from volume and contrast
@@ -49,11 +52,11 @@ struct BleedCandidate {
 // axis, block centres keep the LPS geometry); a copy when no axis is finer.
 imaging::ImageVolume WorkingGrid(const imaging::ImageVolume& hu, const HeadBleedSettings& s);
 
-// The intracranial soft tissue away from the skull (skull stripping): bone > bone_hu, closed
-// per slice, the region it encloses filled per slice, minus bone, restricted to tissue HU,
-// the largest 3D component, then eroded by skull_margin_mm from bone and edge_margin_mm
-// from the cavity's edge. kInvalidArgument for an empty volume; kNotFound when no skull
-// encloses anything (not a head CT).
+// The intracranial soft tissue away from the skull (skull stripping): per slice, the region
+// that bone > bone_hu encloses up to gaps of skull_gap_mm, minus bone, restricted to tissue
+// HU; the largest 3D component; then eroded by skull_margin_mm from the skull (spread one
+// slice up and down for partial volume) and edge_margin_mm from the cavity's edge.
+// kInvalidArgument for an empty volume; kNotFound when no skull encloses anything.
 Result<imaging::Mask> BrainMask(const imaging::ImageVolume& hu, const HeadBleedSettings& s);
 Result<imaging::Mask> BrainMask(const imaging::ImageVolume& hu);
 

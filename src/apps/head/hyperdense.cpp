@@ -186,13 +186,13 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
   }
 
   // Distances: to the skull (3D) and, in-plane, from each cluster voxel to the cluster's edge.
-  const auto to_skull2 = SquaredDistance(SkullMask(hu, s.bone_hu), false, s.threads);
+  const auto to_skull2 = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
   Mask not_hyper(g, 0);
   for (size_t v = 0; v < n; ++v) not_hyper.data()[v] = !hyper.data()[v];
   const auto inner2 = SquaredDistance(not_hyper, true, s.threads);
 
   std::vector<Accumulator> acc(cc->sizes.size());
-  const float near2 = float(std::pow(s.skull_margin_mm + 3, 2));
+  const float near2 = float(s.skull_zone_mm * s.skull_zone_mm);
   for (size_t k = 0; k < g.size[2]; ++k)
     for (size_t j = 0; j < g.size[1]; ++j)
       for (size_t i = 0; i < g.size[0]; ++i) {
@@ -227,7 +227,7 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
     b.longest_axial_mm = LongestAxial(labels, label, a);
     const size_t dense = DenseNearby(hu, to_skull2, labels, label, a, s, 4.0);
     b.calcified_fraction = double(dense) / double(a.count);
-    const double near_fraction = double(a.near_skull) / double(a.count);
+    b.near_skull_fraction = double(a.near_skull) / double(a.count);
     if (b.volume_ml < s.min_volume_ml) {
       b.rejection = "smaller than the minimum volume";
     } else if (b.calcified_fraction > s.max_calcified_fraction) {
@@ -236,7 +236,7 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
       b.rejection = "denser than blood on average";
     } else if (b.thickness_mm < s.min_thickness_mm) {
       b.rejection = "thin rim (falx, tentorium or beam hardening)";
-    } else if (near_fraction > 0.5) {
+    } else if (b.near_skull_fraction > s.max_skull_zone_fraction) {
       b.rejection = "hugs the skull (partial volume)";
     } else {
       b.accepted = true;

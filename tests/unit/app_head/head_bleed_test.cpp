@@ -83,8 +83,8 @@ TEST(HeadBleed, RealHeadCtIsNegative) {
   HeadBleedSettings s;
   const ImageVolume work = WorkingGrid(h.input.image, s);
   for (const auto& c : DetectHyperdense(work, h.brain, s)) {
-    std::printf("candidate %.2f mL %.0f mm mean %.1f HU skull %.1f mm thick %.1f mm calc %.2f at (%.0f, %.0f, %.0f): %s\n",
-                c.volume_ml, c.longest_axial_mm, c.mean_hu, c.skull_distance_mm, c.thickness_mm,
+    std::printf("candidate %.2f mL %.0f mm mean %.1f HU skull %.1f mm (near %.2f) thick %.1f mm calc %.2f at (%.0f, %.0f, %.0f): %s\n",
+                c.volume_ml, c.longest_axial_mm, c.mean_hu, c.skull_distance_mm, c.near_skull_fraction, c.thickness_mm,
                 c.calcified_fraction, c.center[0], c.center[1], c.center[2],
                 c.accepted ? "ACCEPTED" : c.rejection.c_str());
   }
@@ -252,12 +252,27 @@ TEST(HeadBleed, ThreeHundredSliceVolumeRunsInUnderTenSeconds) {
   const Blob blob{Offset(30, 0, 0), 10, 60};
   auto [ml, inside] = InsertBlob(in.image, h.brain, blob, NoiseSigma(h), 11);
   EXPECT_GT(inside, 0.9);
+  {
+    HeadBleedSettings s;
+    s.threads = 2;
+    const ImageVolume work = WorkingGrid(in.image, s);
+    auto brain = BrainMask(work, s);
+    ASSERT_TRUE(brain.ok());
+    for (const auto& c : DetectHyperdense(work, *brain, s)) {
+      std::printf("candidate %.2f mL mean %.1f HU skull %.1f mm (near %.2f) thick %.1f mm calc %.2f at (%.0f, %.0f, %.0f): %s\n",
+                  c.volume_ml, c.mean_hu, c.skull_distance_mm, c.near_skull_fraction, c.thickness_mm,
+                  c.calcified_fraction, c.center[0], c.center[1], c.center[2], c.accepted ? "ACCEPTED" : c.rejection.c_str());
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto out = RunHeadBleed(in);
   const double t = Seconds(t0);
   ASSERT_TRUE(out.ok()) << out.status().message();
   std::printf("RunHeadBleed on %zux%zux%zu (%.2f mm slices, 2 threads): %.3f s; %s\n", thin.size[0], thin.size[1],
               thin.size[2], thin.spacing[2], t, out->summary.c_str());
+  for (const auto& f : out->findings) {
+    std::printf("  finding %s at (%.1f, %.1f, %.1f)\n", f.label.c_str(), f.center[0], f.center[1], f.center[2]);
+  }
   EXPECT_LT(t, 10.0);
   ASSERT_EQ(out->findings.size(), 1u);
   EXPECT_NEAR(out->findings[0].volume_ml, ml, 0.15 * ml);
