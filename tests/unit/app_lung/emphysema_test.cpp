@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "ai/manifest.h"
 #include "apps/lung/lung_apps.h"
 #include "imaging/resample.h"
 #include "lung_test_data.h"
@@ -129,6 +130,25 @@ TEST(LungAppsTiming, SixtyFourAndThreeHundredSlices) {
     EXPECT_FALSE(lesions->findings.empty());
     EXPECT_LT(t_les, 60.0);
     EXPECT_LT(t_emph, 60.0);
+  }
+}
+
+}  // namespace
+}  // namespace radflow::apps::lung
+
+namespace radflow::apps::lung {
+namespace {
+
+// The shipped manifests parse strictly and name these built-in runners.
+TEST(LungManifests, ShippedManifestsParse) {
+  for (const char* id : {"ct-lung-lesions", "ct-emphysema"}) {
+    auto m = ai::LoadManifestFile(std::string(RADFLOW_SOURCE_DIR) + "/apps/" + id + ".json");
+    ASSERT_TRUE(m.ok()) << id << ": " << m.status().message();
+    EXPECT_EQ(m->id, id);
+    EXPECT_EQ(m->runner.kind, ai::Runner::Kind::kBuiltin);
+    EXPECT_EQ(m->runner.builtin, id);
+    EXPECT_EQ(m->resources.threads, 2);
+    EXPECT_EQ(m->rules.size(), 2u);
   }
 }
 
