@@ -230,6 +230,63 @@ TEST(HeadBleed, BlobInTheRightPosteriorBrainIsFound) { ExpectDetected({Offset(-2
 
 TEST(HeadBleed, BlobWithThreeTimesTheNoiseIsFound) { ExpectDetected({Offset(30, 0, 0), 10, 60, 3}, 0.15); }
 
+TEST(HeadBleed, TwoBlobsAreTwoFindingsLargestFirst) {
+  const Head& h = LoadHead();
+  ai::AppInput in = h.input;
+  const double sigma = NoiseSigma(h);
+  const Blob small{Offset(-28, 30, 15), 2, 70}, large{Offset(30, 0, 0), 8, 60};
+  const double small_ml = InsertBlob(in.image, h.brain, small, sigma, 1).first;
+  const double large_ml = InsertBlob(in.image, h.brain, large, sigma, 2).first;
+  auto out = RunHeadBleed(in);
+  ASSERT_TRUE(out.ok());
+  std::printf("two blobs (%.2f and %.2f mL): %s\n", large_ml, small_ml, out->summary.c_str());
+  ASSERT_EQ(out->findings.size(), 2u);
+  ASSERT_EQ(out->segments.size(), 2u);
+  const ai::Finding* a = Near(*out, large.center, 5);
+  const ai::Finding* b = Near(*out, small.center, 5);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a, &out->findings[0]);  // largest first
+  EXPECT_EQ(a->segment_number, 1);
+  EXPECT_EQ(b->segment_number, 2);
+  EXPECT_NEAR(a->volume_ml, large_ml, 0.15 * large_ml);
+  EXPECT_NEAR(b->volume_ml, small_ml, 0.15 * small_ml);
+  EXPECT_GT(a->score, b->score);
+}
+
+// Threads: the same answer with 1 and 2 threads; the timings are printed for the docs.
+TEST(HeadBleed, OneAndTwoThreadsAgree) {
+  ai::AppInput in = LoadHead().input;
+  InsertBlob(in.image, LoadHead().brain, {Offset(30, 0, 0), 10, 60}, NoiseSigma(LoadHead()), 7);
+  double ml[2] = {0, 0};
+  for (int threads : {1, 2}) {
+    in.threads = threads;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = RunHeadBleed(in);
+    const double t = Seconds(t0);
+    ASSERT_TRUE(out.ok());
+    ASSERT_EQ(out->findings.size(), 1u);
+    ml[threads - 1] = out->findings[0].volume_ml;
+    std::printf("RunHeadBleed with a blob, %d thread(s): %.3f s\n", threads, t);
+  }
+  EXPECT_DOUBLE_EQ(ml[0], ml[1]);
+}
+
+// Not a head: the chest CT has no skull-enclosed cavity worth the name; the app must not
+// call its mediastinum a haemorrhage.
+TEST(HeadBleed, ChestCtIsNoHaemorrhage) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(RADFLOW_SHARED_DATA "/dicom/ct_chest_lung_dx/Lung_Dx-A0001/CT_5mm_lung_kernel"))
+    if (e.path().extension() == ".dcm") files.push_back(e.path().string());
+  auto sv = imaging::LoadSeries(files);
+  ASSERT_TRUE(sv.ok()) << sv.status().message();
+  ai::AppInput in;
+  in.image = sv->volume;
+  in.threads = 2;
+  auto out = RunHeadBleed(in);
+  std::printf("chest CT: %s\n", out.ok() ? out->summary.c_str() : out.status().message().c_str());
+  if (out.ok()) EXPECT_TRUE(out->findings.empty());
+}
+
 TEST(HeadBleed, FortyHuBlobIsNotHyperdense) {
   double ml = 0;
   const auto out = RunWithBlob({Offset(30, 0, 0), 10, 40}, &ml);
