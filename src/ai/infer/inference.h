@@ -28,23 +28,31 @@ struct Tensor {
 };
 
 struct BackendOptions {
-  int threads = 1;  // intra-op threads (libtorch defaults to half the CPUs: set it)
+  // Intra-op threads, >= 1 (libtorch defaults to half the CPUs: set it). The runtimes keep
+  // one process-wide count, so each backend applies its own before every forward.
+  int threads = 1;
 };
 
 class InferenceBackend {
  public:
   virtual ~InferenceBackend() = default;
-  virtual std::string name() const = 0;  // "torchscript (libtorch 1.13, CPU)"
-  // One forward pass: one input, one output.
+  // "torchscript (libtorch 1.13, CPU, 2 threads, optimised)"; the thread count is the one
+  // the runtime reported at the last Run.
+  virtual std::string name() const = 0;
+  // One forward pass: one float32 input, one output (the first, if the model has several).
+  // kInvalidArgument when the network cannot take the input (shape, channels). Thread-safe:
+  // concurrent calls on one backend run one after the other.
   virtual Result<Tensor> Run(const Tensor& input) = 0;
 };
 
 enum class BackendKind { kTorchScript, kOnnx };
 
-// Loads the plugin for `kind` (once per process; from RADFLOW_PLUGIN_DIR, else the
+// Loads the plugin for `kind` (once per process and path; from RADFLOW_PLUGIN_DIR, else the
 // directory of the running executable) and the model. kUnsupported when the plugin is not
-// installed or the model uses an operator the backend cannot run (the message names the
-// layer); kInvalidArgument for an unreadable model file.
+// installed (the message names the plugin file) or the model uses an operator the backend
+// cannot run (the message names the layer or node); kInvalidArgument for a missing or
+// unreadable model file or threads < 1. Thread-safe. Loading the torch plugin sets
+// OMP_WAIT_POLICY=PASSIVE unless already set (spinning OpenMP threads starve other jobs).
 Result<std::unique_ptr<InferenceBackend>> LoadModel(BackendKind kind, const std::string& model_path,
                                                     const BackendOptions& options);
 
