@@ -13,6 +13,9 @@ namespace {
 constexpr double kStepMm = 0.1;
 constexpr double kPlateauMm = 2.0;
 constexpr int kAngles = 36;
+constexpr int kBoneAngles = 72;
+constexpr double kBoneHu = 400;
+constexpr double kTissueRunMm = 3;
 
 // Bilinear sample of slice k at continuous pixel (x, y); false outside.
 bool Sample(const imaging::ImageVolume& image, size_t k, double x, double y, double* v) {
@@ -46,51 +49,126 @@ double Rise(const std::vector<double>& p) {
   return x90 - x10;
 }
 
+// Body centroid of slice k (pixels); false when the body is under 10 cm².
+bool Centroid(const imaging::Mask& body, size_t k, double px_mm, double* cx, double* cy) {
+  const auto& g = body.geometry();
+  double sx = 0, sy = 0, n = 0;
+  for (size_t j = 0; j < g.size[1]; ++j) {
+    for (size_t i = 0; i < g.size[0]; ++i) {
+      if (body.at(i, j, k)) sx += double(i), sy += double(j), n += 1;
+    }
+  }
+  if (n * px_mm * px_mm < 1000) return false;
+  *cx = sx / n;
+  *cy = sy / n;
+  return true;
+}
+
+// Distance (pixels) from the centroid to the outermost body pixel along (dx, dy); < 0: none.
+double OuterBoundary(const imaging::Mask& body, size_t k, double cx, double cy, double dx, double dy) {
+  const auto& g = body.geometry();
+  const double nx = double(g.size[0]), ny = double(g.size[1]);
+  for (double t = std::hypot(nx, ny); t > 0; t -= 0.5) {
+    const double x = cx + t * dx, y = cy + t * dy;
+    if (x < 0 || y < 0 || x > nx - 1 || y > ny - 1) continue;
+    if (body.at(size_t(x + 0.5), size_t(y + 0.5), k)) return t;
+  }
+  return -1;
+}
+
+// Samples along the ray from t0 towards the centroid (decreasing t), every kStepMm.
+bool Profile(const imaging::ImageVolume& image, size_t k, double cx, double cy, double dx, double dy,
+             double t0, double length_px, double step_px, std::vector<double>* out) {
+  out->clear();
+  for (double s = 0; s <= length_px; s += step_px) {
+    double v = 0;
+    if (!Sample(image, k, cx + (t0 - s) * dx, cy + (t0 - s) * dy, &v)) return false;
+    out->push_back(v);
+  }
+  return true;
+}
+
+// 10–90 % rise from a soft-tissue plateau (first kPlateauMm) to the profile's peak within
+// 3 mm past the 400 HU crossing (cortex is thin: no plateau on the bone side).
+double BoneRise(const std::vector<double>& p, size_t crossing) {
+  const size_t plateau = size_t(kPlateauMm / kStepMm), past = size_t(3.0 / kStepMm);
+  if (crossing < plateau || crossing + past >= p.size()) return -1;
+  double tissue = 0, peak = -1e9;
+  for (size_t s = 0; s < plateau; ++s) tissue += p[s];
+  tissue /= double(plateau);
+  for (size_t s = crossing; s <= crossing + past; ++s) peak = std::max(peak, p[s]);
+  const double l10 = tissue + 0.1 * (peak - tissue), l90 = tissue + 0.9 * (peak - tissue);
+  double x10 = -1, x90 = -1;
+  for (size_t s = 1; s <= crossing + past; ++s) {
+    const double at = double(s - 1) * kStepMm;
+    if (x10 < 0 && p[s] >= l10) x10 = at + (l10 - p[s - 1]) / (p[s] - p[s - 1]) * kStepMm;
+    if (x90 < 0 && p[s] >= l90) x90 = at + (l90 - p[s - 1]) / (p[s] - p[s - 1]) * kStepMm;
+  }
+  return (x10 >= 0 && x90 > x10) ? x90 - x10 : -1;
+}
+
 }  // namespace
 
 EdgeProfiles EdgeRise10to90(const imaging::ImageVolume& image, const imaging::Mask& body,
                             int slice_step, double half_length_mm) {
   const auto& g = image.geometry();
-  const size_t nx = g.size[0], ny = g.size[1];
   const double px_mm = 0.5 * (g.spacing[0] + g.spacing[1]);
   EdgeProfiles out;
-  if (nx < 4 || ny < 4) return out;
+  if (g.size[0] < 4 || g.size[1] < 4) return out;
   double sum = 0;
+  std::vector<double> prof;
   for (size_t k = 0; k < g.size[2]; k += size_t(std::max(slice_step, 1))) {
-    double cx = 0, cy = 0, n = 0;
-    for (size_t j = 0; j < ny; ++j) {
-      for (size_t i = 0; i < nx; ++i) {
-        if (body.at(i, j, k)) cx += double(i), cy += double(j), n += 1;
-      }
-    }
-    if (n * px_mm * px_mm < 1000) continue;
-    cx /= n;
-    cy /= n;
+    double cx = 0, cy = 0;
+    if (!Centroid(body, k, px_mm, &cx, &cy)) continue;
     for (int a = 0; a < kAngles; ++a) {
       const double th = 2 * M_PI * a / kAngles, dx = std::cos(th), dy = std::sin(th);
-      // Outermost body pixel along the ray: walk in from the image edge.
-      double t = std::hypot(double(nx), double(ny));
-      bool hit = false;
-      for (; t > 0; t -= 0.5) {
-        const double x = cx + t * dx, y = cy + t * dy;
-        if (x < 0 || y < 0 || x > double(nx - 1) || y > double(ny - 1)) continue;
-        if (body.at(size_t(x + 0.5), size_t(y + 0.5), k)) {
-          hit = true;
+      const double t = OuterBoundary(body, k, cx, cy, dx, dy);
+      if (t < 0) continue;
+      // From air (outside) to tissue, centred on the boundary.
+      const double half_px = half_length_mm / px_mm;
+      if (!Profile(image, k, cx, cy, dx, dy, t + half_px, 2 * half_px, kStepMm / px_mm, &prof)) continue;
+      const double r = Rise(prof);
+      if (r <= 0) continue;
+      sum += r;
+      ++out.profiles;
+    }
+  }
+  if (out.profiles) out.rise_mm = sum / double(out.profiles);
+  return out;
+}
+
+EdgeProfiles BoneEdgeRise10to90(const imaging::ImageVolume& image, const imaging::Mask& body,
+                                int slice_step) {
+  const auto& g = image.geometry();
+  const double px_mm = 0.5 * (g.spacing[0] + g.spacing[1]);
+  EdgeProfiles out;
+  if (g.size[0] < 4 || g.size[1] < 4) return out;
+  const double step_px = kStepMm / px_mm, tissue_px = kTissueRunMm / px_mm;
+  double sum = 0;
+  std::vector<double> prof;
+  for (size_t k = 0; k < g.size[2]; k += size_t(std::max(slice_step, 1))) {
+    double cx = 0, cy = 0;
+    if (!Centroid(body, k, px_mm, &cx, &cy)) continue;
+    for (int a = 0; a < kBoneAngles; ++a) {
+      const double th = 2 * M_PI * a / kBoneAngles, dx = std::cos(th), dy = std::sin(th);
+      const double outer = OuterBoundary(body, k, cx, cy, dx, dy);
+      if (outer < 0) continue;
+      // Walk inwards from the skin: the first bone (> 400 HU) after >= 3 mm of soft tissue.
+      if (!Profile(image, k, cx, cy, dx, dy, outer - 1, outer - 1, step_px, &prof)) continue;
+      size_t run = 0, found = 0;
+      const size_t need = size_t(tissue_px / step_px);
+      for (size_t s = 0; s < prof.size(); ++s) {
+        if (prof[s] > kBoneHu && run >= need) {
+          found = s;
           break;
         }
+        run = (prof[s] > -150 && prof[s] <= kBoneHu) ? run + 1 : 0;
       }
-      if (!hit) continue;
-      // Profile from air (outside) to tissue, centred on the boundary.
-      const double half_px = half_length_mm / px_mm, step_px = kStepMm / px_mm;
-      std::vector<double> prof;
-      bool inside = true;
-      for (double s = -half_px; s <= half_px && inside; s += step_px) {
-        double v = 0;
-        inside = Sample(image, k, cx + (t - s) * dx, cy + (t - s) * dy, &v);
-        prof.push_back(v);
-      }
-      if (!inside) continue;
-      const double r = Rise(prof);
+      if (!found) continue;
+      // Profile from 4 mm before the crossing (soft tissue) to 3.5 mm past it.
+      const double start = outer - 1 - double(found) * step_px + 4.0 / px_mm;
+      if (!Profile(image, k, cx, cy, dx, dy, start, 7.5 / px_mm, step_px, &prof)) continue;
+      const double r = BoneRise(prof, size_t(4.0 / kStepMm));
       if (r <= 0) continue;
       sum += r;
       ++out.profiles;

@@ -73,6 +73,12 @@ struct EdgeProfiles {
 };
 EdgeProfiles EdgeRise10to90(const imaging::ImageVolume& image, const imaging::Mask& body,
                             int slice_step = 2, double half_length_mm = 8.0);
+// The same for the soft-tissue/bone edge: rays from the skin inwards (72 per slice) stop at
+// the first sample above 400 HU after >= 3 mm of soft tissue (-150..300 HU); the profile runs
+// from 4 mm before to 3 mm past that crossing, and the rise is measured from the soft-tissue
+// plateau (first 2 mm) to the peak past the crossing (cortex is thin: no bone plateau).
+EdgeProfiles BoneEdgeRise10to90(const imaging::ImageVolume& image, const imaging::Mask& body,
+                                int slice_step = 2);
 
 // ---- Denoising: Perona–Malik anisotropic diffusion, in-plane (slices stay independent) ----
 
