@@ -45,6 +45,14 @@ Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input) { return RunHeadBl
 
 Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings s) {
   if (input.image.empty()) return Status(ErrorCode::kInvalidArgument, "ct-head-bleed: empty image");
+  // Contrast Bolus Agent (0018,0010), PS3.3 C.7.6.4: enhanced vessels and sinuses are
+  // hyperdense too. Said in the summary rather than a silent "no finding".
+  const auto agent = input.attributes.find("ContrastBolusAgent");
+  if (agent != input.attributes.end() && agent->second.find_first_not_of(" \\") != std::string::npos) {
+    ai::AppOutput out;
+    out.summary = "not analysed: contrast-enhanced study (ContrastBolusAgent " + agent->second + ")";
+    return out;
+  }
   s.threads = std::max(s.threads, input.threads);
   const imaging::ImageVolume work = WorkingGrid(input.image, s);
   auto brain = BrainMask(work, s);

@@ -69,7 +69,9 @@ std::vector<BleedCandidate> DetectHyperdense(const imaging::ImageVolume& hu, con
                                              imaging::Volume<int32_t>* labels = nullptr);
 
 // The app: AppInput (HU) → a critical "Intracranial hemorrhage" finding and a SEG segment per
-// accepted cluster, or no findings and summary "no suspected haemorrhage".
+// accepted cluster, or no findings and summary "no suspected haemorrhage". A study with a
+// ContrastBolusAgent is not analysed (no findings, summary "not analysed: ..."). Errors:
+// kInvalidArgument (empty image), kNotFound (no skull-enclosed tissue: not a head CT).
 Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input);
 Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings s);
 

@@ -287,6 +287,20 @@ TEST(HeadBleed, ChestCtIsNoHaemorrhage) {
   if (out.ok()) EXPECT_TRUE(out->findings.empty());
 }
 
+TEST(HeadBleed, ContrastStudyIsNotAnalysed) {
+  ai::AppInput in = LoadHead().input;
+  InsertBlob(in.image, LoadHead().brain, {Offset(30, 0, 0), 10, 60}, NoiseSigma(LoadHead()), 7);
+  in.attributes["ContrastBolusAgent"] = "OMNIPAQUE 350";
+  auto out = RunHeadBleed(in);
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->findings.empty());
+  EXPECT_EQ(out->summary.rfind("not analysed: contrast-enhanced study", 0), 0u) << out->summary;
+  in.attributes["ContrastBolusAgent"] = "";  // present but empty (Type 2): non-contrast
+  out = RunHeadBleed(in);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->findings.size(), 1u);
+}
+
 TEST(HeadBleed, FortyHuBlobIsNotHyperdense) {
   double ml = 0;
   const auto out = RunWithBlob({Offset(30, 0, 0), 10, 40}, &ml);
