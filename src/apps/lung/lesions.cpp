@@ -183,38 +183,15 @@ bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
   return c.ExtentMm(g) > 45 || vol_ml > 40;
 }
 
-}  // namespace
-
-Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads, size_t max_lesions,
-                                          LungMasks* lungs) {
-  const size_t f = Factor(hu.geometry());
-  const imaging::ImageVolume work = grid::Downsample(hu, f, threads);
-  auto seg = SegmentLungs(work, threads);
-  if (!seg.ok()) return seg.status();
+// Candidates from the dense voxels of one lung region hypothesis, measured on the input grid.
+std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::ImageVolume& work, const LungMasks& lung,
+                             const Mask& region, size_t f, bool debug) {
   const auto& g = work.geometry();
   const auto& s = g.size;
   const size_t nvox = g.voxels();
-  const bool debug = std::getenv("RADFLOW_LUNG_DEBUG") != nullptr;
-
-  // Each lung closed on its own (never across the mediastinum), then holes filled.
-  Mask region = grid::FillHoles2D(grid::Close(seg->left, kCloseMm, true, threads), threads);
-  Mask right = grid::FillHoles2D(grid::Close(seg->right, kCloseMm, true, threads), threads);
+  const LungMasks* seg = &lung;
   Mask dense(g, 0);
-  for (size_t n = 0; n < nvox; ++n) {
-    const bool in_left = region.data()[n] && !seg->right.data()[n];
-    const bool in_right = right.data()[n] && !seg->left.data()[n];
-    region.data()[n] = (in_left || in_right) && !seg->airway.data()[n];
-    dense.data()[n] = region.data()[n] && work.data()[n] > kDenseHu;
-  }
-  if (const char* dump = std::getenv("RADFLOW_LUNG_DUMP")) {  // TEMP debug
-    FILE* fp = std::fopen(dump, "wb");
-    std::vector<uint8_t> buf(nvox);
-    for (size_t n = 0; n < nvox; ++n)
-      buf[n] = uint8_t(seg->left.data()[n] | (seg->right.data()[n] << 1) | (seg->airway.data()[n] << 2) |
-                       (region.data()[n] << 3) | (dense.data()[n] << 4) | (seg->body.data()[n] << 5));
-    std::fwrite(buf.data(), 1, nvox, fp);
-    std::fclose(fp);
-  }
+  for (size_t n = 0; n < nvox; ++n) dense.data()[n] = region.data()[n] && work.data()[n] > kDenseHu;
   // Multi-scale opening: components too large to be one lesion (a mass grown into the
   // hilum through vessels) are opened again with a larger ball (3 → 6 → 10 mm).
   std::vector<Component> todo = Split(dense, nullptr, 0), accepted;
@@ -229,7 +206,6 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
       accepted.push_back(std::move(c));
     }
   }
-  Mask label(g, 0);  // which working voxels belong to an accepted component (index + 1)
   Volume32 owner(g, 0);
   for (size_t c = 0; c < accepted.size(); ++c)
     for (size_t o : accepted[c].voxels) owner.data()[o] = int32_t(c + 1);
@@ -307,8 +283,59 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
     les.score = std::clamp(0.45 * size_term + 0.25 * shape_term + 0.15 * les.solid_fraction + 0.15 * contact_term, 0.0, 1.0);
     found.push_back(std::move(meas));
   }
-  (void)label;
+  return found;
+}
+
+}  // namespace
+
+Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads, size_t max_lesions,
+                                          LungMasks* lungs) {
+  const size_t f = Factor(hu.geometry());
+  const imaging::ImageVolume work = grid::Downsample(hu, f, threads);
+  auto seg = SegmentLungs(work, threads);
+  if (!seg.ok()) return seg.status();
+  const auto& g = work.geometry();
+  const size_t nvox = g.voxels();
+  const bool debug = std::getenv("RADFLOW_LUNG_DEBUG") != nullptr;
+  const auto& fg = hu.geometry();
+
+  // Two hypotheses of where lesions can be, each lung on its own (never across the
+  // mediastinum): the lung closed by 30 mm in-plane with holes filled (nodules and masses
+  // in the lung's concavities, juxtapleural), and its per-slice convex hull (a mass that
+  // replaces the lung base, bounded by lung on one side only).
+  std::vector<Measured> found;
+  for (int hypothesis = 0; hypothesis < 2; ++hypothesis) {
+    Mask left = hypothesis == 0 ? grid::FillHoles2D(grid::Close(seg->left, kCloseMm, true, threads), threads)
+                                : grid::ConvexHull2D(seg->left, threads);
+    const Mask right = hypothesis == 0 ? grid::FillHoles2D(grid::Close(seg->right, kCloseMm, true, threads), threads)
+                                       : grid::ConvexHull2D(seg->right, threads);
+    for (size_t n = 0; n < nvox; ++n) {
+      const bool in_left = left.data()[n] && !seg->right.data()[n];
+      const bool in_right = right.data()[n] && !seg->left.data()[n];
+      left.data()[n] = (in_left || in_right) && !seg->airway.data()[n];
+    }
+    auto part = FindIn(hu, work, *seg, left, f, debug);
+    for (auto& m : part) found.push_back(std::move(m));
+  }
+  // Overlapping candidates of the two hypotheses: the higher score wins.
   std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) { return a.lesion.score > b.lesion.score; });
+  Mask taken(fg, 0);
+  std::vector<Measured> unique;
+  for (auto& m : found) {
+    const auto& ls = m.lesion.mask.geometry().size;
+    size_t n = 0, shared = 0;
+    for (size_t k = 0; k < ls[2]; ++k)
+      for (size_t j = 0; j < ls[1]; ++j)
+        for (size_t i = 0; i < ls[0]; ++i)
+          if (m.lesion.mask.at(i, j, k)) ++n, shared += taken.at(i + m.box[0], j + m.box[1], k + m.box[2]);
+    if (n == 0 || double(shared) > 0.2 * double(n)) continue;
+    for (size_t k = 0; k < ls[2]; ++k)
+      for (size_t j = 0; j < ls[1]; ++j)
+        for (size_t i = 0; i < ls[0]; ++i)
+          if (m.lesion.mask.at(i, j, k)) taken.at(i + m.box[0], j + m.box[1], k + m.box[2]) = 1;
+    unique.push_back(std::move(m));
+  }
+  found = std::move(unique);
   if (lungs) {
     lungs->left = grid::Upsample(seg->left, fg, f);
     lungs->right = grid::Upsample(seg->right, fg, f);
