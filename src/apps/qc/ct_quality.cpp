@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "apps/qc/qc_apps.h"
 
@@ -60,22 +61,48 @@ ai::Finding NoiseFinding(const NoiseEstimate& n) {
   return f;
 }
 
+// The loader counts every gap > 1.5 × median as skipped slices, a thicker second section
+// included. Here a spacing shared by >= 3 gaps is a section of its own (a protocol choice,
+// e.g. 4 mm through the skull base, 7 mm above); only rarer large gaps are missing slices.
 ai::Finding SpacingFinding(const imaging::SeriesReport& r) {
+  constexpr size_t kSectionGaps = 3;
   const double ratio = r.min_spacing > 0 ? r.max_spacing / r.min_spacing : 1;
-  const double missing_fraction = r.slice_count ? double(r.missing_slices) / double(r.slice_count) : 0;
+  size_t missing = 0;
+  std::vector<const imaging::SpacingCount*> sections;
+  for (const auto& sc : r.spacings) {
+    if (sc.gaps >= kSectionGaps) {
+      sections.push_back(&sc);
+    } else if (r.median_spacing > 0 && sc.mm > 1.5 * r.median_spacing) {
+      missing += sc.gaps * size_t(std::max(0.0, std::round(sc.mm / r.median_spacing) - 1));
+    }
+  }
+  if (r.spacings.empty()) missing = r.missing_slices;  // no breakdown: the loader's count
+  const double missing_fraction = r.slice_count ? double(missing) / double(r.slice_count) : 0;
+  double section_ratio = 1;
+  if (sections.size() >= 2) {
+    auto [lo, hi] = std::minmax_element(sections.begin(), sections.end(),
+                                        [](auto* a, auto* b) { return a->mm < b->mm; });
+    section_ratio = (*hi)->mm / std::max((*lo)->mm, 1e-6);
+  }
   std::string severity = "info";
-  if (r.missing_slices > 0) severity = missing_fraction > 0.1 ? "high" : "moderate";
-  else if (r.nonuniform_spacing) severity = ratio >= 1.5 ? "moderate" : "low";
+  if (missing > 0) severity = missing_fraction > 0.1 ? "high" : "moderate";
+  else if (sections.size() >= 2) severity = section_ratio >= 1.5 ? "moderate" : "low";
+  else if (r.nonuniform_spacing) severity = "low";
   std::string label;
-  if (r.missing_slices == 0 && !r.nonuniform_spacing) {
+  if (severity == "info") {
     label = Format("regular slice spacing %.2f mm", r.median_spacing);
   } else {
     label = Format("irregular slice spacing %.2f–%.2f mm", r.min_spacing, r.max_spacing);
-    if (r.missing_slices) label += Format(", %.0f slice(s) missing or skipped", double(r.missing_slices));
-    if (r.resampled) label += ", resampled to a regular grid";
+    if (sections.size() >= 2) {
+      label += ": sections of";
+      for (const auto* sc : sections) label += Format(" %.2f mm × %.0f gaps,", sc->mm, double(sc->gaps));
+      label.pop_back();
+    }
+    if (missing) label += Format(", %.0f slice(s) missing", double(missing));
+    if (r.resampled) label += Format(", resampled to %.2f mm", r.median_spacing);
   }
   auto f = MakeFinding(Local("RFQC002", "Slice spacing irregularity"), label, severity);
-  f.measurements.push_back({Local("RFQC103", "Missing slices"), double(r.missing_slices), kSlices});
+  f.measurements.push_back({Local("RFQC103", "Missing slices"), double(missing), kSlices});
   f.measurements.push_back({Local("RFQC104", "Ratio of largest to smallest slice spacing"), ratio, kNoUnit});
   return f;
 }

@@ -73,6 +73,9 @@ TEST(CtQuality, FlagsTiltAndIrregularSpacingOfGeHeadCt) {
   ASSERT_NE(spacing, nullptr);
   EXPECT_NE(spacing->severity, "info");
   EXPECT_GT(spacing->measurements[1].value, 1.05);  // max/min spacing ratio
+  // Two sections (4 mm and 7 mm), not missing slices.
+  EXPECT_NE(spacing->label.find("sections of"), std::string::npos);
+  EXPECT_EQ(spacing->measurements[0].value, 0);
   EXPECT_NE(out->summary.find("tilt"), std::string::npos);
 }
 
@@ -89,6 +92,24 @@ TEST(CtQuality, TiltFromGantryDetectorTiltAttribute) {
   EXPECT_EQ(tilt->severity, "low");
   EXPECT_DOUBLE_EQ(tilt->measurements[0].value, 12.5);
   EXPECT_EQ(FindingOf(*out, "RFQC001")->measurements.size(), 0u);  // all air: no noise estimate
+}
+
+TEST(CtQuality, IsolatedLargeGapsAreMissingSlices) {
+  ai::AppInput in;
+  imaging::Geometry g;
+  g.size = {64, 64, 40};
+  in.image = imaging::ImageVolume(g, -1000.f);
+  in.report.slice_count = 38;
+  in.report.nonuniform_spacing = true;
+  in.report.min_spacing = 2.5;
+  in.report.median_spacing = 2.5;
+  in.report.max_spacing = 7.5;
+  in.report.spacings = {{2.5, 35}, {5.0, 1}, {7.5, 1}};
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok());
+  const auto* spacing = FindingOf(*out, "RFQC002");
+  EXPECT_EQ(spacing->severity, "moderate");
+  EXPECT_EQ(spacing->measurements[0].value, 3);  // one slice in the 5 mm gap, two in the 7.5 mm gap
 }
 
 TEST(CtQuality, RejectsEmptyImage) {
