@@ -152,6 +152,34 @@ TEST(CtQuality, CroppedPat1ReportsTruncationAsCropOnly) {
   EXPECT_GT(trunc->measurements[0].value, 50);
 }
 
+TEST(CtQuality, MetalWithoutStreaksIsLow) {
+  // A clip of 4 × 4 × 3 voxels at 3071 HU in PAT1's soft tissue, nothing else changed.
+  auto in = LoadInput("ct_lung_ibsi_pat1/dicom/image");
+  ASSERT_FALSE(in.image.empty());
+  const auto& g = in.image.geometry();
+  const imaging::Mask body = BodyMask(in.image, 2);
+  const imaging::Mask soft = HomogeneousRegions(in.image);
+  size_t ci = 0, cj = 0, ck = g.size[2] / 2;
+  for (size_t j = 10; j + 10 < g.size[1] && !ci; ++j) {
+    for (size_t i = 10; i + 10 < g.size[0] && !ci; ++i) {
+      if (soft.at(i, j, ck) && body.at(i, j, ck)) ci = i, cj = j;
+    }
+  }
+  ASSERT_GT(ci, 0u);
+  for (size_t k = ck; k < ck + 3; ++k) {
+    for (size_t j = cj; j < cj + 4; ++j) {
+      for (size_t i = ci; i < ci + 4; ++i) in.image.at(i, j, k) = 3071;
+    }
+  }
+  const MetalEstimate metal = EstimateMetal(in.image, body);
+  EXPECT_EQ(metal.clusters, 1u);
+  EXPECT_NEAR(metal.volume_ml, 48 * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, 1e-6);
+  EXPECT_LT(metal.streak_fraction, 0.05);
+  auto out = RunCtQuality(in);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(FindingOf(*out, "RFQC005")->severity, "low");
+}
+
 TEST(CtQuality, SyntheticTruncationAndMetalAreGraded) {
   // The chest CT with its sides replaced by the edge columns (a 512² FOV that misses the
   // body's sides) and a steel rod with streaks inserted.
