@@ -82,11 +82,11 @@ const char* Severity(double laa) {
 Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input) {
   const int threads = std::max(1, input.threads);
   const auto& fg = input.image.geometry();
-  const size_t f = std::max<size_t>(1, size_t(std::lround(1.6 / std::max(1e-3, fg.spacing[0]))));
+  const grid::Factors f = grid::WorkingFactors(fg);
   auto seg = SegmentLungs(grid::Downsample(input.image, f, threads), threads);
   if (!seg.ok()) return seg.status();
-  imaging::Mask left = grid::Upsample(seg->left, fg, f);
-  imaging::Mask right = grid::Upsample(seg->right, fg, f);
+  imaging::Mask left = grid::Upsample(seg->left, fg, f, threads);
+  imaging::Mask right = grid::Upsample(seg->right, fg, f, threads);
   imaging::Mask laa(fg, 0);
 
   // Histograms per lung, accumulated per thread over slices.

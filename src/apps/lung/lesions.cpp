@@ -25,11 +25,6 @@ constexpr double kMaxDiameterMm = 150;
 constexpr double kMaxElongation = 3;  // vessels: long and thin
 constexpr double kMinContact = 0.15;  // fraction of the surface facing aerated lung
 
-// Working grid: ~1.6 mm in-plane pixels (morphology and components run there).
-size_t Factor(const imaging::Geometry& g) {
-  return std::max<size_t>(1, size_t(std::lround(1.6 / std::max(1e-3, g.spacing[0]))));
-}
-
 struct Measured {
   Lesion lesion;
   double contact = 0;
@@ -185,7 +180,8 @@ bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
 
 // Candidates from the dense voxels of one lung region hypothesis, measured on the input grid.
 std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::ImageVolume& work, const LungMasks& lung,
-                             const Mask& region, size_t f, bool debug) {
+                             const Mask& region, grid::Factors fac, bool debug) {
+  const size_t f = fac.xy, fz = fac.z;
   const auto& g = work.geometry();
   const auto& s = g.size;
   const size_t nvox = g.voxels();
@@ -236,8 +232,9 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
     if (b.ExtentMm(g) < kMinDiameterMm || contact < kMinContact) continue;
     // Back to the input grid, in the component's box: input voxels > -500 HU whose
     // working voxel is in the component or next to it (in-plane), inside the lung region.
-    const size_t lo[3] = {b.lo[0] * f, b.lo[1] * f, b.lo[2]};
-    const size_t hi[3] = {std::min(fg.size[0], (b.hi[0] + 2) * f), std::min(fg.size[1], (b.hi[1] + 2) * f), b.hi[2] + 1};
+    const size_t lo[3] = {b.lo[0] * f, b.lo[1] * f, b.lo[2] * fz};
+    const size_t hi[3] = {std::min(fg.size[0], (b.hi[0] + 2) * f), std::min(fg.size[1], (b.hi[1] + 2) * f),
+                          std::min(fg.size[2], (b.hi[2] + 1) * fz)};
     const size_t lo0 = b.lo[0] > 0 ? (b.lo[0] - 1) * f : 0, lo1 = b.lo[1] > 0 ? (b.lo[1] - 1) * f : 0;
     imaging::Geometry lg = fg;
     lg.size = {hi[0] - lo0, hi[1] - lo1, hi[2] - lo[2]};
@@ -250,13 +247,13 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
           const float v = hu.at(i, j, k);
           crop.at(i - lo0, j - lo1, k - lo[2]) = v;
           if (v <= kDenseHu) continue;
-          const size_t ci = i / f, cj = j / f;
-          if (!region.at(ci, cj, k)) continue;
+          const size_t ci = i / f, cj = j / f, ck = k / fz;
+          if (!region.at(ci, cj, ck)) continue;
           bool near = false;
           for (long dj = -1; dj <= 1 && !near; ++dj)
             for (long di = -1; di <= 1 && !near; ++di) {
               const long x = long(ci) + di, y = long(cj) + dj;
-              near = x >= 0 && y >= 0 && x < long(s[0]) && y < long(s[1]) && owner.at(size_t(x), size_t(y), k) == l;
+              near = x >= 0 && y >= 0 && x < long(s[0]) && y < long(s[1]) && owner.at(size_t(x), size_t(y), ck) == l;
             }
           if (near) m.at(i - lo0, j - lo1, k - lo[2]) = 1;
         }
@@ -290,7 +287,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
 
 Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads, size_t max_lesions,
                                           LungMasks* lungs) {
-  const size_t f = Factor(hu.geometry());
+  const grid::Factors f = grid::WorkingFactors(hu.geometry());
   const imaging::ImageVolume work = grid::Downsample(hu, f, threads);
   auto seg = SegmentLungs(work, threads);
   if (!seg.ok()) return seg.status();
@@ -337,10 +334,8 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   }
   found = std::move(unique);
   if (lungs) {
-    lungs->left = grid::Upsample(seg->left, fg, f);
-    lungs->right = grid::Upsample(seg->right, fg, f);
-    lungs->airway = grid::Upsample(seg->airway, fg, f);
-    lungs->body = grid::Upsample(seg->body, fg, f);
+    lungs->left = grid::Upsample(seg->left, fg, f, threads);
+    lungs->right = grid::Upsample(seg->right, fg, f, threads);
   }
   std::vector<Lesion> out;
   for (auto& m : found) {

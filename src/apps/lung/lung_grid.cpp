@@ -217,34 +217,51 @@ Mask ConvexHull2D(const Mask& m, int threads) {
   return out;
 }
 
-imaging::ImageVolume Downsample(const imaging::ImageVolume& v, size_t f, int threads) {
-  if (f <= 1) return v;
+Factors WorkingFactors(const Geometry& g) {
+  Factors f;
+  f.xy = std::max<size_t>(1, size_t(std::lround(1.6 / std::max(1e-3, g.spacing[0]))));
+  f.z = std::max<size_t>(1, size_t(std::lround(2.0 / std::max(1e-3, g.spacing[2]))));
+  return f;
+}
+
+imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int threads) {
+  if (f.xy <= 1 && f.z <= 1) return v;
   const Geometry& g = v.geometry();
   Geometry c = g;
-  c.size = {(g.size[0] + f - 1) / f, (g.size[1] + f - 1) / f, g.size[2]};
-  c.spacing = {g.spacing[0] * f, g.spacing[1] * f, g.spacing[2]};
-  c.origin = g.IndexToPoint(0.5 * (double(f) - 1), 0.5 * (double(f) - 1), 0);
+  c.size = {(g.size[0] + f.xy - 1) / f.xy, (g.size[1] + f.xy - 1) / f.xy, (g.size[2] + f.z - 1) / f.z};
+  c.spacing = {g.spacing[0] * double(f.xy), g.spacing[1] * double(f.xy), g.spacing[2] * double(f.z)};
+  c.origin = g.IndexToPoint(0.5 * (double(f.xy) - 1), 0.5 * (double(f.xy) - 1), 0.5 * (double(f.z) - 1));
   imaging::ImageVolume out(c, 0.f);
   ParallelFor(c.size[2], threads, [&](size_t k0, size_t k1) {
-    for (size_t k = k0; k < k1; ++k)
-      for (size_t cj = 0; cj < c.size[1]; ++cj)
-        for (size_t ci = 0; ci < c.size[0]; ++ci) {
-          double sum = 0;
-          size_t n = 0;
-          for (size_t j = cj * f; j < std::min(g.size[1], cj * f + f); ++j)
-            for (size_t i = ci * f; i < std::min(g.size[0], ci * f + f); ++i) sum += v.at(i, j, k), ++n;
-          out.at(ci, cj, k) = float(sum / double(n));
+    std::vector<double> sum(c.size[0] * c.size[1]);
+    std::vector<uint32_t> cnt(sum.size());
+    for (size_t ck = k0; ck < k1; ++ck) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      std::fill(cnt.begin(), cnt.end(), 0u);
+      for (size_t k = ck * f.z; k < std::min(g.size[2], ck * f.z + f.z); ++k)
+        for (size_t j = 0; j < g.size[1]; ++j) {
+          const float* row = v.data().data() + v.Offset(0, j, k);
+          const size_t base = (j / f.xy) * c.size[0];
+          for (size_t i = 0; i < g.size[0]; ++i) sum[base + i / f.xy] += row[i], ++cnt[base + i / f.xy];
         }
+      float* dst = out.data().data() + out.Offset(0, 0, ck);
+      for (size_t p = 0; p < sum.size(); ++p) dst[p] = float(sum[p] / double(std::max(1u, cnt[p])));
+    }
   });
   return out;
 }
 
-Mask Upsample(const Mask& coarse, const Geometry& fine, size_t f) {
-  if (f <= 1) return coarse;
+Mask Upsample(const Mask& coarse, const Geometry& fine, Factors f, int threads) {
+  if (f.xy <= 1 && f.z <= 1) return coarse;
   Mask out(fine, 0);
-  for (size_t k = 0; k < fine.size[2]; ++k)
-    for (size_t j = 0; j < fine.size[1]; ++j)
-      for (size_t i = 0; i < fine.size[0]; ++i) out.at(i, j, k) = coarse.at(i / f, j / f, k);
+  ParallelFor(fine.size[2], threads, [&](size_t k0, size_t k1) {
+    for (size_t k = k0; k < k1; ++k)
+      for (size_t j = 0; j < fine.size[1]; ++j) {
+        const uint8_t* src = coarse.data().data() + coarse.Offset(0, j / f.xy, k / f.z);
+        uint8_t* dst = out.data().data() + out.Offset(0, j, k);
+        for (size_t i = 0; i < fine.size[0]; ++i) dst[i] = src[i / f.xy];
+      }
+  });
   return out;
 }
 

@@ -33,10 +33,15 @@ imaging::Mask FillHoles2D(const imaging::Mask& m, int threads);
 // Per slice, the convex hull of the foreground, filled.
 imaging::Mask ConvexHull2D(const imaging::Mask& m, int threads);
 
-// Block mean over f×f in-plane blocks (slices kept); geometry keeps the same LPS extent.
-imaging::ImageVolume Downsample(const imaging::ImageVolume& v, size_t f, int threads);
+// Block sizes of the working grid: ~1.6 mm pixels, ~2 mm slices (thin slices are paired).
+struct Factors {
+  size_t xy = 1, z = 1;
+};
+Factors WorkingFactors(const imaging::Geometry& g);
+// Block mean over xy×xy×z blocks; geometry keeps the same LPS extent.
+imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int threads);
 // Nearest-neighbour back to `fine` (the grid Downsample started from).
-imaging::Mask Upsample(const imaging::Mask& coarse, const imaging::Geometry& fine, size_t f);
+imaging::Mask Upsample(const imaging::Mask& coarse, const imaging::Geometry& fine, Factors f, int threads);
 
 // Which way along k is superior (+z in LPS): +1 or -1.
 int SuperiorStep(const imaging::Geometry& g);
