@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
@@ -138,7 +136,7 @@ struct Component {
 };
 
 // Components (6-connectivity) of `m`, restricted to the box of `parent` when given.
-std::vector<Component> Split(const Mask& m, const Component* parent, int level) {
+std::vector<Component> Split(const Mask& m, const Component* parent, int level, int threads) {
   const auto& g = m.geometry();
   imaging::Geometry lg = g;
   size_t lo[3] = {0, 0, 0};
@@ -154,8 +152,8 @@ std::vector<Component> Split(const Mask& m, const Component* parent, int level) 
   } else {
     local = m;
   }
-  const double radius[] = {3.0, 6.0, 10.0};
-  const Mask opened = grid::Open(local, radius[level], false, 1);
+  const double radius[] = {kOpenMm, 2 * kOpenMm, 10.0};
+  const Mask opened = grid::Open(local, radius[level], false, threads);
   std::vector<Component> out;
   auto cc = imaging::ConnectedComponents(opened, 6);
   if (!cc.ok()) return out;
@@ -170,8 +168,8 @@ std::vector<Component> Split(const Mask& m, const Component* parent, int level) 
   return out;
 }
 
-// Elongation of a working-grid component (sqrt of the two largest covariance eigenvalues'
-// ratio, in mm), cheap enough to decide whether to split it further.
+// Too large for one lesion at this opening radius (a lesion merged with hilar vessels or
+// the mediastinal side of the closed lung): open it again with the next radius.
 bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
   if (c.level >= 2) return false;
   const double vol_ml = double(c.voxels.size()) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0;
@@ -180,7 +178,7 @@ bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
 
 // Candidates from the dense voxels of one lung region hypothesis, measured on the input grid.
 std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::ImageVolume& work, const LungMasks& lung,
-                             const Mask& region, grid::Factors fac, bool debug) {
+                             const Mask& region, grid::Factors fac, int threads) {
   const size_t f = fac.xy, fz = fac.z;
   const auto& g = work.geometry();
   const auto& s = g.size;
@@ -190,13 +188,13 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
   for (size_t n = 0; n < nvox; ++n) dense.data()[n] = region.data()[n] && work.data()[n] > kDenseHu;
   // Multi-scale opening: components too large to be one lesion (a mass grown into the
   // hilum through vessels) are opened again with a larger ball (3 → 6 → 10 mm).
-  std::vector<Component> todo = Split(dense, nullptr, 0), accepted;
+  std::vector<Component> todo = Split(dense, nullptr, 0, threads), accepted;
   while (!todo.empty()) {
     Component c = std::move(todo.back());
     todo.pop_back();
     if (c.voxels.empty()) continue;
     if (NeedsSplit(c, g)) {
-      auto parts = Split(dense, &c, c.level + 1);
+      auto parts = Split(dense, &c, c.level + 1, threads);
       for (auto& p : parts) todo.push_back(std::move(p));
     } else {
       accepted.push_back(std::move(c));
@@ -226,9 +224,6 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
       }
     }
     const double contact = faces ? double(air_faces) / double(faces) : 0;
-    if (debug && b.ExtentMm(g) > 20)
-      std::fprintf(stderr, "comp %zu/%d: box %zu-%zu %zu-%zu %zu-%zu n=%zu contact=%.2f\n", c, b.level, b.lo[0], b.hi[0],
-                   b.lo[1], b.hi[1], b.lo[2], b.hi[2], b.voxels.size(), contact);
     if (b.ExtentMm(g) < kMinDiameterMm || contact < kMinContact) continue;
     // Back to the input grid, in the component's box: input voxels > -500 HU whose
     // working voxel is in the component or next to it (in-plane), inside the lung region.
@@ -268,10 +263,6 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
     const double z_extent = double(b.hi[2] - b.lo[2] + 1) * g.spacing[2];
     const bool keep = mean_d >= kMinDiameterMm && les.long_axis_mm <= kMaxDiameterMm &&
                       les.elongation <= kMaxElongation && z_extent >= 0.3 * les.long_axis_mm;
-    if (debug)
-      std::fprintf(stderr, "cand %zu/%d: c=(%.1f %.1f %.1f) vol=%.2f ml axes=%.1f/%.1f elong=%.2f contact=%.2f mean=%.0f solid=%.2f %s\n",
-                   c, b.level, les.center[0], les.center[1], les.center[2], les.volume_ml, les.long_axis_mm,
-                   les.short_axis_mm, les.elongation, contact, les.mean_hu, les.solid_fraction, keep ? "KEEP" : "drop");
     if (!keep) continue;
     // Suspicion: bigger, rounder, more solid and more surrounded by lung ranks higher.
     const double size_term = std::clamp(std::log(mean_d / 3.0) / std::log(20.0), 0.0, 1.0);  // 3 → 60 mm
@@ -293,7 +284,6 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   if (!seg.ok()) return seg.status();
   const auto& g = work.geometry();
   const size_t nvox = g.voxels();
-  const bool debug = std::getenv("RADFLOW_LUNG_DEBUG") != nullptr;
   const auto& fg = hu.geometry();
 
   // Two hypotheses of where lesions can be, each lung on its own (never across the
@@ -311,7 +301,7 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
       const bool in_right = right.data()[n] && !seg->left.data()[n];
       left.data()[n] = (in_left || in_right) && !seg->airway.data()[n];
     }
-    auto part = FindIn(hu, work, *seg, left, f, debug);
+    auto part = FindIn(hu, work, *seg, left, f, threads);
     for (auto& m : part) found.push_back(std::move(m));
   }
   // Overlapping candidates of the two hypotheses: the higher score wins.
