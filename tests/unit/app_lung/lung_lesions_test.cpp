@@ -111,9 +111,12 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   std::printf("ct-lung-lesions, %zu slices, 2 threads: %.2f s — %s\n", sv->volume.geometry().size[2], secs,
               out->summary.c_str());
-  for (const auto& f : out->findings)
-    std::printf("  %.2f %-8s %s at (%.1f, %.1f, %.1f) %.1f ml\n", f.score, f.severity.c_str(), f.label.c_str(),
+  for (const auto& f : out->findings) {
+    std::printf("  %.2f %-8s %s at (%.1f, %.1f, %.1f) %.1f ml", f.score, f.severity.c_str(), f.label.c_str(),
                 f.center[0], f.center[1], f.center[2], f.volume_ml);
+    for (const auto& [code, value, unit] : f.measurements) std::printf(" %.1f %s", value, unit.value.c_str());
+    std::printf("\n");
+  }
   ASSERT_FALSE(out->findings.empty());
   EXPECT_LE(out->findings.size(), 6u);
   const auto& top = out->findings.front();
@@ -163,7 +166,7 @@ TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
       both += mask.data()[v] && on_ct.data()[v] > 0.5f;
     }
     const double dice = 2.0 * double(both) / double(n + gtv_n);
-    std::printf("  %.2f %s: Dice %.3f\n", f.score, f.label.c_str(), dice);
+    std::printf("  %.2f %s: %.1f ml, Dice %.3f\n", f.score, f.label.c_str(), f.volume_ml, dice);
     best = std::max(best, dice);
   }
   EXPECT_GE(best, 0.5);
