@@ -79,6 +79,15 @@ const char* Severity(double laa) {
 
 }  // namespace
 
+LungDensity MeasureDensity(const imaging::ImageVolume& hu, const imaging::Mask& lung) {
+  Histogram h;
+  const auto& g = hu.geometry();
+  if (!g.SameGrid(lung.geometry())) return {};
+  for (size_t n = 0; n < hu.data().size(); ++n)
+    if (lung.data()[n]) h.Add(hu.data()[n]);
+  return h.Density(g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0);
+}
+
 Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input) {
   const int threads = std::max(1, input.threads);
   const auto& fg = input.image.geometry();

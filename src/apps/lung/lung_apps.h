@@ -4,6 +4,7 @@
 // Not a diagnosis: results support, never replace, a radiologist's reading.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "ai/app.h"
@@ -43,21 +44,26 @@ struct Lesion {
   imaging::Mask mask;          // on the input grid
 };
 
-// Candidates inside the lungs (dense > -500 HU tissue within each lung closed by 30 mm
-// in-plane, opened by 3 mm to cut vessels), false positives removed by size (mean
-// diameter 3–100 mm), elongation and lung contact; ranked by score, at most `max_lesions`.
-// With `lungs`, also returns the lung masks (left/right/airway/body) on the input grid.
+// Candidates inside the lungs: dense (> -500 HU) tissue within each lung closed by 30 mm
+// in-plane, and within its per-slice convex hull; opened by 3 mm to cut vessels (6 and
+// 10 mm for components too large to be one lesion); false positives removed by size (mean
+// diameter >= 3 mm, long axis <= 150 mm), elongation, flatness and lung contact; ranked by
+// score, at most `max_lesions`, each with its mask on the input grid. With `lungs`, also
+// returns the left and right lung masks on the input grid (airway and body left empty).
+// Errors: those of SegmentLungs.
 Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads = 1,
                                           size_t max_lesions = 10, LungMasks* lungs = nullptr);
 
-// Per-lung densitometry (ct-emphysema).
+// Lung densitometry (ct-emphysema) over the voxels of `hu` where `lung` is non-zero
+// (same grid). All zero when the mask is empty.
 struct LungDensity {
   double volume_ml = 0;
   double laa950_percent = 0;  // % of lung voxels < -950 HU
-  double perc15_hu = 0;       // 15th percentile of lung HU
+  double perc15_hu = 0;       // 15th percentile of lung HU (1 HU bins)
   double mean_hu = 0;
   size_t voxels = 0;
 };
+LungDensity MeasureDensity(const imaging::ImageVolume& hu, const imaging::Mask& lung);
 
 // The apps (runner "builtin:ct-lung-lesions" / "builtin:ct-emphysema").
 Result<ai::AppOutput> RunLungLesions(const ai::AppInput& input);

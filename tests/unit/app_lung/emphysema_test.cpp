@@ -64,6 +64,11 @@ TEST(Emphysema, ChestCtDensitometry) {
     }
   }
   EXPECT_NEAR(100.0 * double(laa_n) / double(lung_n), laa, 1e-6);
+  // The pure piece agrees with the app on the left lung.
+  const LungDensity left = MeasureDensity(sv->volume, out->segments[0].mask);
+  EXPECT_NEAR(left.volume_ml, Value(l, "118565006"), 1e-6);
+  EXPECT_NEAR(left.laa950_percent, Value(l, "LAA950"), 1e-9);
+  EXPECT_EQ(left.perc15_hu, Value(l, "PERC15"));
 }
 
 // Two lungs at -850 HU, the right one with a -980 HU block of known size.
