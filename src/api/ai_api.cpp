@@ -11,10 +11,6 @@ using nlohmann::ordered_json;
 using storage::FindingRow;
 using storage::Job;
 
-ordered_json CodeJson(const ai::Code& c) {
-  return {{"value", c.value}, {"scheme", c.scheme}, {"meaning", c.meaning}};
-}
-
 ordered_json RuleJson(const ai::Rule& r) {
   ordered_json j{{"attribute", r.attribute}};
   switch (r.op) {
