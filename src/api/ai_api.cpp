@@ -142,6 +142,9 @@ void RegisterAiApi(http::HttpServer& server, ai::Engine& engine) {
           !body["series_uid"].is_string()) {
         return BadRequest("body must be JSON {\"series_uid\": \"...\", \"priority\": \"stat\"|\"routine\"}");
       }
+      if (body.contains("priority") && !body["priority"].is_string()) {
+        return BadRequest("priority: stat or routine");
+      }
       std::string priority = body.value("priority", "routine");
       if (priority != "stat" && priority != "routine") return BadRequest("priority: stat or routine");
       auto id_or = engine.Submit(id, body["series_uid"].get<std::string>(), priority == "stat", "api");
@@ -165,7 +168,7 @@ void RegisterAiApi(http::HttpServer& server, ai::Engine& engine) {
       filter.limit = static_cast<int>(n);
     }
     if (std::string s = Param(req, "offset"); !s.empty()) {
-      if (!ParseInt(s, n) || n < 0) return BadRequest("offset: a number >= 0");
+      if (!ParseInt(s, n) || n < 0 || n > 1000000000) return BadRequest("offset: a number 0..1e9");
       filter.offset = static_cast<int>(n);
     }
     auto jobs = engine.jobs().List(filter);

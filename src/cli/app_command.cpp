@@ -63,6 +63,9 @@ Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
   if (!fs::exists(o.data + "/index.db", ec)) {
     return Status(ErrorCode::kNotFound, "'" + o.series + "' is neither a folder nor a series in " + o.data);
   }
+  if (o.series.empty() || o.series.find_first_not_of("0123456789.") != std::string::npos) {
+    return Status(ErrorCode::kInvalidArgument, "'" + o.series + "' is neither a folder nor a UID");
+  }
   auto hub = server::Hub::Open(o.data);
   if (!hub.ok()) return hub.status();
   auto q = query::BuildQuery(storage::ResourceLevel::kInstance, {{dicom::tags::kSeriesInstanceUID, o.series}});
@@ -71,7 +74,9 @@ Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
   if (!found.ok()) return found.status();
   if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + o.series + " in " + o.data);
   std::vector<std::string> files;
-  for (const auto& l : found.value()) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
+  for (const auto& l : found.value()) {
+    if (l.series_uid == o.series) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
+  }
   return files;
 }
 

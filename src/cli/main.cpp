@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
       Status lock = server::LockDataDir(data);
       if (!lock.ok()) return Fail(lock);
     }
-    auto hub = server::Hub::Open(data);
+    auto hub = server::Hub::Open(data, {}, /*owner=*/repair);
     if (!hub.ok()) return Fail(hub.status());
     auto report = server::CheckConsistency(*hub.value(), repair);
     if (!report.ok()) return Fail(report.status());

@@ -10,13 +10,13 @@ namespace fs = std::filesystem;
 namespace radflow::server {
 
 Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
-                                       ingest::IngestOptions options) {
+                                       ingest::IngestOptions options, bool owner) {
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return {ErrorCode::kIoError, "cannot create " + data_dir + ": " + ec.message()};
   auto hub = std::make_unique<Hub>();
   hub->data_dir = data_dir;
-  auto blobs = storage::BlobStore::Open(data_dir + "/blobs");
+  auto blobs = storage::BlobStore::Open(data_dir + "/blobs", owner);
   if (!blobs.ok()) return blobs.status();
   hub->blobs = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
   auto index = storage::Index::Open(data_dir + "/index.db");

@@ -20,9 +20,10 @@ struct Hub {
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<storage::JobStore> jobs;  // the AI engine's queue and findings, in index.db
 
-  // DIR/blobs (the Part-10 files) and DIR/index.db (SQLite).
+  // DIR/blobs (the Part-10 files) and DIR/index.db (SQLite). `owner`: this process holds
+  // the data directory's lock (server, check --repair) and may clean up stale temp files.
   static Result<std::unique_ptr<Hub>> Open(const std::string& data_dir,
-                                           ingest::IngestOptions options = {});
+                                           ingest::IngestOptions options = {}, bool owner = false);
 };
 
 // Removes index rows whose blob never became durable: a store interrupted by a crash after

@@ -72,7 +72,7 @@ int RunServer(const ServerConfig& config) {
 
   Status lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return fail(lock);
-  auto hub = Hub::Open(config.data_dir, options);
+  auto hub = Hub::Open(config.data_dir, options, /*owner=*/true);
   if (!hub.ok()) return fail(hub.status());
   Hub& h = *hub.value();
   // A clean stop leaves this marker; without it, stores may have been interrupted.

@@ -45,12 +45,12 @@ Status SyncPath(const std::string& path, int flags) {
 
 }  // namespace
 
-Result<BlobStore> BlobStore::Open(const std::string& root) {
+Result<BlobStore> BlobStore::Open(const std::string& root, bool remove_stale_temp) {
   std::error_code ec;
   fs::create_directories(fs::path(root) / "tmp", ec);
   if (ec) return {ErrorCode::kIoError, "cannot create " + root + ": " + ec.message()};
-  for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) {
-    fs::remove(e.path(), ec);
+  if (remove_stale_temp) {
+    for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) fs::remove(e.path(), ec);
   }
   BlobStore store(fs::absolute(root).lexically_normal().string());
   static const char* kHex = "0123456789abcdef";

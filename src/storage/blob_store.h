@@ -13,9 +13,11 @@ namespace radflow::storage {
 
 class BlobStore {
  public:
-  // Creates root/ and root/tmp if needed. Stale temporary files from an earlier crash are
-  // removed: they were never acknowledged.
-  static Result<BlobStore> Open(const std::string& root);
+  // Creates root/ and root/tmp if needed. With remove_stale_temp, temporary files from an
+  // earlier crash are removed (they were never acknowledged) — only for the one process that
+  // owns the data directory (the server, `check --repair`): another process's in-flight
+  // stores live there too.
+  static Result<BlobStore> Open(const std::string& root, bool remove_stale_temp = true);
 
   // A fresh path under root/tmp for a writer (a DIMSE receiver, an HTTP part) to fill.
   std::string NewTempPath() const;

@@ -369,6 +369,16 @@ Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
   return requeued;
 }
 
+Status JobStore::ReturnToQueue(int64_t id, const std::string& reason) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    return impl_->Run(
+        "UPDATE ai_jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), error = ?"
+        " WHERE id = ? AND state = 'running'",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
+  });
+}
+
 Result<std::optional<Job>> JobStore::Get(int64_t id) {
   std::lock_guard<std::mutex> g(impl_->mu);
   auto jobs = impl_->SelectJobs(std::string("SELECT ") + kJobColumns + " FROM ai_jobs WHERE id = ?",

@@ -110,6 +110,9 @@ class JobStore {
   // attempt counts; error = "interrupted by a restart"); returns how many. A job whose
   // cancel was requested becomes cancelled instead (and is not counted).
   Result<int> RequeueInterrupted(int64_t now_ms);
+  // A clean stop: running → queued with its attempt given back (the app did not fail; the
+  // server stopped). No-op for a job that is not running.
+  Status ReturnToQueue(int64_t id, const std::string& reason);
   Result<std::optional<Job>> Get(int64_t id);
   // Newest (highest id) first; empty filter fields match everything; limit <= 0 = no limit.
   Result<std::vector<Job>> List(const JobFilter& filter);

@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "ai/engine/job_runner.h"
@@ -39,6 +41,25 @@ int64_t NowMs() {
 
 // A STAT order (PS3.3 C.4.11 RequestedProcedurePriority / C.4.10 ScheduledProcedureStep
 // priority) runs before routine work.
+// PS3.5 9.1: digits and dots, components without leading zeros, at most 64 characters.
+bool IsUid(const std::string& s) {
+  if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '.') {
+      if (s[i - 1] == '.') return false;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+int64_t PhysicalMemoryMb() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page / (1024 * 1024) : 4096;
+}
+
 bool IsStat(const SeriesFacts& facts) {
   for (const char* key : {"RequestedProcedurePriority", "ScheduledProcedureStepPriority",
                           "PerformedProcedureStepPriority"}) {
@@ -52,11 +73,13 @@ bool IsStat(const SeriesFacts& facts) {
 
 struct Running {
   Job job;
+  int64_t memory_mb = 0;  // declared by the manifest
   pid_t pid = 0;
   SteadyClock::time_point deadline;
   std::string out_dir;
   bool timed_out = false;
   bool cancelled = false;
+  bool exited = false;  // the process has ended (not yet reaped): never signal it again
   bool done = false;
   std::thread monitor;
 };
@@ -80,9 +103,13 @@ struct Engine::Impl {
   EngineStats stats;
   std::thread scheduler;
 
+  int64_t memory_budget_mb;
+
   Impl(storage::Index& i, storage::BlobStore& b, ingest::IngestService& g, storage::JobStore& j,
        EngineOptions o)
-      : index(i), blobs(b), ingest(g), jobs(j), options(std::move(o)) {}
+      : index(i), blobs(b), ingest(g), jobs(j), options(std::move(o)),
+        memory_budget_mb(options.memory_budget_mb > 0 ? options.memory_budget_mb
+                                                      : PhysicalMemoryMb() * 3 / 4) {}
 
   bool Enabled(const AppManifest& m) {
     auto flag = jobs.AppEnabled(m.id);
@@ -90,6 +117,8 @@ struct Engine::Impl {
   }
 
   Result<std::pair<std::string, std::vector<std::string>>> SeriesFiles(const std::string& series_uid) {
+    // A UID, never a matching key: "", "*" or a '\\' list would select other series.
+    if (!IsUid(series_uid)) return Status(ErrorCode::kInvalidArgument, "not a UID: '" + series_uid + "'");
     auto q = query::BuildQuery(storage::ResourceLevel::kInstance,
                                {{dicom::tags::kSeriesInstanceUID, series_uid}});
     if (!q.ok()) return q.status();
@@ -97,7 +126,11 @@ struct Engine::Impl {
     if (!found.ok()) return found.status();
     if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
     std::vector<std::string> files;
-    for (const auto& l : found.value()) files.push_back(blobs.AbsolutePath(l.blob_path));
+    for (const auto& l : found.value()) {
+      if (l.series_uid != series_uid) continue;
+      files.push_back(blobs.AbsolutePath(l.blob_path));
+    }
+    if (files.empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
     return std::make_pair(found->front().study_uid, files);
   }
 
@@ -164,7 +197,7 @@ struct Engine::Impl {
   // Called with mu held.
   void Schedule() {
     if (static_cast<int>(running.size()) >= options.max_running) return;
-    auto runnable = jobs.Runnable(NowMs(), 64);
+    auto runnable = jobs.Runnable(NowMs(), 1000);
     if (!runnable.ok()) {
       log::Error("ai: reading the job queue: " + runnable.status().ToString());
       return;
@@ -173,12 +206,22 @@ struct Engine::Impl {
       if (static_cast<int>(running.size()) >= options.max_running) break;
       auto app = apps.find(job.app_id);
       if (app == apps.end()) {
-        (void)jobs.MarkFailed(job.id, NowMs(), "app '" + job.app_id + "' is not loaded", std::nullopt);
+        auto marked = jobs.MarkRunning(job.id, NowMs());
+        if (marked.ok() && marked.value()) {
+          (void)jobs.MarkFailed(job.id, NowMs(), "app '" + job.app_id + "' is no longer installed",
+                                std::nullopt);
+        }
         continue;
       }
       int same_app = 0;
-      for (const auto& [id, r] : running) same_app += (r->job.app_id == job.app_id);
+      int64_t memory_mb = 0;
+      for (const auto& [id, r] : running) {
+        same_app += (r->job.app_id == job.app_id);
+        memory_mb += r->memory_mb;
+      }
       if (same_app >= options.max_running_per_app) continue;
+      const int64_t wanted = std::max<int64_t>(0, app->second.resources.memory_mb);
+      if (!running.empty() && memory_mb + wanted > memory_budget_mb) continue;
       auto marked = jobs.MarkRunning(job.id, NowMs());
       if (!marked.ok() || !marked.value()) continue;
       if (job.attempts > job.max_attempts) {
@@ -202,6 +245,7 @@ struct Engine::Impl {
     }
     auto r = std::make_unique<Running>();
     r->job = job;
+    r->memory_mb = app.resources.memory_mb;
     r->out_dir = options.work_dir + "/job-" + std::to_string(job.id) + "-" + std::to_string(job.attempts);
     std::error_code ec;
     fs::remove_all(r->out_dir, ec);
@@ -242,7 +286,19 @@ struct Engine::Impl {
     (void)jobs.MarkFailed(job.id, NowMs(), error, retry_at);
   }
 
+  void FailFinal(const Job& job, const std::string& error, bool final) {
+    if (!final) return Fail(job, error);
+    ++stats.jobs_failed_attempts;
+    log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") failed after storing results: " + error);
+    (void)jobs.MarkFailed(job.id, NowMs(), error + " (some results were stored; not retried)", std::nullopt);
+  }
+
   void Monitor(Running* r) {
+    WaitWorkerExit(r->pid);  // without reaping: the pid stays ours until `exited` is set
+    {
+      std::lock_guard lock(mu);
+      r->exited = true;
+    }
     const int status = WaitWorker(r->pid);
     const auto exited = SteadyClock::now();
     bool cancelled, timed_out, shutting_down;
@@ -254,7 +310,8 @@ struct Engine::Impl {
     }
     const Job& job = r->job;
     if (shutting_down) {
-      // Left 'running' in the database: the next start re-queues it.
+      // The server stops: the job goes back to the queue with its attempt given back.
+      (void)jobs.ReturnToQueue(job.id, "stopped with the server");
     } else if (cancelled) {
       (void)jobs.MarkCancelled(job.id, NowMs(), "cancelled while running");
     } else if (timed_out) {
@@ -292,8 +349,19 @@ struct Engine::Impl {
       Fail(job, error);
       return;
     }
-    // Results enter like any other instance: one chokepoint, same durability.
+    // Results enter like any other instance: one chokepoint, same durability. Nothing is
+    // stored unless all of it can be: paths must lie in the job's folder.
+    for (const auto& o : run->objects) {
+      std::error_code ec;
+      auto rel = fs::relative(fs::weakly_canonical(o.path, ec), fs::weakly_canonical(r.out_dir, ec), ec);
+      if (ec || rel.empty() || *rel.begin() == "..") {
+        std::lock_guard lock(mu);
+        Fail(job, "the worker named a result outside its folder: " + o.path);
+        return;
+      }
+    }
     nlohmann::json objects = nlohmann::json::array();
+    bool stored_any = false;
     std::string seg_uid;
     for (const auto& o : run->objects) {
       {
@@ -307,9 +375,11 @@ struct Engine::Impl {
       auto stored = ingest.Store(o.path, origin);
       if (!stored.ok()) {
         std::lock_guard lock(mu);
-        Fail(job, "storing its " + o.kind + " result: " + stored.status().ToString());
+        // A retry would store new copies of what is already in: fail for good then.
+        FailFinal(job, "storing its " + o.kind + " result: " + stored.status().ToString(), stored_any);
         return;
       }
+      stored_any = true;
       if (o.kind == "seg") seg_uid = o.sop_instance_uid;
       objects.push_back({{"kind", o.kind}, {"series_uid", o.series_instance_uid},
                          {"sop_uid", o.sop_instance_uid}, {"sop_class_uid", o.sop_class_uid}});
@@ -330,7 +400,8 @@ struct Engine::Impl {
       row.size_mm = f.size_mm;
       row.volume_ml = f.volume_ml;
       row.score = f.score;
-      row.severity = f.severity;
+      static const std::set<std::string> kSeverities{"info", "low", "moderate", "high", "critical"};
+      row.severity = kSeverities.count(f.severity) ? f.severity : "info";
       nlohmann::json details{{"measurements", nlohmann::json::array()}};
       for (const auto& m : f.measurements) {
         details["measurements"].push_back({{"name", m.name.meaning}, {"code", m.name.value},
@@ -346,7 +417,7 @@ struct Engine::Impl {
     Status s = jobs.ReplaceFindings(job.id, rows);
     if (!s.ok()) {
       std::lock_guard lock(mu);
-      Fail(job, "recording findings: " + s.ToString());
+      FailFinal(job, "recording findings: " + s.ToString(), stored_any);
       return;
     }
     const int64_t stored_ms = NowMs();
@@ -379,7 +450,7 @@ struct Engine::Impl {
   void Loop() {
     std::unique_lock lock(mu);
     while (!stopping) {
-      while (!to_route.empty()) {
+      while (!stopping && !to_route.empty()) {
         auto [series, when] = to_route.front();
         to_route.pop_front();
         lock.unlock();
@@ -397,7 +468,7 @@ struct Engine::Impl {
           it = running.erase(it);
           continue;
         }
-        if (!r.timed_out && !r.cancelled && now > r.deadline) {
+        if (!r.timed_out && !r.cancelled && !r.exited && now > r.deadline) {
           r.timed_out = true;
           KillWorker(r.pid);
         }
@@ -452,13 +523,17 @@ void Engine::Stop() {
     std::lock_guard lock(impl_->mu);
     if (!impl_->started || impl_->stopping) return;
     impl_->stopping = true;
-    for (auto& [id, r] : impl_->running) KillWorker(r->pid);
+    for (auto& [id, r] : impl_->running) {
+      if (!r->exited) KillWorker(r->pid);
+    }
     impl_->cv.notify_all();
   }
   if (impl_->scheduler.joinable()) impl_->scheduler.join();
+  // The scheduler has stopped: only the monitors still touch `running`, and only their own entry.
   for (auto& [id, r] : impl_->running) {
     if (r->monitor.joinable()) r->monitor.join();
   }
+  std::lock_guard lock(impl_->mu);
   impl_->running.clear();
 }
 
@@ -514,15 +589,32 @@ Result<int64_t> Engine::Rerun(int64_t job_id) {
   auto job = jobs_.Get(job_id);
   if (!job.ok()) return job.status();
   if (!job->has_value()) return Status(ErrorCode::kNotFound, "no job " + std::to_string(job_id));
-  const Job& old = **job;
-  return Submit(old.app_id, old.series_uid, old.priority >= 100, "rerun of " + std::to_string(job_id));
+  Job again = **job;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->apps.count(again.app_id)) return Status(ErrorCode::kNotFound, "no app '" + again.app_id + "'");
+  }
+  again.id = 0;
+  again.state = JobState::kQueued;
+  again.attempts = 0;
+  again.not_before = again.created_at = again.started_at = again.finished_at = 0;
+  again.error.clear();
+  again.summary.clear();
+  again.results_json = "[]";
+  again.cancel_requested = false;
+  again.trigger = "rerun of " + std::to_string(job_id);
+  auto id = jobs_.Enqueue(again);
+  std::lock_guard lock(impl_->mu);
+  impl_->cv.notify_all();
+  return id;
 }
 
 Result<bool> Engine::Cancel(int64_t job_id) {
-  auto requested = jobs_.RequestCancel(job_id, NowMs());
-  if (!requested.ok() || !requested.value()) return requested;
   std::lock_guard lock(impl_->mu);
   auto it = impl_->running.find(job_id);
+  if (it != impl_->running.end() && it->second->exited) return false;  // its results are being stored
+  auto requested = jobs_.RequestCancel(job_id, NowMs());
+  if (!requested.ok() || !requested.value()) return requested;
   if (it != impl_->running.end() && !it->second->done) {
     it->second->cancelled = true;
     KillWorker(it->second->pid);

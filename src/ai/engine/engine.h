@@ -39,6 +39,9 @@ struct EngineOptions {
   int max_running = 2;                   // global concurrency limit
   int max_running_per_app = 1;           // per-app concurrency limit
   double retry_backoff_s = 10;           // first retry delay; doubles per attempt
+  // Jobs start only while the memory their manifests declare (resources.memory_mb) fits in
+  // this budget (a job larger than the whole budget runs alone). 0: 3/4 of physical memory.
+  int64_t memory_budget_mb = 0;
   bool route_on_series_stable = true;
 };
 

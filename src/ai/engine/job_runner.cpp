@@ -1,9 +1,11 @@
 #include "ai/engine/job_runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +45,9 @@ Result<AppOutput> Invoke(const AppManifest& app, const AppInput& input) {
   }
   return RunModelApp(input);
 }
+
+// JSON has no NaN or infinity (nlohmann would write null): an app's non-finite value is 0.
+double Finite(double v) { return std::isfinite(v) ? v : 0.0; }
 
 nlohmann::json CodeJson(const Code& c) {
   return {{"value", c.value}, {"scheme", c.scheme}, {"meaning", c.meaning}};
@@ -138,12 +143,12 @@ std::string AppRunToJson(const AppRun& run) {
   for (const auto& f : run.findings) {
     nlohmann::json m = nlohmann::json::array();
     for (const auto& x : f.measurements) {
-      m.push_back({{"name", CodeJson(x.name)}, {"value", x.value}, {"unit", CodeJson(x.unit)}});
+      m.push_back({{"name", CodeJson(x.name)}, {"value", Finite(x.value)}, {"unit", CodeJson(x.unit)}});
     }
     j["findings"].push_back({{"type", CodeJson(f.type)}, {"label", f.label},
-                             {"center", {f.center[0], f.center[1], f.center[2]}},
-                             {"size_mm", f.size_mm}, {"volume_ml", f.volume_ml},
-                             {"score", f.score}, {"severity", f.severity},
+                             {"center", {Finite(f.center[0]), Finite(f.center[1]), Finite(f.center[2])}},
+                             {"size_mm", Finite(f.size_mm)}, {"volume_ml", Finite(f.volume_ml)},
+                             {"score", Finite(f.score)}, {"severity", f.severity},
                              {"segment_number", f.segment_number}, {"measurements", m}});
   }
   return j.dump();
@@ -193,7 +198,8 @@ int RunWorker(const std::string& spec_path) {
   std::string out_dir;
   auto report = [&](const Status& s) {
     nlohmann::json j{{"ok", false}, {"error", s.ToString()}};
-    std::ofstream(out_dir.empty() ? spec_path + ".result.json" : out_dir + "/result.json") << j.dump();
+    std::cerr << "radflow ai-worker: " << s.ToString() << "\n";  // into worker.log
+    if (!out_dir.empty()) std::ofstream(out_dir + "/result.json") << j.dump();
     return 1;
   };
   nlohmann::json spec;

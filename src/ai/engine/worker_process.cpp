@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,10 +34,13 @@ Result<pid_t> SpawnWorker(const std::vector<std::string>& argv, const std::strin
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);  // the server died between fork and prctl
+    ::signal(SIGPIPE, SIG_DFL);  // the server ignores it; exec keeps an ignored disposition
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
+    // No server socket or file may leak into the app (close_range is async-signal-safe).
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
@@ -49,6 +53,12 @@ void KillWorker(pid_t pid) {
   if (pid <= 0) return;
   ::kill(-pid, SIGKILL);
   ::kill(pid, SIGKILL);
+}
+
+void WaitWorkerExit(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
 }
 
 int WaitWorker(pid_t pid) {

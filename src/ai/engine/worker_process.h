@@ -14,7 +14,9 @@ namespace radflow::ai {
 Result<pid_t> SpawnWorker(const std::vector<std::string>& argv, const std::string& log_path);
 // SIGKILL to the worker's process group.
 void KillWorker(pid_t pid);
-// Blocks until the worker exits; returns the raw wait status.
+// Blocks until the worker has exited, without reaping it (its pid cannot be reused yet).
+void WaitWorkerExit(pid_t pid);
+// Blocks until the worker exits and reaps it; returns the raw wait status.
 int WaitWorker(pid_t pid);
 // "exit code 3", "killed by signal 9 (Killed)".
 std::string DescribeWaitStatus(int status);
