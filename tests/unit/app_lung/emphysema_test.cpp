@@ -153,7 +153,10 @@ TEST(LungManifests, ShippedManifestsParse) {
     EXPECT_EQ(m->runner.kind, ai::Runner::Kind::kBuiltin);
     EXPECT_EQ(m->runner.builtin, id);
     EXPECT_EQ(m->resources.threads, 2);
-    EXPECT_EQ(m->rules.size(), 2u);
+    // CT, a chest StudyDescription, at least 20 slices: not run on a head CT.
+    ASSERT_EQ(m->rules.size(), 3u);
+    EXPECT_EQ(m->rules[1].attribute, "StudyDescription");
+    EXPECT_EQ(m->rules[1].op, ai::Rule::Op::kRegex);
   }
 }
 
