@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "apps/lung/lesion_measure.h"
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
 #include "imaging/resample.h"
@@ -14,106 +15,18 @@ using imaging::Mask;
 
 namespace {
 
-constexpr float kDenseHu = -500;      // nodule (incl. part of a ground-glass rim) vs parenchyma
-constexpr float kSolidHu = -300;      // solid component
 constexpr double kCloseMm = 30;       // in-plane closing: juxtapleural masses up to ~6 cm
 constexpr double kOpenMm = 3;         // cuts vessels thinner than ~6 mm
-constexpr double kMinDiameterMm = 3;  // Lung-RADS ignores smaller
-constexpr double kMaxDiameterMm = 150;
-constexpr double kMaxElongation = 3;  // vessels: long and thin
-constexpr double kMinContact = 0.15;  // fraction of the surface facing aerated lung
 
 struct Measured {
   Lesion lesion;
-  double contact = 0;
+  Features features;
+  Reject reject = Reject::kNone;
   std::array<size_t, 3> box{};  // the lesion mask's box corner on the input grid
 };
 
 using Volume32 = imaging::Volume<int32_t>;
 
-// Measures a full-resolution lesion mask; false when too small.
-bool Measure(const imaging::ImageVolume& hu, Mask mask, const size_t lo[3], const size_t hi[3], Lesion* out) {
-  const auto& g = hu.geometry();
-  const auto& s = g.size;
-  size_t n = 0, solid = 0;
-  double sum_hu = 0;
-  std::array<double, 3> mean{0, 0, 0};
-  std::array<double, 6> cov{};  // xx yy zz xy xz yz
-  std::vector<size_t> slice_area(s[2], 0);
-  for (size_t k = lo[2]; k < hi[2]; ++k)
-    for (size_t j = lo[1]; j < hi[1]; ++j)
-      for (size_t i = lo[0]; i < hi[0]; ++i) {
-        if (!mask.at(i, j, k)) continue;
-        const auto p = g.IndexToPoint(double(i), double(j), double(k));
-        ++n;
-        ++slice_area[k];
-        const float v = hu.at(i, j, k);
-        sum_hu += v;
-        solid += v > kSolidHu;
-        for (int a = 0; a < 3; ++a) mean[a] += p[a];
-        cov[0] += p[0] * p[0], cov[1] += p[1] * p[1], cov[2] += p[2] * p[2];
-        cov[3] += p[0] * p[1], cov[4] += p[0] * p[2], cov[5] += p[1] * p[2];
-      }
-  if (n == 0) return false;
-  for (auto& m : mean) m /= double(n);
-  for (auto& c : cov) c /= double(n);
-  const double a00 = cov[0] - mean[0] * mean[0], a11 = cov[1] - mean[1] * mean[1], a22 = cov[2] - mean[2] * mean[2];
-  const double a01 = cov[3] - mean[0] * mean[1], a02 = cov[4] - mean[0] * mean[2], a12 = cov[5] - mean[1] * mean[2];
-  // Eigenvalues of the symmetric 3×3 covariance (trigonometric closed form).
-  double ev[3];
-  const double p1 = a01 * a01 + a02 * a02 + a12 * a12;
-  const double q = (a00 + a11 + a22) / 3;
-  const double p2 = (a00 - q) * (a00 - q) + (a11 - q) * (a11 - q) + (a22 - q) * (a22 - q) + 2 * p1;
-  const double p = std::sqrt(p2 / 6);
-  if (p < 1e-12) {
-    ev[0] = ev[1] = ev[2] = q;
-  } else {
-    const double b00 = (a00 - q) / p, b11 = (a11 - q) / p, b22 = (a22 - q) / p, b01 = a01 / p, b02 = a02 / p, b12 = a12 / p;
-    const double r = std::clamp((b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02) + b02 * (b01 * b12 - b11 * b02)) / 2, -1.0, 1.0);
-    const double phi = std::acos(r) / 3;
-    ev[0] = q + 2 * p * std::cos(phi);
-    ev[2] = q + 2 * p * std::cos(phi + 2 * M_PI / 3);
-    ev[1] = 3 * q - ev[0] - ev[2];
-  }
-  // Long/short axis on the slice with the largest cross-section (RECIST-like, axial).
-  const size_t kmax = size_t(std::max_element(slice_area.begin(), slice_area.end()) - slice_area.begin());
-  std::vector<std::array<double, 2>> edge;
-  for (size_t j = lo[1]; j < hi[1]; ++j)
-    for (size_t i = lo[0]; i < hi[0]; ++i) {
-      if (!mask.at(i, j, kmax)) continue;
-      const bool border = i == 0 || j == 0 || i + 1 == s[0] || j + 1 == s[1] || !mask.at(i - 1, j, kmax) ||
-                          !mask.at(i + 1, j, kmax) || !mask.at(i, j - 1, kmax) || !mask.at(i, j + 1, kmax);
-      if (border) edge.push_back({double(i) * g.spacing[0], double(j) * g.spacing[1]});
-    }
-  double best = 0, ux = 1, uy = 0;
-  for (size_t a = 0; a < edge.size(); ++a)
-    for (size_t b = a + 1; b < edge.size(); ++b) {
-      const double dx = edge[b][0] - edge[a][0], dy = edge[b][1] - edge[a][1], d = dx * dx + dy * dy;
-      if (d > best) best = d, ux = dx, uy = dy;
-    }
-  const double len = std::sqrt(best);
-  if (len > 0) ux /= len, uy /= len;
-  double tmin = 1e300, tmax = -1e300;
-  for (const auto& e : edge) {
-    const double t = -uy * e[0] + ux * e[1];
-    tmin = std::min(tmin, t), tmax = std::max(tmax, t);
-  }
-  const double pix = 0.25 * (g.spacing[0] + g.spacing[1]);  // half a pixel: edges are pixel centres
-  out->long_axis_mm = len + pix;
-  out->short_axis_mm = edge.empty() ? 0 : tmax - tmin + pix;
-  out->center = {mean[0], mean[1], mean[2]};
-  out->volume_ml = double(n) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0;
-  out->mean_hu = sum_hu / double(n);
-  out->solid_fraction = double(solid) / double(n);
-  out->elongation = std::sqrt(std::max(ev[0], 1e-9) / std::max(ev[1], 1e-9));
-  out->type = out->solid_fraction >= 0.8 ? LesionClass::kSolid
-              : out->solid_fraction <= 0.2 ? LesionClass::kGroundGlass : LesionClass::kPartSolid;
-  // Lung-RADS v2022 solid nodule size bands on the mean diameter (size only).
-  const double mean_d = 0.5 * (out->long_axis_mm + out->short_axis_mm);
-  out->lung_rads = mean_d < 6 ? "2" : mean_d < 8 ? "3" : mean_d < 15 ? "4A" : "4B";
-  out->mask = std::move(mask);
-  return true;
-}
 
 }  // namespace
 
@@ -177,8 +90,48 @@ bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
 }
 
 // Candidates from the dense voxels of one lung region hypothesis, measured on the input grid.
+// Dense (un-opened) tissue 6-connected to component `c` (label `l` in `owner`) within its
+// box grown by ~10 mm, over the component's own size: vessels that the opening cut from a
+// vessel tree lead out of the box; a nodule, even one touching vessels, is mostly itself.
+double Attached(const Mask& dense, const Volume32& owner, const Component& c, int32_t l) {
+  const auto& g = dense.geometry();
+  const auto& s = g.size;
+  size_t lo[3], hi[3];
+  for (int a = 0; a < 3; ++a) {
+    const size_t r = size_t(std::ceil(10.0 / g.spacing[a]));
+    lo[a] = c.lo[a] > r ? c.lo[a] - r : 0;
+    hi[a] = std::min(s[a] - 1, c.hi[a] + r);
+  }
+  std::vector<size_t> stack(c.voxels.begin(), c.voxels.end());
+  std::vector<uint8_t> seen((hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1), 0);
+  auto local = [&](size_t i, size_t j, size_t k) {
+    return (i - lo[0]) + (hi[0] - lo[0] + 1) * ((j - lo[1]) + (hi[1] - lo[1] + 1) * (k - lo[2]));
+  };
+  for (size_t o : c.voxels) seen[local(o % s[0], (o / s[0]) % s[1], o / (s[0] * s[1]))] = 1;
+  size_t reached = c.voxels.size();
+  while (!stack.empty()) {
+    const size_t o = stack.back();
+    stack.pop_back();
+    const size_t i = o % s[0], j = (o / s[0]) % s[1], k = o / (s[0] * s[1]);
+    const long nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
+    for (const auto& d : nb) {
+      const long x = long(i) + d[0], y = long(j) + d[1], z = long(k) + d[2];
+      if (x < long(lo[0]) || y < long(lo[1]) || z < long(lo[2]) || x > long(hi[0]) || y > long(hi[1]) || z > long(hi[2]))
+        continue;
+      const size_t q = dense.Offset(size_t(x), size_t(y), size_t(z));
+      uint8_t& v = seen[local(size_t(x), size_t(y), size_t(z))];
+      if (v || !dense.data()[q] || (owner.data()[q] && owner.data()[q] != l)) continue;
+      v = 1;
+      ++reached;
+      stack.push_back(q);
+    }
+  }
+  return double(reached) / double(c.voxels.size());
+}
+
+// `between` marks the mediastinum/hilum side: outside the lungs, inside their joint hull.
 std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::ImageVolume& work, const LungMasks& lung,
-                             const Mask& region, grid::Factors fac, int threads) {
+                             const Mask& region, const Mask& between, grid::Factors fac, int threads) {
   const size_t f = fac.xy, fz = fac.z;
   const auto& g = work.geometry();
   const auto& s = g.size;
@@ -210,7 +163,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
     const Component& b = accepted[c];
     const int32_t l = int32_t(c + 1);
     // Lung contact: faces of the component next to aerated lung.
-    size_t faces = 0, air_faces = 0;
+    size_t faces = 0, air_faces = 0, medial_faces = 0, wall_faces = 0;
     for (size_t o : b.voxels) {
       const size_t i = o % s[0], j = (o / s[0]) % s[1], k = o / (s[0] * s[1]);
       const long nb[6][3] = {{-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}};
@@ -220,11 +173,13 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
         const size_t q = work.Offset(size_t(x), size_t(y), size_t(z));
         if (owner.data()[q] == l) continue;
         ++faces;
-        if (work.data()[q] < kDenseHu && (seg->left.data()[q] || seg->right.data()[q])) ++air_faces;
+        const bool in_lung = seg->left.data()[q] || seg->right.data()[q];
+        if (work.data()[q] < kDenseHu && in_lung) ++air_faces;
+        if (!in_lung) ++wall_faces, medial_faces += between.data()[q] != 0;
       }
     }
     const double contact = faces ? double(air_faces) / double(faces) : 0;
-    if (b.ExtentMm(g) < kMinDiameterMm || contact < kMinContact) continue;
+    if (b.ExtentMm(g) < kMinDiameterMm) continue;  // not worth measuring
     // Back to the input grid, in the component's box: input voxels > -500 HU whose
     // working voxel is in the component or next to it (in-plane), inside the lung region.
     const size_t lo[3] = {b.lo[0] * f, b.lo[1] * f, b.lo[2] * fz};
@@ -252,23 +207,21 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
             }
           if (near) m.at(i - lo0, j - lo1, k - lo[2]) = 1;
         }
+    // A mass-sized region: drop enhancing tissue grown into it (GTV-like intensities).
+    if (double(b.hi[0] - b.lo[0] + 1) * g.spacing[0] >= kMassMm || double(b.hi[1] - b.lo[1] + 1) * g.spacing[1] >= kMassMm)
+      TrimEnhancing(crop, &m);
     Measured meas;
-    meas.contact = contact;
-    const size_t zero[3] = {0, 0, 0};
-    if (!Measure(crop, std::move(m), zero, lg.size.data(), &meas.lesion)) continue;
+    Features& ft = meas.features;
+    ft.attached = Attached(dense, owner, b, l);
+    if (!Measure(crop, std::move(m), &meas.lesion, &ft.shape)) continue;
     meas.box = {lo0, lo1, lo[2]};
-    Lesion& les = meas.lesion;
-    const double mean_d = 0.5 * (les.long_axis_mm + les.short_axis_mm);
-    // Flat in z (a diaphragm dome or fissure cut by thick slices) is not a lesion.
-    const double z_extent = double(b.hi[2] - b.lo[2] + 1) * g.spacing[2];
-    const bool keep = mean_d >= kMinDiameterMm && les.long_axis_mm <= kMaxDiameterMm &&
-                      les.elongation <= kMaxElongation && z_extent >= 0.3 * les.long_axis_mm;
-    if (!keep) continue;
-    // Suspicion: bigger, rounder, more solid and more surrounded by lung ranks higher.
-    const double size_term = std::clamp(std::log(mean_d / 3.0) / std::log(20.0), 0.0, 1.0);  // 3 → 60 mm
-    const double shape_term = std::clamp(1.0 - (les.elongation - 1.0) / 2.0, 0.0, 1.0);
-    const double contact_term = std::min(1.0, contact / 0.6);
-    les.score = std::clamp(0.45 * size_term + 0.25 * shape_term + 0.15 * les.solid_fraction + 0.15 * contact_term, 0.0, 1.0);
+    ft.contact = contact;
+    ft.medial = faces ? double(medial_faces) / double(faces) : 0;
+    ft.wall = faces ? double(wall_faces) / double(faces) : 0;
+    ft.z_extent_mm = double(b.hi[2] - b.lo[2] + 1) * g.spacing[2];
+    ft.slice_mm = fg.spacing[2];
+    meas.reject = Classify(meas.lesion, ft);
+    meas.lesion.score = Suspicion(meas.lesion, ft);
     found.push_back(std::move(meas));
   }
   return found;
@@ -277,7 +230,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
 }  // namespace
 
 Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads, size_t max_lesions,
-                                          LungMasks* lungs) {
+                                          LungMasks* lungs, LesionStats* stats) {
   const grid::Factors f = grid::WorkingFactors(hu.geometry());
   const imaging::ImageVolume work = grid::Downsample(hu, f, threads);
   auto seg = SegmentLungs(work, threads);
@@ -290,6 +243,10 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   // mediastinum): the lung closed by 30 mm in-plane with holes filled (nodules and masses
   // in the lung's concavities, juxtapleural), and its per-slice convex hull (a mass that
   // replaces the lung base, bounded by lung on one side only).
+  Mask between = grid::ConvexHull2D(seg->left, threads);
+  for (size_t n = 0; n < nvox; ++n) between.data()[n] |= seg->right.data()[n];
+  between = grid::ConvexHull2D(between, threads);
+  for (size_t n = 0; n < nvox; ++n) between.data()[n] &= !seg->left.data()[n] && !seg->right.data()[n];
   std::vector<Measured> found;
   for (int hypothesis = 0; hypothesis < 2; ++hypothesis) {
     Mask left = hypothesis == 0 ? grid::FillHoles2D(grid::Close(seg->left, kCloseMm, true, threads), threads)
@@ -301,11 +258,15 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
       const bool in_right = right.data()[n] && !seg->left.data()[n];
       left.data()[n] = (in_left || in_right) && !seg->airway.data()[n];
     }
-    auto part = FindIn(hu, work, *seg, left, f, threads);
+    auto part = FindIn(hu, work, *seg, left, between, f, threads);
     for (auto& m : part) found.push_back(std::move(m));
   }
-  // Overlapping candidates of the two hypotheses: the higher score wins.
-  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) { return a.lesion.score > b.lesion.score; });
+  // Overlapping candidates of the two hypotheses: a kept one wins over a rejected one, then
+  // the higher score.
+  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) {
+    const bool ka = a.reject == Reject::kNone, kb = b.reject == Reject::kNone;
+    return ka != kb ? ka : a.lesion.score > b.lesion.score;
+  });
   Mask taken(fg, 0);
   std::vector<Measured> unique;
   for (auto& m : found) {
@@ -320,7 +281,8 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
       for (size_t j = 0; j < ls[1]; ++j)
         for (size_t i = 0; i < ls[0]; ++i)
           if (m.lesion.mask.at(i, j, k)) taken.at(i + m.box[0], j + m.box[1], k + m.box[2]) = 1;
-    unique.push_back(std::move(m));
+    if (stats) ++stats->candidates, ++stats->by_reason[size_t(m.reject)];
+    if (m.reject == Reject::kNone) unique.push_back(std::move(m));
   }
   found = std::move(unique);
   if (lungs) {

@@ -44,15 +44,42 @@ struct Lesion {
   imaging::Mask mask;          // on the input grid
 };
 
+// Why false-positive reduction dropped a candidate (kNone: kept).
+enum class Reject {
+  kNone,
+  kSmall,     // mean axial diameter < 3 mm
+  kLarge,     // long axis > 150 mm
+  kEnclosed,  // < 15 % of the surface faces aerated lung (chest wall, mediastinum)
+  kTubular,   // vessel: elongated (principal axes of the 3D moments), λ1/λ2 > 9
+  kFlat,      // plate: z extent < 0.3 × long axis (diaphragm dome, fissure)
+  kHilar,     // < 3 cm against the mediastinum and elongated or branching: hilar vessels
+  kVesselTree,  // dense tissue connected within 10 mm > 2.5 × its volume: a vessel
+                // junction the opening cut out of its tree (unless sphere-like)
+  kRim,       // partial-volume rim along the chest wall / diaphragm (no solid core, or a
+              // one-slice plate wider than 1.5 slices)
+  kFaint,     // no solid core: 90th percentile < -100 HU
+  kCount
+};
+
+// What DetectLesions saw: distinct candidates (the two lung-region hypotheses merged) and
+// how many each false-positive rule removed; by_reason[kNone] is the number kept, before
+// the max_lesions cap.
+struct LesionStats {
+  size_t candidates = 0;
+  size_t by_reason[size_t(Reject::kCount)] = {};
+};
+
 // Candidates inside the lungs: dense (> -500 HU) tissue within each lung closed by 30 mm
 // in-plane, and within its per-slice convex hull; opened by 3 mm to cut vessels (6 and
 // 10 mm for components too large to be one lesion); false positives removed by size (mean
-// diameter >= 3 mm, long axis <= 150 mm), elongation, flatness and lung contact; ranked by
-// score, at most `max_lesions`, each with its mask on the input grid. With `lungs`, also
-// returns the left and right lung masks on the input grid (airway and body left empty).
+// diameter >= 3 mm, long axis <= 150 mm), lung contact, 3D moment shape (tubular, flat),
+// solid core and hilar position (see Reject); ranked by score, at most `max_lesions`, each
+// with its mask on the input grid. With `lungs`, also returns the left and right lung masks
+// on the input grid (airway and body left empty); with `stats`, the rejection counts.
 // Errors: those of SegmentLungs.
 Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads = 1,
-                                          size_t max_lesions = 10, LungMasks* lungs = nullptr);
+                                          size_t max_lesions = 10, LungMasks* lungs = nullptr,
+                                          LesionStats* stats = nullptr);
 
 // Lung densitometry (ct-emphysema) over the voxels of `hu` where `lung` is non-zero
 // (same grid). All zero when the mask is empty.

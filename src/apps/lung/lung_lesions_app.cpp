@@ -23,9 +23,10 @@ const ai::Code kMl{"ml", "UCUM", "milliliter"};
 const ai::Code kMm{"mm", "UCUM", "millimeter"};
 const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
 
-// Operating point: the 6 highest-ranked candidates are reported (CAD systems quote a few
-// false positives per scan; see docs/apps/ct-lung-lesions.md).
-constexpr size_t kMaxFindings = 6;
+// Safety limit on the findings listed (a scan full of metastases should not flood the SR);
+// the operating point is set by false-positive reduction in DetectLesions, not by this cap
+// (see docs/apps/ct-lung-lesions.md).
+constexpr size_t kMaxFindings = 20;
 
 const char* ClassName(LesionClass c) {
   switch (c) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <sstream>
 
@@ -58,6 +59,16 @@ std::vector<TumourBox> ChestBoxes() {
     }
   }
   return boxes;
+}
+
+// True when `center` (LPS) lies within an annotated box, ±1 slice.
+bool InBox(const imaging::Geometry& g, const std::vector<TumourBox>& boxes, const imaging::Vec3& center) {
+  const auto idx = g.PointToIndex(center);
+  for (const auto& b : boxes) {
+    if (std::abs(center[2] - b.z) > 1.5 * g.spacing[2]) continue;
+    if (idx[0] >= b.xmin && idx[0] <= b.xmax && idx[1] >= b.ymin && idx[1] <= b.ymax) return true;
+  }
+  return false;
 }
 
 ai::AppInput InputOf(const imaging::SeriesVolume& sv, int threads = 2) {
@@ -118,16 +129,13 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
     std::printf("\n");
   }
   ASSERT_FALSE(out->findings.empty());
+  // At most 5 findings besides the tumour, on merit: the app's safety cap is 20.
   EXPECT_LE(out->findings.size(), 6u);
+  EXPECT_LT(out->findings.size(), 20u);
+  EXPECT_LT(secs, 2.0 * 3);  // < 2 s target on an idle machine; loose on the shared one
   const auto& top = out->findings.front();
-  const auto idx = sv->volume.geometry().PointToIndex(top.center);
-  const double dz = sv->volume.geometry().spacing[2];
-  bool inside = false;
-  for (const auto& b : boxes) {
-    if (std::abs(top.center[2] - b.z) > 1.5 * dz) continue;  // ±1 slice
-    if (idx[0] >= b.xmin && idx[0] <= b.xmax && idx[1] >= b.ymin && idx[1] <= b.ymax) inside = true;
-  }
-  EXPECT_TRUE(inside) << "top finding at index (" << idx[0] << ", " << idx[1] << ", " << idx[2] << ")";
+  EXPECT_TRUE(InBox(sv->volume.geometry(), boxes, top.center))
+      << "top finding at (" << top.center[0] << ", " << top.center[1] << ", " << top.center[2] << ")";
   EXPECT_EQ(top.type.value, "4147007");  // a ~6 cm tumour is a mass
   EXPECT_EQ(top.severity, "high");
   ASSERT_EQ(top.measurements.size(), 4u);
@@ -139,6 +147,31 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
   ASSERT_LE(size_t(top.segment_number), out->segments.size());
   EXPECT_TRUE(out->segments[size_t(top.segment_number) - 1].mask.geometry().SameGrid(sv->volume.geometry()));
   EXPECT_EQ(out->segments[0].type.value, "44029006");
+}
+
+// False-positive reduction itself, without any reporting cap: of the ~40 candidate regions
+// on A0001 (hilar vessels, vessel junctions, partial-volume rims), at most 6 survive.
+TEST(LungLesions, FalsePositiveReductionLeavesAtMostSixCandidates) {
+  const auto* sv = Chest();
+  ASSERT_NE(sv, nullptr);
+  LesionStats stats;
+  auto lesions = DetectLesions(sv->volume, 2, 1000, nullptr, &stats);
+  ASSERT_TRUE(lesions.ok()) << lesions.status().message();
+  const char* names[] = {"kept", "small", "large", "enclosed", "tubular", "flat", "hilar", "vessel tree", "rim", "faint"};
+  static_assert(std::size(names) == size_t(Reject::kCount));
+  std::printf("A0001: %zu candidates;", stats.candidates);
+  size_t total = 0;
+  for (size_t r = 0; r < size_t(Reject::kCount); ++r) std::printf(" %s %zu", names[r], stats.by_reason[r]), total += stats.by_reason[r];
+  std::printf("\n");
+  EXPECT_EQ(total, stats.candidates);
+  EXPECT_GE(stats.candidates, 20u);  // the rules, not the candidate generator, do the work
+  const size_t kept = stats.by_reason[size_t(Reject::kNone)];
+  EXPECT_EQ(lesions->size(), kept);
+  EXPECT_GE(kept, 1u);
+  EXPECT_LE(kept, 6u);
+  ASSERT_FALSE(lesions->empty());
+  EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), lesions->front().center));
+  EXPECT_GT(stats.by_reason[size_t(Reject::kVesselTree)], 10u);  // vessel junctions dominate
 }
 
 TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
@@ -169,7 +202,7 @@ TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
     std::printf("  %.2f %s: %.1f ml, Dice %.3f\n", f.score, f.label.c_str(), f.volume_ml, dice);
     best = std::max(best, dice);
   }
-  EXPECT_GE(best, 0.5);
+  EXPECT_GE(best, 0.65);  // 0.704 with the enhancing rim trimmed (0.622 before)
 }
 
 // A synthetic chest: body, two lungs at -850 HU, a 12 mm solid sphere in the right lung.
@@ -217,6 +250,93 @@ TEST(LungLesions, PhantomSphereIsMeasured) {
   EXPECT_EQ(f.severity, "high");  // 12 mm solid: Lung-RADS 4A by size
   EXPECT_EQ(out->segments[1].type.value, "3341006");
   EXPECT_GT(out->segments.size(), 2u);
+}
+
+// A solid nodule (40 HU) of `diameter_mm` blended into `v` with partial volume: each voxel
+// takes the fraction of it inside the sphere (4×4×4 sub-samples), so thick slices blur it
+// as a scanner would; vessels it touches stay.
+void InsertNodule(imaging::ImageVolume* v, const imaging::Vec3& c, double diameter_mm) {
+  const auto& g = v->geometry();
+  const double r = diameter_mm / 2;
+  const auto lo = g.PointToIndex({c[0] - r - 3, c[1] - r - 3, c[2] - r - g.spacing[2]});
+  const auto hi = g.PointToIndex({c[0] + r + 3, c[1] + r + 3, c[2] + r + g.spacing[2]});
+  for (long k = std::min(lo[2], hi[2]); k <= std::max(lo[2], hi[2]); ++k)
+    for (long j = lo[1]; j <= hi[1]; ++j)
+      for (long i = lo[0]; i <= hi[0]; ++i) {
+        int in = 0;
+        for (int s = 0; s < 64; ++s) {
+          const double di = (s % 4 + 0.5) / 4 - 0.5, dj = (s / 4 % 4 + 0.5) / 4 - 0.5, dk = (s / 16 + 0.5) / 4 - 0.5;
+          const auto p = g.IndexToPoint(double(i) + di, double(j) + dj, double(k) + dk);
+          const double dx = p[0] - c[0], dy = p[1] - c[1], dz = p[2] - c[2];
+          in += dx * dx + dy * dy + dz * dz <= r * r;
+        }
+        float& hu = v->at(size_t(i), size_t(j), size_t(k));
+        hu = std::max(hu, float(hu + (40.0 - hu) * in / 64.0));
+      }
+}
+
+// Small solid nodules must survive false-positive reduction: an 8 mm one in the right lung
+// close to vessels and a 10 mm one in the left lung touching vessels, inserted into the real
+// 5 mm chest CT away from the tumour, are both reported (and the tumour stays on top).
+TEST(LungLesions, InsertedSmallNodulesAreReported) {
+  const auto* sv = Chest();
+  ASSERT_NE(sv, nullptr);
+  const imaging::Vec3 nodules[] = {{-72.4, 146.7, -260}, {70, 135, -290}};
+  const double diameters[] = {8, 10};
+  ai::AppInput in = InputOf(*sv);
+  for (int n = 0; n < 2; ++n) {
+    // Lung parenchyma there: the nodule's neighbourhood is mostly air before insertion.
+    const auto c = in.image.geometry().PointToIndex(nodules[n]);
+    EXPECT_LT(in.image.at(size_t(c[0]), size_t(c[1]), size_t(c[2])), -600.f);
+    InsertNodule(&in.image, nodules[n], diameters[n]);
+  }
+  auto out = RunLungLesions(in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("inserted 8 + 10 mm nodules: %s\n", out->summary.c_str());
+  ASSERT_FALSE(out->findings.empty());
+  EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), out->findings.front().center));
+  EXPECT_LE(out->findings.size(), 8u);
+  for (int n = 0; n < 2; ++n) {
+    bool found = false;
+    for (const auto& f : out->findings) {
+      const double d = std::hypot(f.center[0] - nodules[n][0], f.center[1] - nodules[n][1], f.center[2] - nodules[n][2]);
+      if (d > 4) continue;
+      found = true;
+      std::printf("  %.0f mm nodule: %s, score %.2f, %.2f ml, %.1f mm off\n", diameters[n], f.label.c_str(), f.score,
+                  f.volume_ml, d);
+      EXPECT_EQ(f.type.value, "27925004");  // a nodule, not a mass
+      EXPECT_NEAR(f.size_mm, diameters[n], 4.5);  // long axis at > -500 HU, partial volume
+    }
+    EXPECT_TRUE(found) << diameters[n] << " mm nodule not reported";
+  }
+}
+
+// The same CT resampled to 1 mm slices (316): same top finding, few others, an 8 mm
+// nodule inserted there found too, within the time budget (< 10 s, 2 threads).
+TEST(LungLesions, ThinSliceChestCtKeepsTheTumourOnTopAndFindsANodule) {
+  const auto* sv = Chest();
+  ASSERT_NE(sv, nullptr);
+  auto g = sv->volume.geometry();
+  g.spacing[2] = 1.0;
+  g.size[2] = (sv->volume.geometry().size[2] - 1) * 5 + 1;
+  ai::AppInput in;
+  in.image = imaging::Resample(sv->volume, g, imaging::Interpolation::kLinear);
+  in.threads = 2;
+  const imaging::Vec3 nodule{-72.4, 146.7, -260};
+  InsertNodule(&in.image, nodule, 8);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = RunLungLesions(in);
+  const double secs = Seconds(t0);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  std::printf("1 mm slices (%zu): %.2f s — %s\n", g.size[2], secs, out->summary.c_str());
+  EXPECT_LT(secs, 10.0);
+  ASSERT_FALSE(out->findings.empty());
+  EXPECT_LE(out->findings.size(), 6u);
+  EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), out->findings.front().center));
+  bool found = false;
+  for (const auto& f : out->findings)
+    found = found || std::hypot(f.center[0] - nodule[0], f.center[1] - nodule[1], f.center[2] - nodule[2]) < 4;
+  EXPECT_TRUE(found);
 }
 
 TEST(LungLesions, EmptyAndFlatInputsAreErrors) {
