@@ -25,7 +25,7 @@ Reject Classify(const Lesion& les, const Features& f) {
   else if (f.z_extent_mm < 0.3 * les.long_axis_mm) r = Reject::kFlat;
   else if (les.long_axis_mm < kMassMm && f.medial >= 0.4 && (les.elongation >= 1.8 || f.attached > kMaxAttached))
     r = Reject::kHilar;
-  else if (f.attached > kMaxAttached && !(les.elongation <= 1.3 && f.shape.slices >= 2 && f.attached <= 6))
+  else if (f.attached > kMaxAttached && !(les.elongation <= 1.5 && f.shape.slices >= 2 && f.attached <= 6))
     r = Reject::kVesselTree;
   else if (f.wall >= 0.4 && (les.mean_hu < kCoreHu || (f.shape.slices == 1 && les.long_axis_mm > 1.5 * f.slice_mm)))
     r = Reject::kRim;

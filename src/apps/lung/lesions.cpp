@@ -93,6 +93,8 @@ bool NeedsSplit(const Component& c, const imaging::Geometry& g) {
 // Dense (un-opened) tissue 6-connected to component `c` (label `l` in `owner`) within its
 // box grown by ~10 mm, over the component's own size: vessels that the opening cut from a
 // vessel tree lead out of the box; a nodule, even one touching vessels, is mostly itself.
+// Tissue in the slice right above/below a component voxel (within a pixel) is not counted:
+// that is the nodule's own partial-volume cap on thick slices.
 double Attached(const Mask& dense, const Volume32& owner, const Component& c, int32_t l) {
   const auto& g = dense.geometry();
   const auto& s = g.size;
@@ -102,12 +104,16 @@ double Attached(const Mask& dense, const Volume32& owner, const Component& c, in
     lo[a] = c.lo[a] > r ? c.lo[a] - r : 0;
     hi[a] = std::min(s[a] - 1, c.hi[a] + r);
   }
+  const size_t bx = hi[0] - lo[0] + 1, by = hi[1] - lo[1] + 1;
+  std::vector<uint8_t> seen(bx * by * (hi[2] - lo[2] + 1), 0), footprint(seen.size(), 0);
+  auto local = [&](size_t i, size_t j, size_t k) { return (i - lo[0]) + bx * ((j - lo[1]) + by * (k - lo[2])); };
+  for (size_t o : c.voxels) {
+    const size_t i = o % s[0], j = (o / s[0]) % s[1], k = o / (s[0] * s[1]);
+    seen[local(i, j, k)] = 1;
+    for (size_t y = std::max(j, lo[1] + 1) - 1; y <= std::min(j + 1, hi[1]); ++y)
+      for (size_t x = std::max(i, lo[0] + 1) - 1; x <= std::min(i + 1, hi[0]); ++x) footprint[local(x, y, k)] = 1;
+  }
   std::vector<size_t> stack(c.voxels.begin(), c.voxels.end());
-  std::vector<uint8_t> seen((hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1), 0);
-  auto local = [&](size_t i, size_t j, size_t k) {
-    return (i - lo[0]) + (hi[0] - lo[0] + 1) * ((j - lo[1]) + (hi[1] - lo[1] + 1) * (k - lo[2]));
-  };
-  for (size_t o : c.voxels) seen[local(o % s[0], (o / s[0]) % s[1], o / (s[0] * s[1]))] = 1;
   size_t reached = c.voxels.size();
   while (!stack.empty()) {
     const size_t o = stack.back();
@@ -122,8 +128,10 @@ double Attached(const Mask& dense, const Volume32& owner, const Component& c, in
       uint8_t& v = seen[local(size_t(x), size_t(y), size_t(z))];
       if (v || !dense.data()[q] || (owner.data()[q] && owner.data()[q] != l)) continue;
       v = 1;
-      ++reached;
       stack.push_back(q);
+      const bool cap = (z > long(lo[2]) && footprint[local(size_t(x), size_t(y), size_t(z - 1))]) ||
+                       (z < long(hi[2]) && footprint[local(size_t(x), size_t(y), size_t(z + 1))]);
+      reached += !cap;
     }
   }
   return double(reached) / double(c.voxels.size());
