@@ -1,5 +1,6 @@
 // Lung lesion candidates: dense tissue inside the (closed) lungs, vessels cut by opening,
-// false positives removed by size, shape and lung contact, then measured on the input grid.
+// measured on the input grid with the features false-positive reduction (lesion_fp.cpp)
+// judges: lung/wall/mediastinal contact and attachment to the vessel tree.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -26,11 +27,6 @@ struct Measured {
 };
 
 using Volume32 = imaging::Volume<int32_t>;
-
-
-}  // namespace
-
-namespace {
 
 struct Component {
   std::vector<size_t> voxels;  // offsets on the working grid
@@ -251,6 +247,7 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   // mediastinum): the lung closed by 30 mm in-plane with holes filled (nodules and masses
   // in the lung's concavities, juxtapleural), and its per-slice convex hull (a mass that
   // replaces the lung base, bounded by lung on one side only).
+  // The mediastinum/hilum side: outside both lungs, inside their joint per-slice hull.
   Mask between = grid::ConvexHull2D(seg->left, threads);
   for (size_t n = 0; n < nvox; ++n) between.data()[n] |= seg->right.data()[n];
   between = grid::ConvexHull2D(between, threads);

@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "apps/lung/lesion_measure.h"
 #include "apps/lung/lung_apps.h"
 #include "imaging/nifti_io.h"
 #include "imaging/resample.h"
@@ -133,7 +134,7 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
   // At most 5 findings besides the tumour, on merit: the app's safety cap is 20.
   EXPECT_LE(out->findings.size(), 6u);
   EXPECT_LT(out->findings.size(), 20u);
-  EXPECT_LT(secs, 2.0 * 3);  // < 2 s target on an idle machine; loose on the shared one
+  EXPECT_LT(secs, 6.0);  // target < 2 s (0.8 s measured); slack for the shared build machine
   const auto& top = out->findings.front();
   EXPECT_TRUE(InBox(sv->volume.geometry(), boxes, top.center))
       << "top finding at (" << top.center[0] << ", " << top.center[1] << ", " << top.center[2] << ")";
@@ -397,6 +398,42 @@ TEST(LungLesions, InsertedNoduleSensitivity) {
     EXPECT_GE(double(found), 0.85 * double(pos.size()));
     EXPECT_LE(extra, 5u);
   }
+}
+
+// The false-positive rules on hand-built features: one change at a time from an isolated
+// 10 mm solid nodule on 5 mm slices.
+TEST(LungLesionRules, EachRuleOnHandBuiltFeatures) {
+  Lesion n;
+  n.long_axis_mm = 10, n.short_axis_mm = 9, n.elongation = 1.1, n.mean_hu = -60, n.solid_fraction = 0.8;
+  Features f;
+  f.contact = 0.9, f.z_extent_mm = 10, f.slice_mm = 5, f.attached = 1.3;
+  f.shape.slices = 2, f.shape.p90_hu = 40;
+  EXPECT_EQ(Classify(n, f), Reject::kNone);
+  auto with = [&](auto change) {
+    Lesion l = n;
+    Features g = f;
+    change(l, g);
+    return Classify(l, g);
+  };
+  EXPECT_EQ(with([](Lesion& l, Features&) { l.long_axis_mm = 2.5, l.short_axis_mm = 2; }), Reject::kSmall);
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.contact = 0.1; }), Reject::kEnclosed);
+  EXPECT_EQ(with([](Lesion& l, Features&) { l.elongation = 3.5; }), Reject::kTubular);
+  // Against the mediastinum and elongated: a hilar vessel; a 40 mm mass there is kept.
+  EXPECT_EQ(with([](Lesion& l, Features& g) { g.medial = g.wall = 0.6, l.elongation = 2; }), Reject::kHilar);
+  EXPECT_EQ(with([](Lesion& l, Features& g) { g.medial = g.wall = 0.6, l.elongation = 2, l.long_axis_mm = 40, g.z_extent_mm = 40; }),
+            Reject::kNone);
+  // Tied into the vessel tree: rejected on one slice; a sphere-like nodule touching a
+  // vessel (attachment <= 6 over >= 2 slices) is kept, a larger attachment is not.
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.attached = 4, g.shape.slices = 1, g.z_extent_mm = 5; }), Reject::kVesselTree);
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.attached = 4; }), Reject::kNone);
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.attached = 8; }), Reject::kVesselTree);
+  // Partial volume along the chest wall / diaphragm; no solid core.
+  EXPECT_EQ(with([](Lesion& l, Features& g) { g.wall = 0.5, l.mean_hu = -180; }), Reject::kRim);
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.shape.p90_hu = -150; }), Reject::kFaint);
+  // Score: the isolated nodule outranks the same nodule tied into vessels.
+  Features tied = f;
+  tied.attached = 2.4;
+  EXPECT_GT(Suspicion(n, f), Suspicion(n, tied));
 }
 
 TEST(LungLesions, EmptyAndFlatInputsAreErrors) {
