@@ -23,8 +23,9 @@ Reject Classify(const Lesion& les, const Features& f) {
   else if (f.contact < kMinContact) r = Reject::kEnclosed;
   else if (les.elongation > kMaxElongation) r = Reject::kTubular;
   else if (f.z_extent_mm < 0.3 * les.long_axis_mm) r = Reject::kFlat;
-  else if (les.long_axis_mm < kMassMm && f.medial >= 0.4 && (les.elongation >= 1.8 || f.attached > kMaxAttached))
-    r = Reject::kHilar;
+  else if (les.long_axis_mm < kMassMm && f.medial >= 0.4 &&
+           (f.medial >= 0.65 || les.elongation >= 1.8 || f.attached > kMaxAttached))
+    r = Reject::kHilar;  // mostly mediastinal, or a vessel leaving the hilum
   else if (f.attached > kMaxAttached && !(les.elongation <= 1.5 && f.shape.slices >= 2 && f.attached <= 6))
     r = Reject::kVesselTree;
   else if (f.wall >= 0.4 && (les.mean_hu < kCoreHu || (f.shape.slices == 1 && les.long_axis_mm > 1.5 * f.slice_mm)))

@@ -52,7 +52,8 @@ enum class Reject {
   kEnclosed,  // < 15 % of the surface faces aerated lung (chest wall, mediastinum)
   kTubular,   // vessel: elongated (principal axes of the 3D moments), λ1/λ2 > 9
   kFlat,      // plate: z extent < 0.3 × long axis (diaphragm dome, fissure)
-  kHilar,     // < 3 cm against the mediastinum and elongated or branching: hilar vessels
+  kHilar,     // < 3 cm, >= 40 % against the mediastinum and elongated or branching (hilar
+              // vessels), or >= 65 % against it (a node or vessel bulging into the lung)
   kVesselTree,  // dense tissue connected within 10 mm > 2.5 × its volume: a vessel
                 // junction the opening cut out of its tree (unless sphere-like)
   kRim,       // partial-volume rim along the chest wall / diaphragm (no solid core, or a

@@ -420,6 +420,8 @@ TEST(LungLesionRules, EachRuleOnHandBuiltFeatures) {
   EXPECT_EQ(with([](Lesion& l, Features&) { l.elongation = 3.5; }), Reject::kTubular);
   // Against the mediastinum and elongated: a hilar vessel; a 40 mm mass there is kept.
   EXPECT_EQ(with([](Lesion& l, Features& g) { g.medial = g.wall = 0.6, l.elongation = 2; }), Reject::kHilar);
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.medial = g.wall = 0.5; }), Reject::kNone);  // juxtamediastinal nodule
+  EXPECT_EQ(with([](Lesion&, Features& g) { g.medial = g.wall = 0.7; }), Reject::kHilar);
   EXPECT_EQ(with([](Lesion& l, Features& g) { g.medial = g.wall = 0.6, l.elongation = 2, l.long_axis_mm = 40, g.z_extent_mm = 40; }),
             Reject::kNone);
   // Tied into the vessel tree: rejected on one slice; a sphere-like nodule touching a
