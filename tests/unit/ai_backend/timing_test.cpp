@@ -49,7 +49,6 @@ TEST(BackendTiming, ForwardTimesAtAppPatchSizes) {
       const double ms = MedianForwardMs(**backend, c.input);
       std::printf("%-11s %-14s %-56s %8.1f ms\n", c.model, c.size, (*backend)->name().c_str(),
                   ms);
-      EXPECT_LT(ms, 10000.0);
     }
   }
 }

@@ -134,7 +134,7 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
   // At most 5 findings besides the tumour, on merit: the app's safety cap is 20.
   EXPECT_LE(out->findings.size(), 6u);
   EXPECT_LT(out->findings.size(), 20u);
-  EXPECT_LT(secs, 6.0);  // target < 2 s (0.8 s measured); slack for the shared build machine
+  // Speed (target < 2 s) is measured by bench/ai_bench.py, not asserted here.
   const auto& top = out->findings.front();
   EXPECT_TRUE(InBox(sv->volume.geometry(), boxes, top.center))
       << "top finding at (" << top.center[0] << ", " << top.center[1] << ", " << top.center[2] << ")";
@@ -331,7 +331,6 @@ TEST(LungLesions, ThinSliceChestCtKeepsTheTumourOnTopAndFindsANodule) {
   const double secs = Seconds(t0);
   ASSERT_TRUE(out.ok()) << out.status().message();
   std::printf("1 mm slices (%zu): %.2f s — %s\n", g.size[2], secs, out->summary.c_str());
-  EXPECT_LT(secs, 10.0);
   ASSERT_FALSE(out->findings.empty());
   EXPECT_LE(out->findings.size(), 6u);
   EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), out->findings.front().center));

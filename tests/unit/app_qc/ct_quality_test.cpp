@@ -134,7 +134,7 @@ TEST(CtQuality, NothingSevereOnChestCt) {
   ASSERT_EQ(noise->measurements.size(), 2u);
   EXPECT_GT(noise->measurements[0].value, 5);
   EXPECT_LT(noise->measurements[0].value, 150);
-  EXPECT_LT(seconds, 2.0);
+  // Speed is measured by bench/ai_bench.py (docs/benchmarks.md), not asserted here.
 }
 
 TEST(CtQuality, CroppedPat1ReportsTruncationAsCropOnly) {
