@@ -1,0 +1,130 @@
+// Helpers shared by the browser tests: free ports, starting and stopping radflow, storescu,
+// and reading what the OHIF viewport draws.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '..', '..');
+export const RADFLOW_BIN = process.env.RADFLOW_BIN || path.join(REPO, 'build', 'radflow');
+export const WEB_DIR = process.env.RADFLOW_WEB_DIR || '/var/cache/radflow/ohif-3.13.2/dist';
+export const DATA = process.env.RADFLOW_DATA || path.resolve(REPO, '..', 'shared', 'data');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export const log = (...args) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...args);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function checkPrerequisites(dataDirs) {
+  const missing = [];
+  if (!fs.existsSync(RADFLOW_BIN)) missing.push(`radflow binary ${RADFLOW_BIN} (build it)`);
+  if (!fs.existsSync(path.join(WEB_DIR, 'index.html'))) missing.push(`OHIF viewer in ${WEB_DIR}`);
+  if (!fs.existsSync(CHROMIUM)) missing.push(`chromium at ${CHROMIUM}`);
+  if (!fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) {
+    missing.push('playwright-core in tests/browser/node_modules');
+  }
+  for (const dir of dataDirs) {
+    if (!fs.existsSync(dir)) missing.push(`test data ${dir}`);
+  }
+  if (missing.length) {
+    throw new Error(`missing: ${missing.join('; ')}. Run \`make setup\` (scripts/setup_web.sh).`);
+  }
+}
+
+// The StudyInstanceUID the files carry, read without asking radflow.
+export function studyUidOf(file) {
+  const out = execFileSync('dcmdump', ['+P', '0020,000d', file], { encoding: 'utf8' });
+  const m = out.match(/\[([0-9.]+)\]/);
+  if (!m) throw new Error(`no StudyInstanceUID in ${file}: ${out}`);
+  return m[1];
+}
+
+export async function waitForHealthy(base, server, deadline) {
+  let last = '';
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`radflow exited with ${server.exitCode}`);
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) return;
+      last = `${res.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`radflow not healthy in time (${last})`);
+}
+
+export function run(cmd, args, options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(output);
+      else reject(new Error(`${cmd} exited with ${code}:\n${output.slice(-4000)}`));
+    });
+  });
+}
+
+export async function stopServer(server) {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  let timer;
+  const timeout = new Promise((r) => { timer = setTimeout(() => r('timeout'), 10_000); });
+  const outcome = await Promise.race([exited, timeout]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log('radflow did not stop on SIGTERM within 10 s; killing it');
+    server.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// What the main viewport shows: for the largest visible canvas (the viewport, not a
+// thumbnail), the share of non-black pixels and the number of distinct grey levels.
+export async function viewportPixels(page) {
+  return page.evaluate(() => {
+    const canvases = [...document.querySelectorAll('canvas')]
+      .filter((c) => c.width > 64 && c.height > 64 && c.offsetParent !== null)
+      .sort((a, b) => b.width * b.height - a.width * a.height);
+    if (!canvases.length) return { canvases: 0 };
+    const c = canvases[0];
+    const w = Math.min(c.width, 512);
+    const h = Math.min(c.height, 512);
+    const copy = document.createElement('canvas');
+    copy.width = w;
+    copy.height = h;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(c, 0, 0, w, h);
+    const data = ctx.getImageData(0, 0, w, h).data;
+    let lit = 0;
+    const levels = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      const v = (data[i] + data[i + 1] + data[i + 2]) / 3;
+      if (v > 12) lit++;
+      levels.add(data[i] >> 2);
+    }
+    return {
+      canvases: canvases.length,
+      viewport: { className: String(c.className), width: c.width, height: c.height,
+                  litShare: Math.round((lit / (w * h)) * 1000) / 1000, levels: levels.size },
+    };
+  });
+}
