@@ -102,6 +102,7 @@ struct Engine::Impl {
   std::set<std::string> app_series;  // series the engine itself stored: never routed
   EngineStats stats;
   std::thread scheduler;
+  SteadyClock::time_point last_reconcile = SteadyClock::now();
 
   int64_t memory_budget_mb;
 
@@ -192,6 +193,23 @@ struct Engine::Impl {
     auto id = jobs.Enqueue(NewJob(m, study, series, stat, trigger));
     if (id.ok()) log::Info("ai: queued job " + std::to_string(id.value()) + " (" + m.id + ") on series " + series);
     return id;
+  }
+
+  // Called with mu held. This process is the data directory's only server (radflow.lock):
+  // a job the database calls running that no worker of ours runs lost its state update to a
+  // write error; it goes back to the queue.
+  void Reconcile() {
+    storage::JobFilter filter;
+    filter.state = JobState::kRunning;
+    filter.limit = 0;
+    auto listed = jobs.List(filter);
+    if (!listed.ok()) return;
+    for (const Job& job : listed.value()) {
+      if (running.count(job.id) == 0) {
+        log::Warn("ai: job " + std::to_string(job.id) + " was marked running without a worker; re-queued");
+        (void)jobs.ReturnToQueue(job.id, "re-queued: its state was not recorded");
+      }
+    }
   }
 
   // Called with mu held.
@@ -325,6 +343,7 @@ struct Engine::Impl {
     std::error_code ec;
     if (!shutting_down) fs::remove_all(r->out_dir, ec);
     std::lock_guard lock(mu);
+    stable_at.erase(job.id);
     r->done = true;
     cv.notify_all();
   }
@@ -473,6 +492,10 @@ struct Engine::Impl {
           KillWorker(r.pid);
         }
         ++it;
+      }
+      if (now - last_reconcile > std::chrono::seconds(10)) {
+        last_reconcile = now;
+        Reconcile();
       }
       Schedule();
       cv.wait_for(lock, std::chrono::milliseconds(250));
