@@ -70,8 +70,10 @@ class EngineEndToEnd(harness.ServerTestCase):
         self.assertEqual(set(objects), {"seg", "sr"})
         timings = good["results"]["timings"]
         print("\nengine timings (ms): %s" % timings)
-        self.assertIn("stable_to_start_ms", timings)
-        self.assertLess(timings["stable_to_start_ms"] + timings["app_return_to_stored_ms"], 5000)
+        # Recorded for bench/ai_bench.py (which measures them on a quiet server); here the
+        # job may also have waited for a worker slot.
+        for key in ("stable_to_start_ms", "stable_to_app_call_ms", "app_return_to_stored_ms"):
+            self.assertGreaterEqual(timings[key], 0, key)
         out = self.tmpdir()
         for kind, o in objects.items():
             path = wado_instance(server, study, o["series_uid"], o["sop_uid"], os.path.join(out, kind + ".dcm"))
