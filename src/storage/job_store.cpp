@@ -246,6 +246,33 @@ Result<bool> JobStore::HasActive(const std::string& app_id, const std::string& s
   return active;
 }
 
+Status JobStore::MarkRouted(const std::string& series_uid, int64_t now_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&]() -> Status {
+    return impl_->Run(
+        "INSERT INTO ai_routed (series_uid, routed_at) VALUES (?, ?)"
+        " ON CONFLICT (series_uid) DO UPDATE SET routed_at = excluded.routed_at",
+        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, series_uid).Bind(2, now_ms); }, nullptr);
+  });
+}
+
+Result<std::vector<std::string>> JobStore::SeriesToRoute(int64_t since_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  // The index's own table, read on this connection (same database file, WAL snapshot).
+  auto p = impl_->db->Prepare(
+      "SELECT s.series_uid FROM series s LEFT JOIN ai_routed r ON r.series_uid = s.series_uid"
+      " WHERE s.updated_at >= ? AND (r.routed_at IS NULL OR r.routed_at < s.updated_at)"
+      " ORDER BY s.updated_at");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, since_ms);
+  std::vector<std::string> out;
+  Status s;
+  while (st.Step(&s)) out.push_back(st.Text(0));
+  if (!s.ok()) return s;
+  return out;
+}
+
 Result<std::vector<Job>> JobStore::Runnable(int64_t now_ms, int limit) {
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->SelectJobs(

@@ -129,6 +129,12 @@ class JobStore {
   Result<std::vector<FindingRow>> Findings(const std::string& study_uid,
                                            const std::string& series_uid);
 
+  // Routing bookkeeping: a series is routed (its apps' rules evaluated) at `now_ms`.
+  Status MarkRouted(const std::string& series_uid, int64_t now_ms);
+  // Series stored to since `since_ms` and not routed after their last stored instance
+  // (series.updated_at > ai_routed.routed_at, or never routed), oldest first.
+  Result<std::vector<std::string>> SeriesToRoute(int64_t since_ms);
+
   // Per-app enabled flag set through the API; nullopt = never set (use the manifest's default).
   Result<std::optional<bool>> AppEnabled(const std::string& app_id);
   Status SetAppEnabled(const std::string& app_id, bool enabled);

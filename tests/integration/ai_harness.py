@@ -15,11 +15,12 @@ FIXTURES = os.path.join(harness.REPO, "tests", "fixtures")
 harness.DCMTK_ENV["RADFLOW_ENABLE_TEST_APPS"] = "1"
 
 
-def ai_server(apps_dirs, builtin_apps_dir, workers=2, extra=(), data_dir=None):
+def ai_server(apps_dirs, builtin_apps_dir, workers=2, extra=(), data_dir=None, stable_seconds=1):
     """radflow with `apps_dirs` as extra manifest folders; builtin_apps_dir replaces the
     shipped apps/ folder (an empty folder isolates a test from the clinical apps)."""
     harness.DCMTK_ENV["RADFLOW_APPS_DIR"] = builtin_apps_dir
-    args = ["--stable-seconds", "1", "--ai-retry-seconds", "0.3", "--ai-workers", str(workers)]
+    args = ["--stable-seconds", str(stable_seconds), "--ai-retry-seconds", "0.3",
+            "--ai-workers", str(workers)]
     for d in apps_dirs:
         args += ["--apps", d]
     return harness.RadflowServer(data_dir=data_dir, extra_args=args + list(extra))

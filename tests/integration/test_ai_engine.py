@@ -178,6 +178,35 @@ class EngineEndToEnd(harness.ServerTestCase):
         self.assertIn("timed out", hang["error"])
 
 
+class SeriesStableLostToARestart(harness.ServerTestCase):
+    """A series received just before a restart never becomes stable in the old process; the
+    new one routes it at start-up (and never routes the engine's own result series)."""
+
+    def test_routed_at_start_up(self):
+        data = os.path.join(self.tmpdir(), "data")
+        empty = self.tmpdir()
+        apps = [os.path.join(FIXTURES, "engine_apps_bench")]  # test-threshold only
+        first = self.start(ai_server(apps, empty, data_dir=data, stable_seconds=600))
+        files = ct_files(PAT1)
+        series = harness.read_dataset(files[0], stop_before_pixels=True).SeriesInstanceUID
+        proc, statuses = harness.storescu(first.dicom_port, files)
+        self.assertEqual(proc.returncode, 0, proc.stdout[-2000:])
+        self.assertEqual(jobs(first), [])  # not stable yet: nothing routed
+        first.kill()
+
+        second = self.start(ai_server(apps, empty, data_dir=data))
+        js = wait_jobs(second, lambda js: finished(js, "test-threshold"), what="the catch-up job")
+        job, = js
+        self.assertEqual((job["series_uid"], job["state"]), (series, "succeeded"), job)
+        second.stop()
+
+        # A third start: nothing is routed again (the series was routed after its last
+        # instance; the SEG and SR series are marked routed when stored).
+        third = self.start(ai_server(apps, empty, data_dir=data))
+        time.sleep(2.5)
+        self.assertEqual(len(jobs(third)), 1, jobs(third))
+
+
 def _cmdline(pid):
     try:
         with open("/proc/%s/cmdline" % pid) as f:

@@ -151,6 +151,7 @@ struct Engine::Impl {
       for (const auto& [id, m] : apps) candidates.push_back(m);
     }
     std::vector<int64_t> queued;
+    const int64_t routed_at = NowMs();
     const bool stat = IsStat(facts.value());
     for (const AppManifest& m : candidates) {
       if (!Enabled(m)) continue;
@@ -169,6 +170,8 @@ struct Engine::Impl {
       std::lock_guard lock(mu);
       if (stable_ms > 0) stable_at[**id] = stable_ms;
     }
+    Status marked = jobs.MarkRouted(series_uid, routed_at);
+    if (!marked.ok()) log::Warn("ai: recording the routing of " + series_uid + ": " + marked.ToString());
     std::lock_guard lock(mu);
     ++stats.routed_series;
     cv.notify_all();
@@ -381,6 +384,7 @@ struct Engine::Impl {
     }
     nlohmann::json objects = nlohmann::json::array();
     bool stored_any = false;
+    std::set<std::string> output_series;
     std::string seg_uid;
     for (const auto& o : run->objects) {
       {
@@ -399,10 +403,13 @@ struct Engine::Impl {
         return;
       }
       stored_any = true;
+      output_series.insert(o.series_instance_uid);
       if (o.kind == "seg") seg_uid = o.sop_instance_uid;
       objects.push_back({{"kind", o.kind}, {"series_uid", o.series_instance_uid},
                          {"sop_uid", o.sop_instance_uid}, {"sop_class_uid", o.sop_class_uid}});
     }
+    // Also after a restart, the engine's own series are never routed (start-up catch-up).
+    for (const auto& series : output_series) (void)jobs.MarkRouted(series, NowMs());
     std::vector<storage::FindingRow> rows;
     for (const Finding& f : run->findings) {
       storage::FindingRow row;
@@ -521,9 +528,14 @@ Status Engine::Start() {
   auto requeued = jobs_.RequeueInterrupted(NowMs());
   if (!requeued.ok()) return requeued.status();
   if (requeued.value() > 0) log::Info("ai: re-queued " + std::to_string(requeued.value()) + " interrupted job(s)");
+  // Series whose SeriesStable was lost to a restart (or stored while no server ran).
+  auto missed = jobs_.SeriesToRoute(NowMs() - static_cast<int64_t>(impl_->options.catch_up_hours * 3600e3));
+  if (!missed.ok()) return missed.status();
+  if (!missed->empty()) log::Info("ai: routing " + std::to_string(missed->size()) + " series not routed before the restart");
   {
     std::lock_guard lock(impl_->mu);
     for (auto& m : loaded.apps) impl_->apps[m.id] = std::move(m);
+    for (const auto& series : missed.value()) impl_->to_route.emplace_back(series, 0);
     impl_->started = true;
   }
   log::Info("ai: " + std::to_string(loaded.apps.size()) + " app(s) loaded");

@@ -43,6 +43,9 @@ struct EngineOptions {
   // this budget (a job larger than the whole budget runs alone). 0: 3/4 of physical memory.
   int64_t memory_budget_mb = 0;
   bool route_on_series_stable = true;
+  // At start-up, series stored within this many hours and not routed since (a SeriesStable
+  // lost to a restart) are routed.
+  double catch_up_hours = 24;
 };
 
 struct AppStatus {

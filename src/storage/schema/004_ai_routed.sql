@@ -1,0 +1,7 @@
+-- Which series the AI engine has routed, and when: at start-up the engine routes every
+-- series stored (series.updated_at) after its last routing — a series whose SeriesStable
+-- event was lost to a restart, or that received instances while the server was down.
+CREATE TABLE ai_routed (
+  series_uid  TEXT PRIMARY KEY,
+  routed_at   INTEGER NOT NULL  -- unix ms
+);
