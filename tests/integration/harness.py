@@ -34,6 +34,12 @@ REAL_SERIES = ["ct_chest_lung_dx", "ct_lung_ibsi_pat1", "ct_head_ge_tilt",
                "mr_brain_t1_siemens", "sts_042_ct_mr_pet", "transfer_syntaxes_mr"]
 ORTHANC_BIN = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DCMTK_ENV = dict(os.environ, TCP_NODELAY="1")
+# The hub's tests run without the shipped AI apps (an empty folder in place of apps/): their
+# results would be extra instances in the studies these tests count. The AI tests
+# (ai_harness.py) choose their apps themselves.
+_NO_APPS_DIR = tempfile.mkdtemp(prefix="radflow-no-apps-")
+DCMTK_ENV.setdefault("RADFLOW_APPS_DIR", _NO_APPS_DIR)
+atexit.register(shutil.rmtree, _NO_APPS_DIR, True)
 
 _live_procs = []  # every process we started; killed at interpreter exit as a last resort
 

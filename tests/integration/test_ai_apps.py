@@ -45,9 +45,7 @@ class AppsTestCase(harness.ServerTestCase):
 
 class ClinicalApps(AppsTestCase):
     def test_chest_and_head_ct(self):
-        empty = self.tmpdir()
         server = self.start(ai_server([], SHIPPED, workers=2))
-        del empty
         status, body = api(server, "/api/v1/apps/ct-denoise/enable", "POST")  # opt-in by default
         self.assertEqual(status, 200, body)
         chest, chest_study, chest_series = ct_series(CHEST)
