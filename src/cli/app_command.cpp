@@ -9,7 +9,6 @@
 #include "ai/engine/job_runner.h"
 #include "ai/manifest.h"
 #include "dicom/instance.h"
-#include "dicom/tag.h"
 #include "query/matching.h"
 #include "server/hub.h"
 #include "server/server.h"
@@ -63,20 +62,15 @@ Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
   if (!fs::exists(o.data + "/index.db", ec)) {
     return Status(ErrorCode::kNotFound, "'" + o.series + "' is neither a folder nor a series in " + o.data);
   }
-  if (o.series.empty() || o.series.find_first_not_of("0123456789.") != std::string::npos) {
+  if (!dicom::IsValidUid(o.series)) {
     return Status(ErrorCode::kInvalidArgument, "'" + o.series + "' is neither a folder nor a UID");
   }
   auto hub = server::Hub::Open(o.data);
   if (!hub.ok()) return hub.status();
-  auto q = query::BuildQuery(storage::ResourceLevel::kInstance, {{dicom::tags::kSeriesInstanceUID, o.series}});
-  if (!q.ok()) return q.status();
-  auto found = hub.value()->index->Locate(q.value());
+  auto found = query::LocateSeries(*hub.value()->index, o.series);
   if (!found.ok()) return found.status();
-  if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + o.series + " in " + o.data);
   std::vector<std::string> files;
-  for (const auto& l : found.value()) {
-    if (l.series_uid == o.series) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
-  }
+  for (const auto& l : found.value()) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
   return files;
 }
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "dicom/instance.h"
+#include "dicom/tag.h"
+#include "storage/index.h"
+
 namespace radflow::query {
 
 using storage::Constraint;
@@ -89,6 +93,19 @@ Result<storage::Query> BuildQuery(storage::ResourceLevel level,
     if (c.value()) q.constraints.push_back(*c.value());
   }
   return q;
+}
+
+Result<std::vector<storage::InstanceLocation>> LocateSeries(storage::Index& index,
+                                                           const std::string& series_uid) {
+  if (!dicom::IsValidUid(series_uid)) {
+    return Status(ErrorCode::kInvalidArgument, "not a UID: '" + series_uid + "'");
+  }
+  auto q = BuildQuery(storage::ResourceLevel::kInstance, {{dicom::tags::kSeriesInstanceUID, series_uid}});
+  if (!q.ok()) return q.status();
+  auto found = index.Locate(q.value());
+  if (!found.ok()) return found.status();
+  if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
+  return found;
 }
 
 }  // namespace radflow::query

@@ -10,6 +10,10 @@
 #include "base/status.h"
 #include "storage/model.h"
 
+namespace radflow::storage {
+class Index;
+}
+
 namespace radflow::query {
 
 // nullopt: universal matching (empty value or "*", C.2.2.2.3), no constraint.
@@ -23,5 +27,11 @@ Result<std::optional<storage::Constraint>> ParseMatchingKey(dicom::Tag tag,
 // ignored for matching (PS3.4 C.2.2.1.2 allows the SCP to return them empty).
 Result<storage::Query> BuildQuery(storage::ResourceLevel level,
                                   const std::vector<std::pair<dicom::Tag, std::string>>& keys);
+
+// The instances of one series, its UID taken literally — never as a matching key, which
+// ("", "*", a '\\' list) would select other series. kInvalidArgument for a value that is not
+// a UID, kNotFound for a series without instances.
+Result<std::vector<storage::InstanceLocation>> LocateSeries(storage::Index& index,
+                                                           const std::string& series_uid);
 
 }  // namespace radflow::query

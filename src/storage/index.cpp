@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "base/clock.h"
 #include "storage/schema_sql.h"
 #include "storage/sqlite_db.h"
 
@@ -13,12 +14,6 @@ namespace radflow::storage {
 namespace t = dicom::tags;
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* FromClause(ResourceLevel level) {
   switch (level) {
@@ -266,10 +261,10 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
       " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       {in.sop_instance_uid, in.sop_class_uid, a.Get(t::kInstanceNumber), a.Get(t::kRows),
        a.Get(t::kColumns), a.Get(t::kNumberOfFrames), in.transfer_syntax_uid, e.blob_path},
-      {series, static_cast<int64_t>(e.blob_size), NowMs()}));
+      {series, static_cast<int64_t>(e.blob_size), UnixMillis()}));
   RADFLOW_RETURN_IF_ERROR(run(
       "UPDATE series SET num_instances = num_instances + 1, updated_at = ?2 WHERE id = ?1", {},
-      {series, NowMs()}));
+      {series, UnixMillis()}));
   RADFLOW_RETURN_IF_ERROR(run(
       "UPDATE studies SET num_instances = num_instances + 1 WHERE id = ?", {}, {study}));
   RADFLOW_RETURN_IF_ERROR(run(
@@ -573,7 +568,7 @@ Status Index::BulkFillSynthetic(int instances) {
   std::lock_guard<std::mutex> g(impl_->write_mu);
   constexpr int kPerSeries = 100;
   constexpr int kPerTransaction = 10000;
-  const std::string root = "2.25.99" + std::to_string(NowMs() % 1000000000);
+  const std::string root = "2.25.99" + std::to_string(UnixMillis() % 1000000000);
   for (int done = 0; done < instances;) {
     RADFLOW_RETURN_IF_ERROR(impl_->writer->Exec("BEGIN IMMEDIATE"));
     for (int k = 0; k < kPerTransaction && done < instances; ++k, ++done) {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "storage/sqlite_db.h"
 
 namespace radflow::storage {
@@ -14,12 +15,6 @@ namespace {
 
 constexpr const char* kStateNames[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 constexpr const char* kSeverities[] = {"info", "low", "moderate", "high", "critical"};
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kJobColumns =
     "id, app_id, app_version, study_uid, series_uid, state, priority, attempts, max_attempts,"
@@ -215,7 +210,7 @@ Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_acti
           st.Bind(1, job.app_id).Bind(2, job.app_version).Bind(3, job.study_uid);
           st.Bind(4, job.series_uid).Bind(5, int64_t{job.priority});
           st.Bind(6, int64_t{std::max(job.max_attempts, 1)}).Bind(7, job.not_before);
-          st.Bind(8, job.created_at > 0 ? job.created_at : NowMs()).Bind(9, job.trigger);
+          st.Bind(8, job.created_at > 0 ? job.created_at : UnixMillis()).Bind(9, job.trigger);
         }));
     id = sqlite3_last_insert_rowid(impl_->db->raw());
     return Status::Ok();
@@ -457,7 +452,7 @@ Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& 
     if (!known)
       return {ErrorCode::kInvalidArgument, "unknown finding severity '" + r.severity + "'"};
   }
-  const int64_t now = NowMs();
+  const int64_t now = UnixMillis();
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->Transaction([&]() -> Status {
     auto state = impl_->StateOf(job_id);

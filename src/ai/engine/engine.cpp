@@ -19,6 +19,7 @@
 #include "ai/engine/job_runner.h"
 #include "ai/engine/worker_process.h"
 #include "ai/routing.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "dicom/tag.h"
 #include "ingest/ingest_service.h"
@@ -34,27 +35,8 @@ using storage::Job;
 using storage::JobState;
 using SteadyClock = std::chrono::steady_clock;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // A STAT order (PS3.3 C.4.11 RequestedProcedurePriority / C.4.10 ScheduledProcedureStep
 // priority) runs before routine work.
-// PS3.5 9.1: digits and dots, components without leading zeros, at most 64 characters.
-bool IsUid(const std::string& s) {
-  if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '.') {
-      if (s[i - 1] == '.') return false;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return true;
-}
-
 int64_t PhysicalMemoryMb() {
   long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page / (1024 * 1024) : 4096;
@@ -118,20 +100,10 @@ struct Engine::Impl {
   }
 
   Result<std::pair<std::string, std::vector<std::string>>> SeriesFiles(const std::string& series_uid) {
-    // A UID, never a matching key: "", "*" or a '\\' list would select other series.
-    if (!IsUid(series_uid)) return Status(ErrorCode::kInvalidArgument, "not a UID: '" + series_uid + "'");
-    auto q = query::BuildQuery(storage::ResourceLevel::kInstance,
-                               {{dicom::tags::kSeriesInstanceUID, series_uid}});
-    if (!q.ok()) return q.status();
-    auto found = index.Locate(q.value());
+    auto found = query::LocateSeries(index, series_uid);
     if (!found.ok()) return found.status();
-    if (found->empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
     std::vector<std::string> files;
-    for (const auto& l : found.value()) {
-      if (l.series_uid != series_uid) continue;
-      files.push_back(blobs.AbsolutePath(l.blob_path));
-    }
-    if (files.empty()) return Status(ErrorCode::kNotFound, "no series " + series_uid);
+    for (const auto& l : found.value()) files.push_back(blobs.AbsolutePath(l.blob_path));
     return std::make_pair(found->front().study_uid, files);
   }
 
@@ -151,7 +123,7 @@ struct Engine::Impl {
       for (const auto& [id, m] : apps) candidates.push_back(m);
     }
     std::vector<int64_t> queued;
-    const int64_t routed_at = NowMs();
+    const int64_t routed_at = UnixMillis();
     const bool stat = IsStat(facts.value());
     for (const AppManifest& m : candidates) {
       if (!Enabled(m)) continue;
@@ -218,7 +190,7 @@ struct Engine::Impl {
   // Called with mu held.
   void Schedule() {
     if (static_cast<int>(running.size()) >= options.max_running) return;
-    auto runnable = jobs.Runnable(NowMs(), 1000);
+    auto runnable = jobs.Runnable(UnixMillis(), 1000);
     if (!runnable.ok()) {
       log::Error("ai: reading the job queue: " + runnable.status().ToString());
       return;
@@ -227,9 +199,9 @@ struct Engine::Impl {
       if (static_cast<int>(running.size()) >= options.max_running) break;
       auto app = apps.find(job.app_id);
       if (app == apps.end()) {
-        auto marked = jobs.MarkRunning(job.id, NowMs());
+        auto marked = jobs.MarkRunning(job.id, UnixMillis());
         if (marked.ok() && marked.value()) {
-          (void)jobs.MarkFailed(job.id, NowMs(), "app '" + job.app_id + "' is no longer installed",
+          (void)jobs.MarkFailed(job.id, UnixMillis(), "app '" + job.app_id + "' is no longer installed",
                                 std::nullopt);
         }
         continue;
@@ -243,12 +215,12 @@ struct Engine::Impl {
       if (same_app >= options.max_running_per_app) continue;
       const int64_t wanted = std::max<int64_t>(0, app->second.resources.memory_mb);
       if (!running.empty() && memory_mb + wanted > memory_budget_mb) continue;
-      auto marked = jobs.MarkRunning(job.id, NowMs());
+      auto marked = jobs.MarkRunning(job.id, UnixMillis());
       if (!marked.ok() || !marked.value()) continue;
       if (job.attempts > job.max_attempts) {
         // Only a job interrupted by restarts gets here (failures stop at max_attempts): one
         // extra attempt is allowed, so that an app that kills the hub cannot loop for ever.
-        (void)jobs.MarkFailed(job.id, NowMs(), "gave up after " + std::to_string(job.attempts) +
+        (void)jobs.MarkFailed(job.id, UnixMillis(), "gave up after " + std::to_string(job.attempts) +
                                                    " interrupted attempts", std::nullopt);
         continue;
       }
@@ -261,7 +233,7 @@ struct Engine::Impl {
     ++job.attempts;
     auto located = SeriesFiles(job.series_uid);
     if (!located.ok()) {
-      (void)jobs.MarkFailed(job.id, NowMs(), "series not available: " + located.status().message(), std::nullopt);
+      (void)jobs.MarkFailed(job.id, UnixMillis(), "series not available: " + located.status().message(), std::nullopt);
       return;
     }
     auto r = std::make_unique<Running>();
@@ -298,20 +270,20 @@ struct Engine::Impl {
     std::optional<int64_t> retry_at;
     if (job.attempts < job.max_attempts) {
       double delay = options.retry_backoff_s * std::pow(2.0, std::max(0, job.attempts - 1));
-      retry_at = NowMs() + static_cast<int64_t>(delay * 1000);
+      retry_at = UnixMillis() + static_cast<int64_t>(delay * 1000);
     }
     ++stats.jobs_failed_attempts;
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") attempt " +
               std::to_string(job.attempts) + " failed: " + error +
               (retry_at ? " — will retry" : " — giving up"));
-    (void)jobs.MarkFailed(job.id, NowMs(), error, retry_at);
+    (void)jobs.MarkFailed(job.id, UnixMillis(), error, retry_at);
   }
 
   void FailFinal(const Job& job, const std::string& error, bool final) {
     if (!final) return Fail(job, error);
     ++stats.jobs_failed_attempts;
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") failed after storing results: " + error);
-    (void)jobs.MarkFailed(job.id, NowMs(), error + " (some results were stored; not retried)", std::nullopt);
+    (void)jobs.MarkFailed(job.id, UnixMillis(), error + " (some results were stored; not retried)", std::nullopt);
   }
 
   void Monitor(Running* r) {
@@ -334,7 +306,7 @@ struct Engine::Impl {
       // The server stops: the job goes back to the queue with its attempt given back.
       (void)jobs.ReturnToQueue(job.id, "stopped with the server");
     } else if (cancelled) {
-      (void)jobs.MarkCancelled(job.id, NowMs(), "cancelled while running");
+      (void)jobs.MarkCancelled(job.id, UnixMillis(), "cancelled while running");
     } else if (timed_out) {
       std::lock_guard lock(mu);
       auto app = apps.find(job.app_id);
@@ -409,7 +381,7 @@ struct Engine::Impl {
                          {"sop_uid", o.sop_instance_uid}, {"sop_class_uid", o.sop_class_uid}});
     }
     // Also after a restart, the engine's own series are never routed (start-up catch-up).
-    for (const auto& series : output_series) (void)jobs.MarkRouted(series, NowMs());
+    for (const auto& series : output_series) (void)jobs.MarkRouted(series, UnixMillis());
     std::vector<storage::FindingRow> rows;
     for (const Finding& f : run->findings) {
       storage::FindingRow row;
@@ -446,7 +418,7 @@ struct Engine::Impl {
       FailFinal(job, "recording findings: " + s.ToString(), stored_any);
       return;
     }
-    const int64_t stored_ms = NowMs();
+    const int64_t stored_ms = UnixMillis();
     nlohmann::json timings{{"load_ms", run->load_ms}, {"app_ms", run->app_ms},
                            {"write_ms", run->write_ms},
                            {"exit_to_stored_ms", std::chrono::duration<double, std::milli>(
@@ -525,11 +497,11 @@ Status Engine::Start() {
   if (ec) return Status(ErrorCode::kIoError, "cannot create " + impl_->options.work_dir + ": " + ec.message());
   // Work folders of a previous process are stale: their jobs are re-queued below.
   for (const auto& entry : fs::directory_iterator(impl_->options.work_dir, ec)) fs::remove_all(entry.path(), ec);
-  auto requeued = jobs_.RequeueInterrupted(NowMs());
+  auto requeued = jobs_.RequeueInterrupted(UnixMillis());
   if (!requeued.ok()) return requeued.status();
   if (requeued.value() > 0) log::Info("ai: re-queued " + std::to_string(requeued.value()) + " interrupted job(s)");
   // Series whose SeriesStable was lost to a restart (or stored while no server ran).
-  auto missed = jobs_.SeriesToRoute(NowMs() - static_cast<int64_t>(impl_->options.catch_up_hours * 3600e3));
+  auto missed = jobs_.SeriesToRoute(UnixMillis() - static_cast<int64_t>(impl_->options.catch_up_hours * 3600e3));
   if (!missed.ok()) return missed.status();
   if (!missed->empty()) log::Info("ai: routing " + std::to_string(missed->size()) + " series not routed before the restart");
   {
@@ -545,7 +517,7 @@ Status Engine::Start() {
       if (e.type != ingest::Event::Type::kSeriesStable) return;
       std::lock_guard lock(impl->mu);
       if (impl->stopping) return;
-      impl->to_route.emplace_back(e.series_instance_uid, NowMs());
+      impl->to_route.emplace_back(e.series_instance_uid, UnixMillis());
       impl->cv.notify_all();
     });
   }
@@ -648,7 +620,7 @@ Result<bool> Engine::Cancel(int64_t job_id) {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->running.find(job_id);
   if (it != impl_->running.end() && it->second->exited) return false;  // its results are being stored
-  auto requested = jobs_.RequestCancel(job_id, NowMs());
+  auto requested = jobs_.RequestCancel(job_id, UnixMillis());
   if (!requested.ok() || !requested.value()) return requested;
   if (it != impl_->running.end() && !it->second->done) {
     it->second->cancelled = true;

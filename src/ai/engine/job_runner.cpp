@@ -13,6 +13,7 @@
 #include "ai/infer/model_app.h"
 #include "ai/results/results.h"
 #include "ai/routing.h"
+#include "base/clock.h"
 #include "imaging/series_volume.h"
 
 namespace radflow::ai {
@@ -21,10 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
 }
 bool Wants(const AppManifest& app, const char* output) {
   // No list: everything the app produces.
@@ -77,10 +74,10 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
   run.load_ms = MsSince(t0);
 
   auto t1 = Clock::now();
-  run.app_started_at_ms = NowMs();
+  run.app_started_at_ms = UnixMillis();
   auto output = Invoke(app, input);
   run.app_ms = MsSince(t1);
-  run.app_finished_at_ms = NowMs();
+  run.app_finished_at_ms = UnixMillis();
   if (!output.ok()) return output.status();
   AppOutput& out = output.value();
   run.summary = out.summary;
