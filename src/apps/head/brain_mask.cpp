@@ -46,7 +46,8 @@ ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
 
 Result<Mask> BrainMask(const ImageVolume& hu) { return BrainMask(hu, HeadBleedSettings{}); }
 
-Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
+Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s,
+                       std::vector<float>* skull_distance2) {
   if (hu.empty()) return Status(ErrorCode::kInvalidArgument, "empty volume");
   const size_t n = hu.data().size();
   Mask bone(hu.geometry(), 0);
@@ -78,7 +79,7 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
 
   // Away from the skull (partial volume, beam hardening) and from the cavity's own edge
   // (which includes the edge around calcifications, holes in the tissue range).
-  const auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
+  auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
   Mask not_brain(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) not_brain.data()[v] = !brain.data()[v];
   const auto to_edge = SquaredDistance(not_brain, false, s.threads);
@@ -87,6 +88,7 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s) {
   for (size_t v = 0; v < n; ++v) {
     brain.data()[v] = brain.data()[v] && to_bone_3d[v] > skull2 && to_edge[v] > edge2;
   }
+  if (skull_distance2) *skull_distance2 = std::move(to_bone_3d);
   return brain;
 }
 

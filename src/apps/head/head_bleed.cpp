@@ -55,10 +55,11 @@ Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings 
   }
   s.threads = std::max(s.threads, input.threads);
   const imaging::ImageVolume work = WorkingGrid(input.image, s);
-  auto brain = BrainMask(work, s);
+  std::vector<float> skull_distance2;
+  auto brain = BrainMask(work, s, &skull_distance2);
   if (!brain.ok()) return brain.status();
   imaging::Volume<int32_t> labels;
-  auto candidates = DetectHyperdense(work, *brain, s, &labels);
+  auto candidates = DetectHyperdense(work, *brain, s, &labels, &skull_distance2);
   candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
                                   [](const BleedCandidate& c) { return !c.accepted; }),
                    candidates.end());

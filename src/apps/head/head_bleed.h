@@ -57,16 +57,21 @@ imaging::ImageVolume WorkingGrid(const imaging::ImageVolume& hu, const HeadBleed
 // HU; the largest 3D component; then eroded by skull_margin_mm from the skull (spread one
 // slice up and down for partial volume) and edge_margin_mm from the cavity's edge.
 // kInvalidArgument for an empty volume; kNotFound when no skull encloses anything.
-Result<imaging::Mask> BrainMask(const imaging::ImageVolume& hu, const HeadBleedSettings& s);
+// `skull_distance2` (optional) receives each voxel's squared distance (mm²) to that spread
+// skull, which DetectHyperdense needs too.
+Result<imaging::Mask> BrainMask(const imaging::ImageVolume& hu, const HeadBleedSettings& s,
+                                std::vector<float>* skull_distance2 = nullptr);
 Result<imaging::Mask> BrainMask(const imaging::ImageVolume& hu);
 
 // Hyperdense clusters inside `brain` (same grid as `hu`): in-plane 3×3 median, voxels in
 // [blood_low_hu, blood_high_hu], 6-connected components; every component of at least half
 // min_volume_ml is returned with its measurements and whether it is accepted. `labels`
-// (optional) receives each returned candidate's voxels with its `label`.
+// (optional) receives each returned candidate's voxels with its `label`. `skull_distance2`:
+// BrainMask's, when at hand (computed here otherwise).
 std::vector<BleedCandidate> DetectHyperdense(const imaging::ImageVolume& hu, const imaging::Mask& brain,
                                              const HeadBleedSettings& s,
-                                             imaging::Volume<int32_t>* labels = nullptr);
+                                             imaging::Volume<int32_t>* labels = nullptr,
+                                             const std::vector<float>* skull_distance2 = nullptr);
 
 // The app: AppInput (HU) → a critical "Intracranial hemorrhage" finding and a SEG segment per
 // accepted cluster, or no findings and summary "no suspected haemorrhage". A study with a

@@ -161,7 +161,8 @@ void GrowToHalfContrast(const ImageVolume& smooth, const Mask& brain, imaging::V
 
 std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& brain,
                                              const HeadBleedSettings& s,
-                                             imaging::Volume<int32_t>* labels_out) {
+                                             imaging::Volume<int32_t>* labels_out,
+                                             const std::vector<float>* skull_distance2) {
   std::vector<BleedCandidate> out;
   if (hu.empty() || !hu.geometry().SameGrid(brain.geometry())) return out;
   const auto& g = hu.geometry();
@@ -186,7 +187,12 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
   }
 
   // Distances: to the skull (3D) and, in-plane, from each cluster voxel to the cluster's edge.
-  const auto to_skull2 = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
+  std::vector<float> computed;
+  if (skull_distance2 == nullptr) {
+    computed = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
+    skull_distance2 = &computed;
+  }
+  const auto& to_skull2 = *skull_distance2;
   Mask not_hyper(g, 0);
   for (size_t v = 0; v < n; ++v) not_hyper.data()[v] = !hyper.data()[v];
   const auto inner2 = SquaredDistance(not_hyper, true, s.threads);

@@ -284,7 +284,9 @@ TEST(HeadBleed, ChestCtIsNoHaemorrhage) {
   in.threads = 2;
   auto out = RunHeadBleed(in);
   std::printf("chest CT: %s\n", out.ok() ? out->summary.c_str() : out.status().message().c_str());
-  if (out.ok()) EXPECT_TRUE(out->findings.empty());
+  if (out.ok()) {
+    EXPECT_TRUE(out->findings.empty());
+  }
 }
 
 TEST(HeadBleed, ContrastStudyIsNotAnalysed) {
