@@ -12,6 +12,8 @@
 #include <regex>
 #include <sstream>
 
+#include "dicom/charset.h"
+
 namespace radflow::ai {
 namespace {
 
@@ -172,8 +174,9 @@ Result<SeriesFacts> ReadSeriesFacts(const std::vector<std::string>& files) {
     return Status(ErrorCode::kInvalidDicom, files.front() + ": " + cond.text());
   }
   DcmDataset* dataset = file.getDataset();
-  // Rules are written in UTF-8; a failed conversion leaves the values as stored.
-  if (dataset != nullptr) (void)dataset->convertToUTF8();
+  // Rules are written in UTF-8; the index's conversion (with its ISO 2022 fallback) is used,
+  // and a failed conversion leaves the values as stored.
+  if (dataset != nullptr) (void)dicom::ConvertToUtf8(*dataset);
 
   SeriesFacts facts;
   AddElements(file.getMetaInfo(), &facts);
