@@ -83,39 +83,18 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
   run.summary = out.summary;
 
   auto t2 = Clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) return Status(ErrorCode::kIoError, "cannot create " + out_dir + ": " + ec.message());
-  Algorithm algorithm{app.id, app.name, app.version, app.vendor};
-  SourceSeries source{files};
-  int series_number = 9000;
-  std::optional<WrittenObject> seg;
+  // What the manifest does not list is not written.
   if (!Wants(app, "seg")) {
     out.segments.clear();
     for (auto& f : out.findings) f.segment_number = 0;
   }
-  if (!out.segments.empty()) {
-    auto written = WriteSegmentation(out.segments, source, algorithm, out_dir + "/seg-1.dcm",
-                                     series_number++);
-    if (!written.ok()) return Status(written.status().code(), "writing the SEG: " + written.status().message());
-    seg = written.value();
-    run.objects.push_back(ToResult(*seg));
+  if (!Wants(app, "derived")) out.derived.clear();
+  auto written = WriteResults(out, SourceSeries{files}, Algorithm{app.id, app.name, app.version, app.vendor},
+                              out_dir, 9000, Wants(app, "sr"));
+  if (!written.ok()) {
+    return Status(written.status().code(), "writing the results: " + written.status().message());
   }
-  if (Wants(app, "sr") && (!out.findings.empty() || seg)) {
-    auto written = WriteMeasurementReport(out.findings, source, algorithm, seg ? &*seg : nullptr,
-                                          out_dir + "/sr-1.dcm", series_number++);
-    if (!written.ok()) return Status(written.status().code(), "writing the SR: " + written.status().message());
-    run.objects.push_back(ToResult(written.value()));
-  }
-  if (Wants(app, "derived")) {
-    int n = 0;
-    for (const DerivedSeries& d : out.derived) {
-      auto written = WriteDerivedSeries(d, source, algorithm,
-                                        out_dir + "/derived-" + std::to_string(++n), series_number++);
-      if (!written.ok()) return Status(written.status().code(), "writing a derived series: " + written.status().message());
-      for (const auto& o : written.value()) run.objects.push_back(ToResult(o));
-    }
-  }
+  for (const auto& o : written.value()) run.objects.push_back(ToResult(o));
   if (Wants(app, "findings") || Wants(app, "sr")) run.findings = std::move(out.findings);
   run.write_ms = MsSince(t2);
   return run;

@@ -24,19 +24,17 @@ void PutCode(DcmItem& item, const char* value, const char* scheme, const char* m
 
 }  // namespace
 
-Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& derived,
-                                                      const SourceSeries& source,
-                                                      const Algorithm& algorithm,
-                                                      const std::string& out_dir,
-                                                      int series_number) {
+Result<std::vector<WrittenObject>> results_internal::WriteDerivedSeries(const DerivedSeries& derived,
+                                                                        const LoadedSource& src,
+                                                                        const Algorithm& algorithm,
+                                                                        const std::string& out_dir,
+                                                                        int series_number) {
   const imaging::ImageVolume& image = derived.image;
   const imaging::Geometry& g = image.geometry();
   if (image.empty() || g.size[0] > 65535 || g.size[1] > 65535) {
     return Status(ErrorCode::kInvalidArgument, "derived image is empty or too large");
   }
-  auto src = LoadSource(source);
-  if (!src.ok()) return src.status();
-  DcmDataset& first = *src->first->getDataset();
+  DcmDataset& first = *src.first->getDataset();
 
   const std::string series_uid = NewUid();
   const std::string date = Today(), time = NowTime();
@@ -75,7 +73,7 @@ Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& deriv
     if (first.findAndGetOFString(DCM_PatientPosition, v).good()) ds.putAndInsertString(DCM_PatientPosition, v.c_str());
     // Frame of Reference (C.7.4.1): the source's, as the planes are in its patient space.
     ds.putAndInsertString(DCM_FrameOfReferenceUID,
-                          (src->frame_of_reference_uid.empty() ? NewUid() : src->frame_of_reference_uid).c_str());
+                          (src.frame_of_reference_uid.empty() ? NewUid() : src.frame_of_reference_uid).c_str());
     ds.putAndInsertString(DCM_PositionReferenceIndicator, "");
     // General Equipment (C.7.5.1)
     ds.putAndInsertString(DCM_Manufacturer, (algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer).c_str());
@@ -94,7 +92,7 @@ Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& deriv
     if (ds.findOrCreateSequenceItem(DCM_DerivationCodeSequence, deriv, -2).good() && deriv) {
       PutCode(*deriv, "113086", "DCM", "Image Processing");  // CID 7203
     }
-    if (const SourceInstance* inst = MatchSlice(*src, g, k)) {
+    if (const SourceInstance* inst = MatchSlice(src, g, k)) {
       DcmItem* ref = nullptr;
       if (ds.findOrCreateSequenceItem(DCM_SourceImageSequence, ref, -2).good() && ref) {
         ref->putAndInsertString(DCM_ReferencedSOPClassUID, inst->sop_class_uid.c_str());
@@ -140,6 +138,16 @@ Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& deriv
     written.push_back({path, "derived", UID_CTImageStorage, sop_uid, series_uid});
   }
   return written;
+}
+
+Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& derived,
+                                                      const SourceSeries& source,
+                                                      const Algorithm& algorithm,
+                                                      const std::string& out_dir,
+                                                      int series_number) {
+  auto src = LoadSource(source);
+  if (!src.ok()) return src.status();
+  return results_internal::WriteDerivedSeries(derived, *src, algorithm, out_dir, series_number);
 }
 
 }  // namespace radflow::ai

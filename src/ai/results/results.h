@@ -34,16 +34,17 @@ struct WrittenObject {
   std::string series_instance_uid;
 };
 
-// Writes the SEG (when output.segments is not empty), the SR (when findings or segments
-// exist; measurement groups reference the SEG's segments; segments without findings get
-// one group each), and one series per derived volume, into out_dir: seg-1.dcm, sr-1.dcm,
-// derived-<n>/derived-<SeriesNumber>-<slice>.dcm. `series_number_base` numbers the new
-// series (SeriesNumber = base, base+1, ...). Returned in that order. Errors: those of the
+// Writes the SEG (when output.segments is not empty), the SR (when measurement_report and
+// findings or segments exist; measurement groups reference the SEG's segments; segments
+// without findings get one group each), and one series per derived volume, into out_dir:
+// seg-1.dcm, sr-1.dcm, derived-<n>/derived-<SeriesNumber>-<slice>.dcm. `series_number_base`
+// numbers the new series (SeriesNumber = base, base+1, ...). Returned in that order. Errors: those of the
 // writers below; kIoError when out_dir cannot be created.
 Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const SourceSeries& source,
                                                 const Algorithm& algorithm,
                                                 const std::string& out_dir,
-                                                int series_number_base = 9000);
+                                                int series_number_base = 9000,
+                                                bool measurement_report = true);
 
 // Lower-level writers, used by WriteResults and tested on their own. All need readable
 // source files (kNotFound / kInvalidDicom / kMissingAttribute otherwise).

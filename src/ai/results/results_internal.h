@@ -43,6 +43,19 @@ Result<LoadedSource> LoadSource(const SourceSeries& source);
 // none coincides (a resampled grid, e.g. a tilted series).
 const SourceInstance* MatchSlice(const LoadedSource& src, const imaging::Geometry& grid, size_t k);
 
+// The writers on a source read once (WriteResults writes several objects from one series).
+Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segments,
+                                        const LoadedSource& src, const Algorithm& algorithm,
+                                        const std::string& path, int series_number);
+Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& findings,
+                                             const LoadedSource& src, const Algorithm& algorithm,
+                                             const WrittenObject* segmentation,
+                                             const std::string& path, int series_number);
+Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& derived,
+                                                      const LoadedSource& src,
+                                                      const Algorithm& algorithm,
+                                                      const std::string& out_dir, int series_number);
+
 std::string NewUid();
 // "YYYYMMDD" and "HHMMSS" now (UTC).
 std::string Today();

@@ -42,9 +42,9 @@ std::string Err(const std::string& what, const OFCondition& c) { return what + "
 
 }  // namespace
 
-Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segments,
-                                        const SourceSeries& source, const Algorithm& algorithm,
-                                        const std::string& path, int series_number) {
+Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<SegmentOutput>& segments,
+                                                          const LoadedSource& src, const Algorithm& algorithm,
+                                                          const std::string& path, int series_number) {
   if (segments.empty()) return Status(ErrorCode::kInvalidArgument, "no segments");
   const imaging::Geometry& grid = segments[0].mask.geometry();
   for (const auto& s : segments) {
@@ -56,8 +56,6 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
     }
   }
   if (grid.size[0] > 65535 || grid.size[1] > 65535) return Status(ErrorCode::kInvalidArgument, "frame too large");
-  auto src = LoadSource(source);
-  if (!src.ok()) return src.status();
 
   IODGeneralEquipmentModule::EquipmentInfo equipment(
       algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer.c_str(),
@@ -73,7 +71,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
   std::unique_ptr<DcmSegmentation> seg(raw);
 
   // Patient, study and frame of reference from the source; the series is new.
-  DcmDataset& first = *src->first->getDataset();
+  DcmDataset& first = *src.first->getDataset();
   c = seg->importHierarchy(first, OFTrue, OFTrue, OFTrue, OFFalse);
   if (c.bad()) return Status(ErrorCode::kInvalidDicom, Err("import source hierarchy", c));
 
@@ -116,7 +114,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
       const uint8_t* plane = data.data() + k * frame_pixels;
       if (std::none_of(plane, plane + frame_pixels, [](uint8_t v) { return v != 0; })) continue;
       slices_of[s].push_back(k);
-      all_on_source = all_on_source && MatchSlice(*src, grid, k) != nullptr;
+      all_on_source = all_on_source && MatchSlice(src, grid, k) != nullptr;
     }
   }
   // A functional group is either per-frame in every frame or shared (C.7.6.16). Frames on a
@@ -126,7 +124,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
     FGDerivationImage shared;
     DerivationImageItem* item = nullptr;
     if (shared.addDerivationImageItem(derivation_code, "resampled onto a regular grid", item).good() && item) {
-      for (const auto& inst : src->instances) {
+      for (const auto& inst : src.instances) {
         auto* source_item = new SourceImageItem();
         source_item->getPurposeOfReferenceCode() = purpose_code;
         source_item->getImageSOPInstanceReference().setReferencedSOPClassUID(inst.sop_class_uid.c_str());
@@ -176,7 +174,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
       per_frame.push_back(&content);
       // DerivationImageSequence: the source image on this frame's plane (C.7.6.16.2.6).
       FGDerivationImage derivation;
-      const SourceInstance* inst = all_on_source ? MatchSlice(*src, grid, k) : nullptr;
+      const SourceInstance* inst = all_on_source ? MatchSlice(src, grid, k) : nullptr;
       DerivationImageItem* item = nullptr;
       if (inst && derivation.addDerivationImageItem(derivation_code, "", item).good() && item) {
         auto* source_item = new SourceImageItem();
@@ -202,8 +200,8 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
   seg->getSeries().setSeriesTime(NowTime().c_str());
   seg->getGeneralImage().setContentDate(Today().c_str());
   seg->getGeneralImage().setContentTime(NowTime().c_str());
-  if (!src->frame_of_reference_uid.empty()) {
-    seg->getFrameOfReference().setFrameOfReferenceUID(src->frame_of_reference_uid.c_str());
+  if (!src.frame_of_reference_uid.empty()) {
+    seg->getFrameOfReference().setFrameOfReferenceUID(src.frame_of_reference_uid.c_str());
   }
 
   DcmFileFormat file;
@@ -211,7 +209,7 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
   if ((c = seg->writeDataset(ds)).bad()) return Status(ErrorCode::kInternal, Err("write SEG", c));
   CopyPatientStudy(first, ds);
   ds.putAndInsertString(DCM_SegmentsOverlap, segments.size() == 1 ? "NO" : "UNDEFINED");
-  AddReferencedSeries(ds, *src);
+  AddReferencedSeries(ds, src);
   AddContributingEquipment(ds, algorithm);
   if (Status st = SaveDataset(file, path); !st.ok()) return st;
 
@@ -224,6 +222,14 @@ Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segmen
   out.sop_instance_uid = sop.c_str();
   out.series_instance_uid = series_uid;
   return out;
+}
+
+Result<WrittenObject> WriteSegmentation(const std::vector<SegmentOutput>& segments,
+                                        const SourceSeries& source, const Algorithm& algorithm,
+                                        const std::string& path, int series_number) {
+  auto src = LoadSource(source);
+  if (!src.ok()) return src.status();
+  return results_internal::WriteSegmentation(segments, *src, algorithm, path, series_number);
 }
 
 }  // namespace radflow::ai

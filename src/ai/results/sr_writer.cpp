@@ -177,19 +177,17 @@ void BuildTree(DSRDocument& doc, const std::vector<Finding>& findings, const Loa
 
 }  // namespace
 
-Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& findings,
-                                             const SourceSeries& source,
-                                             const Algorithm& algorithm,
-                                             const WrittenObject* segmentation,
-                                             const std::string& path, int series_number) {
-  auto src = LoadSource(source);
-  if (!src.ok()) return src.status();
+Result<WrittenObject> results_internal::WriteMeasurementReport(const std::vector<Finding>& findings,
+                                                               const LoadedSource& src,
+                                                               const Algorithm& algorithm,
+                                                               const WrittenObject* segmentation,
+                                                               const std::string& path, int series_number) {
   try {
     DSRDocument doc(DSRTypes::DT_Comprehensive3DSR);
-    BuildTree(doc, findings, *src, algorithm, segmentation);
+    BuildTree(doc, findings, src, algorithm, segmentation);
     if (!doc.isValid()) return Status(ErrorCode::kInternal, "SR document tree is not valid");
     const std::string device = algorithm.name.empty() ? algorithm.id : algorithm.name;
-    Check(doc.createNewSeriesInStudy(src->study_instance_uid.c_str()), "study");
+    Check(doc.createNewSeriesInStudy(src.study_instance_uid.c_str()), "study");
     doc.setSeriesNumber(std::to_string(series_number).c_str());
     doc.setInstanceNumber("1");
     doc.setSeriesDescription(("AI " + device + " measurements").substr(0, 64).c_str(), OFFalse);
@@ -201,19 +199,19 @@ Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& finding
 
     // CurrentRequestedProcedureEvidenceSequence (C.17.2.2): the source images and the SEG.
     auto& evidence = doc.getCurrentRequestedProcedureEvidence();
-    for (const auto& inst : src->instances) {
-      evidence.addItem(src->study_instance_uid.c_str(), src->series_instance_uid.c_str(),
+    for (const auto& inst : src.instances) {
+      evidence.addItem(src.study_instance_uid.c_str(), src.series_instance_uid.c_str(),
                        inst.sop_class_uid.c_str(), inst.sop_instance_uid.c_str());
     }
     if (segmentation) {
-      evidence.addItem(src->study_instance_uid.c_str(), segmentation->series_instance_uid.c_str(),
+      evidence.addItem(src.study_instance_uid.c_str(), segmentation->series_instance_uid.c_str(),
                        segmentation->sop_class_uid.c_str(), segmentation->sop_instance_uid.c_str());
     }
 
     DcmFileFormat file;
     DcmDataset& ds = *file.getDataset();
     Check(doc.write(ds), "write SR");
-    CopyPatientStudy(*src->first->getDataset(), ds);
+    CopyPatientStudy(*src.first->getDataset(), ds);
     AddContributingEquipment(ds, algorithm);
     if (Status st = SaveDataset(file, path); !st.ok()) return st;
 
@@ -231,6 +229,16 @@ Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& finding
   } catch (const std::exception& e) {
     return Status(ErrorCode::kInternal, std::string("SR writer: ") + e.what());
   }
+}
+
+Result<WrittenObject> WriteMeasurementReport(const std::vector<Finding>& findings,
+                                             const SourceSeries& source,
+                                             const Algorithm& algorithm,
+                                             const WrittenObject* segmentation,
+                                             const std::string& path, int series_number) {
+  auto src = LoadSource(source);
+  if (!src.ok()) return src.status();
+  return results_internal::WriteMeasurementReport(findings, *src, algorithm, segmentation, path, series_number);
 }
 
 }  // namespace radflow::ai

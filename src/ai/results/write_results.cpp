@@ -3,25 +3,30 @@
 #include <filesystem>
 
 #include "ai/results/results.h"
+#include "ai/results/results_internal.h"
 
 namespace radflow::ai {
 
 Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const SourceSeries& source,
                                                 const Algorithm& algorithm,
                                                 const std::string& out_dir,
-                                                int series_number_base) {
+                                                int series_number_base, bool measurement_report) {
+  using namespace results_internal;
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Status(ErrorCode::kIoError, "cannot create " + out_dir + ": " + ec.message());
+  // Every object references the same source: its headers are read once.
+  auto src = LoadSource(source);
+  if (!src.ok()) return src.status();
   std::vector<WrittenObject> written;
   int series_number = series_number_base;
   const WrittenObject* seg = nullptr;
   if (!output.segments.empty()) {
-    auto r = WriteSegmentation(output.segments, source, algorithm, out_dir + "/seg-1.dcm", series_number++);
+    auto r = WriteSegmentation(output.segments, *src, algorithm, out_dir + "/seg-1.dcm", series_number++);
     if (!r.ok()) return r.status();
     written.push_back(r.value());
   }
-  if (!output.findings.empty() || !output.segments.empty()) {
+  if (measurement_report && (!output.findings.empty() || !output.segments.empty())) {
     if (!written.empty()) seg = &written.front();
     std::vector<Finding> findings = output.findings;
     if (findings.empty()) {
@@ -35,14 +40,14 @@ Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const S
       }
     }
     const WrittenObject seg_copy = seg ? *seg : WrittenObject{};
-    auto r = WriteMeasurementReport(findings, source, algorithm, seg ? &seg_copy : nullptr,
+    auto r = WriteMeasurementReport(findings, *src, algorithm, seg ? &seg_copy : nullptr,
                                     out_dir + "/sr-1.dcm", series_number++);
     if (!r.ok()) return r.status();
     written.push_back(r.value());
   }
   for (size_t i = 0; i < output.derived.size(); ++i) {
     const std::string dir = out_dir + "/derived-" + std::to_string(i + 1);
-    auto r = WriteDerivedSeries(output.derived[i], source, algorithm, dir, series_number++);
+    auto r = WriteDerivedSeries(output.derived[i], *src, algorithm, dir, series_number++);
     if (!r.ok()) return r.status();
     written.insert(written.end(), r->begin(), r->end());
   }
