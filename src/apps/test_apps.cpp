@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ai/app.h"
+#include "ai/codes.h"
 #include "imaging/resample.h"
 
 namespace radflow::apps {
@@ -20,7 +21,7 @@ Result<ai::AppOutput> Threshold(const ai::AppInput& in) {
   const auto& g = in.image.geometry();
   const double voxel_ml = g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000.0;
   const ai::Code dense{"272673000", "SCT", "Bone structure"};
-  out.segments.push_back({"dense", {"91723000", "SCT", "Anatomical Structure"}, dense, mask});
+  out.segments.push_back({"dense", ai::codes::kAnatomicalStructure, dense, mask});
   const auto& labels = components->labels.data();
   std::vector<double> count(components->sizes.size() + 1, 0), sx(count), sy(count), sz(count);
   for (size_t k = 0, v = 0; k < g.size[2]; ++k) {
@@ -45,7 +46,7 @@ Result<ai::AppOutput> Threshold(const ai::AppInput& in) {
     f.volume_ml = ml;
     f.score = 1;
     f.segment_number = 1;
-    f.measurements.push_back({{"118565006", "SCT", "Volume"}, ml, {"ml", "UCUM", "milliliter"}});
+    f.measurements.push_back({ai::codes::kVolume, ml, ai::codes::kMl});
     out.findings.push_back(std::move(f));
   }
   out.summary = std::to_string(out.findings.size()) + " dense structure(s) >= 1 mL";

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "ai/codes.h"
 #include "ai/infer/model_steps.h"
 #include "imaging/resample.h"
 
@@ -129,9 +130,9 @@ Result<std::vector<Finding>> MakeFindings(const LabelMap& map, const imaging::Im
       f.segment_number = size_t(l) < segment_of_label.size() ? segment_of_label[size_t(l)] : 0;
       // TID 1500 measurements (PS3.16 TID 1411 / 300): concept and UCUM unit.
       f.measurements = {
-          {{"118565006", "SCT", "Volume"}, f.volume_ml, {"ml", "UCUM", "milliliter"}},
-          {{"103339001", "SCT", "Long Axis"}, f.size_mm, {"mm", "UCUM", "millimeter"}},
-          {{"373098007", "SCT", "Mean"}, s.hu / n, {"[hnsf'U]", "UCUM", "Hounsfield unit"}},
+          {codes::kVolume, f.volume_ml, codes::kMl},
+          {codes::kLongAxis, f.size_mm, codes::kMm},
+          {codes::kMean, s.hu / n, codes::kHu},
       };
       found.emplace_back(l, std::move(f));
     }

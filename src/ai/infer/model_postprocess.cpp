@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ai/codes.h"
 #include "ai/infer/model_steps.h"
 #include "imaging/resample.h"
 
@@ -91,10 +92,10 @@ std::vector<SegmentOutput> MakeSegments(const imaging::Mask& labels, int label_c
     s.label = LabelText(post, l);
     // PS3.3 C.8.20.2: SegmentedPropertyCategory / Type (CID 7150 / 7151).
     if (post.finding_type.empty()) {
-      s.category = {"91723000", "SCT", "Anatomical Structure"};
-      s.type = {"123037004", "SCT", "Body structure"};
+      s.category = codes::kAnatomicalStructure;
+      s.type = codes::kBodyStructure;
     } else {
-      s.category = {"49755003", "SCT", "Morphologically Altered Structure"};
+      s.category = codes::kMorphologicallyAltered;
       s.type = post.finding_type;
     }
     s.mask = imaging::Mask(labels.geometry(), 0);

@@ -10,6 +10,7 @@
 
 #include <stdexcept>
 
+#include "ai/codes.h"
 #include "ai/results/results_internal.h"
 
 namespace radflow::ai {
@@ -66,12 +67,8 @@ std::vector<Measurement> AllMeasurements(const Finding& f) {
     }
     return false;
   };
-  if (f.volume_ml > 0 && !has("118565006")) {
-    out.push_back({{"118565006", "SCT", "Volume"}, f.volume_ml, {"ml", "UCUM", "milliliter"}});
-  }
-  if (f.size_mm > 0 && !has("103339001")) {
-    out.push_back({{"103339001", "SCT", "Long Axis"}, f.size_mm, {"mm", "UCUM", "millimeter"}});
-  }
+  if (f.volume_ml > 0 && !has(codes::kVolume.value)) out.push_back({codes::kVolume, f.volume_ml, codes::kMl});
+  if (f.size_mm > 0 && !has(codes::kLongAxis.value)) out.push_back({codes::kLongAxis, f.size_mm, codes::kMm});
   return out;
 }
 

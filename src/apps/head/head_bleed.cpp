@@ -5,18 +5,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ai/codes.h"
 namespace radflow::apps::head {
 
 namespace {
 
 const ai::Code kHemorrhage{"1386000", "SCT", "Intracranial hemorrhage"};
-const ai::Code kAlteredStructure{"49755003", "SCT", "Morphologically Altered Structure"};
-const ai::Code kVolume{"118565006", "SCT", "Volume"};
-const ai::Code kMean{"373098007", "SCT", "Mean"};
-const ai::Code kLongAxis{"103339001", "SCT", "Long Axis"};
-const ai::Code kMl{"ml", "UCUM", "milliliter"};
-const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
-const ai::Code kMm{"mm", "UCUM", "millimeter"};
+using namespace ai::codes;  // the shared codes (ai/codes.h)
 
 std::string Format(const char* fmt, double a, double b = 0) {
   char buf[128];
@@ -76,7 +71,7 @@ Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings 
     total += c.volume_ml;
     ai::SegmentOutput seg;
     seg.label = "Suspected haemorrhage " + std::to_string(out.segments.size() + 1);
-    seg.category = kAlteredStructure;
+    seg.category = kMorphologicallyAltered;
     seg.type = kHemorrhage;
     seg.mask = ToInputGrid(labels, c.label, input.image.geometry());
     out.segments.push_back(std::move(seg));

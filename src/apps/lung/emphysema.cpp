@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ai/codes.h"
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
 
@@ -13,21 +14,15 @@ namespace radflow::apps::lung {
 
 namespace {
 
-const ai::Code kAnatomy{"123037004", "SCT", "Anatomical Structure"};
-const ai::Code kAltered{"49755003", "SCT", "Morphologically Altered Structure"};
+using namespace ai::codes;  // the shared codes (ai/codes.h)
 const ai::Code kLeftLung{"44029006", "SCT", "Left lung"};
 const ai::Code kRightLung{"3341006", "SCT", "Right lung"};
 const ai::Code kBothLungs{"39607008", "SCT", "Lung"};
 const ai::Code kEmphysema{"87433001", "SCT", "Pulmonary emphysema"};
-const ai::Code kVolume{"118565006", "SCT", "Volume"};
-const ai::Code kMean{"373098007", "SCT", "Mean"};
 // No standard code for these two densitometric indices: local codes (PS3.16 8.2 allows
 // private coding schemes), documented in docs/apps/ct-emphysema.md.
 const ai::Code kLaa950{"LAA950", "99RADFLOW", "Low attenuation area below -950 HU, percent of lung volume"};
 const ai::Code kPerc15{"PERC15", "99RADFLOW", "15th percentile of lung density"};
-const ai::Code kMl{"ml", "UCUM", "milliliter"};
-const ai::Code kPercent{"%", "UCUM", "percent"};
-const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
 
 constexpr float kLaaHu = -950;
 
@@ -122,9 +117,9 @@ Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input) {
   const LungDensity dl = hl.Density(voxel_ml), dr = hr.Density(voxel_ml), dt = ht.Density(voxel_ml);
 
   ai::AppOutput out;
-  out.segments.push_back({"Left lung", kAnatomy, kLeftLung, std::move(left)});
-  out.segments.push_back({"Right lung", kAnatomy, kRightLung, std::move(right)});
-  out.segments.push_back({"Low attenuation area (< -950 HU)", kAltered, kEmphysema, std::move(laa)});
+  out.segments.push_back({"Left lung", kAnatomicalStructure, kLeftLung, std::move(left)});
+  out.segments.push_back({"Right lung", kAnatomicalStructure, kRightLung, std::move(right)});
+  out.segments.push_back({"Low attenuation area (< -950 HU)", kMorphologicallyAltered, kEmphysema, std::move(laa)});
   auto add = [&](const char* name, const ai::Code& type, const LungDensity& d, int segment) {
     if (d.voxels == 0) return;
     ai::Finding fd;

@@ -3,25 +3,18 @@
 #include <cstdio>
 #include <string>
 
+#include "ai/codes.h"
 #include "apps/lung/lung_apps.h"
 
 namespace radflow::apps::lung {
 
 namespace {
 
-const ai::Code kAnatomy{"123037004", "SCT", "Anatomical Structure"};
-const ai::Code kAltered{"49755003", "SCT", "Morphologically Altered Structure"};
+using namespace ai::codes;  // the shared codes (ai/codes.h)
 const ai::Code kLeftLung{"44029006", "SCT", "Left lung"};
 const ai::Code kRightLung{"3341006", "SCT", "Right lung"};
 const ai::Code kNodule{"27925004", "SCT", "Nodule"};
 const ai::Code kMass{"4147007", "SCT", "Mass"};
-const ai::Code kVolume{"118565006", "SCT", "Volume"};
-const ai::Code kLongAxis{"103339001", "SCT", "Long Axis"};
-const ai::Code kShortAxis{"103340004", "SCT", "Short Axis"};
-const ai::Code kMean{"373098007", "SCT", "Mean"};
-const ai::Code kMl{"ml", "UCUM", "milliliter"};
-const ai::Code kMm{"mm", "UCUM", "millimeter"};
-const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
 
 // Safety limit on the findings listed (a scan full of metastases should not flood the SR);
 // the operating point is set by false-positive reduction in DetectLesions, not by this cap
@@ -46,8 +39,8 @@ Result<ai::AppOutput> RunLungLesions(const ai::AppInput& input) {
   if (!lesions.ok()) return lesions.status();
 
   ai::AppOutput out;
-  out.segments.push_back({"Left lung", kAnatomy, kLeftLung, std::move(fine.left)});
-  out.segments.push_back({"Right lung", kAnatomy, kRightLung, std::move(fine.right)});
+  out.segments.push_back({"Left lung", kAnatomicalStructure, kLeftLung, std::move(fine.left)});
+  out.segments.push_back({"Right lung", kAnatomicalStructure, kRightLung, std::move(fine.right)});
   size_t nodules = 0, masses = 0;
   double largest = 0;
   for (auto& les : *lesions) {
@@ -70,7 +63,7 @@ Result<ai::AppOutput> RunLungLesions(const ai::AppInput& input) {
                        {kShortAxis, les.short_axis_mm, kMm},
                        {kMean, les.mean_hu, kHu}};
     out.segments.push_back({std::string(mass ? "Mass " : "Nodule ") + std::to_string(out.findings.size() + 1),
-                            kAltered, fd.type, std::move(les.mask)});
+                            kMorphologicallyAltered, fd.type, std::move(les.mask)});
     fd.segment_number = int(out.segments.size());
     out.findings.push_back(std::move(fd));
   }

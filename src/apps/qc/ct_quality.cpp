@@ -9,17 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "ai/codes.h"
 #include "apps/qc/qc_apps.h"
 
 namespace radflow::apps::qc {
 namespace {
 
-const ai::Code kHu{"[hnsf'U]", "UCUM", "Hounsfield unit"};
-const ai::Code kNoUnit{"1", "UCUM", "no units"};
-const ai::Code kPercent{"%", "UCUM", "percent"};
-const ai::Code kDegree{"deg", "UCUM", "degree"};
-const ai::Code kMm{"mm", "UCUM", "millimeter"};
-const ai::Code kMl{"ml", "UCUM", "milliliter"};
+using namespace ai::codes;  // the shared codes (ai/codes.h)
 const ai::Code kSlices{"{slices}", "UCUM", "slices"};
 
 ai::Code Local(const char* value, const char* meaning) { return {value, "99RADFLOW", meaning}; }
