@@ -26,7 +26,7 @@ ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
   // Block centres: the first block's centre sits (f - 1) / 2 input voxels in.
   w.origin = g.IndexToPoint((f[0] - 1) / 2.0, (f[1] - 1) / 2.0, (f[2] - 1) / 2.0);
   ImageVolume out(w, 0.f);
-  ParallelFor(w.size[2], s.threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(w.size[2], s.threads, [&](size_t k0, size_t k1) {
     for (size_t k = k0; k < k1; ++k)
       for (size_t j = 0; j < w.size[1]; ++j)
         for (size_t i = 0; i < w.size[0]; ++i) {

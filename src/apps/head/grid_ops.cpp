@@ -8,20 +8,6 @@
 
 namespace radflow::apps::head {
 
-void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& body) {
-  const size_t parts = std::max<size_t>(1, std::min<size_t>(size_t(std::max(threads, 1)), n));
-  if (parts <= 1) {
-    if (n > 0) body(0, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (size_t p = 1; p < parts; ++p) {
-    pool.emplace_back([&, p] { body(n * p / parts, n * (p + 1) / parts); });
-  }
-  body(0, n / parts);
-  for (auto& t : pool) t.join();
-}
-
 namespace {
 
 constexpr float kFar = 1e20f;
@@ -80,7 +66,7 @@ std::vector<float> SquaredDistance(const imaging::Mask& feature, bool in_plane, 
     const size_t len = g.size[axis];
     const size_t stride = axis == 0 ? 1 : axis == 1 ? nx : nx * ny;
     const size_t lines = g.voxels() / std::max<size_t>(len, 1);
-    ParallelFor(lines, threads, [&](size_t begin, size_t end) {
+    ParallelRanges(lines, threads, [&](size_t begin, size_t end) {
       std::vector<float> f(len), d(len);
       std::vector<size_t> v;
       std::vector<double> z;
@@ -111,7 +97,7 @@ std::vector<float> SquaredDistance(const imaging::Mask& feature, bool in_plane, 
 imaging::Mask FillHolesPerSlice(const imaging::Mask& mask, int threads) {
   const auto& s = mask.geometry().size;
   imaging::Mask out(mask.geometry(), 1);
-  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
     std::vector<size_t> stack;
     const size_t plane = s[0] * s[1];
     for (size_t k = k0; k < k1; ++k) {

@@ -1,18 +1,15 @@
-// Internal helpers of the head app: a parallel loop, Euclidean distance maps in mm and
+// Internal helpers of the head app: Euclidean distance maps in mm and
 // per-slice hole filling (linear time, unlike the ball morphology of imaging/, so that a
 // 512² × 300 head CT stays within the app's time budget).
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <vector>
 
+#include "base/parallel.h"
 #include "imaging/volume.h"
 
 namespace radflow::apps::head {
-
-// Calls body(begin, end) on `threads` contiguous parts of [0, n).
-void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& body);
 
 // Squared distance (mm²) from every voxel to the nearest voxel where `feature` is nonzero
 // (Felzenszwalb & Huttenlocher's separable exact transform, anisotropic spacing). With

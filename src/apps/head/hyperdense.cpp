@@ -18,7 +18,7 @@ namespace {
 ImageVolume MedianInPlane(const ImageVolume& hu, const Mask& brain, int threads) {
   const auto& s = hu.geometry().size;
   ImageVolume out(hu.geometry(), -1000.f);
-  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
     std::array<float, 9> w{};
     for (size_t k = k0; k < k1; ++k)
       for (size_t j = 1; j + 1 < s[1]; ++j)

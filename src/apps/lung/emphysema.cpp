@@ -98,7 +98,7 @@ Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input) {
   const int t = std::max(1, std::min<int>(threads, int(fg.size[2])));
   std::vector<std::array<Histogram, 2>> parts(static_cast<size_t>(t));
   const size_t chunk = (fg.size[2] + size_t(t) - 1) / size_t(t);
-  grid::ParallelFor(size_t(t), t, [&](size_t b, size_t e) {
+  ParallelRanges(size_t(t), t, [&](size_t b, size_t e) {
     for (size_t part = b; part < e; ++part)
       for (size_t k = part * chunk; k < std::min(fg.size[2], (part + 1) * chunk); ++k)
         for (size_t p = k * plane; p < (k + 1) * plane; ++p) {

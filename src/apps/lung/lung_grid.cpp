@@ -10,18 +10,6 @@ namespace radflow::apps::lung::grid {
 using imaging::Geometry;
 using imaging::Mask;
 
-void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& fn) {
-  const size_t t = std::max<size_t>(1, std::min<size_t>(size_t(std::max(threads, 1)), n));
-  if (t <= 1) {
-    fn(0, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const size_t chunk = (n + t - 1) / t;
-  for (size_t b = 0; b < n; b += chunk) pool.emplace_back(fn, b, std::min(n, b + chunk));
-  for (auto& th : pool) th.join();
-}
-
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::max() / 4;
@@ -83,7 +71,7 @@ std::vector<float> SquaredDistance(const Mask& mask, bool target, bool in_plane,
   for (size_t n = 0; n < out.size(); ++n) out[n] = ((mask.data()[n] != 0) == target) ? 0.f : kInf;
   // Pass along i per row, then along j and k on transposed copies (contiguous lines are
   // several times faster than strided ones); threads over slices, then over rows.
-  ParallelFor(nz, threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(nz, threads, [&](size_t k0, size_t k1) {
     std::vector<float> f, d, t(nx * ny);
     std::vector<int> v;
     std::vector<double> z;
@@ -98,7 +86,7 @@ std::vector<float> SquaredDistance(const Mask& mask, bool target, bool in_plane,
     }
   });
   if (!in_plane && nz > 1) {
-    ParallelFor(ny, threads, [&](size_t j0, size_t j1) {
+    ParallelRanges(ny, threads, [&](size_t j0, size_t j1) {
       std::vector<float> f, d, t(nx * nz);
       std::vector<int> v;
       std::vector<double> z;
@@ -147,7 +135,7 @@ Mask Open(const Mask& m, double r, bool in_plane, int threads) {
 Mask FillHoles2D(const Mask& m, int threads) {
   const auto& s = m.geometry().size;
   Mask out(m.geometry(), 1);
-  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
     std::vector<size_t> stack;
     for (size_t k = k0; k < k1; ++k) {
       auto seed = [&](size_t i, size_t j) {
@@ -176,7 +164,7 @@ Mask FillHoles2D(const Mask& m, int threads) {
 Mask ConvexHull2D(const Mask& m, int threads) {
   const auto& s = m.geometry().size;
   Mask out(m.geometry(), 0);
-  ParallelFor(s[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
     using P = std::pair<double, double>;
     for (size_t k = k0; k < k1; ++k) {
       std::vector<P> pts;  // row extremes are enough for the hull
@@ -246,7 +234,7 @@ imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int th
   c.spacing = {g.spacing[0] * double(f.xy), g.spacing[1] * double(f.xy), g.spacing[2] * double(f.z)};
   c.origin = g.IndexToPoint(0.5 * (double(f.xy) - 1), 0.5 * (double(f.xy) - 1), 0.5 * (double(f.z) - 1));
   imaging::ImageVolume out(c, 0.f);
-  ParallelFor(c.size[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(c.size[2], threads, [&](size_t k0, size_t k1) {
     std::vector<double> sum(c.size[0] * c.size[1]);
     std::vector<uint32_t> cnt(sum.size());
     for (size_t ck = k0; ck < k1; ++ck) {
@@ -268,7 +256,7 @@ imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int th
 Mask Upsample(const Mask& coarse, const Geometry& fine, Factors f, int threads) {
   if (f.xy <= 1 && f.z <= 1) return coarse;
   Mask out(fine, 0);
-  ParallelFor(fine.size[2], threads, [&](size_t k0, size_t k1) {
+  ParallelRanges(fine.size[2], threads, [&](size_t k0, size_t k1) {
     for (size_t k = k0; k < k1; ++k)
       for (size_t j = 0; j < fine.size[1]; ++j) {
         const uint8_t* src = coarse.data().data() + coarse.Offset(0, j / f.xy, k / f.z);

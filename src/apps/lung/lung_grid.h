@@ -1,19 +1,16 @@
-// Internal grid helpers of the lung apps: threads over slices/lines, exact Euclidean
-// distance transforms in mm (fast morphology at any radius), working-grid down/upsampling
+// Internal grid helpers of the lung apps (loops over slices: base/parallel.h): exact
+// Euclidean distance transforms in mm (fast morphology at any radius), working-grid down/upsampling
 // and per-slice hole filling / convex hulls.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "base/parallel.h"
 #include "imaging/volume.h"
 
 namespace radflow::apps::lung::grid {
-
-// Runs fn(begin, end) over [0, n) split into `threads` contiguous chunks.
-void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& fn);
 
 // Squared distance (mm²) from every voxel to the nearest voxel with (mask != 0) == target,
 // along i and j only (in_plane) or in 3D. Outside the grid counts as neither (no feature

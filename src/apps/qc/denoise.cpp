@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/qc/parallel.h"
+#include "base/parallel.h"
 #include "apps/qc/qc_apps.h"
 
 namespace radflow::apps::qc {

@@ -5,7 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "apps/qc/parallel.h"
+#include "apps/qc/qc_internal.h"
+#include "base/parallel.h"
 #include "apps/qc/qc_apps.h"
 
 namespace radflow::apps::qc {
