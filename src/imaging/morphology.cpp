@@ -4,6 +4,8 @@
 #include <deque>
 #include <vector>
 
+#include "base/parallel.h"
+
 namespace radflow::imaging {
 
 namespace {
@@ -87,6 +89,43 @@ Mask FillHoles(const Mask& mask) {
   }
   Mask out(mask.geometry(), 0);
   for (size_t n = 0; n < out.data().size(); ++n) out.data()[n] = outside.data()[n] ? 0 : 1;
+  return out;
+}
+
+Mask FillHolesPerSlice(const Mask& mask, int threads) {
+  const auto& s = mask.geometry().size;
+  Mask out(mask.geometry(), 1);
+  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
+    std::vector<size_t> stack;
+    const size_t plane = s[0] * s[1];
+    for (size_t k = k0; k < k1; ++k) {
+      const uint8_t* in = mask.data().data() + k * plane;
+      uint8_t* o = out.data().data() + k * plane;
+      auto seed = [&](size_t n) {
+        if (!in[n] && o[n]) {
+          o[n] = 0;
+          stack.push_back(n);
+        }
+      };
+      for (size_t i = 0; i < s[0]; ++i) {
+        seed(i);
+        seed((s[1] - 1) * s[0] + i);
+      }
+      for (size_t j = 0; j < s[1]; ++j) {
+        seed(j * s[0]);
+        seed(j * s[0] + s[0] - 1);
+      }
+      while (!stack.empty()) {
+        const size_t n = stack.back();
+        stack.pop_back();
+        const size_t i = n % s[0], j = n / s[0];
+        if (i > 0) seed(n - 1);
+        if (i + 1 < s[0]) seed(n + 1);
+        if (j > 0) seed(n - s[0]);
+        if (j + 1 < s[1]) seed(n + s[0]);
+      }
+    }
+  });
   return out;
 }
 

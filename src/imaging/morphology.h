@@ -15,5 +15,8 @@ Mask Open(const Mask& mask, double radius_mm);   // erode, then dilate: removes 
 Mask Close(const Mask& mask, double radius_mm);  // dilate, then erode: closes gaps
 // Background not connected (6-connectivity) to the grid's border becomes foreground.
 Mask FillHoles(const Mask& mask);
+// The same within each slice (4-connectivity in the (i, j) plane): a region enclosed in its
+// slice is filled even where it opens into the slices above or below. Slices in parallel.
+Mask FillHolesPerSlice(const Mask& mask, int threads = 1);
 
 }  // namespace radflow::imaging

@@ -5,6 +5,7 @@
 
 #include "apps/head/grid_ops.h"
 #include "apps/head/head_bleed.h"
+#include "imaging/morphology.h"
 
 namespace radflow::apps::head {
 

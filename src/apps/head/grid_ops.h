@@ -1,6 +1,6 @@
-// Internal helpers of the head app: Euclidean distance maps in mm and
-// per-slice hole filling (linear time, unlike the ball morphology of imaging/, so that a
-// 512² × 300 head CT stays within the app's time budget).
+// Internal helpers of the head app: Euclidean distance maps in mm (linear time, unlike the
+// ball morphology of imaging/, so that a 512² × 300 head CT stays within the app's time
+// budget).
 #pragma once
 
 #include <cstddef>
@@ -16,9 +16,6 @@ namespace radflow::apps::head {
 // `in_plane`, distances are measured within each slice only. No feature: a huge value.
 std::vector<float> SquaredDistance(const imaging::Mask& feature, bool in_plane, int threads);
 
-// Per slice: background not connected (4-connectivity, in the slice) to the slice's border
-// becomes foreground.
-imaging::Mask FillHolesPerSlice(const imaging::Mask& mask, int threads);
 
 // The largest 6-connected component of `mask` (empty mask → empty result).
 imaging::Mask LargestComponent(const imaging::Mask& mask);

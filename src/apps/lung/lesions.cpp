@@ -8,6 +8,7 @@
 #include "apps/lung/lesion_measure.h"
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
+#include "imaging/morphology.h"
 #include "imaging/resample.h"
 
 namespace radflow::apps::lung {
@@ -254,9 +255,9 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   for (size_t n = 0; n < nvox; ++n) between.data()[n] &= !seg->left.data()[n] && !seg->right.data()[n];
   std::vector<Measured> found;
   for (int hypothesis = 0; hypothesis < 2; ++hypothesis) {
-    Mask left = hypothesis == 0 ? grid::FillHoles2D(grid::Close(seg->left, kCloseMm, true, threads), threads)
+    Mask left = hypothesis == 0 ? imaging::FillHolesPerSlice(grid::Close(seg->left, kCloseMm, true, threads), threads)
                                 : grid::ConvexHull2D(seg->left, threads);
-    const Mask right = hypothesis == 0 ? grid::FillHoles2D(grid::Close(seg->right, kCloseMm, true, threads), threads)
+    const Mask right = hypothesis == 0 ? imaging::FillHolesPerSlice(grid::Close(seg->right, kCloseMm, true, threads), threads)
                                        : grid::ConvexHull2D(seg->right, threads);
     for (size_t n = 0; n < nvox; ++n) {
       const bool in_left = left.data()[n] && !seg->right.data()[n];

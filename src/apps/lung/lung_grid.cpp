@@ -132,35 +132,6 @@ Mask Open(const Mask& m, double r, bool in_plane, int threads) {
   return Dilate(Erode(m, r, in_plane, threads), r, in_plane, threads);
 }
 
-Mask FillHoles2D(const Mask& m, int threads) {
-  const auto& s = m.geometry().size;
-  Mask out(m.geometry(), 1);
-  ParallelRanges(s[2], threads, [&](size_t k0, size_t k1) {
-    std::vector<size_t> stack;
-    for (size_t k = k0; k < k1; ++k) {
-      auto seed = [&](size_t i, size_t j) {
-        const size_t o = m.Offset(i, j, k);
-        if (m.data()[o] == 0 && out.data()[o] != 0) {
-          out.data()[o] = 0;
-          stack.push_back(i + s[0] * j);
-        }
-      };
-      for (size_t i = 0; i < s[0]; ++i) seed(i, 0), seed(i, s[1] - 1);
-      for (size_t j = 0; j < s[1]; ++j) seed(0, j), seed(s[0] - 1, j);
-      while (!stack.empty()) {
-        const size_t p = stack.back();
-        stack.pop_back();
-        const size_t i = p % s[0], j = p / s[0];
-        if (i > 0) seed(i - 1, j);
-        if (j > 0) seed(i, j - 1);
-        if (i + 1 < s[0]) seed(i + 1, j);
-        if (j + 1 < s[1]) seed(i, j + 1);
-      }
-    }
-  });
-  return out;
-}
-
 Mask ConvexHull2D(const Mask& m, int threads) {
   const auto& s = m.geometry().size;
   Mask out(m.geometry(), 0);

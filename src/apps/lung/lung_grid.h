@@ -1,6 +1,5 @@
-// Internal grid helpers of the lung apps (loops over slices: base/parallel.h): exact
-// Euclidean distance transforms in mm (fast morphology at any radius), working-grid down/upsampling
-// and per-slice hole filling / convex hulls.
+// Internal grid helpers of the lung apps: exact Euclidean distance transforms in mm (fast
+// morphology at any radius), working-grid down/upsampling and per-slice convex hulls.
 #pragma once
 
 #include <cstddef>
@@ -25,8 +24,6 @@ imaging::Mask Erode(const imaging::Mask& m, double radius_mm, bool in_plane, int
 imaging::Mask Close(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
 imaging::Mask Open(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
 
-// Background not 4-connected to its slice's border becomes foreground, slice by slice.
-imaging::Mask FillHoles2D(const imaging::Mask& m, int threads);
 // Per slice, the convex hull of the foreground, filled.
 imaging::Mask ConvexHull2D(const imaging::Mask& m, int threads);
 

@@ -5,6 +5,7 @@
 
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
+#include "imaging/morphology.h"
 #include "imaging/resample.h"
 
 namespace radflow::apps::lung {
@@ -201,8 +202,8 @@ Result<LungMasks> SegmentLungs(const imaging::ImageVolume& hu, int threads) {
     }
   }
   // Vessels inside the lung are lung: fill holes per slice (and close small gaps).
-  out.left = grid::FillHoles2D(grid::Close(out.left, 3.0, true, threads), threads);
-  out.right = grid::FillHoles2D(grid::Close(out.right, 3.0, true, threads), threads);
+  out.left = imaging::FillHolesPerSlice(grid::Close(out.left, 3.0, true, threads), threads);
+  out.right = imaging::FillHolesPerSlice(grid::Close(out.right, 3.0, true, threads), threads);
   for (size_t n = 0; n < nvox; ++n) {
     if (out.left.data()[n] && out.right.data()[n]) out.right.data()[n] = 0;
     if (!out.body.data()[n] && !hull.data()[n]) out.left.data()[n] = out.right.data()[n] = 0;

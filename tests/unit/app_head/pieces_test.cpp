@@ -7,6 +7,7 @@
 
 #include "apps/head/grid_ops.h"
 #include "apps/head/head_bleed.h"
+#include "imaging/morphology.h"
 
 namespace radflow::apps::head {
 namespace {
@@ -56,7 +57,7 @@ TEST(HeadBleedPieces, FillHolesPerSliceFillsRingsButNotOpenOnes) {
       for (size_t i = 3; i <= 15; ++i)
         if (i == 3 || i == 15 || j == 3 || j == 15) m.at(i, j, k) = 1;
   m.at(9, 3, 1) = 0;  // slice 1: a gap in the ring
-  const auto f = FillHolesPerSlice(m, 2);
+  const auto f = imaging::FillHolesPerSlice(m, 2);
   EXPECT_EQ(f.at(9, 9, 0), 1);
   EXPECT_EQ(f.at(9, 9, 1), 0);
   EXPECT_EQ(f.at(1, 1, 0), 0);
