@@ -61,6 +61,7 @@ struct StoreContext {
   DcmDataset* detail = nullptr;
   int fd = -1;          // our own descriptor on the file DCMTK is writing
   long flushed = 0;     // bytes handed to writeback so far
+  bool handed_over = false;  // the ingest owns the file now
 };
 
 // Starts writeback of what has arrived so far, so that the fsync at the end of the
@@ -91,6 +92,7 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
   }
   ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae,
                         req->AffectedSOPInstanceUID, ""};
+  ctx->handed_over = true;
   auto stored = ctx->session->services.ingest->Store(ctx->temp_path, origin);
   if (stored.ok() && stored->sop_instance_uid != req->AffectedSOPInstanceUID) {
     // Stored under the dataset's own UID; the command disagreed (PS3.7 9.3.1.1).
@@ -112,15 +114,16 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
 OFCondition HandleStore(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
   StoreContext ctx;
   ctx.session = &s;
-  ctx.temp_path = s.services.ingest->NewTempPath();
+  // Unnamed until stored: a transfer cut short, or a crash, leaves no file behind.
+  ctx.temp_path = s.services.ingest->NewUnnamedTemp();
   OFCondition cond =
       DIMSE_storeProvider(s.assoc, pres, &msg.msg.CStoreRQ, ctx.temp_path.c_str(),
                           /*writeMetaheader=*/1, nullptr, StoreCallback, &ctx, DIMSE_BLOCKING, 0);
   delete ctx.detail;
   if (ctx.fd >= 0) ::close(ctx.fd);
   // The ingest took ownership of the file at StoreEnd; if the transfer broke before that,
-  // the partial file is ours to remove.
-  std::remove(ctx.temp_path.c_str());
+  // the partial file is ours to give up.
+  if (!ctx.handed_over) storage::BlobStore::DiscardTemp(ctx.temp_path);
   return cond;
 }
 

@@ -59,12 +59,11 @@ Status CheckExpectations(const dicom::ParsedInstance& p, const Origin& origin) {
   return Status::Ok();
 }
 
-// Removes a file when it goes out of scope, unless released.
-struct FileGuard {
-  std::string path;
-  ~FileGuard() {
-    if (!path.empty()) ::unlink(path.c_str());
-  }
+// Gives the temporary file up when it goes out of scope: unlinks it if it was not renamed
+// away, closes an unnamed one's descriptor (BlobStore::DiscardTemp).
+struct TempGuard {
+  const std::string& path;
+  ~TempGuard() { storage::BlobStore::DiscardTemp(path); }
 };
 
 StoreResult ResultFor(const dicom::ParsedInstance& p) {
@@ -91,7 +90,7 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
     }
   }
 
-  FileGuard guard{temp_path};
+  TempGuard guard{temp_path};
   auto parsed = dicom::ParsePart10File(temp_path);
   if (!parsed.ok()) return parsed.status();
   if (identified) *identified = ResultFor(parsed.value());
@@ -110,7 +109,6 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
   }
   auto blob = blobs_.Commit(temp_path);
   if (!blob.ok()) return blob.status();
-  guard.path.clear();  // renamed away
   storage::InstanceEntry entry;
   entry.instance = std::move(parsed.value());
   entry.blob_path = blob.value();
@@ -126,11 +124,11 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
                                             StoreResult* identified) {
   // The parse reads the file through a descriptor opened before the rename can happen,
   // by its /proc/self/fd name, which follows the inode wherever the sync pool moves it.
+  TempGuard guard{temp_path};
   int fd = ::open(temp_path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
     if (fd >= 0) ::close(fd);
-    ::unlink(temp_path.c_str());
     return Status(ErrorCode::kIoError, "cannot open " + temp_path);
   }
   const std::string relative = blobs_.NewBlobName();
@@ -147,7 +145,6 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
 
   if (!parsed.ok() || !existing.ok() || existing.value() || !expected.ok()) {
     // Bad input, an index error, or a duplicate after all: settle the blob first.
-    FileGuard guard{temp_path};
     Status blob = pending.get();
     if (!blob.ok()) return blob;
     if (!parsed.ok()) return parsed.status();
@@ -157,7 +154,6 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     auto resolved = ResolveDuplicate(temp_path, *existing.value(), result);
     if (resolved) return std::move(*resolved);
     RADFLOW_RETURN_IF_ERROR(blobs_.PublishAs(temp_path, relative));
-    guard.path.clear();
     storage::InstanceEntry entry;
     entry.instance = std::move(parsed.value());
     entry.blob_path = relative;
@@ -176,11 +172,10 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   if (!blob.ok()) {
     // No durable blob: the row must go too, and the sender gets the failure.
     if (inserted) (void)index_.DeleteInstance(result.sop_instance_uid);
-    ::unlink(temp_path.c_str());
     (void)blobs_.Remove(relative);
     return blob;
   }
-  if (!inserted) ::unlink(temp_path.c_str());  // an index error, or a concurrent duplicate
+  // Not inserted (an index error, or a concurrent duplicate): the guard drops the file.
   return Completed(committed, entry, result, origin);
 }
 

@@ -82,6 +82,9 @@ class IngestService {
 
   // A fresh temporary path on the blob store's filesystem for a receiver to write into.
   std::string NewTempPath() const { return blobs_.NewTempPath(); }
+  // An unnamed one (BlobStore::NewUnnamedTemp): its holder gives it either to Store or
+  // to BlobStore::DiscardTemp, never to both.
+  std::string NewUnnamedTemp() const { return blobs_.NewUnnamedTemp(); }
 
   // Takes ownership of the Part-10 file at temp_path (it is moved or deleted). Returns
   // only once a stored instance is durable. Thread-safe. `identified`, when given, receives

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +70,32 @@ std::string BlobStore::NewTempPath() const {
   return root_ + "/tmp/" + RandomHex(24) + ".part";
 }
 
+namespace {
+constexpr std::string_view kUnnamedPrefix = "/proc/self/fd/";
+
+int UnnamedFd(const std::string& temp_path) {
+  return std::atoi(temp_path.c_str() + kUnnamedPrefix.size());
+}
+}  // namespace
+
+std::string BlobStore::NewUnnamedTemp() const {
+  int fd = ::open((root_ + "/tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) return NewTempPath();  // EOPNOTSUPP, EISDIR: no O_TMPFILE here
+  return std::string(kUnnamedPrefix) + std::to_string(fd);
+}
+
+bool BlobStore::IsUnnamedTemp(const std::string& temp_path) {
+  return temp_path.compare(0, kUnnamedPrefix.size(), kUnnamedPrefix) == 0;
+}
+
+void BlobStore::DiscardTemp(const std::string& temp_path) {
+  if (IsUnnamedTemp(temp_path)) {
+    ::close(UnnamedFd(temp_path));
+  } else {
+    ::unlink(temp_path.c_str());
+  }
+}
+
 Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {
   std::string path = NewTempPath();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -103,7 +131,14 @@ Status BlobStore::SyncTemp(const std::string& temp_path) const {
 
 Status BlobStore::PublishAs(const std::string& temp_path, const std::string& relative) const {
   std::string final_path = root_ + "/" + relative;
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) return Errno("rename", final_path);
+  if (IsUnnamedTemp(temp_path)) {
+    // open(2), O_TMPFILE: linkat through /proc gives the unnamed file its name.
+    if (::linkat(AT_FDCWD, temp_path.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return Errno("link", final_path);
+    }
+  } else if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    return Errno("rename", final_path);
+  }
   // The new name is durable only once its directory is (rename(2) and fsync(2)).
   return SyncPath(root_ + "/" + relative.substr(0, 2), O_DIRECTORY);
 }

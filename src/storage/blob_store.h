@@ -1,6 +1,7 @@
 // BlobStore: the stored Part-10 files, on the local filesystem. A blob is written to a
-// temporary file, fsync'ed, renamed into place and its directory fsync'ed, so that a blob
-// that exists under its final name is complete and durable.
+// temporary file (named, or unnamed with O_TMPFILE), fsync'ed, renamed (or linked) into
+// place and its directory fsync'ed, so that a blob that exists under its final name is
+// complete and durable.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,15 @@ class BlobStore {
 
   // A fresh path under root/tmp for a writer (a DIMSE receiver, an HTTP part) to fill.
   std::string NewTempPath() const;
+  // An unnamed temporary file (Linux O_TMPFILE in root/tmp), as "/proc/self/fd/N", which
+  // a writer opens like any path (truncating). It has no directory entry until PublishAs
+  // links it into place: a crash leaves nothing behind, and its fdatasync has no parent
+  // directory to write. Where the filesystem lacks O_TMPFILE, a NewTempPath.
+  std::string NewUnnamedTemp() const;
+  // True for a path from NewUnnamedTemp (its descriptor is owned by whoever holds it).
+  static bool IsUnnamedTemp(const std::string& temp_path);
+  // Gives a temporary file up: unlinks a named one, closes an unnamed one's descriptor.
+  static void DiscardTemp(const std::string& temp_path);
   // Writes bytes to a fresh temporary file; returns its path.
   Result<std::string> WriteTemp(std::string_view bytes) const;
 
@@ -30,7 +40,9 @@ class BlobStore {
   // rename, fsync of the directory. On failure the temporary file is left for the caller.
   Status CommitAs(const std::string& temp_path, const std::string& relative) const;
   // The two halves of CommitAs: the data made durable (fdatasync of the temporary file),
-  // then the name (rename to `relative`, fsync of its directory).
+  // then the name (rename to `relative`, or link for an unnamed temporary file; fsync of
+  // its directory). Either way the caller then gives the temporary up with DiscardTemp
+  // (for an unnamed one, that closes its descriptor; a renamed one is already gone).
   Status SyncTemp(const std::string& temp_path) const;
   Status PublishAs(const std::string& temp_path, const std::string& relative) const;
   // CommitAs under a new name, which is returned.

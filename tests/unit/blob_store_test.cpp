@@ -48,6 +48,50 @@ TEST(BlobStore, StaleTemporaryFilesAreRemovedOnOpen) {
   EXPECT_FALSE(std::filesystem::exists(stale));
 }
 
+namespace {
+int CountEntries(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+int CountOpenFds() { return CountEntries("/proc/self/fd"); }
+void WriteThroughPath(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");  // as DCMTK's file stream opens it
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+  ASSERT_EQ(std::fclose(f), 0);
+}
+}  // namespace
+
+TEST(BlobStore, UnnamedTemporaryIsLinkedIntoPlaceAndLeavesNothingBehind) {
+  radflow::testing::ScratchDir dir;
+  auto store = BlobStore::Open(dir.str());
+  ASSERT_TRUE(store.ok());
+  const int fds = CountOpenFds();
+  const std::string temp = store->NewUnnamedTemp();
+  ASSERT_TRUE(BlobStore::IsUnnamedTemp(temp)) << "no O_TMPFILE on " << dir.str();
+  WriteThroughPath(temp, "unnamed");
+  EXPECT_EQ(CountEntries(dir.str() + "/tmp"), 0);  // no directory entry while written
+  auto rel = store->Commit(temp);
+  ASSERT_TRUE(rel.ok()) << rel.status().ToString();
+  BlobStore::DiscardTemp(temp);
+  EXPECT_EQ(store->Read(rel.value()).value(), "unnamed");
+  EXPECT_EQ(CountOpenFds(), fds);  // the descriptor is given back
+
+  // Given up instead of committed (a transfer cut short): nothing remains.
+  const std::string dropped = store->NewUnnamedTemp();
+  WriteThroughPath(dropped, "partial");
+  BlobStore::DiscardTemp(dropped);
+  EXPECT_EQ(CountEntries(dir.str() + "/tmp"), 0);
+  EXPECT_EQ(CountOpenFds(), fds);
+  int blobs = 0;
+  ASSERT_TRUE(store->ForEach([&](const std::string&, uint64_t) { ++blobs; }).ok());
+  EXPECT_EQ(blobs, 1);
+}
+
 TEST(BlobStore, SameContentDetectsDifferences) {
   radflow::testing::ScratchDir dir;
   auto store = BlobStore::Open(dir.str());

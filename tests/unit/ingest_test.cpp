@@ -178,6 +178,53 @@ TEST_F(IngestTest, AnnouncedNewInstancesTakeTheOverlappedPath) {
   EXPECT_EQ(index_->Stats()->instances, 5);
 }
 
+// The DIMSE receiver's way: an unnamed temporary file (O_TMPFILE), written through its
+// /proc path, handed to Store. Stored, resent, rejected: no file and no descriptor left.
+TEST_F(IngestTest, UnnamedTemporariesAreStoredOrDroppedWithoutLeaks) {
+  Open();
+  auto fds = [] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      (void)e;
+      ++n;
+    }
+    return n;
+  };
+  auto store = [&](const std::string& path, const std::string& announced) {
+    std::string temp = ingest_->NewUnnamedTemp();
+    EXPECT_TRUE(storage::BlobStore::IsUnnamedTemp(temp));
+    std::string bytes = ReadFile(path);
+    FILE* f = std::fopen(temp.c_str(), "wb");
+    EXPECT_NE(f, nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+    return ingest_->Store(temp, {Origin::Kind::kDimse, "TEST", announced, ""});
+  };
+  auto files = radflow::testing::ChestCtFiles();
+  ASSERT_TRUE(store(files[1], "").ok());  // opens the index's reader connections
+  const int before = fds();
+  const std::string uid = dicom::ParsePart10File(files[0])->sop_instance_uid;
+  auto first = store(files[0], uid);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->outcome, StoreOutcome::kStored);
+  auto loc = index_->FindInstance(uid).value();
+  ASSERT_TRUE(loc.has_value());
+  EXPECT_EQ(blobs_->Read(loc->blob_path).value(), ReadFile(files[0]));
+  EXPECT_EQ(store(files[0], uid)->outcome, StoreOutcome::kAlreadyStored);  // careful path
+  EXPECT_EQ(store(files[0], "")->outcome, StoreOutcome::kAlreadyStored);   // no announcement
+  EXPECT_FALSE(store(DataPath("dicom/edgecases_pydicom/test_files/MR_truncated.dcm"), "1.2.3.5").ok());
+  EXPECT_FALSE(store(DataPath("dicom/edgecases_pydicom/README.md"), "").ok());
+  EXPECT_EQ(CountBlobs(), 2);
+  EXPECT_EQ(index_->Stats()->instances, 2);
+  int temps = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.str() + "/blobs/tmp")) {
+    (void)e;
+    ++temps;
+  }
+  EXPECT_EQ(temps, 0);
+  EXPECT_EQ(fds(), before);
+}
+
 TEST_F(IngestTest, ConcurrentStoresOfManyAssociations) {
   Open();
   auto files = radflow::testing::ChestCtFiles();
