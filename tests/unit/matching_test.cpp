@@ -63,7 +63,9 @@ TEST(Matching, MalformedRangeIsAnError) {
   for (const char* v : {"-", "2020-2021-2022", "20201231-20200101", "2020x-2021"}) {
     auto c = ParseMatchingKey(t::kStudyDate, v);
     EXPECT_FALSE(c.ok()) << v;
-    if (!c.ok()) EXPECT_EQ(c.status().code(), ErrorCode::kInvalidArgument);
+    if (!c.ok()) {
+      EXPECT_EQ(c.status().code(), ErrorCode::kInvalidArgument);
+    }
   }
 }
 

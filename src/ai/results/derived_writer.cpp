@@ -41,7 +41,10 @@ Result<std::vector<WrittenObject>> results_internal::WriteDerivedSeries(const De
   const auto& di = g.direction[0];
   const auto& dj = g.direction[1];
   std::string iop;
-  for (double v : {di[0], di[1], di[2], dj[0], dj[1], dj[2]}) iop += (iop.empty() ? "" : "\\") + FormatDS(v);
+  for (double v : {di[0], di[1], di[2], dj[0], dj[1], dj[2]}) {
+    if (!iop.empty()) iop += '\\';
+    iop += FormatDS(v);
+  }
   const std::string pixel_spacing = FormatDS(g.spacing[1]) + "\\" + FormatDS(g.spacing[0]);
   const size_t cols = g.size[0], rows = g.size[1], plane = cols * rows;
 
