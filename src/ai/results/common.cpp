@@ -153,16 +153,23 @@ void CopyPatientStudy(DcmItem& from, DcmItem& to) {
   }
 }
 
+Equipment EquipmentOf(const Algorithm& algorithm) {
+  Equipment e;
+  e.manufacturer = algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer;
+  e.model_name = (algorithm.name.empty() ? algorithm.id : algorithm.name).substr(0, 64);
+  e.software_versions = algorithm.version.empty() ? "0" : algorithm.version;
+  e.serial_number = (algorithm.id.empty() ? "0" : algorithm.id).substr(0, 64);
+  return e;
+}
+
 void AddContributingEquipment(DcmItem& dataset, const Algorithm& algorithm) {
   DcmItem* item = nullptr;
   dataset.findOrCreateSequenceItem(DCM_ContributingEquipmentSequence, item, -2);
   if (!item) return;
-  item->putAndInsertString(DCM_Manufacturer,
-                           algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer.c_str());
-  item->putAndInsertString(DCM_ManufacturerModelName,
-                           algorithm.name.empty() ? algorithm.id.c_str() : algorithm.name.c_str());
-  item->putAndInsertString(DCM_SoftwareVersions,
-                           algorithm.version.empty() ? "0" : algorithm.version.c_str());
+  const Equipment e = EquipmentOf(algorithm);
+  item->putAndInsertString(DCM_Manufacturer, e.manufacturer.c_str());
+  item->putAndInsertString(DCM_ManufacturerModelName, e.model_name.c_str());
+  item->putAndInsertString(DCM_SoftwareVersions, e.software_versions.c_str());
   item->putAndInsertString(DCM_ContributionDateTime, (Today() + NowTime()).c_str());
   item->putAndInsertString(DCM_ContributionDescription, ("AI app " + algorithm.id).c_str());
   DcmItem* purpose = nullptr;

@@ -38,6 +38,7 @@ Result<std::vector<WrittenObject>> results_internal::WriteDerivedSeries(const De
 
   const std::string series_uid = NewUid();
   const std::string date = Today(), time = NowTime();
+  const Equipment equipment = EquipmentOf(algorithm);
   const auto& di = g.direction[0];
   const auto& dj = g.direction[1];
   std::string iop;
@@ -79,9 +80,9 @@ Result<std::vector<WrittenObject>> results_internal::WriteDerivedSeries(const De
                           (src.frame_of_reference_uid.empty() ? NewUid() : src.frame_of_reference_uid).c_str());
     ds.putAndInsertString(DCM_PositionReferenceIndicator, "");
     // General Equipment (C.7.5.1)
-    ds.putAndInsertString(DCM_Manufacturer, (algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer).c_str());
-    ds.putAndInsertString(DCM_ManufacturerModelName, (algorithm.name.empty() ? algorithm.id : algorithm.name).substr(0, 64).c_str());
-    ds.putAndInsertString(DCM_SoftwareVersions, (algorithm.version.empty() ? "0" : algorithm.version).c_str());
+    ds.putAndInsertString(DCM_Manufacturer, equipment.manufacturer.c_str());
+    ds.putAndInsertString(DCM_ManufacturerModelName, equipment.model_name.c_str());
+    ds.putAndInsertString(DCM_SoftwareVersions, equipment.software_versions.c_str());
     AddContributingEquipment(ds, algorithm);
     // General Image (C.7.6.1) and CT Image (C.8.2.1)
     ds.putAndInsertString(DCM_InstanceNumber, std::to_string(k + 1).c_str());

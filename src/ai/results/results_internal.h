@@ -63,6 +63,16 @@ std::string NowTime();
 // Decimal string for DS (at most 16 characters, PS3.5 6.2).
 std::string FormatDS(double v);
 
+// How every object an app writes names its maker (General Equipment, PS3.3 C.7.5.1; SR
+// device observer context, TID 1004): the app's manifest, with defaults for what it omits.
+struct Equipment {
+  std::string manufacturer;       // "radflow" unless the manifest names a vendor
+  std::string model_name;         // the app's name, else its id (LO: at most 64 characters)
+  std::string software_versions;  // the app's version, else "0"
+  std::string serial_number;      // the app's id, else "0" (LO)
+};
+Equipment EquipmentOf(const Algorithm& algorithm);
+
 // Patient, General Study and Patient Study attributes copied from the source's first file.
 void CopyPatientStudy(DcmItem& from, DcmItem& to);
 // ContributingEquipmentSequence (PS3.3 C.7.5.1) naming the algorithm, purpose

@@ -57,11 +57,10 @@ Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<Segm
   }
   if (grid.size[0] > 65535 || grid.size[1] > 65535) return Status(ErrorCode::kInvalidArgument, "frame too large");
 
+  const Equipment names = EquipmentOf(algorithm);
   IODGeneralEquipmentModule::EquipmentInfo equipment(
-      algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer.c_str(),
-      algorithm.name.empty() ? algorithm.id.c_str() : algorithm.name.c_str(),
-      algorithm.id.empty() ? "0" : algorithm.id.c_str(),
-      algorithm.version.empty() ? "0" : algorithm.version.c_str());
+      names.manufacturer.c_str(), names.model_name.c_str(), names.serial_number.c_str(),
+      names.software_versions.c_str());
   ContentIdentificationMacro ident("1", ContentLabel(algorithm).c_str(),
                                    ("Segmentation by " + algorithm.name).substr(0, 64).c_str(), "");
   DcmSegmentation* raw = nullptr;

@@ -139,7 +139,7 @@ void BuildTree(DSRDocument& doc, const std::vector<Finding>& findings, const Loa
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121013", "Device Observer Name"))
       .setStringValue(device.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121014", "Device Observer Manufacturer"))
-      .setStringValue((algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer).c_str(), OFFalse);
+      .setStringValue(EquipmentOf(algorithm).manufacturer.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121015", "Device Observer Model Name"))
       .setStringValue(device.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasConceptMod, DSRTypes::VT_Code, Dcm("121058", "Procedure reported"))
@@ -188,10 +188,11 @@ Result<WrittenObject> results_internal::WriteMeasurementReport(const std::vector
     doc.setSeriesNumber(std::to_string(series_number).c_str());
     doc.setInstanceNumber("1");
     doc.setSeriesDescription(("AI " + device + " measurements").substr(0, 64).c_str(), OFFalse);
-    doc.setManufacturer((algorithm.manufacturer.empty() ? "radflow" : algorithm.manufacturer).c_str(), OFFalse);
-    doc.setManufacturerModelName(device.substr(0, 64).c_str(), OFFalse);
-    doc.setSoftwareVersions((algorithm.version.empty() ? "0" : algorithm.version).c_str(), OFFalse);
-    doc.setDeviceSerialNumber((algorithm.id.empty() ? "0" : algorithm.id).substr(0, 64).c_str(), OFFalse);
+    const Equipment equipment = EquipmentOf(algorithm);
+    doc.setManufacturer(equipment.manufacturer.c_str(), OFFalse);
+    doc.setManufacturerModelName(equipment.model_name.c_str(), OFFalse);
+    doc.setSoftwareVersions(equipment.software_versions.c_str(), OFFalse);
+    doc.setDeviceSerialNumber(equipment.serial_number.c_str(), OFFalse);
     doc.completeDocument();
 
     // CurrentRequestedProcedureEvidenceSequence (C.17.2.2): the source images and the SEG.
