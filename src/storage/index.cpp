@@ -142,15 +142,14 @@ Status Index::Impl::Migrate() {
   sqlite3_finalize(st.value());
   for (const auto& m : kMigrations) {
     if (m.version <= version) continue;
-    RADFLOW_RETURN_IF_ERROR(writer->Exec("BEGIN IMMEDIATE"));
-    Status s = writer->Exec(m.sql);
-    if (s.ok()) s = writer->Exec("PRAGMA user_version = " + std::to_string(m.version));
+    Status s = writer->Transaction([&] {
+      Status st = writer->Exec(m.sql);
+      return st.ok() ? writer->Exec("PRAGMA user_version = " + std::to_string(m.version)) : st;
+    });
     if (!s.ok()) {
-      (void)writer->Exec("ROLLBACK");
       return Status(ErrorCode::kDatabaseError,
                     "schema migration " + std::to_string(m.version) + " failed: " + s.message());
     }
-    RADFLOW_RETURN_IF_ERROR(writer->Exec("COMMIT"));
   }
   return Status::Ok();
 }
@@ -312,21 +311,17 @@ Status Index::Impl::DeleteTx(const std::string& sop_uid, std::string* blob_path)
 }
 
 void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
-  Status begin = writer->Exec("BEGIN IMMEDIATE");
-  if (!begin.ok()) {
-    for (auto* p : batch) p->result = begin;
-    return;
-  }
-  for (auto* p : batch) {
-    // A savepoint per entry: one bad row fails only its own writer.
-    (void)writer->Exec("SAVEPOINT entry");
-    p->result = WriteOne(*p->entry, p->replace);
-    (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
-  }
-  Status commit = writer->Exec("COMMIT");
-  if (!commit.ok()) {
-    (void)writer->Exec("ROLLBACK");
-    for (auto* p : batch) p->result = commit;
+  Status tx = writer->Transaction([&] {
+    for (auto* p : batch) {
+      // A savepoint per entry: one bad row fails only its own writer.
+      (void)writer->Exec("SAVEPOINT entry");
+      p->result = WriteOne(*p->entry, p->replace);
+      (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
+    }
+    return Status::Ok();
+  });
+  if (!tx.ok()) {
+    for (auto* p : batch) p->result = tx;  // no BEGIN, or no COMMIT: nothing was stored
   }
 }
 
@@ -528,14 +523,7 @@ Result<IndexStats> Index::Stats() {
 
 Status Index::DeleteInstance(const std::string& sop_uid) {
   std::lock_guard<std::mutex> g(impl_->write_mu);
-  Status s = impl_->writer->Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  s = impl_->DeleteTx(sop_uid, nullptr);
-  if (!s.ok()) {
-    (void)impl_->writer->Exec("ROLLBACK");
-    return s;
-  }
-  return impl_->writer->Exec("COMMIT");
+  return impl_->writer->Transaction([&] { return impl_->DeleteTx(sop_uid, nullptr); });
 }
 
 Status Index::ForEachInstance(const std::function<void(const InstanceLocation&)>& fn) {
@@ -570,30 +558,29 @@ Status Index::BulkFillSynthetic(int instances) {
   constexpr int kPerTransaction = 10000;
   const std::string root = "2.25.99" + std::to_string(UnixMillis() % 1000000000);
   for (int done = 0; done < instances;) {
-    RADFLOW_RETURN_IF_ERROR(impl_->writer->Exec("BEGIN IMMEDIATE"));
-    for (int k = 0; k < kPerTransaction && done < instances; ++k, ++done) {
-      const int series = done / kPerSeries;
-      InstanceEntry e;
-      auto& in = e.instance;
-      in.study_instance_uid = root + ".1." + std::to_string(series);
-      in.series_instance_uid = root + ".2." + std::to_string(series);
-      in.sop_instance_uid = root + ".3." + std::to_string(done);
-      in.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
-      in.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-      in.attributes.Set(t::kPatientID, "SYNTH" + std::to_string(series % 1000));
-      in.attributes.Set(t::kPatientName, "Synthetic^Patient" + std::to_string(series % 1000));
-      in.attributes.Set(t::kModality, "CT");
-      in.attributes.Set(t::kStudyDate, "20200101");
-      in.attributes.Set(t::kInstanceNumber, std::to_string(done % kPerSeries + 1));
-      e.blob_path = "synthetic/" + in.sop_instance_uid;
-      e.blob_size = 0;
-      auto r = impl_->WriteOne(e, false);
-      if (!r.ok()) {
-        (void)impl_->writer->Exec("ROLLBACK");
-        return r.status();
+    Status tx = impl_->writer->Transaction([&] {
+      for (int k = 0; k < kPerTransaction && done < instances; ++k, ++done) {
+        const int series = done / kPerSeries;
+        InstanceEntry e;
+        auto& in = e.instance;
+        in.study_instance_uid = root + ".1." + std::to_string(series);
+        in.series_instance_uid = root + ".2." + std::to_string(series);
+        in.sop_instance_uid = root + ".3." + std::to_string(done);
+        in.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+        in.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+        in.attributes.Set(t::kPatientID, "SYNTH" + std::to_string(series % 1000));
+        in.attributes.Set(t::kPatientName, "Synthetic^Patient" + std::to_string(series % 1000));
+        in.attributes.Set(t::kModality, "CT");
+        in.attributes.Set(t::kStudyDate, "20200101");
+        in.attributes.Set(t::kInstanceNumber, std::to_string(done % kPerSeries + 1));
+        e.blob_path = "synthetic/" + in.sop_instance_uid;
+        e.blob_size = 0;
+        auto r = impl_->WriteOne(e, false);
+        if (!r.ok()) return r.status();
       }
-    }
-    RADFLOW_RETURN_IF_ERROR(impl_->writer->Exec("COMMIT"));
+      return Status::Ok();
+    });
+    RADFLOW_RETURN_IF_ERROR(tx);
   }
   return Status::Ok();
 }

@@ -91,23 +91,7 @@ class JobStore::Impl {
   std::mutex mu;  // SqliteDb is opened NOMUTEX: one thread at a time on the connection
   std::unique_ptr<SqliteDb> db;
 
-  // Runs `fn` in BEGIN IMMEDIATE … COMMIT. The busy timeout covers waiting for another
-  // writer (the Index's group commit); a BEGIN still busy after it is retried with backoff.
-  Status Transaction(const std::function<Status()>& fn) {
-    Status begin;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      begin = db->Exec("BEGIN IMMEDIATE");
-      if (begin.ok()) break;
-      int rc = sqlite3_errcode(db->raw()) & 0xff;
-      if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return begin;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
-    }
-    if (!begin.ok()) return begin;
-    Status s = fn();
-    if (s.ok()) s = db->Exec("COMMIT");
-    if (!s.ok() && !sqlite3_get_autocommit(db->raw())) (void)db->Exec("ROLLBACK");
-    return s;
-  }
+  Status Transaction(const std::function<Status()>& fn) { return db->Transaction(fn); }
 
   // Executes a prepared write; *changes gets the number of rows it changed.
   Status Run(const std::string& sql, const std::function<void(sqlite3_stmt*, Statement&)>& bind,

@@ -2,6 +2,9 @@
 
 #include "storage/fuzzy.h"
 
+#include <chrono>
+#include <thread>
+
 namespace radflow::storage {
 
 namespace {
@@ -58,6 +61,22 @@ Status SqliteDb::Exec(const std::string& sql) {
     return {ErrorCode::kDatabaseError, "sqlite: " + msg};
   }
   return Status::Ok();
+}
+
+Status SqliteDb::Transaction(const std::function<Status()>& fn) {
+  Status begin;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    begin = Exec("BEGIN IMMEDIATE");
+    if (begin.ok()) break;
+    const int rc = sqlite3_errcode(db_) & 0xff;
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return begin;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+  }
+  if (!begin.ok()) return begin;
+  Status s = fn();
+  if (s.ok()) s = Exec("COMMIT");
+  if (!s.ok() && !sqlite3_get_autocommit(db_)) (void)Exec("ROLLBACK");
+  return s;
 }
 
 Result<sqlite3_stmt*> SqliteDb::Prepare(const std::string& sql) {

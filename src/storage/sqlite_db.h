@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -41,6 +42,10 @@ class SqliteDb {
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
   ~SqliteDb();
   Status Exec(const std::string& sql);
+  // Runs `fn` between BEGIN IMMEDIATE and COMMIT; rolls back when fn or the commit fails.
+  // The busy timeout covers waiting for another writer (the index and the job store share
+  // index.db); a BEGIN still busy after it is retried with backoff.
+  Status Transaction(const std::function<Status()>& fn);
   // Cached prepared statement; valid until the connection closes.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   // Uncached, for one-off dynamic SQL; finalize with sqlite3_finalize.
