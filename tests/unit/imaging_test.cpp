@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "imaging/distance.h"
 #include "imaging/nifti_io.h"
 #include "imaging/resample.h"
 #include "imaging/rtstruct.h"
@@ -543,4 +544,47 @@ TEST(SegTest, BadInputGivesClearErrors) {
 }
 
 }  // namespace
+}  // namespace radflow::imaging
+
+namespace radflow::imaging {
+
+// Exact squared distances with anisotropic spacing, against brute force over every pair.
+TEST(DistanceTest, SquaredDistanceMatchesBruteForce) {
+  Geometry g;
+  g.size = {9, 7, 5};
+  g.spacing = {0.7, 1.3, 2.5};
+  Mask m(g, 0);
+  std::mt19937 rng(7);
+  for (auto& v : m.data()) v = (rng() % 23) == 0;
+  m.data()[0] = 1;
+  const size_t nx = 9, ny = 7, nz = 5;
+  for (bool target : {true, false}) {
+    for (bool in_plane : {false, true}) {
+      const auto d = SquaredDistance(m, target, in_plane, 2);
+      ASSERT_EQ(d.size(), m.data().size());
+      for (size_t k = 0; k < nz; ++k)
+        for (size_t j = 0; j < ny; ++j)
+          for (size_t i = 0; i < nx; ++i) {
+            double best = 1e300;
+            for (size_t c = 0; c < nz; ++c) {
+              if (in_plane && c != k) continue;
+              for (size_t b = 0; b < ny; ++b)
+                for (size_t a = 0; a < nx; ++a) {
+                  if ((m.data()[(c * ny + b) * nx + a] != 0) != target) continue;
+                  const double dx = (double(a) - double(i)) * 0.7, dy = (double(b) - double(j)) * 1.3,
+                               dz = (double(c) - double(k)) * 2.5;
+                  best = std::min(best, dx * dx + dy * dy + dz * dz);
+                }
+            }
+            const float got = d[(k * ny + j) * nx + i];
+            if (best > 1e299) {
+              EXPECT_GT(got, 1e30f);  // no such voxel (in this slice)
+            } else {
+              EXPECT_NEAR(got, best, 1e-4 * (1 + best)) << i << "," << j << "," << k;
+            }
+          }
+    }
+  }
+}
+
 }  // namespace radflow::imaging

@@ -60,13 +60,13 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s,
   // it covers is outside (a closing by reconstruction, not a plain closing, so that a wide
   // opening such as the orbit does not leak through the narrow one behind it).
   const float r2 = float(s.skull_gap_mm * s.skull_gap_mm / 4);
-  const auto to_bone = SquaredDistance(bone, /*in_plane=*/true, s.threads);
+  const auto to_bone = imaging::SquaredDistance(bone, /*target=*/true, /*in_plane=*/true, s.threads);
   Mask blocked(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) blocked.data()[v] = to_bone[v] <= r2;
   const Mask enclosed = FillHolesPerSlice(blocked, s.threads);
   Mask ball_centres(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) ball_centres.data()[v] = !enclosed.data()[v];
-  const auto to_outside = SquaredDistance(ball_centres, true, s.threads);
+  const auto to_outside = imaging::SquaredDistance(ball_centres, /*target=*/true, true, s.threads);
   Mask cavity(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) {
     const float x = hu.data()[v];
@@ -80,10 +80,10 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s,
 
   // Away from the skull (partial volume, beam hardening) and from the cavity's own edge
   // (which includes the edge around calcifications, holes in the tissue range).
-  auto to_bone_3d = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
+  auto to_bone_3d = imaging::SquaredDistance(SkullMask(hu, s.bone_hu, true), /*target=*/true, false, s.threads);
   Mask not_brain(hu.geometry(), 0);
   for (size_t v = 0; v < n; ++v) not_brain.data()[v] = !brain.data()[v];
-  const auto to_edge = SquaredDistance(not_brain, false, s.threads);
+  const auto to_edge = imaging::SquaredDistance(not_brain, /*target=*/true, false, s.threads);
   const float skull2 = float(s.skull_margin_mm * s.skull_margin_mm);
   const float edge2 = float(s.edge_margin_mm * s.edge_margin_mm);
   for (size_t v = 0; v < n; ++v) {

@@ -1,21 +1,16 @@
-// Internal helpers of the head app: Euclidean distance maps in mm (linear time, unlike the
-// ball morphology of imaging/, so that a 512² × 300 head CT stays within the app's time
-// budget).
+// Internal helpers of the head app: the skull and the largest component. Distance maps in
+// mm come from imaging::SquaredDistance (linear time, unlike the ball morphology of
+// imaging/, so that a 512² × 300 head CT stays within the app's time budget).
 #pragma once
 
 #include <cstddef>
 #include <vector>
 
 #include "base/parallel.h"
+#include "imaging/distance.h"
 #include "imaging/volume.h"
 
 namespace radflow::apps::head {
-
-// Squared distance (mm²) from every voxel to the nearest voxel where `feature` is nonzero
-// (Felzenszwalb & Huttenlocher's separable exact transform, anisotropic spacing). With
-// `in_plane`, distances are measured within each slice only. No feature: a huge value.
-std::vector<float> SquaredDistance(const imaging::Mask& feature, bool in_plane, int threads);
-
 
 // The largest 6-connected component of `mask` (empty mask → empty result).
 imaging::Mask LargestComponent(const imaging::Mask& mask);

@@ -189,13 +189,13 @@ std::vector<BleedCandidate> DetectHyperdense(const ImageVolume& hu, const Mask& 
   // Distances: to the skull (3D) and, in-plane, from each cluster voxel to the cluster's edge.
   std::vector<float> computed;
   if (skull_distance2 == nullptr) {
-    computed = SquaredDistance(SkullMask(hu, s.bone_hu, true), false, s.threads);
+    computed = imaging::SquaredDistance(SkullMask(hu, s.bone_hu, true), /*target=*/true, false, s.threads);
     skull_distance2 = &computed;
   }
   const auto& to_skull2 = *skull_distance2;
   Mask not_hyper(g, 0);
   for (size_t v = 0; v < n; ++v) not_hyper.data()[v] = !hyper.data()[v];
-  const auto inner2 = SquaredDistance(not_hyper, true, s.threads);
+  const auto inner2 = imaging::SquaredDistance(not_hyper, /*target=*/true, true, s.threads);
 
   std::vector<Accumulator> acc(cc->sizes.size());
   const float near2 = float(s.skull_zone_mm * s.skull_zone_mm);

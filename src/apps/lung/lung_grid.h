@@ -11,13 +11,7 @@
 
 namespace radflow::apps::lung::grid {
 
-// Squared distance (mm²) from every voxel to the nearest voxel with (mask != 0) == target,
-// along i and j only (in_plane) or in 3D. Outside the grid counts as neither (no feature
-// there), so structures touching the border are not eroded by it. Felzenszwalb &
-// Huttenlocher's separable lower-envelope transform, exact for anisotropic spacing.
-std::vector<float> SquaredDistance(const imaging::Mask& mask, bool target, bool in_plane,
-                                   int threads);
-
+// Morphology by distance maps (imaging::SquaredDistance), at any radius in linear time.
 imaging::Mask Dilate(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
 imaging::Mask Erode(const imaging::Mask& m, double radius_mm, bool in_plane, int threads);
 // Closing united with the input (so it is extensive even at the border).

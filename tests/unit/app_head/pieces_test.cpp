@@ -20,34 +20,7 @@ imaging::Geometry Grid(size_t nx, size_t ny, size_t nz, imaging::Vec3 spacing) {
   return g;
 }
 
-TEST(HeadBleedPieces, SquaredDistanceMatchesBruteForceOnAnisotropicGrid) {
-  const auto g = Grid(17, 13, 7, {0.5, 0.8, 3.0});
-  imaging::Mask m(g, 0);
-  std::mt19937 rng(3);
-  for (auto& v : m.data()) v = (rng() % 40) == 0;
-  for (bool in_plane : {false, true}) {
-    const auto d = SquaredDistance(m, in_plane, 2);
-    for (size_t k = 0; k < g.size[2]; ++k)
-      for (size_t j = 0; j < g.size[1]; ++j)
-        for (size_t i = 0; i < g.size[0]; ++i) {
-          double best = 1e20;
-          for (size_t z = 0; z < g.size[2]; ++z)
-            for (size_t y = 0; y < g.size[1]; ++y)
-              for (size_t x = 0; x < g.size[0]; ++x) {
-                if (!m.at(x, y, z) || (in_plane && z != k)) continue;
-                const double dx = (double(x) - double(i)) * g.spacing[0], dy = (double(y) - double(j)) * g.spacing[1],
-                             dz = (double(z) - double(k)) * g.spacing[2];
-                best = std::min(best, dx * dx + dy * dy + dz * dz);
-              }
-          const float got = d[m.Offset(i, j, k)];
-          if (best >= 1e20) {
-            EXPECT_GE(got, 1e19f);
-          } else {
-            EXPECT_NEAR(got, best, 1e-3) << i << "," << j << "," << k << " in_plane " << in_plane;
-          }
-        }
-  }
-}
+// SquaredDistance is imaging::SquaredDistance now: tested in imaging_test.cpp.
 
 TEST(HeadBleedPieces, FillHolesPerSliceFillsRingsButNotOpenOnes) {
   const auto g = Grid(20, 20, 2, {1, 1, 1});
