@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -75,6 +76,12 @@ void StartWriteback(StoreContext* ctx, long received) {
   ctx->flushed = received;
 }
 
+std::string ToHex(Uint16 v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04X", v);
+  return buf;
+}
+
 void SetErrorComment(DcmDataset** detail, const std::string& message) {
   if (*detail == nullptr) *detail = new DcmDataset;
   // ErrorComment is LO: at most 64 characters (PS3.7 C.4).
@@ -89,6 +96,14 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
   if (ctx->fd >= 0) {
     ::close(ctx->fd);
     ctx->fd = -1;
+  }
+  // DCMTK reports a transfer it could not write (disk full: Refused - Out of Resources)
+  // through this same final callback: the partial file is not an instance. Its status goes
+  // back as it is, and HandleStore gives the file up.
+  if (rsp->DimseStatus != STATUS_Success) {
+    log::Warn("C-STORE from " + ctx->session->calling_ae + " of " + req->AffectedSOPInstanceUID +
+              ": the dataset could not be written (status 0x" + ToHex(rsp->DimseStatus) + ")");
+    return;
   }
   ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae,
                         req->AffectedSOPInstanceUID, ""};

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <mutex>
 #include <string_view>
+#include <unordered_set>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -73,27 +75,47 @@ std::string BlobStore::NewTempPath() const {
 namespace {
 constexpr std::string_view kUnnamedPrefix = "/proc/self/fd/";
 
+// The descriptors NewUnnamedTemp handed out and nobody has given up yet: a path is an
+// unnamed temporary only if it names one of them exactly, so that no other path (an AI
+// worker names its results) can make DiscardTemp close a descriptor it does not own.
+std::mutex g_unnamed_mu;
+std::unordered_set<int> g_unnamed;
+
+// The descriptor of an unnamed temporary, or -1.
 int UnnamedFd(const std::string& temp_path) {
-  return std::atoi(temp_path.c_str() + kUnnamedPrefix.size());
+  if (temp_path.compare(0, kUnnamedPrefix.size(), kUnnamedPrefix) != 0) return -1;
+  const std::string digits = temp_path.substr(kUnnamedPrefix.size());
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return -1;
+  }
+  const int fd = std::atoi(digits.c_str());
+  std::lock_guard<std::mutex> g(g_unnamed_mu);
+  return g_unnamed.count(fd) ? fd : -1;
 }
 }  // namespace
 
 std::string BlobStore::NewUnnamedTemp() const {
   int fd = ::open((root_ + "/tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0) return NewTempPath();  // EOPNOTSUPP, EISDIR: no O_TMPFILE here
+  std::lock_guard<std::mutex> g(g_unnamed_mu);
+  g_unnamed.insert(fd);
   return std::string(kUnnamedPrefix) + std::to_string(fd);
 }
 
-bool BlobStore::IsUnnamedTemp(const std::string& temp_path) {
-  return temp_path.compare(0, kUnnamedPrefix.size(), kUnnamedPrefix) == 0;
-}
+bool BlobStore::IsUnnamedTemp(const std::string& temp_path) { return UnnamedFd(temp_path) >= 0; }
 
 void BlobStore::DiscardTemp(const std::string& temp_path) {
-  if (IsUnnamedTemp(temp_path)) {
-    ::close(UnnamedFd(temp_path));
-  } else {
+  const int fd = UnnamedFd(temp_path);
+  if (fd < 0) {
     ::unlink(temp_path.c_str());
+    return;
   }
+  {
+    std::lock_guard<std::mutex> g(g_unnamed_mu);
+    g_unnamed.erase(fd);
+  }
+  ::close(fd);
 }
 
 Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {

@@ -27,7 +27,8 @@ class BlobStore {
   // links it into place: a crash leaves nothing behind, and its fdatasync has no parent
   // directory to write. Where the filesystem lacks O_TMPFILE, a NewTempPath.
   std::string NewUnnamedTemp() const;
-  // True for a path from NewUnnamedTemp (its descriptor is owned by whoever holds it).
+  // True for a path from NewUnnamedTemp not yet given up (its descriptor is owned by
+  // whoever holds the path); any other path, /proc or not, is a named file.
   static bool IsUnnamedTemp(const std::string& temp_path);
   // Gives a temporary file up: unlinks a named one, closes an unnamed one's descriptor.
   static void DiscardTemp(const std::string& temp_path);

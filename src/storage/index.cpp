@@ -316,6 +316,13 @@ void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
       // A savepoint per entry: one bad row fails only its own writer.
       (void)writer->Exec("SAVEPOINT entry");
       p->result = WriteOne(*p->entry, p->replace);
+      if (sqlite3_get_autocommit(writer->raw())) {
+        // SQLite rolled the whole transaction back itself (disk full, I/O error, out of
+        // memory): nothing of this batch is stored, and a further SAVEPOINT would begin a
+        // transaction of its own.
+        return p->result.ok() ? Status(ErrorCode::kDatabaseError, "index transaction rolled back")
+                              : p->result.status();
+      }
       (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
     }
     return Status::Ok();

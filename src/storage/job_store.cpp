@@ -91,7 +91,8 @@ class JobStore::Impl {
   std::mutex mu;  // SqliteDb is opened NOMUTEX: one thread at a time on the connection
   std::unique_ptr<SqliteDb> db;
 
-  Status Transaction(const std::function<Status()>& fn) { return db->Transaction(fn); }
+  // A BEGIN still busy after the busy timeout is retried (5 attempts with backoff).
+  Status Transaction(const std::function<Status()>& fn) { return db->Transaction(fn, 5); }
 
   // Executes a prepared write; *changes gets the number of rows it changed.
   Status Run(const std::string& sql, const std::function<void(sqlite3_stmt*, Statement&)>& bind,

@@ -63,13 +63,14 @@ Status SqliteDb::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-Status SqliteDb::Transaction(const std::function<Status()>& fn) {
+Status SqliteDb::Transaction(const std::function<Status()>& fn, int begin_attempts) {
   Status begin;
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < begin_attempts; ++attempt) {
     begin = Exec("BEGIN IMMEDIATE");
     if (begin.ok()) break;
     const int rc = sqlite3_errcode(db_) & 0xff;
     if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return begin;
+    if (attempt + 1 == begin_attempts) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
   }
   if (!begin.ok()) return begin;

@@ -44,8 +44,9 @@ class SqliteDb {
   Status Exec(const std::string& sql);
   // Runs `fn` between BEGIN IMMEDIATE and COMMIT; rolls back when fn or the commit fails.
   // The busy timeout covers waiting for another writer (the index and the job store share
-  // index.db); a BEGIN still busy after it is retried with backoff.
-  Status Transaction(const std::function<Status()>& fn);
+  // index.db); with begin_attempts > 1, a BEGIN still busy after it is retried with backoff
+  // (the job store; the index's writers, C-STOREs among them, wait one timeout at most).
+  Status Transaction(const std::function<Status()>& fn, int begin_attempts = 1);
   // Cached prepared statement; valid until the connection closes.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   // Uncached, for one-off dynamic SQL; finalize with sqlite3_finalize.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "test_data.h"
@@ -90,6 +93,29 @@ TEST(BlobStore, UnnamedTemporaryIsLinkedIntoPlaceAndLeavesNothingBehind) {
   int blobs = 0;
   ASSERT_TRUE(store->ForEach([&](const std::string&, uint64_t) { ++blobs; }).ok());
   EXPECT_EQ(blobs, 1);
+}
+
+// Only what NewUnnamedTemp handed out is an unnamed temporary: another /proc path (an AI
+// worker names its own results) never makes DiscardTemp close a descriptor it does not own.
+TEST(BlobStore, OnlyHandedOutDescriptorsAreUnnamedTemporaries) {
+  radflow::testing::ScratchDir dir;
+  auto store = BlobStore::Open(dir.str());
+  ASSERT_TRUE(store.ok());
+  const std::string file = dir.str() + "/other";
+  WriteThroughPath(file, "x");
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string as_proc = "/proc/self/fd/" + std::to_string(fd);
+  EXPECT_FALSE(BlobStore::IsUnnamedTemp(as_proc));
+  EXPECT_FALSE(BlobStore::IsUnnamedTemp(as_proc + "/../x"));
+  BlobStore::DiscardTemp(as_proc);  // a named path: unlink, which /proc refuses
+  EXPECT_EQ(::fcntl(fd, F_GETFD), FD_CLOEXEC) << "descriptor was closed";
+  ::close(fd);
+
+  const std::string temp = store->NewUnnamedTemp();
+  ASSERT_TRUE(BlobStore::IsUnnamedTemp(temp));
+  BlobStore::DiscardTemp(temp);
+  EXPECT_FALSE(BlobStore::IsUnnamedTemp(temp));  // given up: the number may be reused
 }
 
 TEST(BlobStore, SameContentDetectsDifferences) {

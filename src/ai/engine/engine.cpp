@@ -345,20 +345,25 @@ struct Engine::Impl {
     }
     // Results enter like any other instance: one chokepoint, same durability. Nothing is
     // stored unless all of it can be: paths must lie in the job's folder.
+    // The paths stored are the checked ones, inside the folder, never the worker's strings.
+    std::vector<std::string> checked;
     for (const auto& o : run->objects) {
       std::error_code ec;
-      auto rel = fs::relative(fs::weakly_canonical(o.path, ec), fs::weakly_canonical(r.out_dir, ec), ec);
+      const auto folder = fs::weakly_canonical(r.out_dir, ec);
+      auto rel = fs::relative(fs::weakly_canonical(o.path, ec), folder, ec);
       if (ec || rel.empty() || *rel.begin() == "..") {
         std::lock_guard lock(mu);
         Fail(job, "the worker named a result outside its folder: " + o.path);
         return;
       }
+      checked.push_back((folder / rel).string());
     }
     nlohmann::json objects = nlohmann::json::array();
     bool stored_any = false;
     std::set<std::string> output_series;
     std::string seg_uid;
-    for (const auto& o : run->objects) {
+    for (size_t i = 0; i < run->objects.size(); ++i) {
+      const auto& o = run->objects[i];
       {
         std::lock_guard lock(mu);
         app_series.insert(o.series_instance_uid);
@@ -367,7 +372,7 @@ struct Engine::Impl {
       origin.kind = ingest::Origin::Kind::kApp;
       origin.detail = job.app_id + " job " + std::to_string(job.id);
       origin.expected_study_instance_uid = job.study_uid;
-      auto stored = ingest.Store(o.path, origin);
+      auto stored = ingest.Store(checked[i], origin);
       if (!stored.ok()) {
         std::lock_guard lock(mu);
         // A retry would store new copies of what is already in: fail for good then.
