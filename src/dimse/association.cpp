@@ -136,6 +136,9 @@ OFCondition HandleStore(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationCont
                           /*writeMetaheader=*/1, nullptr, StoreCallback, &ctx, DIMSE_BLOCKING, 0);
   delete ctx.detail;
   if (ctx.fd >= 0) ::close(ctx.fd);
+  // A dataset that could not be written has been answered with Refused - Out of Resources
+  // (0xA700) already; the association goes on, as after any other refused instance.
+  if (cond == DIMSE_OUTOFRESOURCES) cond = EC_Normal;
   // The ingest took ownership of the file at StoreEnd; if the transfer broke before that,
   // the partial file is ours to give up.
   if (!ctx.handed_over) storage::BlobStore::DiscardTemp(ctx.temp_path);
