@@ -4,6 +4,8 @@
 #include <cmath>
 #include <deque>
 
+#include "base/parallel.h"
+
 namespace radflow::imaging {
 namespace {
 
@@ -179,6 +181,53 @@ Result<Components> ConnectedComponents(const Mask& mask, int connectivity) {
       }
     }
   }
+  return out;
+}
+
+ImageVolume BlockMean(const ImageVolume& v, std::array<size_t, 3> f, int threads) {
+  for (auto& x : f) x = std::max<size_t>(1, x);
+  if (f[0] == 1 && f[1] == 1 && f[2] == 1) return v;
+  const Geometry& g = v.geometry();
+  Geometry c = g;
+  for (int a = 0; a < 3; ++a) {
+    c.size[a] = (g.size[a] + f[a] - 1) / f[a];
+    c.spacing[a] = g.spacing[a] * double(f[a]);
+  }
+  // The first block's centre sits (f - 1) / 2 input voxels in.
+  c.origin = g.IndexToPoint(0.5 * (double(f[0]) - 1), 0.5 * (double(f[1]) - 1), 0.5 * (double(f[2]) - 1));
+  ImageVolume out(c, 0.f);
+  // Row by row (contiguous reads), summed in double per coarse voxel, slab by slab.
+  ParallelRanges(c.size[2], threads, [&](size_t k0, size_t k1) {
+    std::vector<double> sum(c.size[0] * c.size[1]);
+    std::vector<uint32_t> cnt(sum.size());
+    for (size_t ck = k0; ck < k1; ++ck) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      std::fill(cnt.begin(), cnt.end(), 0u);
+      for (size_t k = ck * f[2]; k < std::min(g.size[2], ck * f[2] + f[2]); ++k)
+        for (size_t j = 0; j < g.size[1]; ++j) {
+          const float* row = v.data().data() + v.Offset(0, j, k);
+          const size_t base = (j / f[1]) * c.size[0];
+          for (size_t i = 0; i < g.size[0]; ++i) sum[base + i / f[0]] += row[i], ++cnt[base + i / f[0]];
+        }
+      float* dst = out.data().data() + out.Offset(0, 0, ck);
+      for (size_t p = 0; p < sum.size(); ++p) dst[p] = float(sum[p] / double(std::max(1u, cnt[p])));
+    }
+  });
+  return out;
+}
+
+Mask BlockExpand(const Mask& coarse, const Geometry& fine, std::array<size_t, 3> f, int threads) {
+  for (auto& x : f) x = std::max<size_t>(1, x);
+  if (f[0] == 1 && f[1] == 1 && f[2] == 1) return coarse;
+  Mask out(fine, 0);
+  ParallelRanges(fine.size[2], threads, [&](size_t k0, size_t k1) {
+    for (size_t k = k0; k < k1; ++k)
+      for (size_t j = 0; j < fine.size[1]; ++j) {
+        const uint8_t* src = coarse.data().data() + coarse.Offset(0, j / f[1], k / f[2]);
+        uint8_t* dst = out.data().data() + out.Offset(0, j, k);
+        for (size_t i = 0; i < fine.size[0]; ++i) dst[i] = src[i / f[0]];
+      }
+  });
   return out;
 }
 

@@ -588,3 +588,46 @@ TEST(DistanceTest, SquaredDistanceMatchesBruteForce) {
 }
 
 }  // namespace radflow::imaging
+
+namespace radflow::imaging {
+
+// Block means with different factors per axis and partial blocks at the far edges; the
+// coarse voxel centres at the blocks' centres; and back again.
+TEST(BlockTest, BlockMeanAndExpand) {
+  Geometry g;
+  g.size = {5, 4, 3};
+  g.spacing = {0.5, 0.8, 2.0};
+  g.origin = {10, 20, 30};
+  ImageVolume v(g, 0.f);
+  for (size_t k = 0; k < 3; ++k)
+    for (size_t j = 0; j < 4; ++j)
+      for (size_t i = 0; i < 5; ++i) v.at(i, j, k) = float(i + 10 * j + 100 * k);
+  const auto c = BlockMean(v, {2, 3, 2}, 2);
+  const auto& cg = c.geometry();
+  EXPECT_EQ(cg.size, (std::array<size_t, 3>{3, 2, 2}));
+  EXPECT_DOUBLE_EQ(cg.spacing[0], 1.0);
+  EXPECT_DOUBLE_EQ(cg.spacing[1], 2.4);
+  EXPECT_DOUBLE_EQ(cg.spacing[2], 4.0);
+  EXPECT_DOUBLE_EQ(cg.origin[0], 10.25);  // centre of voxels 0 and 1
+  EXPECT_DOUBLE_EQ(cg.origin[1], 20.8);   // centre of voxels 0..2
+  EXPECT_DOUBLE_EQ(cg.origin[2], 31.0);
+  for (size_t ck = 0; ck < 2; ++ck)
+    for (size_t cj = 0; cj < 2; ++cj)
+      for (size_t ci = 0; ci < 3; ++ci) {
+        double sum = 0;
+        int n = 0;
+        for (size_t k = ck * 2; k < std::min<size_t>(3, ck * 2 + 2); ++k)
+          for (size_t j = cj * 3; j < std::min<size_t>(4, cj * 3 + 3); ++j)
+            for (size_t i = ci * 2; i < std::min<size_t>(5, ci * 2 + 2); ++i) sum += v.at(i, j, k), ++n;
+        EXPECT_FLOAT_EQ(c.at(ci, cj, ck), float(sum / n)) << ci << "," << cj << "," << ck;
+      }
+  EXPECT_EQ(BlockMean(v, {1, 1, 1}, 1).data(), v.data());  // nothing to average
+  Mask coarse(cg, 0);
+  coarse.at(2, 1, 1) = 1;  // the partial corner block
+  const Mask fine = BlockExpand(coarse, g, {2, 3, 2}, 2);
+  for (size_t k = 0; k < 3; ++k)
+    for (size_t j = 0; j < 4; ++j)
+      for (size_t i = 0; i < 5; ++i) EXPECT_EQ(fine.at(i, j, k), (i == 4 && j == 3 && k == 2) ? 1 : 0);
+}
+
+}  // namespace radflow::imaging

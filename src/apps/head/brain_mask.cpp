@@ -1,11 +1,13 @@
 // Skull stripping for non-contrast head CT: the skull is the only large structure above
 // ~300 HU, and the brain is the soft tissue it encloses.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "apps/head/grid_ops.h"
 #include "apps/head/head_bleed.h"
 #include "imaging/morphology.h"
+#include "imaging/resample.h"
 
 namespace radflow::apps::head {
 
@@ -14,35 +16,11 @@ using imaging::Mask;
 
 ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
   const auto& g = hu.geometry();
-  size_t f[3];
+  std::array<size_t, 3> f;
   for (int a = 0; a < 3; ++a) {
     f[a] = std::max<size_t>(1, size_t(std::lround(s.working_spacing_mm / g.spacing[a])));
   }
-  if (f[0] == 1 && f[1] == 1 && f[2] == 1) return hu;
-  imaging::Geometry w = g;
-  for (int a = 0; a < 3; ++a) {
-    w.size[a] = (g.size[a] + f[a] - 1) / f[a];
-    w.spacing[a] = g.spacing[a] * double(f[a]);
-  }
-  // Block centres: the first block's centre sits (f - 1) / 2 input voxels in.
-  w.origin = g.IndexToPoint((f[0] - 1) / 2.0, (f[1] - 1) / 2.0, (f[2] - 1) / 2.0);
-  ImageVolume out(w, 0.f);
-  ParallelRanges(w.size[2], s.threads, [&](size_t k0, size_t k1) {
-    for (size_t k = k0; k < k1; ++k)
-      for (size_t j = 0; j < w.size[1]; ++j)
-        for (size_t i = 0; i < w.size[0]; ++i) {
-          double sum = 0;
-          size_t count = 0;
-          for (size_t z = k * f[2]; z < std::min(g.size[2], (k + 1) * f[2]); ++z)
-            for (size_t y = j * f[1]; y < std::min(g.size[1], (j + 1) * f[1]); ++y)
-              for (size_t x = i * f[0]; x < std::min(g.size[0], (i + 1) * f[0]); ++x) {
-                sum += hu.at(x, y, z);
-                ++count;
-              }
-          out.at(i, j, k) = float(sum / double(count));
-        }
-  });
-  return out;
+  return imaging::BlockMean(hu, f, s.threads);
 }
 
 Result<Mask> BrainMask(const ImageVolume& hu) { return BrainMask(hu, HeadBleedSettings{}); }

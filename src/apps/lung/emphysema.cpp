@@ -9,6 +9,7 @@
 #include "ai/codes.h"
 #include "apps/lung/lung_apps.h"
 #include "apps/lung/lung_grid.h"
+#include "imaging/resample.h"
 
 namespace radflow::apps::lung {
 
@@ -87,10 +88,10 @@ Result<ai::AppOutput> RunEmphysema(const ai::AppInput& input) {
   const int threads = std::max(1, input.threads);
   const auto& fg = input.image.geometry();
   const grid::Factors f = grid::WorkingFactors(fg);
-  auto seg = SegmentLungs(grid::Downsample(input.image, f, threads), threads);
+  auto seg = SegmentLungs(imaging::BlockMean(input.image, f.blocks(), threads), threads);
   if (!seg.ok()) return seg.status();
-  imaging::Mask left = grid::Upsample(seg->left, fg, f, threads);
-  imaging::Mask right = grid::Upsample(seg->right, fg, f, threads);
+  imaging::Mask left = imaging::BlockExpand(seg->left, fg, f.blocks(), threads);
+  imaging::Mask right = imaging::BlockExpand(seg->right, fg, f.blocks(), threads);
   imaging::Mask laa(fg, 0);
 
   // Histograms per lung, accumulated per thread over slices.

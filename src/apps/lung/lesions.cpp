@@ -237,7 +237,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
 Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int threads, size_t max_lesions,
                                           LungMasks* lungs, LesionStats* stats) {
   const grid::Factors f = grid::WorkingFactors(hu.geometry());
-  const imaging::ImageVolume work = grid::Downsample(hu, f, threads);
+  const imaging::ImageVolume work = imaging::BlockMean(hu, f.blocks(), threads);
   auto seg = SegmentLungs(work, threads);
   if (!seg.ok()) return seg.status();
   const auto& g = work.geometry();
@@ -292,8 +292,8 @@ Result<std::vector<Lesion>> DetectLesions(const imaging::ImageVolume& hu, int th
   }
   found = std::move(unique);
   if (lungs) {
-    lungs->left = grid::Upsample(seg->left, fg, f, threads);
-    lungs->right = grid::Upsample(seg->right, fg, f, threads);
+    lungs->left = imaging::BlockExpand(seg->left, fg, f.blocks(), threads);
+    lungs->right = imaging::BlockExpand(seg->right, fg, f.blocks(), threads);
   }
   std::vector<Lesion> out;
   for (auto& m : found) {

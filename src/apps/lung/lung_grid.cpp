@@ -110,47 +110,6 @@ Factors WorkingFactors(const Geometry& g) {
   return f;
 }
 
-imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int threads) {
-  if (f.xy <= 1 && f.z <= 1) return v;
-  const Geometry& g = v.geometry();
-  Geometry c = g;
-  c.size = {(g.size[0] + f.xy - 1) / f.xy, (g.size[1] + f.xy - 1) / f.xy, (g.size[2] + f.z - 1) / f.z};
-  c.spacing = {g.spacing[0] * double(f.xy), g.spacing[1] * double(f.xy), g.spacing[2] * double(f.z)};
-  c.origin = g.IndexToPoint(0.5 * (double(f.xy) - 1), 0.5 * (double(f.xy) - 1), 0.5 * (double(f.z) - 1));
-  imaging::ImageVolume out(c, 0.f);
-  ParallelRanges(c.size[2], threads, [&](size_t k0, size_t k1) {
-    std::vector<double> sum(c.size[0] * c.size[1]);
-    std::vector<uint32_t> cnt(sum.size());
-    for (size_t ck = k0; ck < k1; ++ck) {
-      std::fill(sum.begin(), sum.end(), 0.0);
-      std::fill(cnt.begin(), cnt.end(), 0u);
-      for (size_t k = ck * f.z; k < std::min(g.size[2], ck * f.z + f.z); ++k)
-        for (size_t j = 0; j < g.size[1]; ++j) {
-          const float* row = v.data().data() + v.Offset(0, j, k);
-          const size_t base = (j / f.xy) * c.size[0];
-          for (size_t i = 0; i < g.size[0]; ++i) sum[base + i / f.xy] += row[i], ++cnt[base + i / f.xy];
-        }
-      float* dst = out.data().data() + out.Offset(0, 0, ck);
-      for (size_t p = 0; p < sum.size(); ++p) dst[p] = float(sum[p] / double(std::max(1u, cnt[p])));
-    }
-  });
-  return out;
-}
-
-Mask Upsample(const Mask& coarse, const Geometry& fine, Factors f, int threads) {
-  if (f.xy <= 1 && f.z <= 1) return coarse;
-  Mask out(fine, 0);
-  ParallelRanges(fine.size[2], threads, [&](size_t k0, size_t k1) {
-    for (size_t k = k0; k < k1; ++k)
-      for (size_t j = 0; j < fine.size[1]; ++j) {
-        const uint8_t* src = coarse.data().data() + coarse.Offset(0, j / f.xy, k / f.z);
-        uint8_t* dst = out.data().data() + out.Offset(0, j, k);
-        for (size_t i = 0; i < fine.size[0]; ++i) dst[i] = src[i / f.xy];
-      }
-  });
-  return out;
-}
-
 int SuperiorStep(const Geometry& g) { return g.direction[2][2] >= 0 ? 1 : -1; }
 
 }  // namespace radflow::apps::lung::grid

@@ -2,6 +2,7 @@
 // morphology at any radius), working-grid down/upsampling and per-slice convex hulls.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -24,12 +25,10 @@ imaging::Mask ConvexHull2D(const imaging::Mask& m, int threads);
 // Block sizes of the working grid: ~1.6 mm pixels, ~2 mm slices (thin slices are paired).
 struct Factors {
   size_t xy = 1, z = 1;
+  // As imaging::BlockMean / BlockExpand take them.
+  std::array<size_t, 3> blocks() const { return {xy, xy, z}; }
 };
 Factors WorkingFactors(const imaging::Geometry& g);
-// Block mean over xy×xy×z blocks; geometry keeps the same LPS extent.
-imaging::ImageVolume Downsample(const imaging::ImageVolume& v, Factors f, int threads);
-// Nearest-neighbour back to `fine` (the grid Downsample started from).
-imaging::Mask Upsample(const imaging::Mask& coarse, const imaging::Geometry& fine, Factors f, int threads);
 
 // Which way along k is superior (+z in LPS): +1 or -1.
 int SuperiorStep(const imaging::Geometry& g);
