@@ -467,7 +467,7 @@ bool RunCommandLoop(Session& s, const std::atomic<bool>& stopping) {
         cond = HandleGet(s, msg, pres);
         break;
       default:
-        log::Warn("unsupported DIMSE command 0x" + std::to_string(msg.CommandField) + " from " +
+        log::Warn("unsupported DIMSE command 0x" + ToHex(msg.CommandField) + " from " +
                   s.calling_ae + "; aborting the association");
         cond = DIMSE_BADCOMMANDTYPE;
         break;

@@ -6,14 +6,14 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
-#include <mutex>
-#include <string_view>
-#include <unordered_set>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <string_view>
+#include <unordered_set>
 
 namespace fs = std::filesystem;
 
@@ -84,12 +84,11 @@ std::unordered_set<int> g_unnamed;
 // The descriptor of an unnamed temporary, or -1.
 int UnnamedFd(const std::string& temp_path) {
   if (temp_path.compare(0, kUnnamedPrefix.size(), kUnnamedPrefix) != 0) return -1;
-  const std::string digits = temp_path.substr(kUnnamedPrefix.size());
-  if (digits.empty() || digits.size() > 9 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
-    return -1;
-  }
-  const int fd = std::atoi(digits.c_str());
+  const char* first = temp_path.data() + kUnnamedPrefix.size();
+  const char* last = temp_path.data() + temp_path.size();
+  int fd = -1;
+  auto [end, ec] = std::from_chars(first, last, fd);
+  if (ec != std::errc() || end != last || first == last) return -1;  // digits only
   std::lock_guard<std::mutex> g(g_unnamed_mu);
   return g_unnamed.count(fd) ? fd : -1;
 }
