@@ -2,10 +2,12 @@
 #include "apps/head/head_bleed.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
 #include "ai/codes.h"
+#include "imaging/resample.h"
 namespace radflow::apps::head {
 
 namespace {
@@ -19,19 +21,16 @@ std::string Format(const char* fmt, double a, double b = 0) {
   return buf;
 }
 
-// The working grid's voxels are blocks of the input's: voxel (i, j, k) of the input lies in
-// block (i / f0, j / f1, k / f2).
+// One label of the working grid, back on the input's grid: the working grid's voxels are
+// blocks of the input's (WorkingGrid, imaging::BlockMean).
 imaging::Mask ToInputGrid(const imaging::Volume<int32_t>& labels, int32_t label,
-                          const imaging::Geometry& input) {
+                          const imaging::Geometry& input, int threads) {
   const auto& w = labels.geometry();
-  size_t f[3];
+  std::array<size_t, 3> f;
   for (int a = 0; a < 3; ++a) f[a] = size_t(std::lround(w.spacing[a] / input.spacing[a]));
-  imaging::Mask out(input, 0);
-  for (size_t k = 0; k < input.size[2]; ++k)
-    for (size_t j = 0; j < input.size[1]; ++j)
-      for (size_t i = 0; i < input.size[0]; ++i)
-        out.at(i, j, k) = labels.at(i / f[0], j / f[1], k / f[2]) == label;
-  return out;
+  imaging::Mask coarse(w, 0);
+  for (size_t n = 0; n < coarse.data().size(); ++n) coarse.data()[n] = labels.data()[n] == label;
+  return imaging::BlockExpand(coarse, input, f, threads);
 }
 
 }  // namespace
@@ -73,7 +72,7 @@ Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings 
     seg.label = "Suspected haemorrhage " + std::to_string(out.segments.size() + 1);
     seg.category = kMorphologicallyAltered;
     seg.type = kHemorrhage;
-    seg.mask = ToInputGrid(labels, c.label, input.image.geometry());
+    seg.mask = ToInputGrid(labels, c.label, input.image.geometry(), s.threads);
     out.segments.push_back(std::move(seg));
 
     ai::Finding f;
