@@ -184,6 +184,15 @@ Result<Components> ConnectedComponents(const Mask& mask, int connectivity) {
   return out;
 }
 
+Mask LargestComponent(const Mask& mask) {
+  Mask out(mask.geometry(), 0);
+  auto cc = ConnectedComponents(mask, 6);
+  if (!cc.ok() || cc->sizes.empty()) return out;
+  const auto best = int32_t(std::max_element(cc->sizes.begin(), cc->sizes.end()) - cc->sizes.begin()) + 1;
+  for (size_t n = 0; n < out.data().size(); ++n) out.data()[n] = cc->labels.data()[n] == best;
+  return out;
+}
+
 ImageVolume BlockMean(const ImageVolume& v, std::array<size_t, 3> f, int threads) {
   for (auto& x : f) x = std::max<size_t>(1, x);
   if (f[0] == 1 && f[1] == 1 && f[2] == 1) return v;

@@ -36,5 +36,8 @@ struct Components {
 // Labels the nonzero voxels of `mask`; connectivity 6 (faces) or 26 (faces, edges,
 // corners). Returns kInvalidArgument for another connectivity.
 Result<Components> ConnectedComponents(const Mask& mask, int connectivity);
+// The largest 6-connected component of `mask` (the first in raster order on a tie); an
+// empty mask for an empty one.
+Mask LargestComponent(const Mask& mask);
 
 }  // namespace radflow::imaging

@@ -51,7 +51,7 @@ Result<Mask> BrainMask(const ImageVolume& hu, const HeadBleedSettings& s,
     cavity.data()[v] = to_outside[v] > r2 && !bone.data()[v] && x >= s.tissue_low_hu && x <= s.tissue_high_hu;
   }
   // The brain is one piece; orbits, sinuses and scalp folds caught in a slice are not.
-  Mask brain = LargestComponent(cavity);
+  Mask brain = imaging::LargestComponent(cavity);
   size_t count = 0;
   for (auto b : brain.data()) count += b != 0;
   if (count == 0) return Status(ErrorCode::kNotFound, "no skull-enclosed soft tissue (not a head CT?)");

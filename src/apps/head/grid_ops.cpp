@@ -6,20 +6,10 @@
 
 namespace radflow::apps::head {
 
-imaging::Mask LargestComponent(const imaging::Mask& mask) {
-  imaging::Mask out(mask.geometry(), 0);
-  auto cc = imaging::ConnectedComponents(mask, 6);
-  if (!cc.ok() || cc->sizes.empty()) return out;
-  const auto best = std::max_element(cc->sizes.begin(), cc->sizes.end()) - cc->sizes.begin();
-  const int32_t label = int32_t(best) + 1;
-  for (size_t n = 0; n < out.data().size(); ++n) out.data()[n] = cc->labels.data()[n] == label;
-  return out;
-}
-
 imaging::Mask SkullMask(const imaging::ImageVolume& hu, double bone_hu, bool spread_slices) {
   imaging::Mask bone(hu.geometry(), 0);
   for (size_t v = 0; v < bone.data().size(); ++v) bone.data()[v] = hu.data()[v] > bone_hu;
-  imaging::Mask skull = LargestComponent(bone);
+  imaging::Mask skull = imaging::LargestComponent(bone);
   if (!spread_slices) return skull;
   const auto& s = skull.geometry().size;
   const size_t plane = s[0] * s[1];

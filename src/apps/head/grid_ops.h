@@ -1,4 +1,4 @@
-// Internal helpers of the head app: the skull and the largest component. Distance maps in
+// Internal helpers of the head app: the skull. Distance maps in
 // mm come from imaging::SquaredDistance (linear time, unlike the ball morphology of
 // imaging/, so that a 512² × 300 head CT stays within the app's time budget).
 #pragma once
@@ -11,9 +11,6 @@
 #include "imaging/volume.h"
 
 namespace radflow::apps::head {
-
-// The largest 6-connected component of `mask` (empty mask → empty result).
-imaging::Mask LargestComponent(const imaging::Mask& mask);
 
 // The skull: the largest connected piece of bone (> bone_hu). Calcifications inside the
 // cavity (pineal gland, choroid plexus, falx) are separate small pieces and are not in it.

@@ -123,11 +123,10 @@ bool TrimEnhancing(const imaging::ImageVolume& hu, Mask* mask) {
           for (size_t x = i > 2 ? i - 2 : 0; x <= std::min(s[0] - 1, i + 2); ++x) sum += hu.at(x, y, k), ++n;
         kept.at(i, j, k) = sum / n <= kEnhancingHu;
       }
-  auto cc = imaging::ConnectedComponents(kept, 6);
-  if (!cc.ok() || cc->sizes.empty()) return false;
-  const size_t largest = size_t(std::max_element(cc->sizes.begin(), cc->sizes.end()) - cc->sizes.begin());
-  if (2 * cc->sizes[largest] < before) return false;
-  for (size_t v = 0; v < kept.data().size(); ++v) mask->data()[v] = cc->labels.data()[v] == int32_t(largest + 1);
+  imaging::Mask largest = imaging::LargestComponent(kept);
+  const size_t size = size_t(std::count(largest.data().begin(), largest.data().end(), 1));
+  if (size == 0 || 2 * size < before) return false;
+  *mask = std::move(largest);
   return true;
 }
 

@@ -18,15 +18,6 @@ constexpr float kBodyHu = -500;   // soft tissue and bone vs air
 constexpr float kAirHu = -400;    // lung parenchyma incl. partial volume
 constexpr double kAirwayMaxAreaMm2 = 900;  // trachea ~2 cm wide; at the carina ~2× that
 
-Mask LargestComponent(const Mask& m) {
-  auto cc = imaging::ConnectedComponents(m, 6);
-  Mask out(m.geometry(), 0);
-  if (!cc.ok() || cc->sizes.empty()) return out;
-  const int32_t best = int32_t(std::max_element(cc->sizes.begin(), cc->sizes.end()) - cc->sizes.begin()) + 1;
-  for (size_t n = 0; n < out.data().size(); ++n) out.data()[n] = cc->labels.data()[n] == best;
-  return out;
-}
-
 // 2D components of one slice of `m` (4-connectivity): labels per pixel, areas in pixels.
 void SliceComponents(const Mask& m, size_t k, std::vector<int>& labels, std::vector<size_t>& areas) {
   const auto& s = m.geometry().size;
@@ -107,7 +98,7 @@ Result<LungMasks> SegmentLungs(const imaging::ImageVolume& hu, int threads) {
   for (size_t n = 0; n < nvox; ++n) dense.data()[n] = hu.data()[n] > kBodyHu;
   // Opening drops wires, tubes and blankets touching the skin before the hull is taken.
   LungMasks out;
-  out.body = LargestComponent(grid::Open(dense, 4.0, true, threads));
+  out.body = imaging::LargestComponent(grid::Open(dense, 4.0, true, threads));
   const Mask hull = grid::ConvexHull2D(out.body, threads);
 
   Mask air(g, 0);

@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "apps/qc/qc_apps.h"
 #include "apps/qc/qc_internal.h"
 #include "base/parallel.h"
-#include "apps/qc/qc_apps.h"
+#include "imaging/morphology.h"
 
 namespace radflow::apps::qc {
 namespace {
@@ -51,28 +52,6 @@ void KeepLargestRegion(std::vector<uint8_t>& fg, size_t nx, size_t ny) {
   for (size_t p = 0; p < n; ++p) fg[p] = (best_size > 0 && label[p] == best_label) ? 1 : 0;
 }
 
-// Background not reachable from the border becomes foreground (lungs, bowel gas).
-void FillHoles2D(std::vector<uint8_t>& fg, size_t nx, size_t ny) {
-  const size_t n = nx * ny;
-  std::vector<uint8_t> outside(n, 0);
-  std::vector<size_t> stack;
-  auto seed = [&](size_t p) {
-    if (!fg[p] && !outside[p]) outside[p] = 1, stack.push_back(p);
-  };
-  for (size_t i = 0; i < nx; ++i) seed(i), seed((ny - 1) * nx + i);
-  for (size_t j = 0; j < ny; ++j) seed(j * nx), seed(j * nx + nx - 1);
-  while (!stack.empty()) {
-    const size_t p = stack.back();
-    stack.pop_back();
-    const size_t i = p % nx, j = p / nx;
-    if (i > 0) seed(p - 1);
-    if (i + 1 < nx) seed(p + 1);
-    if (j > 0) seed(p - nx);
-    if (j + 1 < ny) seed(p + nx);
-  }
-  for (size_t p = 0; p < n; ++p) fg[p] = outside[p] ? 0 : 1;
-}
-
 // Foreground pixels of a (2r+1)² box around each pixel, by a summed-area table; outside
 // the slice counts as background.
 std::vector<uint32_t> BoxCounts(const std::vector<uint8_t>& fg, size_t nx, size_t ny, long r) {
@@ -98,7 +77,7 @@ std::vector<uint32_t> BoxCounts(const std::vector<uint8_t>& fg, size_t nx, size_
 
 // One slice: above -500 HU, opened by a square of ±5 mm so that the couch and pads that
 // touch the patient fall away, largest region, reconstructed inside the threshold mask
-// (the skin line is kept exactly), holes filled.
+// (the skin line is kept exactly). BodyMask then fills its holes.
 void BodySlice(const float* px, uint8_t* out, size_t nx, size_t ny, long r) {
   const size_t n = nx * ny;
   std::vector<uint8_t> fg(n), core(n);
@@ -113,9 +92,6 @@ void BodySlice(const float* px, uint8_t* out, size_t nx, size_t ny, long r) {
     for (size_t p = 0; p < n; ++p) fg[p] = fg[p] && counts[p] > 0;
   }
   KeepLargestRegion(fg, nx, ny);
-  bool body = false;
-  for (size_t p = 0; p < n && !body; ++p) body = fg[p] != 0;
-  if (body) FillHoles2D(fg, nx, ny);
   std::copy(fg.begin(), fg.end(), out);
 }
 
@@ -129,7 +105,8 @@ imaging::Mask BodyMask(const imaging::ImageVolume& image, int threads) {
   ParallelFor(g.size[2], threads, [&](size_t k) {
     BodySlice(image.data().data() + k * nx * ny, body.data().data() + k * nx * ny, nx, ny, r);
   });
-  return body;
+  // Background not reachable from the slice's border becomes body (lungs, bowel gas).
+  return imaging::FillHolesPerSlice(body, threads);
 }
 
 bool LooksCropped(size_t columns, size_t rows) {
