@@ -141,7 +141,6 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
   const auto& g = work.geometry();
   const auto& s = g.size;
   const size_t nvox = g.voxels();
-  const LungMasks* seg = &lung;
   Mask dense(g, 0);
   for (size_t n = 0; n < nvox; ++n) dense.data()[n] = region.data()[n] && work.data()[n] > kDenseHu;
   // Multi-scale opening: components too large to be one lesion (a mass grown into the
@@ -166,6 +165,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
   std::vector<Measured> found;
   for (size_t c = 0; c < accepted.size(); ++c) {
     const Component& b = accepted[c];
+    if (b.ExtentMm(g) < kMinDiameterMm) continue;  // not worth measuring
     const int32_t l = int32_t(c + 1);
     // Lung contact: faces of the component next to aerated lung.
     size_t faces = 0, air_faces = 0, medial_faces = 0, wall_faces = 0;
@@ -178,13 +178,12 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
         const size_t q = work.Offset(size_t(x), size_t(y), size_t(z));
         if (owner.data()[q] == l) continue;
         ++faces;
-        const bool in_lung = seg->left.data()[q] || seg->right.data()[q];
+        const bool in_lung = lung.left.data()[q] || lung.right.data()[q];
         if (work.data()[q] < kDenseHu && in_lung) ++air_faces;
         if (!in_lung) ++wall_faces, medial_faces += between.data()[q] != 0;
       }
     }
     const double contact = faces ? double(air_faces) / double(faces) : 0;
-    if (b.ExtentMm(g) < kMinDiameterMm) continue;  // not worth measuring
     // Back to the input grid, in the component's box: input voxels > -500 HU whose
     // working voxel is in the component or next to it (in-plane), inside the lung region.
     const size_t lo[3] = {b.lo[0] * f, b.lo[1] * f, b.lo[2] * fz};
@@ -213,8 +212,7 @@ std::vector<Measured> FindIn(const imaging::ImageVolume& hu, const imaging::Imag
           if (near) m.at(i - lo0, j - lo1, k - lo[2]) = 1;
         }
     // A mass-sized region: drop enhancing tissue grown into it (GTV-like intensities).
-    if (double(b.hi[0] - b.lo[0] + 1) * g.spacing[0] >= kMassMm || double(b.hi[1] - b.lo[1] + 1) * g.spacing[1] >= kMassMm)
-      TrimEnhancing(crop, &m);
+    if (b.ExtentMm(g) >= kMassMm) TrimEnhancing(crop, &m);
     Measured meas;
     Features& ft = meas.features;
     ft.attached = Attached(dense, owner, b, l);
