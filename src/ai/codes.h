@@ -10,6 +10,8 @@ namespace radflow::ai::codes {
 inline const Code kAnatomicalStructure{"91723000", "SCT", "Anatomical Structure"};
 inline const Code kBodyStructure{"123037004", "SCT", "Body structure"};
 inline const Code kMorphologicallyAltered{"49755003", "SCT", "Morphologically Altered Structure"};
+inline const Code kLeftLung{"44029006", "SCT", "Left lung"};
+inline const Code kRightLung{"3341006", "SCT", "Right lung"};
 
 // Measurements (CID 7469 and friends).
 inline const Code kVolume{"118565006", "SCT", "Volume"};

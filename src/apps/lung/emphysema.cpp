@@ -16,8 +16,6 @@ namespace radflow::apps::lung {
 namespace {
 
 using namespace ai::codes;  // the shared codes (ai/codes.h)
-const ai::Code kLeftLung{"44029006", "SCT", "Left lung"};
-const ai::Code kRightLung{"3341006", "SCT", "Right lung"};
 const ai::Code kBothLungs{"39607008", "SCT", "Lung"};
 const ai::Code kEmphysema{"87433001", "SCT", "Pulmonary emphysema"};
 // No standard code for these two densitometric indices: local codes (PS3.16 8.2 allows

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ai/codes.h"
+#include "apps/lung/lesion_measure.h"
 #include "apps/lung/lung_apps.h"
 
 namespace radflow::apps::lung {
@@ -11,8 +12,6 @@ namespace radflow::apps::lung {
 namespace {
 
 using namespace ai::codes;  // the shared codes (ai/codes.h)
-const ai::Code kLeftLung{"44029006", "SCT", "Left lung"};
-const ai::Code kRightLung{"3341006", "SCT", "Right lung"};
 const ai::Code kNodule{"27925004", "SCT", "Nodule"};
 const ai::Code kMass{"4147007", "SCT", "Mass"};
 
@@ -44,7 +43,7 @@ Result<ai::AppOutput> RunLungLesions(const ai::AppInput& input) {
   size_t nodules = 0, masses = 0;
   double largest = 0;
   for (auto& les : *lesions) {
-    const bool mass = les.long_axis_mm >= 30;  // Fleischner glossary: a mass is > 3 cm
+    const bool mass = les.long_axis_mm >= kMassMm;
     (mass ? masses : nodules)++;
     largest = std::max(largest, les.long_axis_mm);
     ai::Finding fd;

@@ -5,10 +5,9 @@
 #include <string>
 
 #include "apps/qc/qc_apps.h"
+#include "apps/qc/qc_internal.h"
 
 namespace radflow::apps::qc {
-
-constexpr double kFallbackNoiseHu = 20;  // as Denoise's own fallback
 
 Result<ai::AppOutput> RunCtDenoise(const ai::AppInput& input) {
   const auto& g = input.image.geometry();

@@ -9,13 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "base/parallel.h"
 #include "apps/qc/qc_apps.h"
+#include "apps/qc/qc_internal.h"
+#include "base/parallel.h"
 
 namespace radflow::apps::qc {
 namespace {
-
-constexpr double kFallbackNoiseHu = 20;  // when no soft tissue was found to measure noise
 
 // One slice in a buffer with a one-pixel border copied from the edge (zero flux there).
 void DiffuseSlice(const float* in, float* out, size_t nx, size_t ny, int iterations, float dt,
