@@ -12,8 +12,6 @@ namespace radflow::apps::lung {
 using imaging::Mask;
 
 bool Measure(const imaging::ImageVolume& hu, Mask mask, Lesion* out, Shape* shape) {
-  const size_t lo[3] = {0, 0, 0};
-  const size_t* hi = hu.geometry().size.data();
   const auto& g = hu.geometry();
   const auto& s = g.size;
   size_t n = 0, solid = 0;
@@ -21,9 +19,9 @@ bool Measure(const imaging::ImageVolume& hu, Mask mask, Lesion* out, Shape* shap
   std::array<double, 3> mean{0, 0, 0};
   std::array<double, 6> cov{};  // xx yy zz xy xz yz
   std::vector<size_t> slice_area(s[2], 0);
-  for (size_t k = lo[2]; k < hi[2]; ++k)
-    for (size_t j = lo[1]; j < hi[1]; ++j)
-      for (size_t i = lo[0]; i < hi[0]; ++i) {
+  for (size_t k = 0; k < s[2]; ++k)
+    for (size_t j = 0; j < s[1]; ++j)
+      for (size_t i = 0; i < s[0]; ++i) {
         if (!mask.at(i, j, k)) continue;
         const auto p = g.IndexToPoint(double(i), double(j), double(k));
         ++n;
@@ -56,8 +54,6 @@ bool Measure(const imaging::ImageVolume& hu, Mask mask, Lesion* out, Shape* shap
     ev[2] = q + 2 * p * std::cos(phi + 2 * M_PI / 3);
     ev[1] = 3 * q - ev[0] - ev[2];
   }
-  // Semi-axes of the ellipsoid with the same second moments (variance a²/5 along an axis).
-  for (int a = 0; a < 3; ++a) shape->semi_axes_mm[a] = std::sqrt(5 * std::max(ev[a], 0.0));
   std::vector<float> values;
   values.reserve(n);
   for (size_t v = 0; v < mask.data().size(); ++v)
@@ -70,8 +66,8 @@ bool Measure(const imaging::ImageVolume& hu, Mask mask, Lesion* out, Shape* shap
   // Long/short axis on the slice with the largest cross-section (RECIST-like, axial).
   const size_t kmax = size_t(std::max_element(slice_area.begin(), slice_area.end()) - slice_area.begin());
   std::vector<std::array<double, 2>> edge;
-  for (size_t j = lo[1]; j < hi[1]; ++j)
-    for (size_t i = lo[0]; i < hi[0]; ++i) {
+  for (size_t j = 0; j < s[1]; ++j)
+    for (size_t i = 0; i < s[0]; ++i) {
       if (!mask.at(i, j, kmax)) continue;
       const bool border = i == 0 || j == 0 || i + 1 == s[0] || j + 1 == s[1] || !mask.at(i - 1, j, kmax) ||
                           !mask.at(i + 1, j, kmax) || !mask.at(i, j - 1, kmax) || !mask.at(i, j + 1, kmax);

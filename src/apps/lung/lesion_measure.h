@@ -13,7 +13,6 @@ constexpr float kSolidHu = -300;  // solid component
 
 // Second-moment shape and density of a candidate beyond what Lesion reports.
 struct Shape {
-  double semi_axes_mm[3] = {0, 0, 0};  // of the moment-equivalent ellipsoid, descending
   double p90_hu = 0;                   // 90th percentile HU (the dense core)
   size_t slices = 0;                   // axial slices the mask spans
 };

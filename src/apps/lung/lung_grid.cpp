@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <thread>
 
 #include "imaging/distance.h"
 
@@ -11,13 +9,6 @@ namespace radflow::apps::lung::grid {
 
 using imaging::Geometry;
 using imaging::Mask;
-
-namespace {
-
-
-
-}  // namespace
-
 
 Mask Dilate(const Mask& m, double r, bool in_plane, int threads) {
   const auto d = imaging::SquaredDistance(m, true, in_plane, threads);

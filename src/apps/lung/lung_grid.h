@@ -1,5 +1,5 @@
-// Internal grid helpers of the lung apps: exact Euclidean distance transforms in mm (fast
-// morphology at any radius), working-grid down/upsampling and per-slice convex hulls.
+// Internal grid helpers of the lung apps: morphology at any radius by distance maps in mm,
+// the working grid's block factors and per-slice convex hulls.
 #pragma once
 
 #include <array>
