@@ -14,13 +14,16 @@ namespace radflow::apps::head {
 using imaging::ImageVolume;
 using imaging::Mask;
 
-ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
-  const auto& g = hu.geometry();
+std::array<size_t, 3> WorkingFactors(const imaging::Geometry& input, const HeadBleedSettings& s) {
   std::array<size_t, 3> f;
   for (int a = 0; a < 3; ++a) {
-    f[a] = std::max<size_t>(1, size_t(std::lround(s.working_spacing_mm / g.spacing[a])));
+    f[a] = std::max<size_t>(1, size_t(std::lround(s.working_spacing_mm / input.spacing[a])));
   }
-  return imaging::BlockMean(hu, f, s.threads);
+  return f;
+}
+
+ImageVolume WorkingGrid(const ImageVolume& hu, const HeadBleedSettings& s) {
+  return imaging::BlockMean(hu, WorkingFactors(hu.geometry(), s), s.threads);
 }
 
 Result<Mask> BrainMask(const ImageVolume& hu) { return BrainMask(hu, HeadBleedSettings{}); }

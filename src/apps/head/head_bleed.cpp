@@ -2,7 +2,6 @@
 #include "apps/head/head_bleed.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -21,16 +20,12 @@ std::string Format(const char* fmt, double a, double b = 0) {
   return buf;
 }
 
-// One label of the working grid, back on the input's grid: the working grid's voxels are
-// blocks of the input's (WorkingGrid, imaging::BlockMean).
+// One label of the working grid, back on the input's grid (the grid WorkingGrid started from).
 imaging::Mask ToInputGrid(const imaging::Volume<int32_t>& labels, int32_t label,
-                          const imaging::Geometry& input, int threads) {
-  const auto& w = labels.geometry();
-  std::array<size_t, 3> f;
-  for (int a = 0; a < 3; ++a) f[a] = size_t(std::lround(w.spacing[a] / input.spacing[a]));
-  imaging::Mask coarse(w, 0);
+                          const imaging::Geometry& input, const HeadBleedSettings& s) {
+  imaging::Mask coarse(labels.geometry(), 0);
   for (size_t n = 0; n < coarse.data().size(); ++n) coarse.data()[n] = labels.data()[n] == label;
-  return imaging::BlockExpand(coarse, input, f, threads);
+  return imaging::BlockExpand(coarse, input, WorkingFactors(input, s), s.threads);
 }
 
 }  // namespace
@@ -72,7 +67,7 @@ Result<ai::AppOutput> RunHeadBleed(const ai::AppInput& input, HeadBleedSettings 
     seg.label = "Suspected haemorrhage " + std::to_string(out.segments.size() + 1);
     seg.category = kMorphologicallyAltered;
     seg.type = kHemorrhage;
-    seg.mask = ToInputGrid(labels, c.label, input.image.geometry(), s.threads);
+    seg.mask = ToInputGrid(labels, c.label, input.image.geometry(), s);
     out.segments.push_back(std::move(seg));
 
     ai::Finding f;

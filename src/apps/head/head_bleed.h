@@ -4,6 +4,7 @@
 // result does not rule out haemorrhage (docs/apps/ct-head-bleed.md lists the limits).
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,11 @@ struct BleedCandidate {
   int label = 0;                // its value in DetectHyperdense's labels volume
 };
 
-// Block-averages `hu` to voxels of about settings.working_spacing_mm (integer factors per
-// axis, block centres keep the LPS geometry); a copy when no axis is finer.
+// The working grid's integer block factors per axis for an input grid: voxels of about
+// settings.working_spacing_mm, 1 on axes that are not finer.
+std::array<size_t, 3> WorkingFactors(const imaging::Geometry& input, const HeadBleedSettings& s);
+// Block-averages `hu` by WorkingFactors (imaging::BlockMean: block centres keep the LPS
+// geometry); a copy when no axis is finer.
 imaging::ImageVolume WorkingGrid(const imaging::ImageVolume& hu, const HeadBleedSettings& s);
 
 // The intracranial soft tissue away from the skull (skull stripping): per slice, the region
