@@ -450,4 +450,13 @@ Result<AppManifest> ParseManifest(const std::string& text, const std::string& fo
   return manifest;
 }
 
+std::string RunnerName(const Runner& runner) {
+  switch (runner.kind) {
+    case Runner::Kind::kBuiltin: return "builtin:" + runner.builtin;
+    case Runner::Kind::kTorchScript: return "torchscript";
+    case Runner::Kind::kOnnx: return "onnx";
+  }
+  return "";
+}
+
 }  // namespace radflow::ai

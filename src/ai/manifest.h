@@ -85,6 +85,9 @@ struct AppManifest {
   std::string source;                // the manifest file it came from
 };
 
+// The runner as a manifest writes it: "builtin:<name>", "torchscript" or "onnx".
+std::string RunnerName(const Runner& runner);
+
 // Parses one manifest. `base_dir` resolves a relative model path; `format` is "json" or
 // "yaml" ("yml" too). Errors (kInvalidArgument) read "<field path>: <reason>". Does not
 // check that a builtin runner is registered (LoadApps does).

@@ -30,14 +30,11 @@ ordered_json RuleJson(const ai::Rule& r) {
 
 ordered_json AppJson(const ai::AppStatus& a) {
   const ai::AppManifest& m = a.manifest;
-  std::string runner = m.runner.kind == ai::Runner::Kind::kBuiltin ? "builtin:" + m.runner.builtin
-                       : m.runner.kind == ai::Runner::Kind::kTorchScript ? "torchscript"
-                                                                         : "onnx";
   ordered_json rules = ordered_json::array();
   for (const auto& r : m.rules) rules.push_back(RuleJson(r));
   return {{"id", m.id},           {"name", m.name},       {"version", m.version},
           {"vendor", m.vendor},   {"intended_use", m.intended_use},
-          {"enabled", a.enabled}, {"runner", runner},     {"rules", rules},
+          {"enabled", a.enabled}, {"runner", ai::RunnerName(m.runner)},     {"rules", rules},
           {"outputs", m.outputs}, {"timeout_s", m.timeout_s},
           {"max_attempts", m.max_attempts}, {"priority", m.priority},
           {"resources", {{"threads", m.resources.threads}, {"memory_mb", m.resources.memory_mb},

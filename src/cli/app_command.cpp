@@ -23,15 +23,6 @@ int Fail(const Status& st) {
   return 1;
 }
 
-std::string RunnerText(const ai::AppManifest& m) {
-  switch (m.runner.kind) {
-    case ai::Runner::Kind::kBuiltin: return "builtin:" + m.runner.builtin;
-    case ai::Runner::Kind::kTorchScript: return "torchscript";
-    case ai::Runner::Kind::kOnnx: return "onnx";
-  }
-  return "";
-}
-
 // A folder's files (recursive, sorted), or a stored series' blobs.
 Result<std::vector<std::string>> SeriesFiles(const AppCommandOptions& o) {
   std::error_code ec;
@@ -81,7 +72,7 @@ int RunAppList(const AppCommandOptions& o) {
   std::cout << std::left << std::setw(20) << "ID" << std::setw(10) << "VERSION" << std::setw(26) << "RUNNER"
             << std::setw(9) << "DEFAULT" << "NAME\n";
   for (const auto& m : apps.apps) {
-    std::cout << std::setw(20) << m.id << std::setw(10) << m.version << std::setw(26) << RunnerText(m)
+    std::cout << std::setw(20) << m.id << std::setw(10) << m.version << std::setw(26) << ai::RunnerName(m.runner)
               << std::setw(9) << (m.enabled ? "enabled" : "disabled") << m.name << "\n";
   }
   for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";

@@ -94,6 +94,18 @@ class JobStore::Impl {
   // A BEGIN still busy after the busy timeout is retried (5 attempts with backoff).
   Status Transaction(const std::function<Status()>& fn) { return db->Transaction(fn, 5); }
 
+  // Whether a queued or running job of the app exists on the series (mu held).
+  Result<bool> Active(const std::string& app_id, const std::string& series_uid) {
+    auto p = db->Prepare(kActiveSql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, series_uid).Bind(2, app_id);
+    Status s;
+    const bool active = st.Step(&s) && st.Int(0) != 0;
+    if (!s.ok()) return s;
+    return active;
+  }
+
   // Executes a prepared write; *changes gets the number of rows it changed.
   Status Run(const std::string& sql, const std::function<void(sqlite3_stmt*, Statement&)>& bind,
              int* changes = nullptr) {
@@ -179,13 +191,9 @@ Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_acti
   std::optional<int64_t> id;
   Status s = impl_->Transaction([&]() -> Status {
     if (unless_active) {
-      auto p = impl_->db->Prepare(kActiveSql);
-      if (!p.ok()) return p.status();
-      Statement st(p.value());
-      st.Bind(1, job.series_uid).Bind(2, job.app_id);
-      Status s;
-      bool active = st.Step(&s) && st.Int(0) != 0;
-      if (!s.ok() || active) return s;
+      auto active = impl_->Active(job.app_id, job.series_uid);
+      if (!active.ok()) return active.status();
+      if (active.value()) return Status::Ok();
     }
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "INSERT INTO ai_jobs (app_id, app_version, study_uid, series_uid, state, priority,"
@@ -216,14 +224,7 @@ Result<std::optional<int64_t>> JobStore::EnqueueUnlessActive(const Job& job) {
 
 Result<bool> JobStore::HasActive(const std::string& app_id, const std::string& series_uid) {
   std::lock_guard<std::mutex> g(impl_->mu);
-  auto p = impl_->db->Prepare(kActiveSql);
-  if (!p.ok()) return p.status();
-  Statement st(p.value());
-  st.Bind(1, series_uid).Bind(2, app_id);
-  Status s;
-  bool active = st.Step(&s) && st.Int(0) != 0;
-  if (!s.ok()) return s;
-  return active;
+  return impl_->Active(app_id, series_uid);
 }
 
 Status JobStore::MarkRouted(const std::string& series_uid, int64_t now_ms) {

@@ -82,7 +82,6 @@ struct Engine::Impl {
   std::map<int64_t, int64_t> stable_at;                  // job id → SeriesStable time
   std::map<int64_t, std::unique_ptr<Running>> running;
   std::set<std::string> app_series;  // series the engine itself stored: never routed
-  EngineStats stats;
   std::thread scheduler;
   SteadyClock::time_point last_reconcile = SteadyClock::now();
 
@@ -145,7 +144,6 @@ struct Engine::Impl {
     Status marked = jobs.MarkRouted(series_uid, routed_at);
     if (!marked.ok()) log::Warn("ai: recording the routing of " + series_uid + ": " + marked.ToString());
     std::lock_guard lock(mu);
-    ++stats.routed_series;
     cv.notify_all();
     return queued;
   }
@@ -215,7 +213,8 @@ struct Engine::Impl {
       if (same_app >= options.max_running_per_app) continue;
       const int64_t wanted = std::max<int64_t>(0, app->second.resources.memory_mb);
       if (!running.empty() && memory_mb + wanted > memory_budget_mb) continue;
-      auto marked = jobs.MarkRunning(job.id, UnixMillis());
+      const int64_t started_at = UnixMillis();
+      auto marked = jobs.MarkRunning(job.id, started_at);
       if (!marked.ok() || !marked.value()) continue;
       if (job.attempts > job.max_attempts) {
         // Only a job interrupted by restarts gets here (failures stop at max_attempts): one
@@ -224,13 +223,14 @@ struct Engine::Impl {
                                                    " interrupted attempts", std::nullopt);
         continue;
       }
-      Launch(job, app->second);
+      Launch(job, app->second, started_at);
     }
   }
 
   // Called with mu held.
-  void Launch(Job job, const AppManifest& app) {
+  void Launch(Job job, const AppManifest& app, int64_t started_at) {
     ++job.attempts;
+    job.started_at = started_at;
     auto located = SeriesFiles(job.series_uid);
     if (!located.ok()) {
       (void)jobs.MarkFailed(job.id, UnixMillis(), "series not available: " + located.status().message(), std::nullopt);
@@ -257,7 +257,6 @@ struct Engine::Impl {
     r->pid = pid.value();
     r->deadline = SteadyClock::now() + std::chrono::milliseconds(
                                            static_cast<int64_t>(std::max(0.1, app.timeout_s) * 1000));
-    ++stats.jobs_started;
     log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") started, attempt " +
               std::to_string(job.attempts) + ", worker pid " + std::to_string(r->pid));
     Running* raw = r.get();
@@ -272,7 +271,6 @@ struct Engine::Impl {
       double delay = options.retry_backoff_s * std::pow(2.0, std::max(0, job.attempts - 1));
       retry_at = UnixMillis() + static_cast<int64_t>(delay * 1000);
     }
-    ++stats.jobs_failed_attempts;
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") attempt " +
               std::to_string(job.attempts) + " failed: " + error +
               (retry_at ? " — will retry" : " — giving up"));
@@ -281,7 +279,6 @@ struct Engine::Impl {
 
   void FailFinal(const Job& job, const std::string& error, bool final) {
     if (!final) return Fail(job, error);
-    ++stats.jobs_failed_attempts;
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") failed after storing results: " + error);
     (void)jobs.MarkFailed(job.id, UnixMillis(), error + " (some results were stored; not retried)", std::nullopt);
   }
@@ -347,11 +344,12 @@ struct Engine::Impl {
     // stored unless all of it can be: paths must lie in the job's folder.
     // The paths stored are the checked ones, inside the folder, never the worker's strings.
     std::vector<std::string> checked;
+    std::error_code folder_ec;
+    const auto folder = fs::weakly_canonical(r.out_dir, folder_ec);
     for (const auto& o : run->objects) {
       std::error_code ec;
-      const auto folder = fs::weakly_canonical(r.out_dir, ec);
       auto rel = fs::relative(fs::weakly_canonical(o.path, ec), folder, ec);
-      if (ec || rel.empty() || *rel.begin() == "..") {
+      if (folder_ec || ec || rel.empty() || *rel.begin() == "..") {
         std::lock_guard lock(mu);
         Fail(job, "the worker named a result outside its folder: " + o.path);
         return;
@@ -431,22 +429,16 @@ struct Engine::Impl {
                            {"app_return_to_stored_ms", stored_ms - run->app_finished_at_ms}};
     {
       std::lock_guard lock(mu);
-      auto it = stable_at.find(job.id);
+      auto it = stable_at.find(job.id);  // Monitor erases it once the job is settled
       if (it != stable_at.end()) {
-        auto started = jobs.Get(job.id);
-        if (started.ok() && started->has_value()) {
-          timings["stable_to_start_ms"] = (*started)->started_at - it->second;
-          // Including the worker process's start and the series' loading.
-          timings["stable_to_app_call_ms"] = run->app_started_at_ms - it->second;
-        }
-        stable_at.erase(it);
+        timings["stable_to_start_ms"] = job.started_at - it->second;
+        // Including the worker process's start and the series' loading.
+        timings["stable_to_app_call_ms"] = run->app_started_at_ms - it->second;
       }
     }
     nlohmann::json results{{"objects", objects}, {"timings", timings}};
     s = jobs.MarkSucceeded(job.id, stored_ms, run->summary, results.dump());
     if (!s.ok()) log::Error("ai: recording job " + std::to_string(job.id) + ": " + s.ToString());
-    std::lock_guard lock(mu);
-    ++stats.jobs_succeeded;
     log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") done: " + run->summary);
   }
 
@@ -576,10 +568,6 @@ Result<AppStatus> Engine::SetEnabled(const std::string& app_id, bool enabled) {
   return AppStatus{std::move(m), enabled};
 }
 
-Result<std::vector<int64_t>> Engine::RouteSeries(const std::string& series_uid, const std::string& trigger) {
-  return impl_->Route(series_uid, trigger, 0);
-}
-
 Result<int64_t> Engine::Submit(const std::string& app_id, const std::string& series_uid, bool stat,
                                const std::string& trigger) {
   AppManifest m;
@@ -606,14 +594,8 @@ Result<int64_t> Engine::Rerun(int64_t job_id) {
     std::lock_guard lock(impl_->mu);
     if (!impl_->apps.count(again.app_id)) return Status(ErrorCode::kNotFound, "no app '" + again.app_id + "'");
   }
-  again.id = 0;
-  again.state = JobState::kQueued;
-  again.attempts = 0;
-  again.not_before = again.created_at = again.started_at = again.finished_at = 0;
-  again.error.clear();
-  again.summary.clear();
-  again.results_json = "[]";
-  again.cancel_requested = false;
+  // Enqueue keeps app, series, priority, attempts allowed, not_before, created_at, trigger.
+  again.not_before = again.created_at = 0;
   again.trigger = "rerun of " + std::to_string(job_id);
   auto id = jobs_.Enqueue(again);
   std::lock_guard lock(impl_->mu);
@@ -634,9 +616,5 @@ Result<bool> Engine::Cancel(int64_t job_id) {
   return true;
 }
 
-EngineStats Engine::Stats() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->stats;
-}
 
 }  // namespace radflow::ai

@@ -53,13 +53,6 @@ struct AppStatus {
   bool enabled = true;
 };
 
-struct EngineStats {
-  int64_t routed_series = 0;
-  int64_t jobs_started = 0;
-  int64_t jobs_succeeded = 0;
-  int64_t jobs_failed_attempts = 0;
-};
-
 class Engine {
  public:
   Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
@@ -76,9 +69,6 @@ class Engine {
   const std::vector<std::string>& ManifestErrors() const { return manifest_errors_; }
   Result<AppStatus> SetEnabled(const std::string& app_id, bool enabled);
 
-  // Routes one stored series now (what SeriesStable does); returns the job ids queued.
-  Result<std::vector<int64_t>> RouteSeries(const std::string& series_uid,
-                                           const std::string& trigger = "series-stable");
   // Queues `app_id` on a stored series regardless of its rules (API, CLI). `stat` adds 100
   // to the app's priority.
   Result<int64_t> Submit(const std::string& app_id, const std::string& series_uid, bool stat,
@@ -87,7 +77,6 @@ class Engine {
   Result<bool> Cancel(int64_t job_id);
 
   storage::JobStore& jobs() { return jobs_; }
-  EngineStats Stats() const;
 
  private:
   struct Impl;
