@@ -1,5 +1,6 @@
-// Internal to the imaging module: small DCMTK accessors and vector arithmetic shared by the
-// series, RTSTRUCT and SEG readers. Not a public header (it shows DCMTK types).
+// Small DCMTK accessors and vector arithmetic shared by imaging's series, RTSTRUCT and SEG
+// readers and the AI result writers (ai/results), the modules that wrap DCMTK. Not for
+// anything else (it shows DCMTK types).
 #pragma once
 
 #include <dcmtk/dcmdata/dcdeftag.h>

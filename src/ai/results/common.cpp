@@ -11,60 +11,42 @@
 #include <filesystem>
 
 #include "ai/results/results_internal.h"
+#include "imaging/dicom_helpers.h"
 
 namespace radflow::ai::results_internal {
-namespace {
 
-std::string Get(DcmItem& item, const DcmTagKey& tag) {
-  OFString v;
-  if (item.findAndGetOFStringArray(tag, v).bad()) return "";
-  return v.c_str();
-}
-
-bool GetVec(DcmItem& item, const DcmTagKey& tag, double* out, int n) {
-  for (int i = 0; i < n; ++i) {
-    Float64 v = 0;
-    if (item.findAndGetFloat64(tag, v, i).bad()) return false;
-    out[i] = v;
-  }
-  return true;
-}
-
-double Dot(const imaging::Vec3& a, const imaging::Vec3& b) {
-  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-}  // namespace
+using imaging::internal::Cross;
+using imaging::internal::Dot;
+using imaging::internal::GetDoubles;
+using imaging::internal::GetString;
+using imaging::internal::Sub;
 
 Result<LoadedSource> LoadSource(const SourceSeries& source) {
   if (source.files.empty()) return Status(ErrorCode::kInvalidArgument, "no source files");
   LoadedSource out;
   for (const auto& path : source.files) {
-    if (!std::filesystem::exists(path)) return Status(ErrorCode::kNotFound, "no such file: " + path);
     auto ff = std::make_shared<DcmFileFormat>();
     // Values over 4 KiB (the pixel data) stay on disk until accessed (DCM_MaxReadLength).
-    if (ff->loadFile(path.c_str()).bad()) return Status(ErrorCode::kInvalidDicom, "cannot read " + path);
-    DcmDataset& ds = *ff->getDataset();
+    RADFLOW_RETURN_IF_ERROR(imaging::internal::LoadDicom(path, *ff));
+    DcmDataset* ds = ff->getDataset();
     SourceInstance inst;
-    inst.path = path;
-    inst.sop_class_uid = Get(ds, DCM_SOPClassUID);
-    inst.sop_instance_uid = Get(ds, DCM_SOPInstanceUID);
+    inst.sop_class_uid = GetString(ds, DCM_SOPClassUID);
+    inst.sop_instance_uid = GetString(ds, DCM_SOPInstanceUID);
     if (inst.sop_class_uid.empty() || inst.sop_instance_uid.empty()) {
       return Status(ErrorCode::kMissingAttribute, "no SOP Class/Instance UID in " + path);
     }
     double iop[6];
-    if (GetVec(ds, DCM_ImagePositionPatient, inst.position.data(), 3) &&
-        GetVec(ds, DCM_ImageOrientationPatient, iop, 6)) {
+    if (GetDoubles(ds, DCM_ImagePositionPatient, inst.position.data(), 3) &&
+        GetDoubles(ds, DCM_ImageOrientationPatient, iop, 6)) {
       inst.row = {iop[0], iop[1], iop[2]};
       inst.col = {iop[3], iop[4], iop[5]};
       inst.has_geometry = true;
     }
-    inst.header = ff;
     out.instances.push_back(inst);
     if (!out.first) {
-      out.study_instance_uid = Get(ds, DCM_StudyInstanceUID);
-      out.series_instance_uid = Get(ds, DCM_SeriesInstanceUID);
-      out.frame_of_reference_uid = Get(ds, DCM_FrameOfReferenceUID);
+      out.study_instance_uid = GetString(ds, DCM_StudyInstanceUID);
+      out.series_instance_uid = GetString(ds, DCM_SeriesInstanceUID);
+      out.frame_of_reference_uid = GetString(ds, DCM_FrameOfReferenceUID);
       if (out.study_instance_uid.empty() || out.series_instance_uid.empty()) {
         return Status(ErrorCode::kMissingAttribute, "no Study/Series Instance UID in " + path);
       }
@@ -78,14 +60,13 @@ const SourceInstance* MatchSlice(const LoadedSource& src, const imaging::Geometr
   const imaging::Vec3 p = grid.IndexToPoint(0, 0, static_cast<double>(k));
   const auto& di = grid.direction[0];
   const auto& dj = grid.direction[1];
-  const imaging::Vec3 n{di[1] * dj[2] - di[2] * dj[1], di[2] * dj[0] - di[0] * dj[2],
-                        di[0] * dj[1] - di[1] * dj[0]};
+  const imaging::Vec3 n = Cross(di, dj);
   const double half_slice = 0.5 * grid.spacing[2];
   const double half_pixel = 0.5 * std::min(grid.spacing[0], grid.spacing[1]);
   for (const auto& inst : src.instances) {
     if (!inst.has_geometry) continue;
     if (Dot(inst.row, di) < 0.9999 || Dot(inst.col, dj) < 0.9999) continue;
-    const imaging::Vec3 d{inst.position[0] - p[0], inst.position[1] - p[1], inst.position[2] - p[2]};
+    const imaging::Vec3 d = Sub(inst.position, p);
     const double along = Dot(d, n);
     if (std::abs(along) >= half_slice) continue;
     // In-plane offset: a tilted stack's slices are shifted within the plane.

@@ -17,13 +17,11 @@ namespace radflow::ai::results_internal {
 
 // One source image (single-frame) with the geometry needed to match it to a grid plane.
 struct SourceInstance {
-  std::string path;
   std::string sop_class_uid;
   std::string sop_instance_uid;
   imaging::Vec3 position{};   // ImagePositionPatient
   imaging::Vec3 row{}, col{};  // ImageOrientationPatient
   bool has_geometry = false;
-  std::shared_ptr<DcmFileFormat> header;  // attributes up to PixelData
 };
 
 struct LoadedSource {

@@ -104,7 +104,10 @@ Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<Segm
   const CodeSequenceMacro derivation_code("113076", "DCM", "Segmentation");
   const CodeSequenceMacro purpose_code("121322", "DCM", "Source image for image processing operation");
 
-  // The frames to write: (segment, slice) pairs with at least one voxel.
+  // The source image on each slice's plane, if any; the frames to write: (segment, slice)
+  // pairs with at least one voxel.
+  std::vector<const SourceInstance*> on_plane(slices);
+  for (size_t k = 0; k < slices; ++k) on_plane[k] = MatchSlice(src, grid, k);
   std::vector<std::vector<size_t>> slices_of(segments.size());
   bool all_on_source = true;
   for (size_t s = 0; s < segments.size(); ++s) {
@@ -113,7 +116,7 @@ Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<Segm
       const uint8_t* plane = data.data() + k * frame_pixels;
       if (std::none_of(plane, plane + frame_pixels, [](uint8_t v) { return v != 0; })) continue;
       slices_of[s].push_back(k);
-      all_on_source = all_on_source && MatchSlice(src, grid, k) != nullptr;
+      all_on_source = all_on_source && on_plane[k] != nullptr;
     }
   }
   // A functional group is either per-frame in every frame or shared (C.7.6.16). Frames on a
@@ -144,7 +147,7 @@ Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<Segm
                            CodeSequenceMacro(so.type.value.c_str(), so.type.scheme.c_str(),
                                              so.type.meaning.c_str()),
                            DcmSegTypes::SAT_AUTOMATIC,
-                           (algorithm.name.empty() ? algorithm.id : algorithm.name).c_str());
+                           names.model_name.c_str());
     if (c.bad() || !segment) return Status(ErrorCode::kInvalidArgument, Err("segment " + so.label, c));
     const double* rgb = kPalette[s % (sizeof kPalette / sizeof kPalette[0])];
     double L = 0, a = 0, b = 0;
@@ -173,7 +176,7 @@ Result<WrittenObject> results_internal::WriteSegmentation(const std::vector<Segm
       per_frame.push_back(&content);
       // DerivationImageSequence: the source image on this frame's plane (C.7.6.16.2.6).
       FGDerivationImage derivation;
-      const SourceInstance* inst = all_on_source ? MatchSlice(src, grid, k) : nullptr;
+      const SourceInstance* inst = all_on_source ? on_plane[k] : nullptr;
       DerivationImageItem* item = nullptr;
       if (inst && derivation.addDerivationImageItem(derivation_code, "", item).good() && item) {
         auto* source_item = new SourceImageItem();

@@ -126,7 +126,7 @@ void BuildTree(DSRDocument& doc, const std::vector<Finding>& findings, const Loa
   root.setConceptName(Dcm("126000", "Imaging Measurement Report"));
   root.setContinuityOfContent(DSRTypes::COC_Separate);
   root.setTemplateIdentification("1500", "DCMR");
-  const std::string device = algorithm.name.empty() ? algorithm.id : algorithm.name;
+  const Equipment equipment = EquipmentOf(algorithm);
 
   Children top(tree);
   // TID 1204 language, TID 1001/1004 device observer (the algorithm), procedure reported.
@@ -137,11 +137,11 @@ void BuildTree(DSRDocument& doc, const std::vector<Finding>& findings, const Loa
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_UIDRef, Dcm("121012", "Device Observer UID"))
       .setStringValue(NewUid().c_str());
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121013", "Device Observer Name"))
-      .setStringValue(device.c_str(), OFFalse);
+      .setStringValue(equipment.model_name.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121014", "Device Observer Manufacturer"))
-      .setStringValue(EquipmentOf(algorithm).manufacturer.c_str(), OFFalse);
+      .setStringValue(equipment.manufacturer.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("121015", "Device Observer Model Name"))
-      .setStringValue(device.c_str(), OFFalse);
+      .setStringValue(equipment.model_name.c_str(), OFFalse);
   top.Add(DSRTypes::RT_hasConceptMod, DSRTypes::VT_Code, Dcm("121058", "Procedure reported"))
       .setCodeValue(DSRCodedEntryValue("363679005", "SCT", "Imaging procedure"));
 
@@ -183,12 +183,11 @@ Result<WrittenObject> results_internal::WriteMeasurementReport(const std::vector
     DSRDocument doc(DSRTypes::DT_Comprehensive3DSR);
     BuildTree(doc, findings, src, algorithm, segmentation);
     if (!doc.isValid()) return Status(ErrorCode::kInternal, "SR document tree is not valid");
-    const std::string device = algorithm.name.empty() ? algorithm.id : algorithm.name;
+    const Equipment equipment = EquipmentOf(algorithm);
     Check(doc.createNewSeriesInStudy(src.study_instance_uid.c_str()), "study");
     doc.setSeriesNumber(std::to_string(series_number).c_str());
     doc.setInstanceNumber("1");
-    doc.setSeriesDescription(("AI " + device + " measurements").substr(0, 64).c_str(), OFFalse);
-    const Equipment equipment = EquipmentOf(algorithm);
+    doc.setSeriesDescription(("AI " + equipment.model_name + " measurements").substr(0, 64).c_str(), OFFalse);
     doc.setManufacturer(equipment.manufacturer.c_str(), OFFalse);
     doc.setManufacturerModelName(equipment.model_name.c_str(), OFFalse);
     doc.setSoftwareVersions(equipment.software_versions.c_str(), OFFalse);

@@ -20,14 +20,12 @@ Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const S
   if (!src.ok()) return src.status();
   std::vector<WrittenObject> written;
   int series_number = series_number_base;
-  const WrittenObject* seg = nullptr;
   if (!output.segments.empty()) {
     auto r = WriteSegmentation(output.segments, *src, algorithm, out_dir + "/seg-1.dcm", series_number++);
     if (!r.ok()) return r.status();
     written.push_back(r.value());
   }
   if (measurement_report && (!output.findings.empty() || !output.segments.empty())) {
-    if (!written.empty()) seg = &written.front();
     std::vector<Finding> findings = output.findings;
     if (findings.empty()) {
       // Segments without findings: one group per segment so the SR indexes them.
@@ -39,8 +37,8 @@ Result<std::vector<WrittenObject>> WriteResults(const AppOutput& output, const S
         findings.push_back(f);
       }
     }
-    const WrittenObject seg_copy = seg ? *seg : WrittenObject{};
-    auto r = WriteMeasurementReport(findings, *src, algorithm, seg ? &seg_copy : nullptr,
+    // The SEG, when there is one, is written[0]: the SR references its segments.
+    auto r = WriteMeasurementReport(findings, *src, algorithm, written.empty() ? nullptr : &written.front(),
                                     out_dir + "/sr-1.dcm", series_number++);
     if (!r.ok()) return r.status();
     written.push_back(r.value());
