@@ -7,6 +7,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ai/app.h"
@@ -100,6 +101,9 @@ Result<AppManifest> LoadManifestFile(const std::string& path);
 struct LoadedApps {
   std::vector<AppManifest> apps;    // sorted by id
   std::vector<std::string> errors;  // "file: field: reason", one per rejected manifest
+
+  // The loaded app with this id, or nullptr.
+  const AppManifest* Find(std::string_view id) const;
 };
 // Every *.json / *.yaml / *.yml directly in each folder (later folders override an id of an
 // earlier one). A bad manifest is reported and skipped; the others load. A runner naming

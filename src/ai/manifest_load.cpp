@@ -104,4 +104,11 @@ LoadedApps LoadApps(const std::vector<std::string>& folders) {
   return loaded;
 }
 
+const AppManifest* LoadedApps::Find(std::string_view id) const {
+  for (const auto& m : apps) {
+    if (m.id == id) return &m;
+  }
+  return nullptr;
+}
+
 }  // namespace radflow::ai

@@ -81,21 +81,20 @@ int RunAppList(const AppCommandOptions& o) {
 
 int RunAppRun(const AppCommandOptions& o) {
   ai::LoadedApps apps = ai::LoadApps(server::DefaultAppFolders(o.data, o.app_folders));
-  auto it = std::find_if(apps.apps.begin(), apps.apps.end(),
-                         [&](const ai::AppManifest& m) { return m.id == o.app_id; });
-  if (it == apps.apps.end()) {
+  const ai::AppManifest* app = apps.Find(o.app_id);
+  if (!app) {
     for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";
     return Fail(Status(ErrorCode::kNotFound, "no app '" + o.app_id + "' (see `radflow app list`)"));
   }
   auto files = SeriesFiles(o);
   if (!files.ok()) return Fail(files.status());
-  auto run = ai::RunApp(*it, files.value(), o.out);
+  auto run = ai::RunApp(*app, files.value(), o.out);
   if (!run.ok()) return Fail(run.status());
   if (o.format == "json") {
     std::cout << ai::AppRunToJson(run.value()) << "\n";
     return 0;
   }
-  std::cout << it->id << " " << it->version << ": " << run->summary << "\n";
+  std::cout << app->id << " " << app->version << ": " << run->summary << "\n";
   std::cout << std::fixed << std::setprecision(1) << "load " << run->load_ms << " ms, app " << run->app_ms
             << " ms, writing results " << run->write_ms << " ms\n";
   for (const auto& f : run->findings) {

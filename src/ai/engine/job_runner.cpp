@@ -189,12 +189,11 @@ int RunWorker(const std::string& spec_path) {
   std::vector<std::string> folders = spec.value("app_folders", std::vector<std::string>{});
   std::string app_id = spec.value("app_id", "");
   LoadedApps apps = LoadApps(folders);
-  auto it = std::find_if(apps.apps.begin(), apps.apps.end(),
-                         [&](const AppManifest& m) { return m.id == app_id; });
-  if (it == apps.apps.end()) {
+  const AppManifest* app = apps.Find(app_id);
+  if (!app) {
     return report(Status(ErrorCode::kNotFound, "app '" + app_id + "' is not (or no longer) loadable"));
   }
-  auto run = RunApp(*it, spec.value("files", std::vector<std::string>{}), out_dir);
+  auto run = RunApp(*app, spec.value("files", std::vector<std::string>{}), out_dir);
   if (!run.ok()) return report(run.status());
   std::ofstream(out_dir + "/result.json") << AppRunToJson(run.value());
   return 0;
