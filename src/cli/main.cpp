@@ -10,6 +10,7 @@
 #include "cli/app_command.h"
 #include "base/log.h"
 #include "cli/import_command.h"
+#include "cli/qr_command.h"
 #include "cli/radiomics_command.h"
 #include "dicom/tag.h"
 #include "query/matching.h"
@@ -176,6 +177,9 @@ int main(int argc, char** argv) {
   worker->group("");  // not listed in --help
   worker->add_option("spec", worker_spec, "job spec (JSON)")->required();
 
+  cli::QrCommand qr;
+  cli::AddQrCommand(app, &qr);
+
   CLI11_PARSE(app, argc, argv);
   apps::RegisterBuiltinApps();
   if (*worker) return ai::RunWorker(worker_spec);
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
   log::SetLevel(verbose ? log::Level::kDebug : log::Level::kInfo);
 
   if (*serve) return server::RunServer(sc);
+  if (cli::QrSelected(qr)) return cli::RunQrCommand(qr);
 
   if (*import) {
     ingest::IngestOptions options;
