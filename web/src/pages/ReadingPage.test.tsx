@@ -1,0 +1,118 @@
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { App } from '../App';
+import { setReader } from '../lib/reader';
+import { FakeEventSource, installFetch, item, type Call } from '../test/fakes';
+import type { WorklistItem } from '../types';
+import { HEARTBEAT_MS } from './ReadingPage';
+
+let items: WorklistItem[];
+let priors: Record<string, { study_uid: string }[]>;
+let calls: Call[];
+
+const posts = () => calls.filter((c) => c.method === 'POST').map((c) => c.url);
+const iframe = () => document.querySelector('iframe[data-testid="viewer"]') as HTMLIFrameElement | null;
+
+beforeEach(() => {
+  localStorage.clear();
+  setReader('dr.a');
+  FakeEventSource.install();
+  items = [
+    item({ study_uid: 'one', patient_name: 'First^Pat' }),
+    item({ study_uid: 'taken', reader: 'dr.b', state: 'in_progress' }),
+    item({ study_uid: 'two', patient_name: 'Second^Pat' }),
+  ];
+  priors = { one: [{ study_uid: 'old1' }], two: [] };
+  calls = installFetch((c) => {
+    const byUid = (uid: string) => items.find((i) => i.study_uid === uid);
+    if (c.method === 'GET' && c.url.startsWith('/api/v1/worklist?')) return { body: { total: items.length, items, now: Date.now() } };
+    let m = /^\/api\/v1\/studies\/([^/]+)$/.exec(c.url);
+    if (m) return { body: { study: byUid(m[1]), series: [] } };
+    m = /^\/api\/v1\/studies\/([^/]+)\/priors$/.exec(c.url);
+    if (m) return { body: { study_uid: m[1], priors: priors[m[1]] ?? [] } };
+    if (/\/findings$/.test(c.url)) return { body: [{ id: 1, app_id: 'ct-head-bleed', label: 'haemorrhage', severity: 'critical', size_mm: 30, volume_ml: 12, score: 1, details: {} }] };
+    if (/\/lesions$/.test(c.url)) return { body: [] };
+    m = /^\/api\/v1\/worklist\/([^/]+)\/(claim|release|heartbeat|state)$/.exec(c.url);
+    if (m) {
+      const it = byUid(m[1])!;
+      const me = c.headers['X-Radflow-Reader'];
+      if (it.reader && it.reader !== me) {
+        return { status: 409, body: { error: `held by ${it.reader}`, code: 'conflict', holder: it.reader } };
+      }
+      if (m[2] === 'claim') { it.reader = me; it.state = 'in_progress'; }
+      if (m[2] === 'release') { it.reader = ''; it.state = 'unread'; }
+      if (m[2] === 'state') { it.reader = ''; it.state = (c.body as { state: WorklistItem['state'] }).state; }
+      return { body: it };
+    }
+    return undefined;
+  });
+});
+afterEach(() => { cleanup(); vi.useRealTimers(); });
+
+function open(uid: string) {
+  window.history.replaceState(null, '', `/read/${uid}`);
+  render(<App />);
+}
+
+describe('reading view', () => {
+  it('claims the study and opens OHIF beside its prior', async () => {
+    open('one');
+    await waitFor(() => expect(iframe()).not.toBeNull());
+    expect(posts()).toContain('/api/v1/worklist/one/claim');
+    expect(iframe()!.getAttribute('src')).toBe('/ohif/viewer?StudyInstanceUIDs=one,old1&hangingProtocolId=@ohif/hpCompare');
+    expect(screen.getByTestId('reading').dataset.mode).toBe('reading');
+    await waitFor(() => expect(screen.getByText('haemorrhage')).toBeTruthy());
+  });
+
+  it('opens the study alone without a prior', async () => {
+    open('two');
+    await waitFor(() => expect(iframe()).not.toBeNull());
+    expect(iframe()!.getAttribute('src')).toBe('/ohif/viewer?StudyInstanceUIDs=two');
+  });
+
+  it('does not open the viewer for reading when another reader holds it', async () => {
+    open('taken');
+    const msg = await screen.findByTestId('message');
+    expect(msg.textContent).toContain('Claimed by dr.b');
+    expect(screen.getByTestId('reading').dataset.mode).toBe('blocked');
+    expect(iframe()).toBeNull();
+    expect((screen.getByTestId('action-final') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByTestId('view-only'));
+    await waitFor(() => expect(iframe()).not.toBeNull());
+  });
+
+  it('sends a heartbeat every minute while open', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    open('two');
+    await waitFor(() => expect(screen.getByTestId('reading').dataset.mode).toBe('reading'));
+    expect(posts().filter((u) => u.endsWith('/heartbeat'))).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS + 10);
+    expect(posts().filter((u) => u.endsWith('/heartbeat'))).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS);
+    expect(posts().filter((u) => u.endsWith('/heartbeat'))).toHaveLength(2);
+  });
+
+  it('n releases the current study and claims the next one it may read', async () => {
+    open('one');
+    await waitFor(() => expect(screen.getByTestId('reading').dataset.mode).toBe('reading'));
+    fireEvent.keyDown(window, { key: 'n' });
+    await waitFor(() => expect(window.location.pathname).toBe('/read/two'));
+    await waitFor(() => expect(posts()).toContain('/api/v1/worklist/two/claim'));
+    const p = posts();
+    expect(p.indexOf('/api/v1/worklist/one/release')).toBeGreaterThan(-1);
+    expect(p.indexOf('/api/v1/worklist/one/release')).toBeLessThan(p.indexOf('/api/v1/worklist/two/claim'));
+    expect(p).not.toContain('/api/v1/worklist/taken/claim');
+    fireEvent.keyDown(window, { key: 'Escape' });
+    expect(window.location.pathname).toBe('/worklist');
+  });
+
+  it('marks final and stops holding the claim', async () => {
+    open('two');
+    await waitFor(() => expect(screen.getByTestId('reading').dataset.mode).toBe('reading'));
+    fireEvent.click(screen.getByTestId('action-final'));
+    await waitFor(() => expect(screen.getByTestId('reading').dataset.mode).toBe('done'));
+    const state = calls.find((c) => c.url.endsWith('/state'))!;
+    expect(state.body).toMatchObject({ state: 'final' });
+    expect(screen.getByTestId('message').textContent).toContain('Marked final');
+  });
+});

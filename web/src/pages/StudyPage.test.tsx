@@ -1,0 +1,61 @@
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { App } from '../App';
+import { setReader } from '../lib/reader';
+import { FakeEventSource, installFetch, item, type Call } from '../test/fakes';
+
+let calls: Call[];
+
+beforeEach(() => {
+  localStorage.clear();
+  setReader('dr.a');
+  FakeEventSource.install();
+  const study = item({ study_uid: '1.2.3', accession_number: 'A77', order_priority: 'HIGH',
+                       referring_physician: 'Who^Doctor', site: 'North Hospital', state: 'in_progress', reader: 'dr.b' });
+  calls = installFetch((c) => {
+    if (c.url === '/api/v1/studies/1.2.3') {
+      return { body: { study, series: [
+        { series_uid: '9.1', modality: 'CT', series_number: 2, series_description: 'Axial 5mm', body_part: 'HEAD', num_instances: 30, first_sop_uid: '7.7' },
+        { series_uid: '9.2', modality: 'SR', series_number: 900, series_description: 'AI report', body_part: '', num_instances: 1, first_sop_uid: '' },
+      ] } };
+    }
+    if (c.url === '/api/v1/worklist/1.2.3') {
+      return { body: { ...study, audit: [{ at: Date.now() - 60_000, reader: 'dr.b', action: 'claim', from: 'unread', to: 'in_progress', note: '' }] } };
+    }
+    if (c.url.endsWith('/findings')) return { body: [] };
+    if (c.url.startsWith('/api/v1/jobs?study=1.2.3')) return { body: [{ id: 5, app_id: 'ct-head-bleed', app_version: '1.0', state: 'succeeded', attempts: 1, max_attempts: 3, duration_ms: 4200, error: '', summary: 'no bleed' }] };
+    if (c.url.endsWith('/priors')) return { body: { study_uid: '1.2.3', priors: [{ study_uid: '1.2.0', study_date: '20230101', modalities: 'CT', body_part: 'HEAD', study_description: 'old', score: 96.3, reasons: ['same body region +50'], local: true }] } };
+    if (c.url.endsWith('/lesions')) return { body: [{ tracking_uid: 't1', tracking_id: 'L1', status: 'tracked', volume_change_pct: 25, diameter_change_mm: 1.5, doubling_time_days: 300, current: { size_mm: 8 }, prior: { size_mm: 7 } }] };
+    if (c.url.endsWith('/claim')) return { status: 409, body: { error: 'claimed by dr.b', code: 'conflict', holder: 'dr.b' } };
+    return undefined;
+  });
+  window.history.replaceState(null, '', '/study/1.2.3');
+});
+afterEach(() => cleanup());
+
+describe('study page', () => {
+  it('shows order, series thumbnails, jobs, priors, lesions and the audit trail', async () => {
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('accession').textContent).toBe('A77'));
+    const imgs = [...document.querySelectorAll('figure.series img')] as HTMLImageElement[];
+    expect(imgs).toHaveLength(1);
+    expect(imgs[0].getAttribute('src')).toBe('/dicom-web/studies/1.2.3/series/9.1/instances/7.7/thumbnail');
+    expect(document.querySelectorAll('figure.series')).toHaveLength(2);
+    expect(screen.getByText('North Hospital')).toBeTruthy();
+    expect(screen.getByText('Who Doctor')).toBeTruthy();
+    await waitFor(() => expect(screen.getByText('no bleed')).toBeTruthy());
+    expect(screen.getByText('96.3')).toBeTruthy();
+    expect(screen.getByText('+25.0 %')).toBeTruthy();
+    expect(screen.getByText('300 d')).toBeTruthy();
+    expect(screen.getByTestId('audit').textContent).toContain('unread → in_progress');
+    expect(screen.getByTestId('holder').textContent).toContain('dr.b');
+  });
+
+  it('names the holder when a claim is refused', async () => {
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('accession')).toBeTruthy());
+    fireEvent.click(screen.getByTestId('action-claim'));
+    expect((await screen.findByTestId('message')).textContent).toContain('Claimed by dr.b');
+    expect(calls.find((c) => c.url.endsWith('/claim'))!.headers['X-Radflow-Reader']).toBe('dr.a');
+  });
+});
