@@ -15,6 +15,8 @@ PACKAGES=(
   # (without it Debian leaves the reference BLAS: ~3x slower), python3-torch to train the
   # test models, yaml-cpp for YAML manifests.
   libtorch-dev libopencv-dnn-dev libopenblas0-openmp python3-torch libyaml-cpp-dev
+  # priors: rigid/affine registration (ITK, headers only in src/registration/itk_register.cpp)
+  libinsighttoolkit5-dev
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks

@@ -120,7 +120,7 @@ http::Response FindingsResponse(ai::Engine& engine, const std::string& study, co
 
 }  // namespace
 
-void RegisterAiApi(http::HttpServer& server, ai::Engine& engine) {
+void RegisterAiApi(http::HttpServer& server, ai::Engine& engine, http::Handler other_study_routes) {
   server.Route("GET", "/api/v1/apps", [&engine](const http::Request&) {
     ordered_json apps = ordered_json::array();
     for (const auto& a : engine.Apps()) apps.push_back(AppJson(a));
@@ -204,8 +204,9 @@ void RegisterAiApi(http::HttpServer& server, ai::Engine& engine) {
   server.Route("GET", "/api/v1/findings", [&engine](const http::Request& req) {
     return FindingsResponse(engine, Param(req, "study"), Param(req, "series"));
   });
-  server.RoutePrefix("GET", "/api/v1/studies/", [&engine](const http::Request& req) {
+  server.RoutePrefix("GET", "/api/v1/studies/", [&engine, other_study_routes](const http::Request& req) {
     auto [uid, what] = Split(req.path, std::string("/api/v1/studies/").size());
+    if (what != "findings" && other_study_routes) return other_study_routes(req);
     if (what != "findings") return http::Response::Error(Status(ErrorCode::kNotFound, "no such route"));
     return FindingsResponse(engine, uid, "");
   });

@@ -14,6 +14,9 @@ namespace radflow::api {
 //   POST /api/v1/jobs/{id}/rerun | /cancel
 //   GET  /api/v1/findings?study=&series=
 //   GET  /api/v1/studies/{uid}/findings, /api/v1/series/{uid}/findings
-void RegisterAiApi(http::HttpServer& server, ai::Engine& engine);
+// `other_study_routes` answers the other GET /api/v1/studies/{uid}[/...] routes (the
+// worklist's study page, priors and lesions).
+void RegisterAiApi(http::HttpServer& server, ai::Engine& engine,
+                   http::Handler other_study_routes = nullptr);
 
 }  // namespace radflow::api

@@ -116,6 +116,15 @@ int main(int argc, char** argv) {
   serve->add_option("--ai-workers", sc.ai_workers, "AI jobs running at once")->capture_default_str();
   serve->add_option("--ai-workers-per-app", sc.ai_workers_per_app, "AI jobs of one app at once")
       ->capture_default_str();
+  serve->add_option("--app-dir", sc.app_dir, "the web application (built by make into web/dist)");
+  serve->add_option("--claim-idle-minutes", sc.claim_idle_minutes,
+                    "minutes without activity before a worklist claim expires")
+      ->capture_default_str();
+  serve->add_option("--worklist-rule", sc.worklist_rule, "JSON file with the worklist priority rule");
+  serve->add_option("--prefetch-from", sc.prefetch_from,
+                    "AE title of a --modality asked for prior studies on arrival (repeatable, * = all)");
+  serve->add_option("--prefetch-max", sc.prefetch_max, "prior studies retrieved per new study")
+      ->capture_default_str();
   serve->add_option("--ai-retry-seconds", sc.ai_retry_seconds,
                     "first retry delay of a failed AI job (doubles per attempt)")->capture_default_str();
 

@@ -8,17 +8,25 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "ai/engine/engine.h"
 #include "api/ai_api.h"
 #include "api/dicomweb.h"
 #include "api/ohif.h"
 #include "api/rest_api.h"
+#include "api/worklist_api.h"
+#include "ai/routing.h"
+#include "query/matching.h"
+#include "workflow/worklist_service.h"
 #include "base/log.h"
 #include "dimse/dimse_server.h"
 #include "http/http_server.h"
 #include "server/hub.h"
+#include "server/prefetch.h"
 
 namespace radflow::server {
 
@@ -94,21 +102,60 @@ int RunServer(const ServerConfig& config) {
   ai_options.max_running = std::max(1, config.ai_workers);
   ai_options.max_running_per_app = std::max(1, config.ai_workers_per_app);
   ai_options.retry_backoff_s = std::max(0.0, config.ai_retry_seconds);
-  ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options);
-  if (Status started = engine.Start(); !started.ok()) return fail(started);
-
-  h.ingest->Subscribe([](const ingest::Event& e) {
+  // The reading worklist: fed by ingest and AI job events (docs/worklist.md).
+  workflow::WorklistOptions wl_options;
+  if (!config.worklist_rule.empty()) {
+    std::ifstream in(config.worklist_rule);
+    if (!in) return fail({ErrorCode::kNotFound, "--worklist-rule: cannot read " + config.worklist_rule});
+    std::stringstream text;
+    text << in.rdbuf();
+    auto rule = workflow::ParsePriorityRule(text.str());
+    if (!rule.ok()) return fail({rule.status().code(), config.worklist_rule + ": " + rule.status().message()});
+    wl_options.rule = rule.value();
+  }
+  if (config.claim_idle_minutes <= 0) {
+    return fail({ErrorCode::kInvalidArgument, "--claim-idle-minutes must be positive"});
+  }
+  wl_options.claim_ms = static_cast<int64_t>(config.claim_idle_minutes * 60000);
+  wl_options.series_facts = [&h](const std::string& series_uid)
+      -> Result<std::map<std::string, std::string>> {
+    auto found = query::LocateSeries(*h.index, series_uid);
+    if (!found.ok()) return found.status();
+    auto facts = ai::ReadSeriesFacts({h.blobs->AbsolutePath(found->front().blob_path)});
+    if (!facts.ok()) return facts.status();
+    return std::map<std::string, std::string>(facts->begin(), facts->end());
+  };
+  workflow::WorklistService* worklist_ptr = nullptr;
+  wl_options.prefetch = MakePrefetch(config, dimse_config, &worklist_ptr);
+  auto wl_store = storage::WorkflowStore::Open(config.data_dir + "/index.db");
+  if (!wl_store.ok()) return fail(wl_store.status());
+  workflow::WorklistService worklist(*wl_store.value(), wl_options);
+  worklist_ptr = &worklist;
+  h.jobs->SetChangeListener([&h, &worklist](int64_t job_id) {
+    auto job = h.jobs->Get(job_id);
+    if (job.ok() && job->has_value()) worklist.OnAiJobChanged((*job)->study_uid);
+  });
+  h.ingest->Subscribe([&worklist](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);
+      worklist.OnSeriesStable(e.study_instance_uid, e.series_instance_uid);
+    } else {
+      worklist.OnInstanceStored(e.study_instance_uid, e.series_instance_uid);
     }
   });
+  if (Status started = worklist.Start(); !started.ok()) return fail(started);
+
+  ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options);
+  if (Status started = engine.Start(); !started.ok()) return fail(started);
 
   std::atomic<bool> ready{false};
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
-  api::RegisterAiApi(http, engine);
-  api::RegisterWebUi(http);
+  api::WorklistApiContext wl_api{&worklist, nullptr};
+  api::RegisterAiApi(http, engine, api::StudyRoutes(wl_api));
+  api::RegisterWorklistApi(http, wl_api);
+  api::RegisterWebApp(http, config.app_dir.empty() ? RADFLOW_WEB_APP_DIR : config.app_dir);
   api::RegisterOhif(http, config.web_dir);
   Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
   if (!st.ok()) return fail(st);
@@ -123,9 +170,12 @@ int RunServer(const ServerConfig& config) {
   sigwait(&signals, &sig);
   log::Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   ready = false;
+  worklist.events().Close();  // ends the event streams, so that their connections close
   http.Stop();
   dimse.Stop();
   engine.Stop();  // running jobs are re-queued at the next start
+  h.jobs->SetChangeListener(nullptr);
+  worklist.Stop();
   // Every association has ended: nothing is in flight.
   if (FILE* f = std::fopen(clean_marker.c_str(), "w")) std::fclose(f);
   return 0;

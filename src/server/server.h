@@ -25,6 +25,12 @@ struct ServerConfig {
   int ai_workers_per_app = 1;
   double ai_retry_seconds = 10;
   std::string worker_binary;  // default: this executable
+  // The reading worklist (docs/worklist.md).
+  std::string app_dir;              // the web application (web/dist); default: the source tree's
+  double claim_idle_minutes = 20;   // a claim without activity expires after this
+  std::string worklist_rule;        // JSON file replacing the default priority rule
+  std::vector<std::string> prefetch_from;  // --modality AE titles asked for priors ("*": all)
+  int prefetch_max = 3;             // relevant priors retrieved per new study
 };
 
 // Blocks until a stop signal; returns the process exit code.

@@ -158,6 +158,20 @@ class JobStore::Impl {
 JobStore::JobStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobStore::~JobStore() = default;
 
+void JobStore::SetChangeListener(std::function<void(int64_t job_id)> listener) {
+  std::lock_guard<std::mutex> g(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void JobStore::Changed(int64_t job_id) {
+  std::function<void(int64_t)> listener;
+  {
+    std::lock_guard<std::mutex> g(listener_mu_);
+    listener = listener_;
+  }
+  if (listener) listener(job_id);
+}
+
 Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) {
   std::error_code ec;
   if (!std::filesystem::exists(index_path, ec)) {
@@ -187,7 +201,7 @@ Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) 
 // queued or running job of the app on the series (checked in the same transaction).
 Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_active) {
   if (job.app_id.empty()) return {ErrorCode::kInvalidArgument, "job without app_id"};
-  std::lock_guard<std::mutex> g(impl_->mu);
+  std::unique_lock<std::mutex> g(impl_->mu);
   std::optional<int64_t> id;
   Status s = impl_->Transaction([&]() -> Status {
     if (unless_active) {
@@ -208,7 +222,9 @@ Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_acti
     id = sqlite3_last_insert_rowid(impl_->db->raw());
     return Status::Ok();
   });
+  g.unlock();
   if (!s.ok()) return s;
+  if (id) Changed(*id);
   return id;
 }
 
@@ -278,8 +294,10 @@ Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
 
 Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
                                const std::string& results_json) {
+  Status done;
+  {
   std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->Transaction([&]() -> Status {
+  done = impl_->Transaction([&]() -> Status {
     int changed = 0;
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
@@ -291,12 +309,17 @@ Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& su
         &changed));
     return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
   });
+  }
+  if (done.ok()) Changed(id);
+  return done;
 }
 
 Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
                             std::optional<int64_t> retry_at) {
+  Status done;
+  {
   std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->Transaction([&]() -> Status {
+  done = impl_->Transaction([&]() -> Status {
     int changed = 0;
     if (retry_at) {
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
@@ -314,10 +337,13 @@ Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error
         &changed));
     return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
   });
+  }
+  if (done.ok()) Changed(id);
+  return done;
 }
 
 Result<bool> JobStore::RequestCancel(int64_t id, int64_t now_ms) {
-  std::lock_guard<std::mutex> g(impl_->mu);
+  std::unique_lock<std::mutex> g(impl_->mu);
   bool accepted = false;
   Status s = impl_->Transaction([&]() -> Status {
     int changed = 0;
@@ -337,13 +363,17 @@ Result<bool> JobStore::RequestCancel(int64_t id, int64_t now_ms) {
     if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(id)};
     return Status::Ok();  // already finished: nothing to cancel
   });
+  g.unlock();
   if (!s.ok()) return s;
+  if (accepted) Changed(id);
   return accepted;
 }
 
 Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason) {
+  Status done;
+  {
   std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->Transaction([&]() -> Status {
+  done = impl_->Transaction([&]() -> Status {
     int changed = 0;
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = ?"
@@ -355,6 +385,9 @@ Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& re
     if (state.ok() && state.value() == JobState::kCancelled) return Status::Ok();
     return impl_->NotInState(id, "queued or running");
   });
+  }
+  if (done.ok()) Changed(id);
+  return done;
 }
 
 Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,7 +141,15 @@ class JobStore {
   Result<std::optional<bool>> AppEnabled(const std::string& app_id);
   Status SetAppEnabled(const std::string& app_id, bool enabled);
 
+  // Called after a job was queued, finished (succeeded, failed, retried or cancelled) or
+  // its cancel requested — on the writing thread, outside the store's lock: the listener
+  // must be quick (the worklist queues the job's study for a refresh).
+  void SetChangeListener(std::function<void(int64_t job_id)> listener);
+
  private:
+  void Changed(int64_t job_id);
+  std::mutex listener_mu_;
+  std::function<void(int64_t)> listener_;
   class Impl;
   explicit JobStore(std::unique_ptr<Impl> impl);
   Result<std::optional<int64_t>> Insert(const Job& job, bool unless_active);

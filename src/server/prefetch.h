@@ -1,0 +1,19 @@
+// The prior-study prefetch the worklist runs for each new study (server/prefetch.cpp).
+#pragma once
+
+#include <functional>
+
+#include "dimse/dimse_server.h"
+#include "server/server.h"
+#include "storage/workflow_store.h"
+#include "workflow/worklist_service.h"
+
+namespace radflow::server {
+
+// nullptr when no --prefetch-from names a --modality. `service` is read when a prefetch
+// runs (the service is created after its options).
+std::function<void(const storage::WorklistItem&)> MakePrefetch(
+    const ServerConfig& config, const dimse::DimseConfig& dimse_config,
+    workflow::WorklistService** service);
+
+}  // namespace radflow::server

@@ -1,0 +1,532 @@
+#include "storage/workflow_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include "storage/sqlite_db.h"
+
+namespace radflow::storage {
+
+namespace {
+
+// Column order shared by ReadItem and WriteItem.
+constexpr const char* kItemColumns =
+    "study_uid, patient_id, issuer_of_patient_id, patient_name, birth_date, sex,"
+    " accession_number, study_date, study_time, study_description, modalities, body_part,"
+    " site, referring_physician, order_priority, state, reopened_from, reader, claimed_at,"
+    " claim_expires_at, arrived_at, completed_at, read_started_at, reported_at, ai_flag,"
+    " ai_rank, ai_reason, ai_pending, priority_score, priority_reasons, num_series,"
+    " num_instances";
+constexpr int kItemColumnCount = 32;
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::vector<std::string> SplitLines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
+WorklistItem ReadItem(const Statement& st, int c = 0) {
+  WorklistItem w;
+  w.study_uid = st.Text(c + 0);
+  w.patient_id = st.Text(c + 1);
+  w.issuer_of_patient_id = st.Text(c + 2);
+  w.patient_name = st.Text(c + 3);
+  w.birth_date = st.Text(c + 4);
+  w.sex = st.Text(c + 5);
+  w.accession_number = st.Text(c + 6);
+  w.study_date = st.Text(c + 7);
+  w.study_time = st.Text(c + 8);
+  w.study_description = st.Text(c + 9);
+  w.modalities = st.Text(c + 10);
+  w.body_part = st.Text(c + 11);
+  w.site = st.Text(c + 12);
+  w.referring_physician = st.Text(c + 13);
+  w.order_priority = st.Text(c + 14);
+  w.state = st.Text(c + 15);
+  w.reopened_from = st.Text(c + 16);
+  w.reader = st.Text(c + 17);
+  w.claimed_at = st.Int(c + 18);
+  w.claim_expires_at = st.Int(c + 19);
+  w.arrived_at = st.Int(c + 20);
+  w.completed_at = st.Int(c + 21);
+  w.read_started_at = st.Int(c + 22);
+  w.reported_at = st.Int(c + 23);
+  w.ai_flag = st.Text(c + 24);
+  w.ai_rank = static_cast<int>(st.Int(c + 25));
+  w.ai_reason = st.Text(c + 26);
+  w.ai_pending = static_cast<int>(st.Int(c + 27));
+  w.priority_score = st.Int(c + 28);
+  w.priority_reasons = SplitLines(st.Text(c + 29));
+  w.num_series = st.Int(c + 30);
+  w.num_instances = st.Int(c + 31);
+  return w;
+}
+
+// Binds every column of `w` in kItemColumns order, from parameter `first`.
+void BindItem(Statement& st, const WorklistItem& w, int first = 1) {
+  int i = first;
+  st.Bind(i++, w.study_uid).Bind(i++, w.patient_id).Bind(i++, w.issuer_of_patient_id);
+  st.Bind(i++, w.patient_name).Bind(i++, w.birth_date).Bind(i++, w.sex);
+  st.Bind(i++, w.accession_number).Bind(i++, w.study_date).Bind(i++, w.study_time);
+  st.Bind(i++, w.study_description).Bind(i++, w.modalities).Bind(i++, w.body_part);
+  st.Bind(i++, w.site).Bind(i++, w.referring_physician).Bind(i++, w.order_priority);
+  st.Bind(i++, w.state).Bind(i++, w.reopened_from).Bind(i++, w.reader);
+  st.Bind(i++, w.claimed_at).Bind(i++, w.claim_expires_at).Bind(i++, w.arrived_at);
+  st.Bind(i++, w.completed_at).Bind(i++, w.read_started_at).Bind(i++, w.reported_at);
+  st.Bind(i++, w.ai_flag).Bind(i++, static_cast<int64_t>(w.ai_rank)).Bind(i++, w.ai_reason);
+  st.Bind(i++, static_cast<int64_t>(w.ai_pending)).Bind(i++, w.priority_score);
+  st.Bind(i++, JoinLines(w.priority_reasons)).Bind(i++, w.num_series).Bind(i++, w.num_instances);
+}
+
+std::string Placeholders(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += i ? ", ?" : "?";
+  return s;
+}
+
+// The default list's states: written exactly as the partial index worklist_open's WHERE,
+// so that SQLite can use it.
+bool IsOpenStates(std::vector<std::string> states) {
+  std::sort(states.begin(), states.end());
+  return states == std::vector<std::string>{"in_progress", "preliminary", "unread"};
+}
+
+constexpr const char* kSeverityNames[] = {"none", "info", "low", "moderate", "high", "critical"};
+
+}  // namespace
+
+class WorkflowStore::Impl {
+ public:
+  std::mutex write_mu, read_mu;  // one thread at a time on each connection
+  std::unique_ptr<SqliteDb> writer, reader;
+
+  Status Transaction(const std::function<Status()>& fn) { return writer->Transaction(fn, 5); }
+
+  // Reads one item on `db` (its mutex held).
+  static Result<std::optional<WorklistItem>> GetOn(SqliteDb& db, const std::string& study_uid) {
+    auto p = db.Prepare(std::string("SELECT ") + kItemColumns + " FROM worklist WHERE study_uid = ?");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, study_uid);
+    Status s;
+    std::optional<WorklistItem> out;
+    if (st.Step(&s)) out = ReadItem(st);
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  Status Write(const WorklistItem& w) {
+    auto p = writer->Prepare(std::string("INSERT OR REPLACE INTO worklist (") + kItemColumns +
+                             ", patient_name_key) VALUES (" + Placeholders(kItemColumnCount + 1) + ")");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    BindItem(st, w);
+    st.Bind(kItemColumnCount + 1, Lower(w.patient_name));
+    Status s;
+    st.Step(&s);
+    return s;
+  }
+
+  Status AddAudit(const AuditEntry& a) {
+    auto p = writer->Prepare(
+        "INSERT INTO worklist_audit (study_uid, at, reader, action, from_state, to_state, note)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, a.study_uid).Bind(2, a.at).Bind(3, a.reader).Bind(4, a.action);
+    st.Bind(5, a.from_state).Bind(6, a.to_state).Bind(7, a.note);
+    Status s;
+    st.Step(&s);
+    return s;
+  }
+
+  // Refreshes the index-derived columns of `w` from the study, patient and series rows.
+  Result<bool> LoadFromIndex(const std::string& study_uid, WorklistItem& w) {
+    auto p = writer->Prepare(
+        "SELECT p.patient_id, p.patient_name, p.birth_date, p.sex, s.accession_number,"
+        " s.study_date, s.study_time, s.study_description, s.referring_physician, s.modalities,"
+        " s.num_series, s.num_instances,"
+        " (SELECT body_part FROM series WHERE study_fk = s.id AND body_part != ''"
+        "  AND modality NOT IN ('SEG', 'SR', 'KO', 'PR') ORDER BY id LIMIT 1)"
+        " FROM studies s JOIN patients p ON p.id = s.patient_fk WHERE s.study_uid = ?");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, study_uid);
+    Status s;
+    if (!st.Step(&s)) {
+      if (!s.ok()) return s;
+      return false;
+    }
+    w.patient_id = st.Text(0);
+    w.patient_name = st.Text(1);
+    w.birth_date = st.Text(2);
+    w.sex = st.Text(3);
+    w.accession_number = st.Text(4);
+    w.study_date = st.Text(5);
+    w.study_time = st.Text(6);
+    w.study_description = st.Text(7);
+    w.referring_physician = st.Text(8);
+    w.modalities = st.Text(9);
+    w.num_series = st.Int(10);
+    w.num_instances = st.Int(11);
+    if (std::string body = st.Text(12); !body.empty()) w.body_part = body;
+    return true;
+  }
+};
+
+WorkflowStore::WorkflowStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WorkflowStore::~WorkflowStore() = default;
+
+Result<std::unique_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& index_path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(index_path, ec)) {
+    return {ErrorCode::kNotFound, "no index database at " + index_path};
+  }
+  auto impl = std::make_unique<Impl>();
+  for (auto* slot : {&impl->writer, &impl->reader}) {
+    auto db = SqliteDb::Open(index_path);
+    if (!db.ok()) return db.status();
+    *slot = std::move(db.value());
+  }
+  RADFLOW_RETURN_IF_ERROR(impl->writer->Exec("PRAGMA synchronous=FULL"));
+  auto st = impl->reader->PrepareOnce(
+      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+      " AND name IN ('worklist', 'worklist_audit')");
+  if (!st.ok()) return st.status();
+  int tables = 0;
+  if (sqlite3_step(st.value()) == SQLITE_ROW) tables = sqlite3_column_int(st.value(), 0);
+  sqlite3_finalize(st.value());
+  if (tables != 2) {
+    return {ErrorCode::kDatabaseError,
+            index_path + " lacks the worklist tables (open it with storage::Index first)"};
+  }
+  return std::unique_ptr<WorkflowStore>(new WorkflowStore(std::move(impl)));
+}
+
+Result<WorkflowStore::Synced> WorkflowStore::SyncStudy(
+    const std::string& study_uid, const StudyExtras& extras, int64_t now_ms,
+    const std::function<void(WorklistItem&)>& score) {
+  std::lock_guard lock(impl_->write_mu);
+  Synced out;
+  Status s = impl_->Transaction([&]() -> Status {
+    auto existing = Impl::GetOn(*impl_->writer, study_uid);
+    if (!existing.ok()) return existing.status();
+    out.created = !existing->has_value();
+    WorklistItem w = existing->value_or(WorklistItem{});
+    if (out.created) {
+      w.study_uid = study_uid;
+      w.arrived_at = now_ms;
+    }
+    auto found = impl_->LoadFromIndex(study_uid, w);
+    if (!found.ok()) return found.status();
+    if (!found.value()) return {ErrorCode::kNotFound, "no study " + study_uid + " in the index"};
+    if (!extras.issuer_of_patient_id.empty()) w.issuer_of_patient_id = extras.issuer_of_patient_id;
+    if (!extras.body_part.empty() && w.body_part.empty()) w.body_part = extras.body_part;
+    if (!extras.site.empty()) w.site = extras.site;
+    // A priority set through the API is kept over the images' attribute.
+    if (!extras.order_priority.empty() && w.order_priority.empty()) {
+      w.order_priority = extras.order_priority;
+    }
+    if (extras.complete) w.completed_at = now_ms;
+    if (score) score(w);
+    RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
+    if (out.created) {
+      AuditEntry a;
+      a.study_uid = study_uid;
+      a.at = now_ms;
+      a.action = "arrived";
+      a.to_state = w.state;
+      RADFLOW_RETURN_IF_ERROR(impl_->AddAudit(a));
+    }
+    out.item = std::move(w);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<WorklistItem>> WorkflowStore::Get(const std::string& study_uid) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::GetOn(*impl_->reader, study_uid);
+}
+
+Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
+  std::string where;
+  std::vector<std::string> args;
+  auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+  if (!f.states.empty()) {
+    if (IsOpenStates(f.states)) {
+      add("state IN ('unread', 'in_progress', 'preliminary')");
+    } else {
+      add("state IN (" + Placeholders(static_cast<int>(f.states.size())) + ")");
+      args.insert(args.end(), f.states.begin(), f.states.end());
+    }
+  }
+  if (!f.modality.empty()) {
+    // ModalitiesInStudy is '\'-joined: match a whole value.
+    add("('\\' || modalities || '\\') LIKE ? ESCAPE '!'");
+    args.push_back("%\\" + f.modality + "\\%");
+  }
+  if (!f.body_part.empty()) {
+    add("body_part = ? COLLATE NOCASE");
+    args.push_back(f.body_part);
+  }
+  if (!f.priorities.empty()) {
+    add("order_priority IN (" + Placeholders(static_cast<int>(f.priorities.size())) + ")");
+    args.insert(args.end(), f.priorities.begin(), f.priorities.end());
+  }
+  if (f.ai_none) add("ai_rank = 0");
+  if (f.min_ai_rank > 0) add("ai_rank >= " + std::to_string(f.min_ai_rank));
+  if (!f.date_from.empty()) {
+    add("study_date >= ?");
+    args.push_back(f.date_from);
+  }
+  if (!f.date_to.empty()) {
+    add("study_date <= ?");
+    args.push_back(f.date_to);
+  }
+  auto escape_like = [](const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '%' || c == '_' || c == '!') out += '!';
+      out += c;
+    }
+    return out;
+  };
+  if (!f.patient.empty()) {
+    add("(patient_id = ? OR patient_name_key LIKE ? ESCAPE '!')");
+    args.push_back(f.patient);
+    args.push_back(escape_like(Lower(f.patient)) + "%");
+  }
+  if (!f.site.empty()) {
+    add("site LIKE ? ESCAPE '!'");  // LIKE is case-insensitive for ASCII
+    args.push_back(escape_like(f.site) + "%");
+  }
+  if (!f.reader.empty()) {
+    add("reader = ?");
+    args.push_back(f.reader);
+  }
+  std::string order;
+  switch (f.sort) {
+    case WorklistFilter::Sort::kPriority: order = " ORDER BY priority_score DESC, arrived_at"; break;
+    case WorklistFilter::Sort::kWaiting: order = " ORDER BY arrived_at"; break;
+    case WorklistFilter::Sort::kArrived: order = " ORDER BY arrived_at DESC"; break;
+    case WorklistFilter::Sort::kStudyDate: order = " ORDER BY study_date DESC, study_time DESC"; break;
+  }
+  const int limit = std::clamp(f.limit, 1, 1000);
+  const int offset = std::max(0, f.offset);
+
+  std::lock_guard lock(impl_->read_mu);
+  SqliteDb& db = *impl_->reader;
+  WorklistPage page;
+  Status s;
+  {
+    auto p = db.Prepare("SELECT COUNT(*) FROM worklist" + where);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    for (size_t i = 0; i < args.size(); ++i) st.Bind(static_cast<int>(i + 1), args[i]);
+    if (st.Step(&s)) page.total = st.Int(0);
+    if (!s.ok()) return s;
+  }
+  auto p = db.Prepare(std::string("SELECT ") + kItemColumns + " FROM worklist" + where + order +
+                      " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset));
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  for (size_t i = 0; i < args.size(); ++i) st.Bind(static_cast<int>(i + 1), args[i]);
+  while (st.Step(&s)) page.items.push_back(ReadItem(st));
+  if (!s.ok()) return s;
+  return page;
+}
+
+Result<std::vector<AuditEntry>> WorkflowStore::Audit(const std::string& study_uid) {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare(
+      "SELECT id, study_uid, at, reader, action, from_state, to_state, note FROM worklist_audit"
+      " WHERE study_uid = ? ORDER BY id");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, study_uid);
+  Status s;
+  std::vector<AuditEntry> out;
+  while (st.Step(&s)) {
+    out.push_back({st.Int(0), st.Text(1), st.Int(2), st.Text(3), st.Text(4), st.Text(5),
+                   st.Text(6), st.Text(7)});
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<WorklistItem>> WorkflowStore::SamePatient(const std::string& patient_id,
+                                                             const std::string& issuer) {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare(std::string("SELECT ") + kItemColumns +
+                                  " FROM worklist WHERE patient_id = ?"
+                                  " AND (? = '' OR issuer_of_patient_id = ''"
+                                  " OR issuer_of_patient_id = ?)"
+                                  " ORDER BY study_date DESC, study_time DESC");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, patient_id).Bind(2, issuer).Bind(3, issuer);
+  Status s;
+  std::vector<WorklistItem> out;
+  while (st.Step(&s)) out.push_back(ReadItem(st));
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<std::string>> WorkflowStore::ExpiredClaims(int64_t now_ms) {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare(
+      "SELECT study_uid FROM worklist WHERE claim_expires_at > 0 AND claim_expires_at < ?");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, now_ms);
+  Status s;
+  std::vector<std::string> out;
+  while (st.Step(&s)) out.push_back(st.Text(0));
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<std::string>> WorkflowStore::StudiesWithoutItem() {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare(
+      "SELECT s.study_uid FROM studies s LEFT JOIN worklist w ON w.study_uid = s.study_uid"
+      " WHERE w.study_uid IS NULL ORDER BY s.id");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  Status s;
+  std::vector<std::string> out;
+  while (st.Step(&s)) out.push_back(st.Text(0));
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<StudyAi> WorkflowStore::ReadStudyAi(const std::string& study_uid) {
+  std::lock_guard lock(impl_->read_mu);
+  StudyAi ai;
+  Status s;
+  {
+    auto p = impl_->reader->Prepare(
+        "SELECT COUNT(*) FROM ai_jobs WHERE study_uid = ? AND state IN ('queued', 'running')");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, study_uid);
+    if (st.Step(&s)) ai.pending = static_cast<int>(st.Int(0));
+    if (!s.ok()) return s;
+  }
+  // The most severe finding of the study's latest successful job per app and series (a
+  // rerun replaces what the earlier job found).
+  auto p = impl_->reader->Prepare(
+      "SELECT f.severity, CASE f.label WHEN '' THEN f.type_meaning ELSE f.label END,"
+      " f.volume_ml, f.app_id, j.app_version,"
+      " CASE f.severity WHEN 'critical' THEN 5 WHEN 'high' THEN 4 WHEN 'moderate' THEN 3"
+      "  WHEN 'low' THEN 2 ELSE 1 END AS rank"
+      " FROM ai_findings f JOIN ai_jobs j ON j.id = f.job_fk"
+      " WHERE f.study_uid = ? AND j.state = 'succeeded' AND j.id = (SELECT MAX(id) FROM ai_jobs"
+      "  WHERE app_id = j.app_id AND series_uid = j.series_uid AND state = 'succeeded')"
+      " ORDER BY rank DESC, f.score DESC, f.volume_ml DESC, f.id LIMIT 1");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, study_uid);
+  if (st.Step(&s)) {
+    ai.rank = static_cast<int>(st.Int(5));
+    ai.flag = kSeverityNames[std::clamp(ai.rank, 0, 5)];
+    ai.label = st.Text(1);
+    ai.volume_ml = sqlite3_column_double(p.value(), 2);
+    ai.app_id = st.Text(3);
+    ai.app_version = st.Text(4);
+  }
+  if (!s.ok()) return s;
+  return ai;
+}
+
+Result<std::vector<StudySeries>> WorkflowStore::SeriesOf(const std::string& study_uid) {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare(
+      "SELECT se.series_uid, se.modality, se.series_number, se.series_description, se.body_part,"
+      " se.num_instances, (SELECT sop_uid FROM instances WHERE series_fk = se.id"
+      "  ORDER BY CAST(instance_number AS INTEGER), id LIMIT 1)"
+      " FROM series se JOIN studies s ON s.id = se.study_fk WHERE s.study_uid = ?"
+      " ORDER BY CAST(se.series_number AS INTEGER), se.id");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, study_uid);
+  Status s;
+  std::vector<StudySeries> out;
+  while (st.Step(&s)) {
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5), st.Text(6)});
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<WorklistItem> WorkflowStore::Mutate(const std::string& study_uid, const Change& change) {
+  std::lock_guard lock(impl_->write_mu);
+  WorklistItem out;
+  Status s = impl_->Transaction([&]() -> Status {
+    auto existing = Impl::GetOn(*impl_->writer, study_uid);
+    if (!existing.ok()) return existing.status();
+    if (!existing->has_value()) return {ErrorCode::kNotFound, "no worklist item for study " + study_uid};
+    WorklistItem w = std::move(existing->value());
+    auto audit = change(w);
+    if (!audit.ok()) return audit.status();
+    w.study_uid = study_uid;
+    RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
+    if (audit->has_value()) {
+      AuditEntry a = std::move(audit->value());
+      a.study_uid = study_uid;
+      RADFLOW_RETURN_IF_ERROR(impl_->AddAudit(a));
+    }
+    out = std::move(w);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status WorkflowStore::RescoreAll(const std::function<void(WorklistItem&)>& rescore) {
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->Transaction([&]() -> Status {
+    std::vector<WorklistItem> items;
+    {
+      auto p = impl_->writer->Prepare(std::string("SELECT ") + kItemColumns + " FROM worklist");
+      if (!p.ok()) return p.status();
+      Statement st(p.value());
+      Status s;
+      while (st.Step(&s)) items.push_back(ReadItem(st));
+      if (!s.ok()) return s;
+    }
+    for (auto& w : items) {
+      const int64_t before = w.priority_score;
+      const auto reasons = w.priority_reasons;
+      rescore(w);
+      if (w.priority_score != before || w.priority_reasons != reasons) {
+        RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace radflow::storage

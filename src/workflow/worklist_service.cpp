@@ -1,0 +1,384 @@
+#include "workflow/worklist_service.h"
+
+#include <chrono>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "workflow/reading_state.h"
+
+namespace radflow::workflow {
+
+// ---- EventFeed ------------------------------------------------------------------------
+
+void EventFeed::Publish(const std::string& study_uid, const std::string& reason) {
+  {
+    std::lock_guard lock(mu_);
+    recent_.push_back({++seq_, study_uid, reason, UnixMillis()});
+    if (recent_.size() > 1000) recent_.pop_front();
+  }
+  cv_.notify_all();
+}
+
+std::vector<WorklistEvent> EventFeed::Wait(uint64_t after, int timeout_ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+               [&] { return closed_ || seq_ > after; });
+  std::vector<WorklistEvent> out;
+  if (closed_) return out;
+  for (const auto& e : recent_) {
+    if (e.seq > after) out.push_back(e);
+  }
+  return out;
+}
+
+uint64_t EventFeed::Last() const {
+  std::lock_guard lock(mu_);
+  return seq_;
+}
+
+void EventFeed::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool EventFeed::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+// ---- WorklistService ------------------------------------------------------------------
+
+WorklistService::WorklistService(storage::WorkflowStore& store, WorklistOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+WorklistService::~WorklistService() { Stop(); }
+
+Status WorklistService::Start() {
+  const PriorityRule rule = options_.rule;
+  // The rule may have changed since the scores were stored.
+  RADFLOW_RETURN_IF_ERROR(store_.RescoreAll([&](storage::WorklistItem& w) { Score(rule, w); }));
+  auto missing = store_.StudiesWithoutItem();
+  if (!missing.ok()) return missing.status();
+  for (const auto& study : missing.value()) {
+    auto synced = store_.SyncStudy(study, {}, UnixMillis(), [&](storage::WorklistItem& w) { Score(rule, w); });
+    if (!synced.ok()) log::Warn("worklist: adding study " + study + ": " + synced.status().ToString());
+    RefreshAi(study);
+  }
+  if (!missing->empty()) {
+    log::Info("worklist: " + std::to_string(missing->size()) + " studies stored while no server ran added");
+  }
+  worker_ = std::thread([this] { Work(); });
+  sweeper_ = std::thread([this] { Sweep(); });
+  if (options_.prefetch) prefetcher_ = std::thread([this] { Prefetch(); });
+  return Status::Ok();
+}
+
+void WorklistService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  events_.Close();
+  if (worker_.joinable()) worker_.join();
+  if (sweeper_.joinable()) sweeper_.join();
+  if (prefetcher_.joinable()) prefetcher_.join();
+}
+
+void WorklistService::Enqueue(Input input) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    inputs_.push_back(std::move(input));
+  }
+  cv_.notify_all();
+}
+
+void WorklistService::OnInstanceStored(const std::string& study_uid, const std::string& series_uid) {
+  Enqueue({Input::Kind::kInstance, study_uid, series_uid});
+}
+
+void WorklistService::OnSeriesStable(const std::string& study_uid, const std::string& series_uid) {
+  Enqueue({Input::Kind::kStable, study_uid, series_uid});
+}
+
+void WorklistService::OnAiJobChanged(const std::string& study_uid) {
+  Enqueue({Input::Kind::kAi, study_uid, ""});
+}
+
+void WorklistService::Flush() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return stopping_ || (inputs_.empty() && !busy_); });
+}
+
+void WorklistService::Work() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !inputs_.empty(); });
+    if (stopping_) break;
+    Input input = std::move(inputs_.front());
+    inputs_.pop_front();
+    // Many InstanceStored of one known study in a row: one is enough.
+    busy_ = true;
+    lock.unlock();
+    Apply(input);
+    lock.lock();
+    busy_ = false;
+    if (inputs_.empty()) idle_cv_.notify_all();
+  }
+  busy_ = false;
+  idle_cv_.notify_all();
+}
+
+storage::StudyExtras WorklistService::ExtrasOf(const std::string& series_uid, bool complete) {
+  storage::StudyExtras extras;
+  extras.complete = complete;
+  if (!options_.series_facts || series_uid.empty()) return extras;
+  auto facts = options_.series_facts(series_uid);
+  if (!facts.ok()) {
+    log::Warn("worklist: reading series " + series_uid + ": " + facts.status().ToString());
+    return extras;
+  }
+  auto get = [&](const char* key) {
+    auto it = facts->find(key);
+    return it == facts->end() ? std::string() : it->second;
+  };
+  extras.issuer_of_patient_id = get("IssuerOfPatientID");
+  const std::string modality = get("Modality");
+  if (modality != "SEG" && modality != "SR" && modality != "KO" && modality != "PR") {
+    extras.body_part = get("BodyPartExamined");
+  }
+  extras.site = get("InstitutionName");
+  for (const char* key : {"RequestedProcedurePriority", "ScheduledProcedureStepPriority",
+                          "PerformedProcedureStepPriority"}) {
+    extras.order_priority = NormaliseOrderPriority(get(key));
+    if (!extras.order_priority.empty()) break;
+  }
+  return extras;
+}
+
+void WorklistService::Apply(const Input& input) {
+  const PriorityRule& rule = options_.rule;
+  auto score = [&](storage::WorklistItem& w) { Score(rule, w); };
+  switch (input.kind) {
+    case Input::Kind::kInstance: {
+      if (known_.count(input.study_uid)) return;
+      auto synced = store_.SyncStudy(input.study_uid, ExtrasOf(input.series_uid, false), UnixMillis(), score);
+      if (!synced.ok()) {
+        log::Warn("worklist: study " + input.study_uid + ": " + synced.status().ToString());
+        return;
+      }
+      known_.insert(input.study_uid);
+      bool prior = false;
+      {
+        std::lock_guard lock(mu_);
+        prior = expected_priors_.erase(input.study_uid) > 0;
+      }
+      if (synced->created && prior) {
+        auto marked = store_.Mutate(input.study_uid, [](storage::WorklistItem& w)
+                                                         -> Result<std::optional<storage::AuditEntry>> {
+          storage::AuditEntry a;
+          a.at = UnixMillis();
+          a.action = "prefetched";
+          a.from_state = w.state;
+          w.state = "final";
+          a.to_state = w.state;
+          a.note = "a prior retrieved for a newer study: not for reading";
+          return std::optional<storage::AuditEntry>(a);
+        });
+        if (!marked.ok()) log::Warn("worklist: prior " + input.study_uid + ": " + marked.status().ToString());
+        events_.Publish(input.study_uid, "updated");
+        return;
+      }
+      events_.Publish(input.study_uid, synced->created ? "arrived" : "updated");
+      if (synced->created && options_.prefetch) {
+        {
+          std::lock_guard lock(mu_);
+          prefetch_queue_.push_back(synced->item);
+        }
+        cv_.notify_all();
+      }
+      return;
+    }
+    case Input::Kind::kStable: {
+      auto synced = store_.SyncStudy(input.study_uid, ExtrasOf(input.series_uid, true), UnixMillis(), score);
+      if (!synced.ok()) {
+        log::Warn("worklist: study " + input.study_uid + ": " + synced.status().ToString());
+        return;
+      }
+      known_.insert(input.study_uid);
+      events_.Publish(input.study_uid, synced->created ? "arrived" : "updated");
+      return;
+    }
+    case Input::Kind::kAi:
+      RefreshAi(input.study_uid);
+      return;
+  }
+}
+
+void WorklistService::RefreshAi(const std::string& study_uid) {
+  auto ai = store_.ReadStudyAi(study_uid);
+  if (!ai.ok()) {
+    log::Warn("worklist: AI state of " + study_uid + ": " + ai.status().ToString());
+    return;
+  }
+  const PriorityRule& rule = options_.rule;
+  bool changed = false;
+  auto updated = store_.Mutate(study_uid, [&](storage::WorklistItem& w)
+                                              -> Result<std::optional<storage::AuditEntry>> {
+    const std::string reason = AiReason(ai.value());
+    changed = w.ai_pending != ai->pending || w.ai_rank != ai->rank || w.ai_reason != reason;
+    w.ai_pending = ai->pending;
+    w.ai_rank = ai->rank;
+    w.ai_flag = ai->flag;
+    w.ai_reason = ai->rank > 0 ? reason : "";
+    Score(rule, w);
+    return std::optional<storage::AuditEntry>{};
+  });
+  if (!updated.ok()) {
+    // A job of a study without an item yet: its arrival will read the AI state again.
+    if (updated.status().code() != ErrorCode::kNotFound) {
+      log::Warn("worklist: AI state of " + study_uid + ": " + updated.status().ToString());
+    }
+    return;
+  }
+  if (changed) events_.Publish(study_uid, "ai");
+}
+
+// One study at a time, in arrival order: a C-MOVE of priors takes seconds.
+void WorklistService::Prefetch() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || !prefetch_queue_.empty(); });
+    if (stopping_) break;
+    storage::WorklistItem item = std::move(prefetch_queue_.front());
+    prefetch_queue_.pop_front();
+    lock.unlock();
+    options_.prefetch(item);
+    lock.lock();
+  }
+}
+
+void WorklistService::Sweep() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms), [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    const int64_t now = UnixMillis();
+    auto expired = store_.ExpiredClaims(now);
+    if (expired.ok()) {
+      for (const auto& study : expired.value()) {
+        auto done = store_.Mutate(study, [&](storage::WorklistItem& w) { return Result<std::optional<storage::AuditEntry>>(Expire(w, now)); });
+        if (done.ok()) {
+          log::Info("worklist: claim on " + study + " expired");
+          events_.Publish(study, "released");
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+Result<storage::WorklistItem> WorklistService::Act(const std::string& study_uid, const std::string& reason,
+                                                   const storage::WorkflowStore::Change& change) {
+  auto out = store_.Mutate(study_uid, change);
+  if (out.ok() && !reason.empty()) events_.Publish(study_uid, reason);
+  return out;
+}
+
+namespace {
+// Wraps an audited rule of reading_state.h as a store change.
+template <typename Fn>
+storage::WorkflowStore::Change Audited(Fn fn) {
+  return [fn](storage::WorklistItem& w) -> Result<std::optional<storage::AuditEntry>> {
+    auto entry = fn(w);
+    if (!entry.ok()) return entry.status();
+    return std::optional<storage::AuditEntry>(std::move(entry.value()));
+  };
+}
+}  // namespace
+
+Result<storage::WorklistItem> WorklistService::Claim(const std::string& study_uid, const std::string& reader) {
+  const int64_t now = UnixMillis();
+  return Act(study_uid, "claimed", Audited([&](storage::WorklistItem& w) {
+               return workflow::Claim(w, reader, now, options_.claim_ms);
+             }));
+}
+
+Result<storage::WorklistItem> WorklistService::Release(const std::string& study_uid, const std::string& reader) {
+  const int64_t now = UnixMillis();
+  return Act(study_uid, "released",
+             Audited([&](storage::WorklistItem& w) { return workflow::Release(w, reader, now); }));
+}
+
+Result<storage::WorklistItem> WorklistService::Heartbeat(const std::string& study_uid, const std::string& reader) {
+  const int64_t now = UnixMillis();
+  // Renewals are not audited (one a minute per open study).
+  return Act(study_uid, "", [&](storage::WorklistItem& w) -> Result<std::optional<storage::AuditEntry>> {
+    auto entry = workflow::Heartbeat(w, reader, now, options_.claim_ms);
+    if (!entry.ok()) return entry.status();
+    return std::optional<storage::AuditEntry>{};
+  });
+}
+
+Result<storage::WorklistItem> WorklistService::ChangeState(const std::string& study_uid, const std::string& reader,
+                                                           const std::string& state, const std::string& note) {
+  const int64_t now = UnixMillis();
+  return Act(study_uid, "state", Audited([&](storage::WorklistItem& w) {
+               return workflow::ChangeState(w, reader, state, note, now);
+             }));
+}
+
+Result<storage::WorklistItem> WorklistService::SetOrderPriority(const std::string& study_uid,
+                                                                const std::string& reader,
+                                                                const std::string& priority) {
+  const std::string normalised = NormaliseOrderPriority(priority);
+  if (normalised.empty() && !priority.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "order_priority '" + priority +
+                                                   "' is not STAT, HIGH, ROUTINE, MEDIUM or LOW");
+  }
+  const int64_t now = UnixMillis();
+  const PriorityRule& rule = options_.rule;
+  return Act(study_uid, "priority", [&](storage::WorklistItem& w) -> Result<std::optional<storage::AuditEntry>> {
+    storage::AuditEntry a;
+    a.at = now;
+    a.reader = reader;
+    a.action = "priority";
+    a.from_state = w.state;
+    a.to_state = w.state;
+    a.note = "order priority " + (w.order_priority.empty() ? std::string("(none)") : w.order_priority) +
+             " → " + (normalised.empty() ? std::string("(none)") : normalised);
+    w.order_priority = normalised;
+    Score(rule, w);
+    return std::optional<storage::AuditEntry>(a);
+  });
+}
+
+void WorklistService::ExpectPrior(const std::string& study_uid) {
+  std::lock_guard lock(mu_);
+  expected_priors_.insert(study_uid);
+}
+
+Result<std::vector<RankedPrior>> WorklistService::Priors(const std::string& study_uid) {
+  auto item = store_.Get(study_uid);
+  if (!item.ok()) return item.status();
+  if (!item->has_value()) return Status(ErrorCode::kNotFound, "no worklist item for study " + study_uid);
+  const auto& cur = item->value();
+  if (cur.patient_id.empty()) return std::vector<RankedPrior>{};  // no identity to match on
+  auto same = store_.SamePatient(cur.patient_id, cur.issuer_of_patient_id);
+  if (!same.ok()) return same.status();
+  auto facts = [](const storage::WorklistItem& w) {
+    return StudyFacts{w.study_uid, w.patient_id, w.issuer_of_patient_id, w.study_date,
+                      w.modalities, w.body_part, w.study_description};
+  };
+  std::vector<StudyFacts> candidates;
+  for (const auto& w : same.value()) candidates.push_back(facts(w));
+  return RankPriors(facts(cur), candidates);
+}
+
+}  // namespace radflow::workflow

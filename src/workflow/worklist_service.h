@@ -1,0 +1,140 @@
+// WorklistService: keeps the reading worklist up to date and applies readers' actions
+// (docs/worklist.md).
+//
+//   ingest InstanceStored (a study's first) ─> item created (arrived), prefetch of priors
+//   ingest SeriesStable                      ─> counts, modalities, completed_at
+//   AI job queued / finished                 ─> ai_pending, the most severe finding, score
+//   REST claim / release / heartbeat / state ─> reading_state.h rules, in one transaction
+//   sweeper (every second)                   ─> expired claims released
+// Every change is published on an event feed (server-sent events at
+// /api/v1/worklist/events).
+//
+// The service knows no DICOM and no AI engine: the composition root forwards their
+// events and gives it a reader of a series' attributes and a prefetch function.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/workflow_store.h"
+#include "workflow/priority.h"
+#include "workflow/priors.h"
+
+namespace radflow::workflow {
+
+struct WorklistEvent {
+  uint64_t seq = 0;
+  std::string study_uid;
+  std::string reason;  // arrived | updated | ai | claimed | released | state | priority
+  int64_t at = 0;
+};
+
+// Recent events with sequence numbers; waiters wake on a new one (server-sent events).
+class EventFeed {
+ public:
+  void Publish(const std::string& study_uid, const std::string& reason);
+  // Events after `after` (at most the last 1000 kept); waits up to timeout_ms for one.
+  // Empty on timeout or once closed.
+  std::vector<WorklistEvent> Wait(uint64_t after, int timeout_ms);
+  uint64_t Last() const;
+  void Close();
+  bool closed() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WorklistEvent> recent_;
+  uint64_t seq_ = 0;
+  bool closed_ = false;
+};
+
+struct WorklistOptions {
+  PriorityRule rule;
+  int64_t claim_ms = 20 * 60 * 1000;  // --claim-idle-minutes
+  // The attributes of a series' first instance by keyword (IssuerOfPatientID,
+  // BodyPartExamined, InstitutionName, RequestedProcedurePriority, ...).
+  std::function<Result<std::map<std::string, std::string>>(const std::string& series_uid)> series_facts;
+  // Called on its own thread for a newly arrived study; fetches its priors from remote
+  // archives (empty: no prefetch).
+  std::function<void(const storage::WorklistItem& item)> prefetch;
+  int64_t sweep_interval_ms = 1000;
+};
+
+class WorklistService {
+ public:
+  WorklistService(storage::WorkflowStore& store, WorklistOptions options);
+  ~WorklistService();  // Stop()
+
+  // Rescores every item with the rule, creates items for studies stored while no server
+  // ran, and starts the worker and sweeper threads.
+  Status Start();
+  void Stop();
+
+  // Event inputs (quick: queued for the worker thread).
+  void OnInstanceStored(const std::string& study_uid, const std::string& series_uid);
+  void OnSeriesStable(const std::string& study_uid, const std::string& series_uid);
+  void OnAiJobChanged(const std::string& study_uid);
+
+  // Readers' actions (REST). kNotFound, kConflict, kInvalidArgument as reading_state.h.
+  Result<storage::WorklistItem> Claim(const std::string& study_uid, const std::string& reader);
+  Result<storage::WorklistItem> Release(const std::string& study_uid, const std::string& reader);
+  Result<storage::WorklistItem> Heartbeat(const std::string& study_uid, const std::string& reader);
+  Result<storage::WorklistItem> ChangeState(const std::string& study_uid, const std::string& reader,
+                                            const std::string& state, const std::string& note);
+  Result<storage::WorklistItem> SetOrderPriority(const std::string& study_uid,
+                                                 const std::string& reader,
+                                                 const std::string& priority);
+
+  Result<std::vector<RankedPrior>> Priors(const std::string& study_uid);
+  // A study being retrieved as a prior: when it arrives its item is final (read before),
+  // audited as "prefetched", instead of joining the unread list.
+  void ExpectPrior(const std::string& study_uid);
+  // Waits until every queued input is applied (tests, benchmarks).
+  void Flush();
+
+  storage::WorkflowStore& store() { return store_; }
+  EventFeed& events() { return events_; }
+  const PriorityRule& rule() const { return options_.rule; }
+  int64_t claim_ms() const { return options_.claim_ms; }
+
+ private:
+  struct Input {
+    enum class Kind { kInstance, kStable, kAi } kind;
+    std::string study_uid, series_uid;
+  };
+  void Enqueue(Input input);
+  void Work();
+  void Sweep();
+  void Prefetch();
+  void Apply(const Input& input);
+  void RefreshAi(const std::string& study_uid);
+  storage::StudyExtras ExtrasOf(const std::string& series_uid, bool complete);
+  Result<storage::WorklistItem> Act(const std::string& study_uid, const std::string& reason,
+                                    const storage::WorkflowStore::Change& change);
+
+  storage::WorkflowStore& store_;
+  WorklistOptions options_;
+  EventFeed events_;
+
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<Input> inputs_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::set<std::string> known_;
+  std::set<std::string> expected_priors_;  // under mu_  // studies with an item (the worker thread's)
+  std::deque<storage::WorklistItem> prefetch_queue_;
+  std::thread worker_, sweeper_, prefetcher_;
+};
+
+}  // namespace radflow::workflow
