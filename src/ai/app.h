@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,21 @@ struct Measurement {
   Code unit;     // UCUM, e.g. (ml, UCUM, "milliliter"), ([hnsf'U], UCUM, "Hounsfield unit")
 };
 
+// How a finding compares with the same lesion on a prior examination (longitudinal
+// tracking, workflow/lesion_tracking.h: TrackedLesion maps onto it one to one). Written
+// into the finding's SR measurement group (docs/ai-results.md, "Longitudinal tracking").
+struct PriorComparison {
+  std::string status = "tracked";  // "tracked" | "new" (no prior) | "resolved" (prior only)
+  // The prior examination's object compared against (its TID 1500 SR, else one of its
+  // images): listed in the SR's PertinentOtherEvidenceSequence. Empty: none listed.
+  std::string study_uid, series_uid, sop_class_uid, sop_instance_uid;
+  double interval_days = 0;        // current − prior study date; 0: unknown
+  // "tracked" only:
+  double volume_change_pct = 0;    // 100·(V2 − V1)/V1
+  double diameter_change_mm = 0;   // longest diameter D2 − D1
+  std::optional<double> doubling_time_days;  // only when the lesion grew
+};
+
 struct Finding {
   Code type;                 // what was found, e.g. (27925004, SCT, "Nodule")
   std::string label;         // short human-readable text, e.g. "right upper lobe nodule 8 mm"
@@ -43,6 +59,11 @@ struct Finding {
   std::string severity = "info";  // info | low | moderate | high | critical
   int segment_number = 0;    // the SEG segment outlining it (1-based), 0 when none
   std::vector<Measurement> measurements;
+  // TID 1500 identity across examinations: Tracking Unique Identifier (112040) — empty: a
+  // fresh UID — and Tracking Identifier (112039) — empty: the label (or the type's meaning).
+  std::string tracking_uid;
+  std::string tracking_id;
+  std::optional<PriorComparison> prior;  // set when compared with a prior examination
 };
 
 // One segment of the output SEG, on the input volume's grid.

@@ -2,7 +2,10 @@
 // the content tree built node by node with DCMTK dcmsr (the cmr template classes live in
 // libcmr, which radflow does not link). A finding with a SEG segment becomes a TID 1411
 // Volumetric ROI group referencing that segment; any other finding a TID 1501 Measurement
-// Group. A finding's centre, when set, is a SCOORD3D POINT (111010, DCM, "Center").
+// Group. A finding's centre, when set, is a SCOORD3D POINT (111010, DCM, "Center"). A finding
+// compared with a prior examination (Finding::prior) keeps its Tracking Identifier / UID and
+// carries its status and growth measures (private 99RADFLOW codes: no standard concept for
+// them); the prior's report is listed in PertinentOtherEvidenceSequence (PS3.3 C.17.2).
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -23,6 +26,27 @@ DSRCodedEntryValue Coded(const Code& c) {
 }
 DSRCodedEntryValue Dcm(const char* value, const char* meaning) {
   return DSRCodedEntryValue(value, "DCM", meaning);
+}
+
+// Longitudinal tracking (docs/ai-results.md, "Longitudinal tracking"): PS3.16 has no
+// concepts for a lesion's status across examinations, its volume change, long-axis change
+// or doubling time, so these are private (PS3.16 8.2: designator "99…", declared in the
+// CodingSchemeIdentificationSequence).
+constexpr const char* kRadflowScheme = "99RADFLOW";
+DSRCodedEntryValue Radflow(const char* value, const char* meaning) {
+  return DSRCodedEntryValue(value, kRadflowScheme, meaning);
+}
+const Code kLongitudinalStatus{"RFLT-STATUS", kRadflowScheme, "Longitudinal status"};
+const Code kVolumeChange{"RFLT-VOLCHG", kRadflowScheme, "Volume change"};
+const Code kLongAxisChange{"RFLT-AXISCHG", kRadflowScheme, "Long axis change"};
+const Code kDoublingTime{"RFLT-VDT", kRadflowScheme, "Volume doubling time"};
+const Code kInterval{"RFLT-INTERVAL", kRadflowScheme, "Interval since prior examination"};
+const Code kDays{"d", "UCUM", "day"};
+
+DSRCodedEntryValue StatusCode(const std::string& status) {
+  if (status == "new") return Radflow("RFLT-NEW", "New lesion");
+  if (status == "resolved") return Radflow("RFLT-RESOLVED", "Resolved lesion");
+  return Radflow("RFLT-TRACKED", "Tracked lesion");
 }
 
 // Adds the children of the tree's current node: the first with addChildContentItem, the
@@ -72,6 +96,18 @@ std::vector<Measurement> AllMeasurements(const Finding& f) {
   return out;
 }
 
+// The growth measures of a finding compared with a prior examination (after its own).
+std::vector<Measurement> LongitudinalMeasurements(const PriorComparison& p) {
+  std::vector<Measurement> out;
+  if (p.status == "tracked") {
+    out.push_back({kVolumeChange, p.volume_change_pct, codes::kPercent});
+    out.push_back({kLongAxisChange, p.diameter_change_mm, codes::kMm});
+    if (p.doubling_time_days) out.push_back({kDoublingTime, *p.doubling_time_days, kDays});
+  }
+  if (p.interval_days > 0) out.push_back({kInterval, p.interval_days, kDays});
+  return out;
+}
+
 // One Measurement Group (TID 1501 / TID 1411 rows), below the tree's current node.
 void AddGroup(DSRDocumentTree& tree, Children& groups, const Finding& f, const LoadedSource& src,
               const WrittenObject* segmentation) {
@@ -80,11 +116,13 @@ void AddGroup(DSRDocumentTree& tree, Children& groups, const Finding& f, const L
   group.setContinuityOfContent(DSRTypes::COC_Separate);
   group.setTemplateIdentification(segmentation ? "1411" : "1501", "DCMR");
   Children rows(tree);
-  const std::string tracking = f.label.empty() ? f.type.meaning : f.label;
+  const std::string tracking = !f.tracking_id.empty() ? f.tracking_id : f.label.empty() ? f.type.meaning : f.label;
   Check(rows.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_Text, Dcm("112039", "Tracking Identifier"))
             .setStringValue(tracking.substr(0, 64).c_str(), OFFalse), "tracking identifier");
+  // The same UID in every examination's report names the same lesion (TID 1500 tracking).
+  const std::string uid = f.tracking_uid.empty() ? NewUid() : f.tracking_uid;
   Check(rows.Add(DSRTypes::RT_hasObsContext, DSRTypes::VT_UIDRef, Dcm("112040", "Tracking Unique Identifier"))
-            .setStringValue(NewUid().c_str()), "tracking UID");
+            .setStringValue(uid.c_str()), "tracking UID");
   if (!f.type.empty()) {
     Check(rows.Add(DSRTypes::RT_contains, DSRTypes::VT_Code, Dcm("121071", "Finding"))
               .setCodeValue(Coded(f.type), OFFalse), "finding");
@@ -108,7 +146,15 @@ void AddGroup(DSRDocumentTree& tree, Children& groups, const Finding& f, const L
       Check(point->setFrameOfReferenceUID(src.frame_of_reference_uid.c_str()), "centre frame of reference");
     }
   }
-  for (const auto& m : AllMeasurements(f)) {
+  if (f.prior) {
+    Check(rows.Add(DSRTypes::RT_contains, DSRTypes::VT_Code, Coded(kLongitudinalStatus))
+              .setCodeValue(StatusCode(f.prior->status), OFFalse), "longitudinal status");
+  }
+  std::vector<Measurement> measurements = AllMeasurements(f);
+  if (f.prior) {
+    for (auto& m : LongitudinalMeasurements(*f.prior)) measurements.push_back(std::move(m));
+  }
+  for (const auto& m : measurements) {
     DSRNumericMeasurementValue value(FormatDS(m.value).c_str(), Coded(m.unit), OFFalse);
     Check(rows.Add(DSRTypes::RT_contains, DSRTypes::VT_Num, Coded(m.name)).setNumericValue(value, OFFalse),
           "measurement " + m.name.meaning);
@@ -203,6 +249,23 @@ Result<WrittenObject> results_internal::WriteMeasurementReport(const std::vector
     if (segmentation) {
       evidence.addItem(src.study_instance_uid.c_str(), segmentation->series_instance_uid.c_str(),
                        segmentation->sop_class_uid.c_str(), segmentation->sop_instance_uid.c_str());
+    }
+    // PertinentOtherEvidenceSequence (C.17.2.3): the prior examinations' objects the
+    // findings were compared with (each once); the private codes' scheme declared (C.12.1).
+    bool compared = false;
+    for (const Finding& f : findings) {
+      if (!f.prior) continue;
+      compared = true;
+      const PriorComparison& p = *f.prior;
+      if (p.sop_instance_uid.empty()) continue;
+      Check(doc.getPertinentOtherEvidence().addItem(p.study_uid.c_str(), p.series_uid.c_str(), p.sop_class_uid.c_str(),
+                                                    p.sop_instance_uid.c_str()),
+            "pertinent other evidence");
+    }
+    if (compared) {
+      Check(doc.getCodingSchemeIdentification().addItem(kRadflowScheme, "", "radflow longitudinal tracking",
+                                                        "radflow"),
+            "coding scheme");
     }
 
     DcmFileFormat file;
