@@ -96,14 +96,14 @@ std::vector<RankedPrior> RankPriors(const StudyFacts& current,
       r.score += 10;
       r.reasons.push_back("region unknown");
     } else if (Related(region, other)) {
-      r.score += 20;
+      r.score += 15;
       r.reasons.push_back("related region " + other);
     } else {
       r.reasons.push_back("other region " + other);
     }
     for (const auto& m : ImageModalities(c.modalities)) {
       if (modalities.count(m)) {
-        r.score += 30;
+        r.score += 25;
         r.reasons.push_back("same modality " + m);
         break;
       }

@@ -4,8 +4,8 @@
 // Score of a candidate (an earlier study of the same PatientID, and of the same
 // IssuerOfPatientID when both carry one):
 //   body region: same +50, related (head–neck, neck–chest, chest–abdomen, abdomen–pelvis,
-//                whole body with any) +20, unknown on either side +10, otherwise 0;
-//   modality:    a shared image modality (ModalitiesInStudy, SEG/SR/KO/PR ignored) +30;
+//                whole body with any) +15, unknown on either side +10, otherwise 0;
+//   modality:    a shared image modality (ModalitiesInStudy, SEG/SR/KO/PR ignored) +25;
 //   recency:     20 · exp(−Δdays / 365), Δdays between the StudyDates.
 // Sorted by score, then the most recent first. A candidate dated after the current study,
 // or the current study itself, is not a prior.
