@@ -33,10 +33,12 @@ radflow::Result<std::vector<RemoteStudy>> FindPatientStudies(const RemoteAe& rem
 
 // C-MOVE (Study Root, STUDY level) of one study from `remote` to `destination_aet`
 // (which the remote must know as a modality). Returns the final response's completed /
-// failed / warning sub-operation counts — also for Warning 0xB000 (some failed). A remote
-// that knows no such study may answer Success with 0 completed. Errors: kUnavailable when
-// the association fails or the remote answers a failure or cancel status (the message
-// names the remote and the DIMSE status).
+// failed / warning sub-operation counts — also for Warning 0xB000 (some failed). A study
+// the remote does not hold is a failure status at Orthanc (0xC000, as is an unknown
+// destination); other archives may answer Success with 0 completed. Errors:
+// kInvalidArgument for a malformed UID or AE title; kUnavailable when the association
+// fails or the remote answers a failure or cancel status (the message names the remote and
+// the DIMSE status).
 struct MoveOutcome {
   int completed = 0, failed = 0, warning = 0;
 };
