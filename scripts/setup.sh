@@ -20,7 +20,7 @@ PACKAGES=(
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks
-  dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom procps curl
+  dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom python3-numpy procps curl
 )
 
 missing=()
