@@ -6,6 +6,8 @@
 #   2. The prebuilt OHIF viewer, pinned, into $RADFLOW_WEB_CACHE/dist, rewritten once to be
 #      served under /ohif/ (docs: shared notes/ohif.md). radflow serves it (--web-dir).
 #   3. playwright-core for tests/browser (pinned in tests/browser/package-lock.json).
+#   4. The web application's packages: `npm ci` in web/ when web/node_modules was not
+#      installed from the current web/package-lock.json (make builds web/dist from them).
 set -euo pipefail
 
 OHIF_VERSION=3.13.2
@@ -100,4 +102,17 @@ if [ "$want" != "$have" ]; then
   echo "radflow setup_web: installing playwright-core ${want} into tests/browser/node_modules"
   # playwright-core downloads no browser; the test drives Debian's /usr/bin/chromium.
   (cd "$browser_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi
+
+# --- 4. the web application's packages (web/, built by make into web/dist) ------------------
+web_dir="$ROOT/web"
+if [ -f "$web_dir/package-lock.json" ]; then
+  lock_sum=$(sha256sum "$web_dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$web_dir/node_modules/.radflow-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "radflow setup_web: installing the web app's packages into web/node_modules (npm ci)"
+    (cd "$web_dir" && npm ci --silent --no-audit --no-fund --include=dev)
+    echo "$lock_sum" > "$web_dir/node_modules/.radflow-lock-sha256"
+    # Run as root for a checkout owned by someone else: leave the packages to the owner.
+    chown -R --reference="$web_dir/package.json" "$web_dir/node_modules" 2>/dev/null || true
+  fi
 fi

@@ -1,25 +1,23 @@
-/// <reference types="vitest/config" />
+/// <reference types="vitest" />
 import { defineConfig } from 'vite';
-import react from '@vitejs/plugin-react';
 
 // radflow serves web/dist at "/" (`radflow serve --app-dir`); the OHIF viewer stays at /ohif/.
-// `npm run dev` proxies the API and DICOMweb to a radflow on RADFLOW_URL (default :8080).
+// JSX is compiled by Vite's esbuild with the automatic runtime (tsconfig "jsx": "react-jsx").
+// `npm run dev` proxies the API, DICOMweb and OHIF to a radflow on RADFLOW_URL (default :8080).
 const backend = process.env.RADFLOW_URL || 'http://127.0.0.1:8080';
 
 export default defineConfig({
   base: '/',
-  plugins: [react()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: false,
-    chunkSizeWarningLimit: 600,
   },
   server: {
     proxy: {
-      '/api': { target: backend, changeOrigin: false },
-      '/dicom-web': { target: backend, changeOrigin: false },
-      '/ohif': { target: backend, changeOrigin: false },
+      '/api': { target: backend },
+      '/dicom-web': { target: backend },
+      '/ohif': { target: backend },
     },
   },
   test: {

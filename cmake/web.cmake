@@ -1,0 +1,51 @@
+# The reading worklist web application (web/: TypeScript + React, built by Vite into
+# web/dist), served by `radflow serve` at / (--app-dir, default the source tree's web/dist).
+# scripts/setup_web.sh (make setup) installs web/node_modules from web/package-lock.json.
+#
+#   target radflow_web (ALL): `npm run build` (tsc type check + vite build) when a file
+#                             under web/src, package.json, the lock file, index.html or the
+#                             Vite/TypeScript configuration changed
+#   test web.unit:            Vitest (jsdom) in web/
+#   test browser.worklist:    tests/browser/worklist.test.mjs, the app in Debian's Chromium
+if(RADFLOW_FUZZ)
+  return()  # the clang-only libFuzzer tree builds nothing else
+endif()
+
+set(RADFLOW_WEB_SOURCE_DIR ${CMAKE_SOURCE_DIR}/web)
+find_program(RADFLOW_NPM npm)
+find_program(RADFLOW_NPX npx)
+find_program(RADFLOW_NODE node)
+if(NOT RADFLOW_NPM OR NOT RADFLOW_NPX OR NOT RADFLOW_NODE)
+  message(WARNING "node/npm not found: the web app (web/) is not built. Run `make setup`.")
+  return()
+endif()
+
+file(GLOB_RECURSE RADFLOW_WEB_SOURCES CONFIGURE_DEPENDS ${RADFLOW_WEB_SOURCE_DIR}/src/*)
+set(RADFLOW_WEB_INDEX ${RADFLOW_WEB_SOURCE_DIR}/dist/index.html)
+add_custom_command(
+  OUTPUT ${RADFLOW_WEB_INDEX}
+  COMMAND sh -c "[ -x node_modules/.bin/vite ] && [ -x node_modules/.bin/tsc ] || { echo 'web/node_modules is missing or incomplete: run make setup (scripts/setup_web.sh)' >&2; exit 1; }"
+  COMMAND ${RADFLOW_NPM} run --silent build
+  # vite rewrites dist/ on every build; touch anyway so that the output is never older.
+  COMMAND ${CMAKE_COMMAND} -E touch ${RADFLOW_WEB_INDEX}
+  WORKING_DIRECTORY ${RADFLOW_WEB_SOURCE_DIR}
+  DEPENDS ${RADFLOW_WEB_SOURCES}
+          ${RADFLOW_WEB_SOURCE_DIR}/package.json
+          ${RADFLOW_WEB_SOURCE_DIR}/package-lock.json
+          ${RADFLOW_WEB_SOURCE_DIR}/index.html
+          ${RADFLOW_WEB_SOURCE_DIR}/vite.config.ts
+          ${RADFLOW_WEB_SOURCE_DIR}/tsconfig.json
+  COMMENT "Building the web app (web/dist)"
+  VERBATIM)
+add_custom_target(radflow_web ALL DEPENDS ${RADFLOW_WEB_INDEX})
+
+if(RADFLOW_TESTS)
+  set(RADFLOW_SHARED_DATA "${CMAKE_SOURCE_DIR}/../shared/data" CACHE PATH "shared test data")
+  add_test(NAME web.unit COMMAND ${RADFLOW_NPX} --no-install vitest run
+    WORKING_DIRECTORY ${RADFLOW_WEB_SOURCE_DIR})
+  set_tests_properties(web.unit PROPERTIES LABELS web TIMEOUT 300 ENVIRONMENT "CI=1;NO_COLOR=1")
+
+  add_test(NAME browser.worklist COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/worklist.test.mjs)
+  set_tests_properties(browser.worklist PROPERTIES LABELS browser TIMEOUT 300
+    ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+endif()
