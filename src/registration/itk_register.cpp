@@ -126,6 +126,11 @@ StageOutcome RunStage(const char* name, ImageType* fixed, ImageType* moving, TTr
   using RegistrationType = itk::ImageRegistrationMethodv4<ImageType, ImageType, TTransform>;
   auto metric = MetricType::New();
   metric->SetNumberOfHistogramBins(o.histogram_bins);
+  // The moving image's gradient by central differences at each sample, not from ITK's
+  // default Gaussian-derivative gradient image: on the 2 mm grid that image's smoothing and
+  // interpolation moved the optimum by ~0.7 mm (TRE 0.7-1.0 mm at the test lesions, against
+  // 0.01-0.3 mm with central differences, at the same cost).
+  metric->SetUseMovingImageGradientFilter(false);
   auto scales = itk::RegistrationParameterScalesFromPhysicalShift<MetricType>::New();
   scales->SetMetric(metric);
   auto optimizer = OptimizerType::New();

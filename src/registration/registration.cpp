@@ -108,6 +108,14 @@ std::vector<internal::Level> Levels(const Geometry& work, int count, double frac
   return levels;
 }
 
+// The CT window the metric sees, applied before averaging so padding values (-2048, -3024
+// outside the reconstruction circle) do not bleed into the working grid.
+ImageVolume Clipped(const ImageVolume& v) {
+  ImageVolume out = v;
+  for (float& x : out.data()) x = std::clamp(x, -1000.f, 2000.f);
+  return out;
+}
+
 // Fraction of `fixed`'s voxel centres that `m` maps inside `moving`'s grid.
 double Overlap(const std::array<double, 16>& m, const Geometry& fixed, const Geometry& moving) {
   size_t inside = 0;
@@ -150,8 +158,8 @@ radflow::Result<Result> Register(const ImageVolume& fixed, const ImageVolume& mo
 
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const ImageVolume fixed_work = imaging::BlockMean(fixed, WorkingFactors(fixed.geometry()), threads);
-  const ImageVolume moving_work = imaging::BlockMean(moving, WorkingFactors(moving.geometry()), threads);
+  const ImageVolume fixed_work = imaging::BlockMean(Clipped(fixed), WorkingFactors(fixed.geometry()), threads);
+  const ImageVolume moving_work = imaging::BlockMean(Clipped(moving), WorkingFactors(moving.geometry()), threads);
 
   internal::Plan plan;
   plan.rigid = Levels(fixed_work.geometry(), options.levels, options.sampling_fraction);
