@@ -314,9 +314,13 @@ Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
     return out;
   };
   if (!f.patient.empty()) {
-    add("(patient_id = ? OR patient_name_key LIKE ? ESCAPE '!')");
+    // A name prefix as a range, so that the index on patient_name_key serves it.
+    std::string lo = Lower(f.patient), hi = lo;
+    hi.back() = static_cast<char>(static_cast<unsigned char>(hi.back()) + 1);
+    add("(patient_id = ? OR (patient_name_key >= ? AND patient_name_key < ?))");
     args.push_back(f.patient);
-    args.push_back(escape_like(Lower(f.patient)) + "%");
+    args.push_back(lo);
+    args.push_back(hi);  // UTF-8 never holds 0xFF: the increment cannot overflow
   }
   if (!f.site.empty()) {
     add("site LIKE ? ESCAPE '!'");  // LIKE is case-insensitive for ASCII

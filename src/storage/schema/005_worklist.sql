@@ -37,11 +37,16 @@ CREATE TABLE worklist (
   num_series            INTEGER NOT NULL DEFAULT 0,
   num_instances         INTEGER NOT NULL DEFAULT 0
 );
--- The default list (open items by priority, then longest waiting) walks this index.
-CREATE INDEX worklist_open ON worklist(priority_score DESC, arrived_at)
+-- The default list (open items by priority, then longest waiting) walks this index; it
+-- covers every filter column, so that a filtered list and its count read no table rows
+-- (100 000 items: p99 of a filtered list 7 ms instead of 64 ms, docs/benchmarks.md).
+CREATE INDEX worklist_open ON worklist(priority_score DESC, arrived_at, ai_rank,
+  body_part COLLATE NOCASE, modalities, site, order_priority, study_date, reader, patient_id,
+  patient_name_key)
   WHERE state IN ('unread', 'in_progress', 'preliminary');
 CREATE INDEX worklist_order ON worklist(priority_score DESC, arrived_at);
 CREATE INDEX worklist_patient ON worklist(patient_id);
+CREATE INDEX worklist_patient_name ON worklist(patient_name_key);
 CREATE INDEX worklist_claims ON worklist(claim_expires_at) WHERE claim_expires_at > 0;
 
 CREATE TABLE worklist_audit (
