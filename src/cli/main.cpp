@@ -12,6 +12,7 @@
 #include "cli/import_command.h"
 #include "cli/qr_command.h"
 #include "cli/radiomics_command.h"
+#include "cli/register_command.h"
 #include "dicom/tag.h"
 #include "query/matching.h"
 #include "server/hub.h"
@@ -181,6 +182,15 @@ int main(int argc, char** argv) {
   app_run->add_option("--out", ao.out, "where to write the SEG / SR / derived files")->capture_default_str();
   app_run->add_option("--format", ao.format, "text | json")->capture_default_str();
 
+  cli::RegisterCommandOptions rg;
+  auto* reg = app.add_subcommand("register", "register a prior CT onto the current one (rigid, then affine)");
+  reg->add_option("--fixed", rg.fixed, "the current series: folder, or stored SeriesInstanceUID")->required();
+  reg->add_option("--moving", rg.moving, "the prior series: folder, or stored SeriesInstanceUID")->required();
+  reg->add_option("--data", rg.data, "data directory (for a stored series)")->capture_default_str();
+  reg->add_option("--out", rg.out, "ITK transform file to write (.tfm)");
+  reg->add_flag("--rigid-only", rg.rigid_only, "the rigid stage only");
+  reg->add_option("--threads", rg.threads, "threads (0: every core)")->capture_default_str();
+
   std::string worker_spec;
   auto* worker = app.add_subcommand("ai-worker", "internal: runs one AI job for the server");
   worker->group("");  // not listed in --help
@@ -246,6 +256,7 @@ int main(int argc, char** argv) {
     return report->problems.empty() || repair ? 0 : 1;
   }
   if (*rad) return cli::RunRadiomics(ro);
+  if (*reg) return cli::RunRegister(rg);
   if (*bench_fill) {
     auto hub = server::Hub::Open(data);
     if (!hub.ok()) return Fail(hub.status());
