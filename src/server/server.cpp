@@ -26,6 +26,7 @@
 #include "dimse/dimse_server.h"
 #include "http/http_server.h"
 #include "server/hub.h"
+#include "server/lesion_followup.h"
 #include "server/prefetch.h"
 
 namespace radflow::server {
@@ -131,9 +132,14 @@ int RunServer(const ServerConfig& config) {
   if (!wl_store.ok()) return fail(wl_store.status());
   workflow::WorklistService worklist(*wl_store.value(), wl_options);
   worklist_ptr = &worklist;
-  h.jobs->SetChangeListener([&h, &worklist](int64_t job_id) {
+  // Longitudinal lesion tracking: a succeeded ct-lung-lesions job against the best prior's.
+  auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
+  if (!lesion_store.ok()) return fail(lesion_store.status());
+  LesionFollowUp followup({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(), worklist});
+  h.jobs->SetChangeListener([&h, &worklist, &followup](int64_t job_id) {
     auto job = h.jobs->Get(job_id);
     if (job.ok() && job->has_value()) worklist.OnAiJobChanged((*job)->study_uid);
+    followup.OnJobChanged(job_id);
   });
   h.ingest->Subscribe([&worklist](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
@@ -144,6 +150,7 @@ int RunServer(const ServerConfig& config) {
     }
   });
   if (Status started = worklist.Start(); !started.ok()) return fail(started);
+  followup.Start();
 
   ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options);
   if (Status started = engine.Start(); !started.ok()) return fail(started);
@@ -152,7 +159,7 @@ int RunServer(const ServerConfig& config) {
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
-  api::WorklistApiContext wl_api{&worklist, nullptr};
+  api::WorklistApiContext wl_api{&worklist, [&followup](const std::string& study) { return followup.Lesions(study); }};
   api::RegisterAiApi(http, engine, api::StudyRoutes(wl_api));
   api::RegisterWorklistApi(http, wl_api);
   api::RegisterWebApp(http, config.app_dir.empty() ? RADFLOW_WEB_APP_DIR : config.app_dir);
@@ -175,6 +182,7 @@ int RunServer(const ServerConfig& config) {
   dimse.Stop();
   engine.Stop();  // running jobs are re-queued at the next start
   h.jobs->SetChangeListener(nullptr);
+  followup.Stop();
   worklist.Stop();
   // Every association has ended: nothing is in flight.
   if (FILE* f = std::fopen(clean_marker.c_str(), "w")) std::fclose(f);
