@@ -12,6 +12,11 @@ export const RADFLOW_BIN = process.env.RADFLOW_BIN || path.join(REPO, 'build', '
 export const WEB_DIR = process.env.RADFLOW_WEB_DIR || '/var/cache/radflow/ohif-3.13.2/dist';
 export const DATA = process.env.RADFLOW_DATA || path.resolve(REPO, '..', 'shared', 'data');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The reading worklist web app (web/, built by make into web/dist), served at / (--app-dir).
+export const APP_DIR = process.env.RADFLOW_APP_DIR || path.join(REPO, 'web', 'dist');
+// The flags every test starts Debian's Chromium with (no network beyond the test server).
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export const log = (...args) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...args);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -28,8 +33,12 @@ export function freePort() {
   });
 }
 
-export function checkPrerequisites(dataDirs) {
+// Throws naming everything missing. `files`: more [path, what it is and how to get it] pairs.
+export function checkPrerequisites(dataDirs, files = []) {
   const missing = [];
+  for (const [file, what] of files) {
+    if (!fs.existsSync(file)) missing.push(`${what} (${file})`);
+  }
   if (!fs.existsSync(RADFLOW_BIN)) missing.push(`radflow binary ${RADFLOW_BIN} (build it)`);
   if (!fs.existsSync(path.join(WEB_DIR, 'index.html'))) missing.push(`OHIF viewer in ${WEB_DIR}`);
   if (!fs.existsSync(CHROMIUM)) missing.push(`chromium at ${CHROMIUM}`);
@@ -126,5 +135,43 @@ export async function viewportPixels(page) {
       viewport: { className: String(c.className), width: c.width, height: c.height,
                   litShare: Math.round((lit / (w * h)) * 1000) / 1000, levels: levels.size },
     };
+  });
+}
+
+// `radflow serve` on fresh free ports, logging to `logFile`; resolves when /healthz answers.
+// Returns {server, base, httpPort, dicomPort}.
+export async function startRadflow({ dataDir, logFile, args = [], env = {}, timeoutMs = 30_000 }) {
+  const httpPort = await freePort();
+  const dicomPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const logFd = fs.openSync(logFile, 'a');
+  const server = spawn(RADFLOW_BIN, [
+    'serve', '--data', dataDir, '--http-address', '127.0.0.1',
+    '--http-port', String(httpPort), '--dicom-port', String(dicomPort), ...args,
+  ], { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
+  fs.closeSync(logFd);
+  // A binary that cannot be started (missing, being relinked: EACCES/ETXTBSY) is an error
+  // of this call, not an uncaught one.
+  const failed = new Promise((_, reject) => server.once('error', (e) => reject(new Error(`starting ${RADFLOW_BIN}: ${e.message}`))));
+  await Promise.race([waitForHealthy(base, server, Date.now() + timeoutMs), failed]);
+  return { server, base, httpPort, dicomPort };
+}
+
+// C-STORE of files (storescu, Nagle off) to radflow on `dicomPort`.
+export function storeFiles(dicomPort, files) {
+  return run('storescu', ['-aet', 'BROWSERTEST', '-aec', 'RADFLOW', '127.0.0.1', String(dicomPort), ...files],
+             { env: { ...process.env, TCP_NODELAY: '1' } });
+}
+
+// The .dcm files of a folder, sorted.
+export function dicomFiles(dir) {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.dcm')).sort().map((f) => path.join(dir, f));
+}
+
+// A persistent Chromium context on Debian's browser with a fresh profile folder.
+export async function launchChromium(profileDir, { width = 1280, height = 800 } = {}) {
+  const { chromium } = await import('playwright-core');
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width, height },
   });
 }
