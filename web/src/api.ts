@@ -3,7 +3,7 @@ import { apiErrorFrom } from './lib/errors';
 import { getReader } from './lib/reader';
 import { worklistUrl, type ListView } from './lib/query';
 import type {
-  Finding, Job, PriorsAnswer, StudyDetail, TrackedLesion, WorklistItem, WorklistItemWithAudit,
+  Finding, Job, LesionFollowUp, PriorsAnswer, StudyDetail, TrackedLesion, WorklistItem, WorklistItemWithAudit,
   WorklistPage, ItemState,
 } from './types';
 
@@ -42,9 +42,10 @@ export const api = {
     request<Finding[]>('GET', `/api/v1/studies/${enc(uid)}/findings`, undefined, signal),
   priors: (uid: string, signal?: AbortSignal) =>
     request<PriorsAnswer>('GET', `/api/v1/studies/${enc(uid)}/priors`, undefined, signal),
+  // Documented as a list; radflow answers {prior_study_uid, state, interval_days, lesions}.
   lesions: (uid: string, signal?: AbortSignal) =>
-    request<TrackedLesion[] | { lesions: TrackedLesion[] }>('GET', `/api/v1/studies/${enc(uid)}/lesions`, undefined, signal)
-      .then((r) => (Array.isArray(r) ? r : r?.lesions ?? [])),
+    request<TrackedLesion[] | LesionFollowUp>('GET', `/api/v1/studies/${enc(uid)}/lesions`, undefined, signal)
+      .then((r): LesionFollowUp => (Array.isArray(r) ? { lesions: r } : { ...r, lesions: r?.lesions ?? [] })),
   jobs: (uid: string, signal?: AbortSignal) =>
     request<Job[] | { jobs: Job[] }>('GET', `/api/v1/jobs?study=${enc(uid)}&limit=200`, undefined, signal)
       .then((r) => (Array.isArray(r) ? r : r?.jobs ?? [])),

@@ -132,6 +132,18 @@ export interface TrackedLesion {
   volume_change_pct?: number | null;
   diameter_change_mm?: number | null;
   doubling_time_days?: number | null;
+  trend?: string;
+  distance_mm?: number | null;
+}
+
+/** GET /api/v1/studies/{uid}/lesions: the follow-up against the most relevant prior. */
+export interface LesionFollowUp {
+  study_uid?: string;
+  prior_study_uid?: string | null;
+  state?: string;           // none | ... (the follow-up's progress)
+  error?: string;
+  interval_days?: number | null;
+  lesions: TrackedLesion[];
 }
 
 export interface WorklistEvent {

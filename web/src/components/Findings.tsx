@@ -1,4 +1,4 @@
-import type { Finding, TrackedLesion } from '../types';
+import type { Finding, LesionFollowUp, TrackedLesion } from '../types';
 import { formatMeasure, formatPercentChange } from '../lib/format';
 import { SeverityBadge } from './Badges';
 
@@ -42,28 +42,39 @@ function lesionSize(f: TrackedLesion['current']): string {
   return parts.join(' / ');
 }
 
-export function LesionsTable({ lesions, error }: { lesions: TrackedLesion[] | null; error?: string }) {
+export function LesionsTable({ followUp, error }: { followUp: LesionFollowUp | null; error?: string }) {
   if (error) return <p className="muted">{error}</p>;
-  if (lesions === null) return <p className="muted">loading…</p>;
-  if (!lesions.length) return <p className="muted">No tracked lesions.</p>;
+  if (followUp === null) return <p className="muted">loading…</p>;
+  const { lesions } = followUp;
+  const about = [
+    followUp.prior_study_uid ? `against prior ${followUp.prior_study_uid}` : '',
+    followUp.interval_days ? `${Math.round(followUp.interval_days)} days apart` : '',
+    followUp.state && followUp.state !== 'none' && followUp.state !== 'ok' ? followUp.state : '',
+  ].filter(Boolean).join(' · ');
   return (
-    <table className="grid lesions">
-      <thead>
-        <tr><th>id</th><th>status</th><th>now</th><th>prior</th><th>vol Δ</th><th>Ø Δ mm</th><th>doubling</th></tr>
-      </thead>
-      <tbody>
-        {lesions.map((l) => (
-          <tr key={l.tracking_uid || l.tracking_id} className={`lesion-${l.status}`}>
-            <td>{l.tracking_id}</td>
-            <td><span className={`lstatus lstatus-${l.status}`}>{l.status}</span></td>
-            <td>{lesionSize(l.current)}</td>
-            <td>{lesionSize(l.prior)}</td>
-            <td className="num">{formatPercentChange(l.volume_change_pct)}</td>
-            <td className="num">{l.diameter_change_mm === null || l.diameter_change_mm === undefined ? '' : l.diameter_change_mm.toFixed(1)}</td>
-            <td className="num">{l.doubling_time_days ? `${Math.round(l.doubling_time_days)} d` : ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <>
+      {about && <p className="muted small" data-testid="lesion-followup">{about}</p>}
+      {followUp.error && <p className="message message-error">{followUp.error}</p>}
+      {!lesions.length ? <p className="muted">No tracked lesions.</p> : (
+        <table className="grid lesions">
+          <thead>
+            <tr><th>id</th><th>status</th><th>now</th><th>prior</th><th>vol Δ</th><th>Ø Δ mm</th><th>doubling</th></tr>
+          </thead>
+          <tbody>
+            {lesions.map((l) => (
+              <tr key={l.tracking_uid || l.tracking_id} className={`lesion-${l.status}`}>
+                <td>{l.tracking_id}</td>
+                <td><span className={`lstatus lstatus-${l.status}`}>{l.status}</span></td>
+                <td>{lesionSize(l.current)}</td>
+                <td>{lesionSize(l.prior)}</td>
+                <td className="num">{formatPercentChange(l.volume_change_pct)}</td>
+                <td className="num">{l.diameter_change_mm === null || l.diameter_change_mm === undefined ? '' : l.diameter_change_mm.toFixed(1)}</td>
+                <td className="num">{l.doubling_time_days ? `${Math.round(l.doubling_time_days)} d` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
   );
 }

@@ -202,7 +202,7 @@ export function ReadingPage({ uid }: { uid: string }) {
         <h3>AI findings</h3>
         {findings.error ? <p className="muted">{findings.error}</p> : <FindingsTable findings={findings.data} compact />}
         <h3>Tracked lesions</h3>
-        <LesionsTable lesions={lesions.data} error={lesions.error} />
+        <LesionsTable followUp={lesions.data} error={lesions.error} />
       </aside>
       <section className="viewer">
         {showViewer

@@ -25,7 +25,12 @@ beforeEach(() => {
     if (c.url.endsWith('/findings')) return { body: [] };
     if (c.url.startsWith('/api/v1/jobs?study=1.2.3')) return { body: [{ id: 5, app_id: 'ct-head-bleed', app_version: '1.0', state: 'succeeded', attempts: 1, max_attempts: 3, duration_ms: 4200, error: '', summary: 'no bleed' }] };
     if (c.url.endsWith('/priors')) return { body: { study_uid: '1.2.3', priors: [{ study_uid: '1.2.0', study_date: '20230101', modalities: 'CT', body_part: 'HEAD', study_description: 'old', score: 96.3, reasons: ['same body region +50'], local: true }] } };
-    if (c.url.endsWith('/lesions')) return { body: [{ tracking_uid: 't1', tracking_id: 'L1', status: 'tracked', volume_change_pct: 25, diameter_change_mm: 1.5, doubling_time_days: 300, current: { size_mm: 8 }, prior: { size_mm: 7 } }] };
+    if (c.url.endsWith('/lesions')) {
+      return { body: { study_uid: '1.2.3', prior_study_uid: '1.2.0', state: 'ok', error: '', interval_days: 365, lesions: [
+        { tracking_uid: 't1', tracking_id: 'Lesion 1', status: 'tracked', volume_change_pct: 25, diameter_change_mm: 1.5, doubling_time_days: 300, current: { size_mm: 8, volume_ml: 0.3 }, prior: { size_mm: 7 } },
+        { tracking_uid: 't2', tracking_id: 'Lesion 2', status: 'new', volume_change_pct: null, diameter_change_mm: null, doubling_time_days: null, current: { size_mm: 5 }, prior: null },
+      ] } };
+    }
     if (c.url.endsWith('/claim')) return { status: 409, body: { error: 'claimed by dr.b', code: 'conflict', holder: 'dr.b' } };
     return undefined;
   });
@@ -47,6 +52,9 @@ describe('study page', () => {
     expect(screen.getByText('96.3')).toBeTruthy();
     expect(screen.getByText('+25.0 %')).toBeTruthy();
     expect(screen.getByText('300 d')).toBeTruthy();
+    expect(screen.getByText('8.0 mm / 0.30 mL')).toBeTruthy();
+    expect(document.querySelector('tr.lesion-new')?.textContent).toContain('Lesion 2');
+    expect(screen.getByTestId('lesion-followup').textContent).toBe('against prior 1.2.0 · 365 days apart');
     expect(screen.getByTestId('audit').textContent).toContain('unread → in_progress');
     expect(screen.getByTestId('holder').textContent).toContain('dr.b');
   });

@@ -185,7 +185,7 @@ export function StudyPage({ uid }: { uid: string }) {
         </section>
         <section className="panel grow">
           <h3>Tracked lesions</h3>
-          <LesionsTable lesions={lesions.data} error={lesions.error} />
+          <LesionsTable followUp={lesions.data} error={lesions.error} />
         </section>
       </div>
 
