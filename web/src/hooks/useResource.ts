@@ -12,7 +12,6 @@ export function useResource<T>(fetcher: () => Promise<T>, deps: unknown[]): Reso
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState('');
   const seq = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const run = useCallback(fetcher, deps);
   const reload = useCallback(async () => {
     const mine = ++seq.current;

@@ -53,7 +53,6 @@ export function ReadingPage({ uid }: { uid: string }) {
       setMessage({ kind: 'error', text: errorMessage(e, 'claim') });
     });
     return () => { cancelled = true; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [uid, reader]);
 
   // The most relevant prior decides the viewer's layout.
