@@ -218,8 +218,8 @@ void RegisterOhif(http::HttpServer& server, const std::string& ohif_dist_dir) {
   server.RoutePrefix("GET", std::string(kMount), site);
 }
 
-void RegisterWebUi(http::HttpServer& server) {
-  server.Route("GET", "/", [](const http::Request&) {
+void RegisterWebUi(http::HttpServer& server, const std::string& path) {
+  server.Route("GET", path, [](const http::Request&) {
     http::Response res;
     res.content_type = "text/html; charset=utf-8";
     res.body = std::string(kStudyList);

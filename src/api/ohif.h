@@ -24,7 +24,7 @@ void RegisterOhif(http::HttpServer& server, const std::string& ohif_dist_dir);
 // rows open the study in the OHIF viewer.
 std::string_view StudyListHtml();
 
-// GET /: StudyListHtml().
-void RegisterWebUi(http::HttpServer& server);
+// GET `path` ("/" without the web application, else "/studies"): StudyListHtml().
+void RegisterWebUi(http::HttpServer& server, const std::string& path = "/");
 
 }  // namespace radflow::api

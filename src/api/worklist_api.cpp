@@ -348,6 +348,7 @@ void RegisterWorklistApi(http::HttpServer& server, WorklistApiContext ctx) {
 }
 
 void RegisterWebApp(http::HttpServer& server, const std::string& app_dir) {
+  RegisterWebUi(server, "/studies");  // the plain study list stays, for a look without the app
   std::error_code ec;
   if (app_dir.empty() || !std::filesystem::is_regular_file(std::filesystem::path(app_dir) / "index.html", ec)) {
     RegisterWebUi(server);  // the plain study list

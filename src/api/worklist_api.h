@@ -26,7 +26,7 @@ void RegisterWorklistApi(http::HttpServer& server, WorklistApiContext ctx);
 http::Handler StudyRoutes(WorklistApiContext ctx);
 
 // The web application (web/dist) at "/" with the single-page fallback; without an
-// index.html there, "/" keeps the plain study list (ohif.h) and says how to build it.
+// index.html there, "/" is the plain study list (ohif.h), which is at "/studies" too.
 void RegisterWebApp(http::HttpServer& server, const std::string& app_dir);
 
 }  // namespace radflow::api

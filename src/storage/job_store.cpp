@@ -296,19 +296,19 @@ Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& su
                                const std::string& results_json) {
   Status done;
   {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  done = impl_->Transaction([&]() -> Status {
-    int changed = 0;
-    RADFLOW_RETURN_IF_ERROR(impl_->Run(
-        "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
-        " results_json = ?, error = '' WHERE id = ? AND state = 'running'",
-        [&](sqlite3_stmt*, Statement& st) {
-          st.Bind(1, now_ms).Bind(2, summary);
-          st.Bind(3, results_json.empty() ? std::string("[]") : results_json).Bind(4, id);
-        },
-        &changed));
-    return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
-  });
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
+          " results_json = ?, error = '' WHERE id = ? AND state = 'running'",
+          [&](sqlite3_stmt*, Statement& st) {
+            st.Bind(1, now_ms).Bind(2, summary);
+            st.Bind(3, results_json.empty() ? std::string("[]") : results_json).Bind(4, id);
+          },
+          &changed));
+      return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+    });
   }
   if (done.ok()) Changed(id);
   return done;
@@ -318,25 +318,25 @@ Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error
                             std::optional<int64_t> retry_at) {
   Status done;
   {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  done = impl_->Transaction([&]() -> Status {
-    int changed = 0;
-    if (retry_at) {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      if (retry_at) {
+        RADFLOW_RETURN_IF_ERROR(impl_->Run(
+            "UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?"
+            " WHERE id = ? AND state = 'running' AND cancel_requested = 0",
+            [&](sqlite3_stmt*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
+            &changed));
+        if (changed > 0) return Status::Ok();
+      }
+      // No retry, or a cancel was requested meanwhile: the job ends here.
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
-          "UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?"
-          " WHERE id = ? AND state = 'running' AND cancel_requested = 0",
-          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
+          "UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled' ELSE 'failed'"
+          " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
+          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
           &changed));
-      if (changed > 0) return Status::Ok();
-    }
-    // No retry, or a cancel was requested meanwhile: the job ends here.
-    RADFLOW_RETURN_IF_ERROR(impl_->Run(
-        "UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled' ELSE 'failed'"
-        " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
-        &changed));
-    return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
-  });
+      return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+    });
   }
   if (done.ok()) Changed(id);
   return done;
@@ -372,19 +372,19 @@ Result<bool> JobStore::RequestCancel(int64_t id, int64_t now_ms) {
 Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason) {
   Status done;
   {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  done = impl_->Transaction([&]() -> Status {
-    int changed = 0;
-    RADFLOW_RETURN_IF_ERROR(impl_->Run(
-        "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = ?"
-        " WHERE id = ? AND state IN ('queued', 'running')",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, reason).Bind(3, id); },
-        &changed));
-    if (changed > 0) return Status::Ok();
-    auto state = impl_->StateOf(id);
-    if (state.ok() && state.value() == JobState::kCancelled) return Status::Ok();
-    return impl_->NotInState(id, "queued or running");
-  });
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = ?"
+          " WHERE id = ? AND state IN ('queued', 'running')",
+          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, reason).Bind(3, id); },
+          &changed));
+      if (changed > 0) return Status::Ok();
+      auto state = impl_->StateOf(id);
+      if (state.ok() && state.value() == JobState::kCancelled) return Status::Ok();
+      return impl_->NotInState(id, "queued or running");
+    });
   }
   if (done.ok()) Changed(id);
   return done;

@@ -98,8 +98,8 @@ test('OHIF viewer served by radflow shows a stored CT study', { timeout: TEST_TI
       if (msg.type() === 'error') consoleErrors.push(msg.text().slice(0, 500));
     });
 
-    // radflow's own study list.
-    await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+    // radflow's plain study list (the worklist web app is at /).
+    await page.goto(`${base}/studies`, { waitUntil: 'domcontentloaded' });
     const row = page.locator(`tr[data-study-uid="${studyUid}"]`);
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     const cells = (await row.locator('td').allInnerTexts()).map((t) => t.trim());

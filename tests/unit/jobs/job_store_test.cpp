@@ -331,3 +331,30 @@ TEST_F(JobStoreTest, AppFlagsUnsetThenSetThenChanged) {
 
 }  // namespace
 }  // namespace radflow::storage
+
+namespace radflow::storage {
+namespace {
+
+// The worklist learns of AI jobs through this listener: every queued job, every end (and
+// retry), every cancel — not a job that starts running.
+TEST_F(JobStoreTest, ChangeListenerSeesQueuedFinishedAndCancelledJobs) {
+  std::vector<int64_t> seen;
+  jobs_->SetChangeListener([&](int64_t id) { seen.push_back(id); });
+  const int64_t a = jobs_->Enqueue(MakeJob("app-a", "1.2.3.1", 0)).value();
+  const int64_t b = jobs_->Enqueue(MakeJob("app-b", "1.2.3.2", 0)).value();
+  EXPECT_FALSE(jobs_->EnqueueUnlessActive(MakeJob("app-a", "1.2.3.1", 0)).value().has_value());
+  EXPECT_EQ(seen, (std::vector<int64_t>{a, b})) << "a job not queued is not announced";
+  ASSERT_TRUE(jobs_->MarkRunning(a, 10).value());
+  EXPECT_EQ(seen.size(), 2u) << "starting is not a change the worklist shows";
+  ASSERT_TRUE(jobs_->MarkSucceeded(a, 20, "done", "[]").ok());
+  EXPECT_TRUE(jobs_->RequestCancel(b, 30).value());
+  EXPECT_EQ(seen, (std::vector<int64_t>{a, b, a, b}));
+  EXPECT_FALSE(jobs_->MarkSucceeded(a, 40, "again", "[]").ok());
+  EXPECT_EQ(seen.size(), 4u) << "a refused change is not announced";
+  jobs_->SetChangeListener(nullptr);
+  (void)jobs_->Enqueue(MakeJob("app-c", "1.2.3.3", 0));
+  EXPECT_EQ(seen.size(), 4u);
+}
+
+}  // namespace
+}  // namespace radflow::storage
