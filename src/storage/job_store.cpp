@@ -183,17 +183,7 @@ Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) 
   impl->db = std::move(db.value());
   // Already set by SqliteDb::Open; stated here because a queued job must be on disk.
   RADFLOW_RETURN_IF_ERROR(impl->db->Exec("PRAGMA synchronous=FULL"));
-  auto st = impl->db->PrepareOnce(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-      " AND name IN ('ai_jobs', 'ai_findings', 'ai_apps')");
-  if (!st.ok()) return st.status();
-  int tables = 0;
-  if (sqlite3_step(st.value()) == SQLITE_ROW) tables = sqlite3_column_int(st.value(), 0);
-  sqlite3_finalize(st.value());
-  if (tables != 3) {
-    return {ErrorCode::kDatabaseError,
-            index_path + " lacks the AI tables (open it with storage::Index first)"};
-  }
+  RADFLOW_RETURN_IF_ERROR(impl->db->RequireTables({"ai_jobs", "ai_findings", "ai_apps"}, index_path, "AI"));
   return std::unique_ptr<JobStore>(new JobStore(std::move(impl)));
 }
 

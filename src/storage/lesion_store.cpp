@@ -65,17 +65,7 @@ Result<std::unique_ptr<LesionStore>> LesionStore::Open(const std::string& index_
     *slot = std::move(db.value());
   }
   RADFLOW_RETURN_IF_ERROR(impl->writer->Exec("PRAGMA synchronous=FULL"));
-  auto st = impl->reader->PrepareOnce(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-      " AND name IN ('lesion_followups', 'lesion_tracks', 'lesion_identities')");
-  if (!st.ok()) return st.status();
-  int tables = 0;
-  if (sqlite3_step(st.value()) == SQLITE_ROW) tables = sqlite3_column_int(st.value(), 0);
-  sqlite3_finalize(st.value());
-  if (tables != 3) {
-    return {ErrorCode::kDatabaseError,
-            index_path + " lacks the lesion tracking tables (open it with storage::Index first)"};
-  }
+  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"lesion_followups", "lesion_tracks", "lesion_identities"}, index_path, "lesion tracking"));
   return std::unique_ptr<LesionStore>(new LesionStore(std::move(impl)));
 }
 

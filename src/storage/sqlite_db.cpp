@@ -96,6 +96,24 @@ Result<sqlite3_stmt*> SqliteDb::PrepareOnce(const std::string& sql) {
   return stmt;
 }
 
+Status SqliteDb::RequireTables(const std::vector<std::string>& tables, const std::string& path,
+                               const std::string& what) {
+  auto p = Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+  if (!p.ok()) return p.status();
+  for (const auto& table : tables) {
+    Statement st(p.value());
+    st.Bind(1, table);
+    Status s;
+    const bool present = st.Step(&s) && st.Int(0) == 1;
+    RADFLOW_RETURN_IF_ERROR(s);
+    if (!present) {
+      return {ErrorCode::kDatabaseError,
+              path + " lacks the " + what + " tables (open it with storage::Index first)"};
+    }
+  }
+  return Status::Ok();
+}
+
 Status SqliteDb::Error(const std::string& what) const {
   return {ErrorCode::kDatabaseError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
 }

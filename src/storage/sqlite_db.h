@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 
@@ -52,6 +53,11 @@ class SqliteDb {
   // Uncached, for one-off dynamic SQL; finalize with sqlite3_finalize.
   Result<sqlite3_stmt*> PrepareOnce(const std::string& sql);
   Status Error(const std::string& what) const;
+  // DatabaseError "<path> lacks the <what> tables (open it with storage::Index first)"
+  // unless every table of `tables` exists: a store opened on a database the Index has not
+  // migrated.
+  Status RequireTables(const std::vector<std::string>& tables, const std::string& path,
+                       const std::string& what);
   sqlite3* raw() { return db_; }
 
  private:

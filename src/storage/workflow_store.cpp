@@ -209,17 +209,7 @@ Result<std::unique_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& in
     *slot = std::move(db.value());
   }
   RADFLOW_RETURN_IF_ERROR(impl->writer->Exec("PRAGMA synchronous=FULL"));
-  auto st = impl->reader->PrepareOnce(
-      "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-      " AND name IN ('worklist', 'worklist_audit')");
-  if (!st.ok()) return st.status();
-  int tables = 0;
-  if (sqlite3_step(st.value()) == SQLITE_ROW) tables = sqlite3_column_int(st.value(), 0);
-  sqlite3_finalize(st.value());
-  if (tables != 2) {
-    return {ErrorCode::kDatabaseError,
-            index_path + " lacks the worklist tables (open it with storage::Index first)"};
-  }
+  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"worklist", "worklist_audit"}, index_path, "worklist"));
   return std::unique_ptr<WorkflowStore>(new WorkflowStore(std::move(impl)));
 }
 
