@@ -60,3 +60,24 @@ CREATE TABLE worklist_audit (
   note        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX worklist_audit_study ON worklist_audit(study_uid, id);
+
+-- An archive upgraded to this version: its studies were read before the worklist existed.
+-- They become final items (arrived when their first instance was stored), audited as
+-- "migrated", instead of flooding the list as unread.
+INSERT INTO worklist (study_uid, patient_id, patient_name, patient_name_key, birth_date, sex,
+                      accession_number, study_date, study_time, study_description, modalities,
+                      body_part, referring_physician, state, arrived_at, completed_at,
+                      num_series, num_instances)
+SELECT s.study_uid, p.patient_id, p.patient_name, lower(p.patient_name), p.birth_date, p.sex,
+       s.accession_number, s.study_date, s.study_time, s.study_description, s.modalities,
+       COALESCE((SELECT body_part FROM series WHERE study_fk = s.id AND body_part != ''
+                 AND modality NOT IN ('SEG', 'SR', 'KO', 'PR') ORDER BY id LIMIT 1), ''),
+       s.referring_physician, 'final',
+       COALESCE((SELECT MIN(i.stored_at) FROM instances i JOIN series se ON se.id = i.series_fk
+                 WHERE se.study_fk = s.id), 0),
+       COALESCE((SELECT MAX(se.updated_at) FROM series se WHERE se.study_fk = s.id), 0),
+       s.num_series, s.num_instances
+FROM studies s JOIN patients p ON p.id = s.patient_fk;
+INSERT INTO worklist_audit (study_uid, at, action, from_state, to_state, note)
+SELECT study_uid, arrived_at, 'migrated', '', 'final', 'stored before the worklist existed'
+FROM worklist;
