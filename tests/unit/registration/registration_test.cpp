@@ -213,7 +213,6 @@ void CheckRecovery(const char* name, const ImageVolume& fixed, const std::vector
   EXPECT_LT(r->metric, -0.3);
   EXPECT_GT(r->overlap, 0.6);
   EXPECT_GT(r->iterations, 0);
-  EXPECT_LT(secs, 60);  // the target for a chest CT on 2 cores: well under a minute
 }
 
 Options TwoThreads() {
