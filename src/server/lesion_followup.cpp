@@ -90,6 +90,20 @@ void LesionFollowUp::Start() {
   if (started_) return;
   started_ = true;
   stopping_ = false;
+  // Catch-up: a ct-lung-lesions job that succeeded while its follow-up could not run (the
+  // server stopped between the two) is followed up now. The newest kCatchUpJobs are looked
+  // at; one whose study has no prior with results is dropped again at once.
+  storage::JobFilter filter;
+  filter.app_id = kLesionApp;
+  filter.state = storage::JobState::kSucceeded;
+  filter.limit = kCatchUpJobs;
+  auto recent = d_.jobs.List(filter);
+  if (recent.ok()) {
+    for (const auto& job : recent.value()) {
+      auto done = d_.store.FollowUp(job.study_uid);
+      if (done.ok() && !done->has_value()) queue_.push_back(job.id);
+    }
+  }
   worker_ = std::thread([this] { Work(); });
 }
 

@@ -34,6 +34,8 @@
 namespace radflow::server {
 
 inline constexpr const char* kLesionApp = "ct-lung-lesions";
+// At start-up, the newest succeeded jobs of kLesionApp without a follow-up are queued.
+inline constexpr int kCatchUpJobs = 1000;
 
 class LesionFollowUp {
  public:
@@ -49,6 +51,8 @@ class LesionFollowUp {
   explicit LesionFollowUp(Deps deps);
   ~LesionFollowUp();  // Stop()
 
+  // Starts the worker; queues the recent succeeded ct-lung-lesions jobs whose study has no
+  // follow-up yet (stopped between the job and its follow-up).
   void Start();
   // Waits for the follow-up in progress (a registration is not interrupted); drops the rest.
   void Stop();

@@ -9,6 +9,7 @@ time), stores a TID 1500 SR in the current study and answers GET
 import math
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -226,6 +227,28 @@ class LesionFollowUpTest(unittest.TestCase):
             if prior_ml > 0 and cur_ml > 0:
                 first = [l["tracking_uid"] for l in lesions if l["current"] and dist(l["current"]["center_lps_mm"], c) < 4]
                 self.assertIn(first[0], {l["tracking_uid"] for l in third["lesions"]}, name)
+        # Stopped between a job and its follow-up: the next start follows it up. (The third
+        # examination's follow-up rows are removed while the server is stopped.)
+        self.server.stop()
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "index.db"))
+        for table in ("lesion_followups", "lesion_tracks", "lesion_identities"):
+            db.execute("DELETE FROM %s WHERE study_uid = ?" % table, (third_uid,))
+        db.commit()
+        db.close()
+        self.server.start()
+        again = self.wait_followup(third_uid)
+        self.assertEqual(again["state"], "ok", again)
+        self.assertEqual(again["prior_study_uid"], cur_uid)
+        # The inserted nodules and the tumour keep their identities (the app's incidental
+        # candidates near the matching gate may pair differently between registrations).
+        for name, c in inserted:
+            before = [l for l in third["lesions"] if l["current"]
+                      and dist(l["current"]["center_lps_mm"], wd.apply(third_move, c)) < 4]
+            after = [l for l in again["lesions"] if l["current"]
+                     and dist(l["current"]["center_lps_mm"], wd.apply(third_move, c)) < 4]
+            self.assertEqual((len(before), len(after)), (1, 1), name)
+            self.assertEqual((after[0]["status"], after[0]["tracking_uid"]),
+                             ("tracked", before[0]["tracking_uid"]), name)
         print("total %.1f s" % (time.time() - t_start))
 
 
