@@ -136,9 +136,9 @@ int RunServer(const ServerConfig& config) {
   auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
   if (!lesion_store.ok()) return fail(lesion_store.status());
   LesionFollowUp followup({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(), worklist});
-  h.jobs->SetChangeListener([&h, &worklist, &followup](int64_t job_id) {
-    auto job = h.jobs->Get(job_id);
-    if (job.ok() && job->has_value()) worklist.OnAiJobChanged((*job)->study_uid);
+  h.jobs->SetChangeListener([&worklist, &followup](int64_t job_id) {
+    // Both only queue the id: this runs on the job store's writing thread.
+    worklist.OnAiJobChanged(job_id);
     followup.OnJobChanged(job_id);
   });
   h.ingest->Subscribe([&worklist](const ingest::Event& e) {

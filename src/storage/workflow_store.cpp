@@ -85,17 +85,27 @@ WorklistItem ReadItem(const Statement& st, int c = 0) {
 // Binds every column of `w` in kItemColumns order, from parameter `first`.
 void BindItem(Statement& st, const WorklistItem& w, int first = 1) {
   int i = first;
-  st.Bind(i++, w.study_uid).Bind(i++, w.patient_id).Bind(i++, w.issuer_of_patient_id);
-  st.Bind(i++, w.patient_name).Bind(i++, w.birth_date).Bind(i++, w.sex);
-  st.Bind(i++, w.accession_number).Bind(i++, w.study_date).Bind(i++, w.study_time);
-  st.Bind(i++, w.study_description).Bind(i++, w.modalities).Bind(i++, w.body_part);
-  st.Bind(i++, w.site).Bind(i++, w.referring_physician).Bind(i++, w.order_priority);
-  st.Bind(i++, w.state).Bind(i++, w.reopened_from).Bind(i++, w.reader);
-  st.Bind(i++, w.claimed_at).Bind(i++, w.claim_expires_at).Bind(i++, w.arrived_at);
-  st.Bind(i++, w.completed_at).Bind(i++, w.read_started_at).Bind(i++, w.reported_at);
-  st.Bind(i++, w.ai_flag).Bind(i++, static_cast<int64_t>(w.ai_rank)).Bind(i++, w.ai_reason);
-  st.Bind(i++, static_cast<int64_t>(w.ai_pending)).Bind(i++, w.priority_score);
-  st.Bind(i++, JoinLines(w.priority_reasons)).Bind(i++, w.num_series).Bind(i++, w.num_instances);
+  auto text = [&](const std::string& v) { st.Bind(i++, v); };
+  auto number = [&](int64_t v) { st.Bind(i++, v); };
+  for (const std::string* v : {&w.study_uid, &w.patient_id, &w.issuer_of_patient_id, &w.patient_name,
+                               &w.birth_date, &w.sex, &w.accession_number, &w.study_date, &w.study_time,
+                               &w.study_description, &w.modalities, &w.body_part, &w.site,
+                               &w.referring_physician, &w.order_priority, &w.state, &w.reopened_from,
+                               &w.reader}) {
+    text(*v);
+  }
+  for (int64_t v : {w.claimed_at, w.claim_expires_at, w.arrived_at, w.completed_at, w.read_started_at,
+                    w.reported_at}) {
+    number(v);
+  }
+  text(w.ai_flag);
+  number(w.ai_rank);
+  text(w.ai_reason);
+  number(w.ai_pending);
+  number(w.priority_score);
+  text(JoinLines(w.priority_reasons));
+  number(w.num_series);
+  number(w.num_instances);
 }
 
 std::string Placeholders(int n) {
@@ -208,7 +218,6 @@ Result<std::unique_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& in
     if (!db.ok()) return db.status();
     *slot = std::move(db.value());
   }
-  RADFLOW_RETURN_IF_ERROR(impl->writer->Exec("PRAGMA synchronous=FULL"));
   RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"worklist", "worklist_audit"}, index_path, "worklist"));
   return std::unique_ptr<WorkflowStore>(new WorkflowStore(std::move(impl)));
 }
@@ -342,11 +351,14 @@ Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
     if (st.Step(&s)) page.total = st.Int(0);
     if (!s.ok()) return s;
   }
+  // Paging values are bound, not written into the SQL: each distinct text would be another
+  // statement in the connection's cache.
   auto p = db.Prepare(std::string("SELECT ") + kItemColumns + " FROM worklist" + where + order +
-                      " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset));
+                      " LIMIT ? OFFSET ?");
   if (!p.ok()) return p.status();
   Statement st(p.value());
   for (size_t i = 0; i < args.size(); ++i) st.Bind(static_cast<int>(i + 1), args[i]);
+  st.Bind(static_cast<int>(args.size() + 1), int64_t{limit}).Bind(static_cast<int>(args.size() + 2), int64_t{offset});
   while (st.Step(&s)) page.items.push_back(ReadItem(st));
   if (!s.ok()) return s;
   return page;
@@ -455,6 +467,18 @@ Result<StudyAi> WorkflowStore::ReadStudyAi(const std::string& study_uid) {
   return ai;
 }
 
+Result<std::string> WorkflowStore::StudyOfJob(int64_t job_id) {
+  std::lock_guard lock(impl_->read_mu);
+  auto p = impl_->reader->Prepare("SELECT study_uid FROM ai_jobs WHERE id = ?");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, job_id);
+  Status s;
+  std::string study = st.Step(&s) ? st.Text(0) : "";
+  if (!s.ok()) return s;
+  return study;
+}
+
 Result<std::vector<StudySeries>> WorkflowStore::SeriesOf(const std::string& study_uid) {
   std::lock_guard lock(impl_->read_mu);
   auto p = impl_->reader->Prepare(
@@ -482,10 +506,14 @@ Result<WorklistItem> WorkflowStore::Mutate(const std::string& study_uid, const C
     auto existing = Impl::GetOn(*impl_->writer, study_uid);
     if (!existing.ok()) return existing.status();
     if (!existing->has_value()) return {ErrorCode::kNotFound, "no worklist item for study " + study_uid};
-    WorklistItem w = std::move(existing->value());
+    WorklistItem w = existing->value();
     auto audit = change(w);
     if (!audit.ok()) return audit.status();
     w.study_uid = study_uid;
+    if (w == existing->value() && !audit->has_value()) {
+      out = std::move(w);
+      return Status::Ok();  // nothing to write (an AI refresh that changed nothing)
+    }
     RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
     if (audit->has_value()) {
       AuditEntry a = std::move(audit->value());
@@ -512,12 +540,9 @@ Status WorkflowStore::RescoreAll(const std::function<void(WorklistItem&)>& resco
       if (!s.ok()) return s;
     }
     for (auto& w : items) {
-      const int64_t before = w.priority_score;
-      const auto reasons = w.priority_reasons;
+      const WorklistItem before = w;
       rescore(w);
-      if (w.priority_score != before || w.priority_reasons != reasons) {
-        RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
-      }
+      if (!(w == before)) RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
     }
     return Status::Ok();
   });

@@ -39,6 +39,8 @@ struct WorklistItem {
   int64_t priority_score = 0;
   std::vector<std::string> priority_reasons;
   int64_t num_series = 0, num_instances = 0;
+
+  bool operator==(const WorklistItem&) const = default;
 };
 
 struct AuditEntry {
@@ -119,6 +121,8 @@ class WorkflowStore {
   // Studies of the index without an item (imports while no server ran), oldest first.
   Result<std::vector<std::string>> StudiesWithoutItem();
   Result<StudyAi> ReadStudyAi(const std::string& study_uid);
+  // The study of an AI job ("" for an unknown job).
+  Result<std::string> StudyOfJob(int64_t job_id);
   // The study's series by SeriesNumber (from the index).
   Result<std::vector<StudySeries>> SeriesOf(const std::string& study_uid);
 

@@ -38,6 +38,13 @@ Status HeldByAnother(const storage::WorklistItem& item, int64_t now_ms) {
   return {ErrorCode::kConflict, "study " + item.study_uid + " is claimed by " + holder};
 }
 
+// Ok when `reader` holds the claim; else Conflict naming the holder, or saying nobody does.
+Status NeedClaim(const storage::WorklistItem& item, const std::string& reader, int64_t now_ms) {
+  if (Holds(item, reader, now_ms)) return Status::Ok();
+  if (!Holder(item, now_ms).empty()) return HeldByAnother(item, now_ms);
+  return {ErrorCode::kConflict, "study " + item.study_uid + " is not claimed by " + reader};
+}
+
 }  // namespace
 
 bool IsReadingState(const std::string& s) {
@@ -63,11 +70,8 @@ Result<storage::AuditEntry> Claim(storage::WorklistItem& item, const std::string
   if (from == "final" || from == "cancelled") {
     return Status(ErrorCode::kConflict, "study " + item.study_uid + " is " + from + ": it cannot be claimed");
   }
-  if (from == "in_progress" && holder.empty()) {
-    // An expired claim not yet swept: the new reader takes it over.
-  } else if (from == "preliminary") {
-    item.reopened_from = "preliminary";
-  }
+  // (An in_progress item whose claim expired but was not yet swept is taken over as it is.)
+  if (from == "preliminary") item.reopened_from = "preliminary";
   item.state = "in_progress";
   item.reader = reader;
   if (holder != reader) item.claimed_at = now_ms;
@@ -79,11 +83,7 @@ Result<storage::AuditEntry> Claim(storage::WorklistItem& item, const std::string
 Result<storage::AuditEntry> Release(storage::WorklistItem& item, const std::string& reader,
                                     int64_t now_ms) {
   RADFLOW_RETURN_IF_ERROR(NeedReader(reader));
-  if (!Holds(item, reader, now_ms)) {
-    const std::string holder = Holder(item, now_ms);
-    if (!holder.empty()) return HeldByAnother(item, now_ms);
-    return Status(ErrorCode::kConflict, "study " + item.study_uid + " is not claimed by " + reader);
-  }
+  RADFLOW_RETURN_IF_ERROR(NeedClaim(item, reader, now_ms));
   const std::string from = item.state;
   item.state = item.reopened_from.empty() ? "unread" : item.reopened_from;
   EndClaim(item);
@@ -93,11 +93,7 @@ Result<storage::AuditEntry> Release(storage::WorklistItem& item, const std::stri
 Result<storage::AuditEntry> Heartbeat(storage::WorklistItem& item, const std::string& reader,
                                       int64_t now_ms, int64_t claim_ms) {
   RADFLOW_RETURN_IF_ERROR(NeedReader(reader));
-  if (!Holds(item, reader, now_ms)) {
-    const std::string holder = Holder(item, now_ms);
-    if (!holder.empty()) return HeldByAnother(item, now_ms);
-    return Status(ErrorCode::kConflict, "study " + item.study_uid + " is not claimed by " + reader);
-  }
+  RADFLOW_RETURN_IF_ERROR(NeedClaim(item, reader, now_ms));
   item.claim_expires_at = now_ms + claim_ms;
   return Entry(item, reader, "heartbeat", item.state, now_ms);
 }
@@ -127,11 +123,7 @@ Result<storage::AuditEntry> ChangeState(storage::WorklistItem& item, const std::
   if (!legal) return illegal();
   if (from == "in_progress") {
     // Leaving in_progress needs the claim.
-    if (!Holds(item, reader, now_ms)) {
-      const std::string holder = Holder(item, now_ms);
-      if (!holder.empty()) return HeldByAnother(item, now_ms);
-      return Status(ErrorCode::kConflict, "study " + item.study_uid + " is not claimed by " + reader);
-    }
+    RADFLOW_RETURN_IF_ERROR(NeedClaim(item, reader, now_ms));
   }
   // A claim on a preliminary or unread item does not exist (claiming makes it in_progress).
   item.state = to == "unread" && !item.reopened_from.empty() ? item.reopened_from : to;

@@ -83,19 +83,26 @@ void WorklistService::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  input_cv_.notify_all();
   events_.Close();
   if (worker_.joinable()) worker_.join();
   if (sweeper_.joinable()) sweeper_.join();
   if (prefetcher_.joinable()) prefetcher_.join();
 }
 
+// Runs on ingest's storing thread for every instance: a repeat of the input queued last
+// (the next instance of the same series) is dropped here, and only the worker is woken.
 void WorklistService::Enqueue(Input input) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
+    if (input.kind == Input::Kind::kInstance && !inputs_.empty() &&
+        inputs_.back().kind == Input::Kind::kInstance && inputs_.back().study_uid == input.study_uid) {
+      return;
+    }
     inputs_.push_back(std::move(input));
   }
-  cv_.notify_all();
+  input_cv_.notify_one();
 }
 
 void WorklistService::OnInstanceStored(const std::string& study_uid, const std::string& series_uid) {
@@ -106,8 +113,12 @@ void WorklistService::OnSeriesStable(const std::string& study_uid, const std::st
   Enqueue({Input::Kind::kStable, study_uid, series_uid});
 }
 
-void WorklistService::OnAiJobChanged(const std::string& study_uid) {
-  Enqueue({Input::Kind::kAi, study_uid, ""});
+void WorklistService::OnAiJobChanged(int64_t job_id) {
+  Enqueue({Input::Kind::kAi, "", "", job_id});
+}
+
+void WorklistService::OnAiStudyChanged(const std::string& study_uid) {
+  Enqueue({Input::Kind::kAi, study_uid, "", 0});
 }
 
 void WorklistService::Flush() {
@@ -118,11 +129,10 @@ void WorklistService::Flush() {
 void WorklistService::Work() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !inputs_.empty(); });
+    input_cv_.wait(lock, [&] { return stopping_ || !inputs_.empty(); });
     if (stopping_) break;
     Input input = std::move(inputs_.front());
     inputs_.pop_front();
-    // Many InstanceStored of one known study in a row: one is enough.
     busy_ = true;
     lock.unlock();
     Apply(input);
@@ -214,9 +224,12 @@ void WorklistService::Apply(const Input& input) {
       events_.Publish(input.study_uid, synced->created ? "arrived" : "updated");
       return;
     }
-    case Input::Kind::kAi:
-      RefreshAi(input.study_uid);
+    case Input::Kind::kAi: {
+      if (!input.study_uid.empty()) return RefreshAi(input.study_uid);
+      auto study = store_.StudyOfJob(input.job_id);
+      if (study.ok() && !study->empty()) RefreshAi(study.value());
       return;
+    }
   }
 }
 

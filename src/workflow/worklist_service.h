@@ -83,7 +83,10 @@ class WorklistService {
   // Event inputs (quick: queued for the worker thread).
   void OnInstanceStored(const std::string& study_uid, const std::string& series_uid);
   void OnSeriesStable(const std::string& study_uid, const std::string& series_uid);
-  void OnAiJobChanged(const std::string& study_uid);
+  // An AI job was queued or finished (JobStore's change listener: its study is looked up
+  // on the worker thread, not on the job store's writer).
+  void OnAiJobChanged(int64_t job_id);
+  void OnAiStudyChanged(const std::string& study_uid);
 
   // Readers' actions (REST). kNotFound, kConflict, kInvalidArgument as reading_state.h.
   Result<storage::WorklistItem> Claim(const std::string& study_uid, const std::string& reader);
@@ -111,6 +114,7 @@ class WorklistService {
   struct Input {
     enum class Kind { kInstance, kStable, kAi } kind;
     std::string study_uid, series_uid;
+    int64_t job_id = 0;  // kAi without a study UID
   };
   void Enqueue(Input input);
   void Work();
@@ -127,12 +131,13 @@ class WorklistService {
   EventFeed events_;
 
   std::mutex mu_;
-  std::condition_variable cv_, idle_cv_;
+  std::condition_variable cv_, idle_cv_;  // cv_: the sweeper, the prefetcher, stopping
+  std::condition_variable input_cv_;       // the worker: a new input
   std::deque<Input> inputs_;
   bool busy_ = false;
   bool stopping_ = false;
-  std::set<std::string> known_;
-  std::set<std::string> expected_priors_;  // under mu_  // studies with an item (the worker thread's)
+  std::set<std::string> known_;            // studies with an item (the worker thread's)
+  std::set<std::string> expected_priors_;  // under mu_
   std::deque<storage::WorklistItem> prefetch_queue_;
   std::thread worker_, sweeper_, prefetcher_;
 };
