@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ai/results/results.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "imaging/series_volume.h"
 #include "query/matching.h"
@@ -21,11 +22,6 @@ namespace radflow::server {
 namespace {
 
 using nlohmann::ordered_json;
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // "Lesion 7" → 7; 0 otherwise.
 int LesionNumber(const std::string& tracking_id) {
@@ -99,7 +95,9 @@ void LesionFollowUp::Start() {
   filter.limit = kCatchUpJobs;
   auto recent = d_.jobs.List(filter);
   if (recent.ok()) {
+    std::set<std::string> studies;  // a study's newest job is enough (a rerun is older too)
     for (const auto& job : recent.value()) {
+      if (!studies.insert(job.study_uid).second) continue;
       auto done = d_.store.FollowUp(job.study_uid);
       if (done.ok() && !done->has_value()) queue_.push_back(job.id);
     }
@@ -224,7 +222,7 @@ bool LesionFollowUp::FollowUp(const std::string& study_uid) {
     row.error = error;
     Status s = d_.store.SaveFollowUp(row, {}, {});
     if (!s.ok()) log::Error("lesion follow-up of " + study_uid + ": " + s.ToString());
-    d_.worklist.OnAiJobChanged(study_uid);
+    d_.worklist.OnAiStudyChanged(study_uid);
     return true;
   };
 
@@ -404,7 +402,7 @@ bool LesionFollowUp::FollowUp(const std::string& study_uid) {
       if (!stored.ok()) {
         log::Warn("lesion follow-up of " + study_uid + ": storing the SR: " + stored.status().ToString());
       } else {
-        (void)d_.jobs.MarkRouted(sr->series_instance_uid, NowMs());  // no app runs on it
+        (void)d_.jobs.MarkRouted(sr->series_instance_uid, UnixMillis());  // no app runs on it
         row.sr_series_uid = sr->series_instance_uid;
         row.sr_sop_uid = sr->sop_instance_uid;
       }
@@ -426,7 +424,7 @@ bool LesionFollowUp::FollowUp(const std::string& study_uid) {
   }
   log::Info("lesion follow-up of " + study_uid + ": " + std::to_string(n_tracked) + " tracked, " +
             std::to_string(n_new) + " new, " + std::to_string(n_resolved) + " resolved");
-  d_.worklist.OnAiJobChanged(study_uid);
+  d_.worklist.OnAiStudyChanged(study_uid);
   return true;
 }
 

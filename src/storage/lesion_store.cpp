@@ -1,19 +1,14 @@
 #include "storage/lesion_store.h"
 
-#include <chrono>
 #include <filesystem>
 #include <mutex>
 
+#include "base/clock.h"
 #include "storage/sqlite_db.h"
 
 namespace radflow::storage {
 
 namespace {
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 constexpr const char* kTrackColumns =
     "id, study_uid, prior_study_uid, finding_id, prior_finding_id, tracking_uid, tracking_id,"
@@ -26,13 +21,6 @@ class LesionStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
   std::unique_ptr<SqliteDb> writer, reader;
-
-  Status Step(sqlite3_stmt* raw) {
-    Statement st(raw);
-    Status s;
-    st.Step(&s);
-    return s;
-  }
 
   Status WriteIdentities(const std::string& study_uid, const std::vector<LesionIdentity>& ids) {
     auto p = writer->Prepare(
@@ -64,7 +52,6 @@ Result<std::unique_ptr<LesionStore>> LesionStore::Open(const std::string& index_
     if (!db.ok()) return db.status();
     *slot = std::move(db.value());
   }
-  RADFLOW_RETURN_IF_ERROR(impl->writer->Exec("PRAGMA synchronous=FULL"));
   RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"lesion_followups", "lesion_tracks", "lesion_identities"}, index_path, "lesion tracking"));
   return std::unique_ptr<LesionStore>(new LesionStore(std::move(impl)));
 }
@@ -75,7 +62,7 @@ Status LesionStore::SaveFollowUp(const LesionFollowUpRow& f, const std::vector<L
   if (f.state != "ok" && f.state != "failed") {
     return {ErrorCode::kInvalidArgument, "follow-up state must be ok or failed, not " + f.state};
   }
-  const int64_t now = f.created_at ? f.created_at : NowMs();
+  const int64_t now = f.created_at ? f.created_at : UnixMillis();
   std::lock_guard lock(impl_->write_mu);
   return impl_->writer->Transaction([&]() -> Status {
     {
