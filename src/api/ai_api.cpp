@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/request_util.h"
+
 namespace radflow::api {
 namespace {
 
@@ -85,28 +87,6 @@ ordered_json FindingJson(const FindingRow& f) {
           {"severity", f.severity},
           {"details", details.is_discarded() ? ordered_json::object() : details},
           {"created_at", f.created_at}};
-}
-
-std::string Param(const http::Request& req, const std::string& name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
-
-bool ParseInt(const std::string& s, int64_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-http::Response BadRequest(const std::string& message) {
-  return http::Response::Error(Status(ErrorCode::kInvalidArgument, message));
-}
-
-// "/api/v1/jobs/12/rerun" with prefix "/api/v1/jobs/" → {"12", "rerun"}.
-std::pair<std::string, std::string> Split(const std::string& path, size_t prefix) {
-  std::string rest = path.substr(prefix);
-  auto slash = rest.find('/');
-  if (slash == std::string::npos) return {rest, ""};
-  return {rest.substr(0, slash), rest.substr(slash + 1)};
 }
 
 http::Response FindingsResponse(ai::Engine& engine, const std::string& study, const std::string& series) {

@@ -4,6 +4,7 @@
 
 #include "api/dicom_json.h"
 #include "api/dicomweb.h"
+#include "api/request_util.h"
 #include "query/matching.h"
 
 namespace radflow::api {
@@ -26,22 +27,6 @@ std::set<dicom::Tag> DefaultFields(ResourceLevel level) {
   if (level >= ResourceLevel::kSeries) f.insert(t::kStudyInstanceUID);
   if (level == ResourceLevel::kInstance) f.insert(t::kSeriesInstanceUID);
   return f;
-}
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == ',') {
-      if (i > start) out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-http::Response BadRequest(const std::string& message) {
-  return http::Response::Error(Status(ErrorCode::kInvalidArgument, message));
 }
 
 }  // namespace

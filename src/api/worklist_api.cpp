@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/ohif.h"
+#include "api/request_util.h"
 #include "api/static_site.h"
 #include "base/clock.h"
 #include "workflow/reading_state.h"
@@ -19,24 +20,6 @@ using nlohmann::ordered_json;
 using storage::WorklistItem;
 
 const std::string kPrefix = "/api/v1/worklist/";
-
-std::string Param(const http::Request& req, const std::string& name) {
-  auto it = req.query.find(name);
-  return it == req.query.end() ? "" : it->second;
-}
-
-http::Response BadRequest(const std::string& message) {
-  return http::Response::Error(Status(ErrorCode::kInvalidArgument, message));
-}
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string v; std::getline(in, v, ',');) {
-    if (!v.empty()) out.push_back(v);
-  }
-  return out;
-}
 
 ordered_json ItemJson(const WorklistItem& w, int64_t now) {
   const int64_t read_start = w.read_started_at > 0 ? w.read_started_at : now;
@@ -97,7 +80,7 @@ Result<storage::WorklistFilter> ParseFilter(const http::Request& req) {
   if (state.empty()) {
     f.states = {"unread", "in_progress", "preliminary"};
   } else if (state != "all") {
-    f.states = SplitList(state);
+    f.states = SplitComma(state);
     for (const auto& s : f.states) {
       if (!workflow::IsReadingState(s)) {
         return Status(ErrorCode::kInvalidArgument,
@@ -107,7 +90,7 @@ Result<storage::WorklistFilter> ParseFilter(const http::Request& req) {
   }
   f.modality = Param(req, "modality");
   f.body_part = Param(req, "body_part");
-  for (const auto& p : SplitList(Param(req, "priority"))) {
+  for (const auto& p : SplitComma(Param(req, "priority"))) {
     std::string n = workflow::NormaliseOrderPriority(p);
     if (n.empty()) {
       return Status(ErrorCode::kInvalidArgument, "priority: '" + p + "' is not STAT, HIGH, ROUTINE, MEDIUM or LOW");
@@ -158,8 +141,7 @@ Result<storage::WorklistFilter> ParseFilter(const http::Request& req) {
     std::string v = Param(req, name);
     if (v.empty()) return Status::Ok();
     int n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi) {
+    if (!ParseInt(v, n) || n < lo || n > hi) {
       return {ErrorCode::kInvalidArgument, std::string(name) + ": a number " + std::to_string(lo) + ".." + std::to_string(hi)};
     }
     out = n;
@@ -181,8 +163,7 @@ http::Response EventStream(workflow::WorklistService& service, const http::Reque
   // A reconnecting EventSource sends the last id it saw: replay what it missed.
   if (const std::string& id = req.Header("last-event-id"); !id.empty()) {
     uint64_t n = 0;
-    auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-    if (ec == std::errc() && n <= last) last = n;
+    if (ParseInt(id, n) && n <= last) last = n;
   }
   auto state = std::make_shared<uint64_t>(last);
   auto first = std::make_shared<bool>(true);
@@ -209,12 +190,7 @@ http::Response EventStream(workflow::WorklistService& service, const http::Reque
 }
 
 http::Response ItemRoute(workflow::WorklistService& service, const http::Request& req) {
-  std::string rest = req.path.substr(kPrefix.size());
-  std::string study = rest, action;
-  if (auto slash = rest.find('/'); slash != std::string::npos) {
-    study = rest.substr(0, slash);
-    action = rest.substr(slash + 1);
-  }
+  auto [study, action] = Split(req.path, kPrefix.size());
   if (study.empty()) return BadRequest("a study UID is required: /api/v1/worklist/{study}");
   if (req.method == "GET") {
     if (!action.empty()) return http::Response::Error(Status(ErrorCode::kNotFound, "no such route: GET " + req.path));
@@ -280,13 +256,7 @@ http::Response ItemRoute(workflow::WorklistService& service, const http::Request
 
 http::Handler StudyRoutes(WorklistApiContext ctx) {
   return [ctx](const http::Request& req) {
-    const std::string prefix = "/api/v1/studies/";
-    std::string rest = req.path.substr(prefix.size());
-    std::string study = rest, what;
-    if (auto slash = rest.find('/'); slash != std::string::npos) {
-      study = rest.substr(0, slash);
-      what = rest.substr(slash + 1);
-    }
+    auto [study, what] = Split(req.path, std::string("/api/v1/studies/").size());
     workflow::WorklistService& service = *ctx.service;
     if (what.empty()) {
       auto item = service.store().Get(study);
