@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "base/affine.h"
 #include "imaging/resample.h"
 #include "registration/itk_register.h"
 
@@ -135,9 +136,7 @@ double Overlap(const std::array<double, 16>& m, const Geometry& fixed, const Geo
 }  // namespace
 
 Vec3 Apply(const std::array<double, 16>& m, const Vec3& p) {
-  Vec3 q{};
-  for (int r = 0; r < 3; ++r) q[r] = m[4 * r] * p[0] + m[4 * r + 1] * p[1] + m[4 * r + 2] * p[2] + m[4 * r + 3];
-  return q;
+  return ApplyAffine(m, p);
 }
 
 radflow::Result<Result> Register(const ImageVolume& fixed, const ImageVolume& moving, const Options& options) {

@@ -8,6 +8,8 @@
 #include <limits>
 #include <random>
 
+#include "base/affine.h"
+
 namespace radflow::workflow {
 
 namespace {
@@ -106,9 +108,7 @@ std::string NewUuidUid() {
 }
 
 std::array<double, 3> Apply(const std::array<double, 16>& m, const std::array<double, 3>& p) {
-  std::array<double, 3> out{};
-  for (int r = 0; r < 3; ++r) out[r] = m[4 * r] * p[0] + m[4 * r + 1] * p[1] + m[4 * r + 2] * p[2] + m[4 * r + 3];
-  return out;
+  return ApplyAffine(m, p);
 }
 
 std::optional<double> VolumeDoublingTime(double v1_ml, double v2_ml, double interval_days) {
