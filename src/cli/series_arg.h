@@ -1,0 +1,21 @@
+// What a `--series DIR|UID` style argument names: a folder's DICOM files or a stored series'
+// blobs. Shared by `radflow app run` and `radflow register`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace radflow::cli {
+
+// A folder: its DICOM files, recursively, sorted; when it holds several series, the one with
+// the most files (stderr says which, "<verb> <uid>"). Otherwise a SeriesInstanceUID stored in
+// the data directory `data`: its blobs' paths.
+Result<std::vector<std::string>> SeriesFiles(const std::string& series, const std::string& data,
+                                             const char* verb);
+
+// "radflow: <status>" on stderr; exit code 1.
+int Fail(const Status& status);
+
+}  // namespace radflow::cli
