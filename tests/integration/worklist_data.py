@@ -58,13 +58,7 @@ def insert_bleed(datasets, volume_ml, offset_mm=(30.0, 0.0, 0.0), hu=60.0, noise
         if not w.any():
             continue
         value = _hu(ds)
-        value = (1 - w) * value + w * (hu + rng.normal(0, noise_hu, value.shape))
-        slope = float(ds.get("RescaleSlope", 1))
-        intercept = float(ds.get("RescaleIntercept", 0))
-        stored = np.round((value - intercept) / slope)
-        dtype = ds.pixel_array.dtype
-        info = np.iinfo(dtype)
-        ds.PixelData = np.clip(stored, info.min, info.max).astype(dtype).tobytes()
+        _set_hu(ds, (1 - w) * value + w * (hu + rng.normal(0, noise_hu, value.shape)))
     return centre
 
 
