@@ -11,9 +11,8 @@
 
 namespace radflow::server {
 
-std::function<void(const storage::WorklistItem&)> MakePrefetch(
-    const ServerConfig& config, const dimse::DimseConfig& dimse_config,
-    workflow::WorklistService** service) {
+std::function<void(workflow::WorklistService&, const storage::WorklistItem&)> MakePrefetch(
+    const ServerConfig& config, const dimse::DimseConfig& dimse_config) {
   std::vector<dimse::RemoteAe> remotes;
   for (const auto& ae : config.prefetch_from) {
     for (const auto& [title, remote] : dimse_config.modalities) {
@@ -23,9 +22,8 @@ std::function<void(const storage::WorklistItem&)> MakePrefetch(
   if (remotes.empty()) return nullptr;
   const std::string self = dimse_config.ae_title;
   const int max = std::max(0, config.prefetch_max);
-  return [remotes, self, max, service](const storage::WorklistItem& item) {
-    if (item.patient_id.empty() || max == 0 || *service == nullptr) return;
-    workflow::WorklistService& wl = **service;
+  return [remotes, self, max](workflow::WorklistService& wl, const storage::WorklistItem& item) {
+    if (item.patient_id.empty() || max == 0) return;
     const workflow::StudyFacts current{item.study_uid, item.patient_id, item.issuer_of_patient_id,
                                        item.study_date, item.modalities, item.body_part,
                                        item.study_description};

@@ -10,10 +10,8 @@
 
 namespace radflow::server {
 
-// nullptr when no --prefetch-from names a --modality. `service` is read when a prefetch
-// runs (the service is created after its options).
-std::function<void(const storage::WorklistItem&)> MakePrefetch(
-    const ServerConfig& config, const dimse::DimseConfig& dimse_config,
-    workflow::WorklistService** service);
+// nullptr when no --prefetch-from names a --modality.
+std::function<void(workflow::WorklistService&, const storage::WorklistItem&)> MakePrefetch(
+    const ServerConfig& config, const dimse::DimseConfig& dimse_config);
 
 }  // namespace radflow::server

@@ -126,12 +126,10 @@ int RunServer(const ServerConfig& config) {
     if (!facts.ok()) return facts.status();
     return std::map<std::string, std::string>(facts->begin(), facts->end());
   };
-  workflow::WorklistService* worklist_ptr = nullptr;
-  wl_options.prefetch = MakePrefetch(config, dimse_config, &worklist_ptr);
+  wl_options.prefetch = MakePrefetch(config, dimse_config);
   auto wl_store = storage::WorkflowStore::Open(config.data_dir + "/index.db");
   if (!wl_store.ok()) return fail(wl_store.status());
   workflow::WorklistService worklist(*wl_store.value(), wl_options);
-  worklist_ptr = &worklist;
   // Longitudinal lesion tracking: a succeeded ct-lung-lesions job against the best prior's.
   auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
   if (!lesion_store.ok()) return fail(lesion_store.status());

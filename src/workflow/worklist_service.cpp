@@ -271,7 +271,7 @@ void WorklistService::Prefetch() {
     storage::WorklistItem item = std::move(prefetch_queue_.front());
     prefetch_queue_.pop_front();
     lock.unlock();
-    options_.prefetch(item);
+    options_.prefetch(*this, item);
     lock.lock();
   }
 }

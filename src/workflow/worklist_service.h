@@ -58,6 +58,8 @@ class EventFeed {
   bool closed_ = false;
 };
 
+class WorklistService;
+
 struct WorklistOptions {
   PriorityRule rule;
   int64_t claim_ms = 20 * 60 * 1000;  // --claim-idle-minutes
@@ -66,7 +68,7 @@ struct WorklistOptions {
   std::function<Result<std::map<std::string, std::string>>(const std::string& series_uid)> series_facts;
   // Called on its own thread for a newly arrived study; fetches its priors from remote
   // archives (empty: no prefetch).
-  std::function<void(const storage::WorklistItem& item)> prefetch;
+  std::function<void(WorklistService& service, const storage::WorklistItem& item)> prefetch;
   int64_t sweep_interval_ms = 1000;
 };
 
