@@ -17,10 +17,13 @@ PACKAGES=(
   libtorch-dev libopencv-dnn-dev libopenblas0-openmp python3-torch libyaml-cpp-dev
   # priors: rigid/affine registration (ITK, headers only in src/registration/itk_register.cpp)
   libinsighttoolkit5-dev
+  # reports: MRRT templates (libxml2 HTML parser), similar cases (hnswlib)
+  libxml2-dev libhnswlib-dev
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks
   dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom python3-numpy procps curl
+  python3-hl7 python3-jsonschema
 )
 
 missing=()

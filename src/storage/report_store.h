@@ -1,0 +1,2 @@
+// Placeholder (issue 13): owner fills it in.
+#pragma once
