@@ -7,6 +7,9 @@
 #                             Vite/TypeScript configuration changed
 #   test web.unit:            Vitest (jsdom) in web/
 #   test browser.worklist:    tests/browser/worklist.test.mjs, the app in Debian's Chromium
+#   test browser.report:      tests/browser/report.test.mjs, the report editor (issue 13)
+#   test browser.admin:       tests/browser/admin.test.mjs, the Apps, AI performance and
+#                             Follow-ups pages against radflow
 if(RADFLOW_FUZZ)
   return()  # the clang-only libFuzzer tree builds nothing else
 endif()
@@ -47,5 +50,15 @@ if(RADFLOW_TESTS)
 
   add_test(NAME browser.worklist COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/worklist.test.mjs)
   set_tests_properties(browser.worklist PROPERTIES LABELS browser TIMEOUT 300
+    ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+
+  # The report editor of the reading view (tests/browser/report.test.mjs): real AI findings,
+  # decisions, autosave across a reload, QA, signing with HL7 delivery.
+  add_test(NAME browser.report COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/report.test.mjs)
+  set_tests_properties(browser.report PROPERTIES LABELS browser TIMEOUT 330
+    ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+
+  add_test(NAME browser.admin COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/admin.test.mjs)
+  set_tests_properties(browser.admin PROPERTIES LABELS browser TIMEOUT 300
     ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
 endif()

@@ -8,6 +8,8 @@
 #   3. playwright-core for tests/browser (pinned in tests/browser/package-lock.json).
 #   4. The web application's packages: `npm ci` in web/ when web/node_modules was not
 #      installed from the current web/package-lock.json (make builds web/dist from them).
+#   5. The FHIR R4 schema validator of tests/fhir (pinned in tests/fhir/package-lock.json),
+#      which tests/integration/test_reports.py runs on radflow's FHIR resources.
 set -euo pipefail
 
 OHIF_VERSION=3.13.2
@@ -114,5 +116,17 @@ if [ -f "$web_dir/package-lock.json" ]; then
     echo "$lock_sum" > "$web_dir/node_modules/.radflow-lock-sha256"
     # Run as root for a checkout owned by someone else: leave the packages to the owner.
     chown -R --reference="$web_dir/package.json" "$web_dir/node_modules" 2>/dev/null || true
+  fi
+fi
+
+# --- 5. the FHIR R4 schema validator (tests/fhir, for tests/integration/test_reports.py) ------
+fhir_dir="$ROOT/tests/fhir"
+if [ -f "$fhir_dir/package-lock.json" ]; then
+  lock_sum=$(sha256sum "$fhir_dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$fhir_dir/node_modules/.radflow-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "radflow setup_web: installing the FHIR validator into tests/fhir/node_modules (npm ci)"
+    (cd "$fhir_dir" && npm ci --silent --no-audit --no-fund)
+    echo "$lock_sum" > "$fhir_dir/node_modules/.radflow-lock-sha256"
+    chown -R --reference="$fhir_dir/package.json" "$fhir_dir/node_modules" 2>/dev/null || true
   fi
 fi

@@ -98,16 +98,33 @@ Result<AppManifest> ParseManifest(const std::string& text, const std::string& fo
 // its absolute path. Errors read "<file>: <field path>: <reason>".
 Result<AppManifest> LoadManifestFile(const std::string& path);
 
-struct LoadedApps {
-  std::vector<AppManifest> apps;    // sorted by id
-  std::vector<std::string> errors;  // "file: field: reason", one per rejected manifest
+// Orders two app versions: <0 when a is older than b, 0 when equal, >0 when newer. Semantic
+// versioning (semver.org 11) without its strictness: the parts before a '-' split on '.'
+// are compared part by part, numbers numerically (missing parts count as 0, so 1.2 ==
+// 1.2.0) and other text lexically after numbers; a pre-release ("1.2.0-rc1", after '-')
+// is older than its release; build metadata (after '+') is ignored.
+int CompareVersions(std::string_view a, std::string_view b);
 
-  // The loaded app with this id, or nullptr.
+// The manifest file as JSON text (a YAML manifest converted), for showing it.
+Result<std::string> ManifestFileAsJson(const std::string& path);
+
+struct LoadedApps {
+  std::vector<AppManifest> apps;      // per id the newest installed version, sorted by id
+  std::vector<AppManifest> versions;  // every installed version: by id, newest first
+  std::vector<std::string> errors;    // "file: field: reason", one per rejected manifest
+
+  // The newest installed version of this id, or nullptr.
   const AppManifest* Find(std::string_view id) const;
+  // That version of this id (CompareVersions equal), or nullptr.
+  const AppManifest* Find(std::string_view id, std::string_view version) const;
+  // The installed versions of this id, newest first (empty for an unknown id).
+  std::vector<const AppManifest*> Versions(std::string_view id) const;
 };
-// Every *.json / *.yaml / *.yml directly in each folder (later folders override an id of an
-// earlier one). A bad manifest is reported and skipped; the others load. A runner naming
-// an unregistered builtin is an error too.
+// Every *.json / *.yaml / *.yml directly in each folder. One folder holds one manifest of
+// an id; several versions of an app are installed from several folders (a site folder
+// beside the shipped one): each (id, version) is kept, and a later folder's manifest of the
+// same id and version overrides the earlier one. A bad manifest is reported and skipped;
+// the others load. A runner naming an unregistered builtin is an error too.
 LoadedApps LoadApps(const std::vector<std::string>& folders);
 
 }  // namespace radflow::ai

@@ -13,6 +13,16 @@ using nlohmann::ordered_json;
 using storage::FindingRow;
 using storage::Job;
 
+// Who changes the app library: the X-Radflow-Reader header (until sign-in exists), else
+// the body's "reader".
+std::string ActorOf(const http::Request& req, const ordered_json& body) {
+  std::string actor = req.Header("x-radflow-reader");
+  if (actor.empty() && body.is_object() && body.contains("reader") && body["reader"].is_string()) {
+    actor = body["reader"].get<std::string>();
+  }
+  return actor;
+}
+
 ordered_json RuleJson(const ai::Rule& r) {
   ordered_json j{{"attribute", r.attribute}};
   switch (r.op) {
@@ -30,6 +40,8 @@ ordered_json RuleJson(const ai::Rule& r) {
   return j;
 }
 
+}  // namespace
+
 ordered_json AppJson(const ai::AppStatus& a) {
   const ai::AppManifest& m = a.manifest;
   ordered_json rules = ordered_json::array();
@@ -41,7 +53,14 @@ ordered_json AppJson(const ai::AppStatus& a) {
           {"max_attempts", m.max_attempts}, {"priority", m.priority},
           {"resources", {{"threads", m.resources.threads}, {"memory_mb", m.resources.memory_mb},
                          {"gpu", m.resources.gpu}}},
-          {"source", m.source}};
+          {"source", m.source},
+          {"versions", [&] {
+             ordered_json v = ordered_json::array();
+             for (const auto& x : a.installed) v.push_back(x.version);
+             return v;
+           }()},
+          {"pinned_version", a.pinned_version ? ordered_json(*a.pinned_version) : ordered_json(nullptr)},
+          {"running_version", m.version}};
 }
 
 ordered_json JobJson(const Job& j) {
@@ -89,6 +108,8 @@ ordered_json FindingJson(const FindingRow& f) {
           {"created_at", f.created_at}};
 }
 
+namespace {
+
 http::Response FindingsResponse(ai::Engine& engine, const std::string& study, const std::string& series) {
   if (study.empty() && series.empty()) return BadRequest("give study or series");
   auto rows = engine.jobs().Findings(study, series);
@@ -108,8 +129,21 @@ void RegisterAiApi(http::HttpServer& server, ai::Engine& engine, http::Handler o
   });
   server.RoutePrefix("POST", "/api/v1/apps/", [&engine](const http::Request& req) {
     auto [id, action] = Split(req.path, std::string("/api/v1/apps/").size());
-    if (action == "enable" || action == "disable") {
-      auto app = engine.SetEnabled(id, action == "enable");
+    if (action == "enable" || action == "disable" || action == "pin" || action == "unpin") {
+      auto body = req.body.empty() ? ordered_json::object() : ordered_json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) return BadRequest("body must be a JSON object");
+      const std::string actor = ActorOf(req, body);
+      Result<ai::AppStatus> app = Status(ErrorCode::kInternal, "unreachable");
+      if (action == "pin") {
+        if (!body.contains("version") || !body["version"].is_string() || body["version"].get<std::string>().empty()) {
+          return BadRequest("version: required, one of the installed versions");
+        }
+        app = engine.Pin(id, body["version"].get<std::string>(), actor);
+      } else if (action == "unpin") {
+        app = engine.Unpin(id, actor);
+      } else {
+        app = engine.SetEnabled(id, action == "enable", actor);
+      }
       if (!app.ok()) return http::Response::Error(app.status());
       return http::Response::Json(AppJson(app.value()).dump());
     }

@@ -290,6 +290,7 @@ http::Handler StudyRoutes(WorklistApiContext ctx) {
       if (ctx.lesions) return ctx.lesions(study);
       return http::Response::Error(Status(ErrorCode::kNotFound, "lesion tracking is not configured"));
     }
+    if (ctx.next) return ctx.next(req);
     return http::Response::Error(Status(ErrorCode::kNotFound, "no such route: GET " + req.path));
   };
 }

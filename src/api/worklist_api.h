@@ -14,6 +14,9 @@ struct WorklistApiContext {
   workflow::WorklistService* service = nullptr;
   // GET /api/v1/studies/{uid}/lesions (JSON array); nullptr: 404 with a message.
   std::function<http::Response(const std::string& study_uid)> lesions;
+  // The other GET /api/v1/studies/{uid}/... subpaths (reports, proposals, report-template:
+  // api/report_api.h ReportStudyRoutes); nullptr: 404.
+  http::Handler next;
 };
 
 //   GET  /api/v1/worklist                       list (filters, sort, paging)
@@ -21,7 +24,8 @@ struct WorklistApiContext {
 //   GET  /api/v1/worklist/events                server-sent events
 //   GET  /api/v1/worklist/{study}               one item with its audit
 //   POST /api/v1/worklist/{study}/claim | release | heartbeat | state | priority
-// and the handler of GET /api/v1/studies/{uid}, /priors, /lesions (for RegisterAiApi).
+// and the handler of GET /api/v1/studies/{uid}, /priors, /lesions (for RegisterAiApi), which
+// hands other subpaths to ctx.next.
 void RegisterWorklistApi(http::HttpServer& server, WorklistApiContext ctx);
 http::Handler StudyRoutes(WorklistApiContext ctx);
 

@@ -11,6 +11,7 @@
 #include "apps/builtin_apps.h"
 #include "cli/app_command.h"
 #include "base/log.h"
+#include "cli/followups_command.h"
 #include "cli/import_command.h"
 #include "cli/qr_command.h"
 #include "cli/radiomics_command.h"
@@ -130,6 +131,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--ai-retry-seconds", sc.ai_retry_seconds,
                     "first retry delay of a failed AI job (doubles per attempt)")->capture_default_str();
+  // Reporting (docs/reports.md).
+  serve->add_option("--template-folder", sc.template_folders,
+                    "extra folder of MRRT report templates (repeatable; after the built-in ones and DATA/templates)");
+  serve->add_option("--hl7-receiver", sc.hl7_receivers,
+                    "HL7 v2 receiver of signed reports (ORU^R01 over MLLP), host:port (repeatable)");
+  serve->add_option("--hl7-port", sc.hl7_port, "MLLP port for inbound ORU^R01 reports (0: off)")
+      ->capture_default_str();
 
   std::string data = "./radflow-data";
   std::vector<std::string> paths;
@@ -197,6 +205,11 @@ int main(int argc, char** argv) {
   auto* worker = app.add_subcommand("ai-worker", "internal: runs one AI job for the server");
   worker->group("");  // not listed in --help
   worker->add_option("spec", worker_spec, "job spec (JSON)")->required();
+
+  cli::FollowupsCommandOptions fo;
+  auto* fu = app.add_subcommand("followups", "follow-up imaging recommendations of plain-text reports");
+  fu->add_option("files", fo.files, "report files, one report a file")->required();
+  fu->add_option("--format", fo.format, "json | text")->capture_default_str();
 
   cli::QrCommand qr;
   cli::AddQrCommand(app, &qr);
@@ -266,6 +279,7 @@ int main(int argc, char** argv) {
   }
   if (*rad) return cli::RunRadiomics(ro);
   if (*reg) return cli::RunRegister(rg);
+  if (*fu) return cli::RunFollowups(fo);
   if (*bench_fill) {
     auto hub = server::Hub::Open(data);
     if (!hub.ok()) return Fail(hub.status());

@@ -14,9 +14,11 @@
 #include <sstream>
 
 #include "ai/engine/engine.h"
+#include "api/admin_api.h"
 #include "api/ai_api.h"
 #include "api/dicomweb.h"
 #include "api/ohif.h"
+#include "api/report_api.h"
 #include "api/rest_api.h"
 #include "api/worklist_api.h"
 #include "ai/routing.h"
@@ -28,6 +30,10 @@
 #include "server/hub.h"
 #include "server/lesion_followup.h"
 #include "server/prefetch.h"
+#include "reporting/report_service.h"
+#include "storage/report_store.h"
+#include "similar/similar_cases.h"
+#include "storage/ai_admin_store.h"
 
 namespace radflow::server {
 
@@ -134,31 +140,57 @@ int RunServer(const ServerConfig& config) {
   auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
   if (!lesion_store.ok()) return fail(lesion_store.status());
   LesionFollowUp followup({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(), worklist});
-  h.jobs->SetChangeListener([&worklist, &followup](int64_t job_id) {
-    // Both only queue the id: this runs on the job store's writing thread.
+  // The app library (pins, audit, AI performance) and similar-case search (docs/app-library.md).
+  auto admin_store = storage::AiAdminStore::Open(config.data_dir + "/index.db");
+  if (!admin_store.ok()) return fail(admin_store.status());
+  similar::SimilarCases similar(*admin_store.value(), *h.index, *h.blobs);
+  h.jobs->SetChangeListener([&worklist, &followup, &similar](int64_t job_id) {
+    // All only queue the id: this runs on the job store's writing thread.
     worklist.OnAiJobChanged(job_id);
     followup.OnJobChanged(job_id);
+    similar.OnJobChanged(job_id);
   });
-  h.ingest->Subscribe([&worklist](const ingest::Event& e) {
+  // Reports: drafts, QA, signing and delivery, external reports, follow-ups (docs/reports.md).
+  auto report_store = storage::ReportStore::Open(config.data_dir + "/index.db");
+  if (!report_store.ok()) return fail(report_store.status());
+  if (config.hl7_port < 0 || config.hl7_port > 65535) {
+    return fail({ErrorCode::kInvalidArgument, "--hl7-port must be 0..65535"});
+  }
+  reporting::ReportingOptions report_options;
+  report_options.template_folders = DefaultTemplateFolders(config.data_dir, config.template_folders);
+  report_options.hl7_receivers = config.hl7_receivers;
+  report_options.hl7_address = config.http_address;
+  report_options.hl7_port = config.hl7_port;
+  report_options.sending_facility = config.ae_title;
+  reporting::ReportService reports({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(),
+                                    *report_store.value()},
+                                   report_options);
+  h.ingest->Subscribe([&worklist, &reports](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);
       worklist.OnSeriesStable(e.study_instance_uid, e.series_instance_uid);
+      reports.OnSeriesStable(e.study_instance_uid, e.series_instance_uid);
     } else {
       worklist.OnInstanceStored(e.study_instance_uid, e.series_instance_uid);
     }
   });
   if (Status started = worklist.Start(); !started.ok()) return fail(started);
   followup.Start();
+  if (Status started = reports.Start(); !started.ok()) return fail(started);
 
-  ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options);
+  ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options, admin_store.value().get());
   if (Status started = engine.Start(); !started.ok()) return fail(started);
+  similar.Start();
 
   std::atomic<bool> ready{false};
   http::HttpServer http;
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
-  api::WorklistApiContext wl_api{&worklist, [&followup](const std::string& study) { return followup.Lesions(study); }};
+  api::WorklistApiContext wl_api{&worklist, [&followup](const std::string& study) { return followup.Lesions(study); },
+                                 api::ReportStudyRoutes(reports)};
+  api::RegisterReportApi(http, reports);
   api::RegisterAiApi(http, engine, api::StudyRoutes(wl_api));
+  api::RegisterAdminApi(http, {&engine, admin_store.value().get(), &similar});
   api::RegisterWorklistApi(http, wl_api);
   api::RegisterWebApp(http, config.app_dir.empty() ? RADFLOW_WEB_APP_DIR : config.app_dir);
   api::RegisterOhif(http, config.web_dir);
@@ -180,6 +212,8 @@ int RunServer(const ServerConfig& config) {
   dimse.Stop();
   engine.Stop();  // running jobs are re-queued at the next start
   h.jobs->SetChangeListener(nullptr);
+  similar.Stop();
+  reports.Stop();
   followup.Stop();
   worklist.Stop();
   // Every association has ended: nothing is in flight.
@@ -194,6 +228,17 @@ std::vector<std::string> DefaultAppFolders(const std::string& data_dir,
   folders.push_back(env != nullptr && *env != 0 ? env : RADFLOW_BUILTIN_APPS_DIR);
   std::error_code ec;
   if (std::filesystem::is_directory(data_dir + "/apps", ec)) folders.push_back(data_dir + "/apps");
+  folders.insert(folders.end(), extra.begin(), extra.end());
+  return folders;
+}
+
+std::vector<std::string> DefaultTemplateFolders(const std::string& data_dir,
+                                                const std::vector<std::string>& extra) {
+  std::vector<std::string> folders;
+  const char* env = std::getenv("RADFLOW_TEMPLATES_DIR");
+  folders.push_back(env != nullptr && *env != 0 ? env : RADFLOW_BUILTIN_TEMPLATES_DIR);
+  std::error_code ec;
+  if (std::filesystem::is_directory(data_dir + "/templates", ec)) folders.push_back(data_dir + "/templates");
   folders.insert(folders.end(), extra.begin(), extra.end());
   return folders;
 }

@@ -31,6 +31,10 @@ struct ServerConfig {
   std::string worklist_rule;        // JSON file replacing the default priority rule
   std::vector<std::string> prefetch_from;  // --modality AE titles asked for priors ("*": all)
   int prefetch_max = 3;             // relevant priors retrieved per new study
+  // Reporting (docs/reports.md).
+  std::vector<std::string> template_folders;  // report templates, after the built-in and DATA/templates
+  std::vector<std::string> hl7_receivers;     // "host:port": signed reports sent as ORU^R01 (MLLP)
+  int hl7_port = 0;                            // MLLP listener for inbound ORU^R01; 0: off
 };
 
 // Blocks until a stop signal; returns the process exit code.
@@ -40,6 +44,11 @@ int RunServer(const ServerConfig& config);
 // (RADFLOW_APPS_DIR, else the source tree's apps/), DATA/apps when it exists, then `extra`.
 std::vector<std::string> DefaultAppFolders(const std::string& data_dir,
                                            const std::vector<std::string>& extra);
+// The report template folders: the built-in templates shipped with radflow
+// (RADFLOW_TEMPLATES_DIR, else the source tree's templates/), DATA/templates when it exists,
+// then `extra` (a later folder's template replaces an earlier one with the same id).
+std::vector<std::string> DefaultTemplateFolders(const std::string& data_dir,
+                                                const std::vector<std::string>& extra);
 // The running executable (/proc/self/exe).
 std::string SelfExecutable();
 

@@ -1,10 +1,15 @@
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { Link, matchRoute, useLocation } from './router';
 import { FOCUS_READER_EVENT, setReader } from './lib/reader';
 import { useReader } from './hooks/useReader';
 import { WorklistPage } from './pages/WorklistPage';
 import { StudyPage } from './pages/StudyPage';
 import { ReadingPage } from './pages/ReadingPage';
+import { FollowupsPage } from './pages/FollowupsPage';
+import { AppsPage } from './pages/AppsPage';
+
+// The charts library is loaded with the performance page only (its own chunk).
+const PerformancePage = lazy(() => import('./pages/PerformancePage').then((m) => ({ default: m.PerformancePage })));
 
 function ReaderBox() {
   const reader = useReader();
@@ -45,6 +50,9 @@ export function App() {
         <Link to="/worklist" className="brand">radflow</Link>
         <nav>
           <Link to="/worklist" className={route.page === 'worklist' ? 'active' : ''}>Worklist</Link>
+          <Link to="/followups" className={route.page === 'followups' ? 'active' : ''}>Follow-ups</Link>
+          <Link to="/performance" className={route.page === 'performance' ? 'active' : ''}>AI performance</Link>
+          <Link to="/apps" className={route.page === 'apps' ? 'active' : ''}>Apps</Link>
           <a href="/ohif/">OHIF study list</a>
         </nav>
         <span className="spacer" />
@@ -54,6 +62,11 @@ export function App() {
         {route.page === 'worklist' && <WorklistPage search={search} />}
         {route.page === 'study' && <StudyPage key={route.uid} uid={route.uid} />}
         {route.page === 'read' && <ReadingPage key={route.uid} uid={route.uid} />}
+        {route.page === 'followups' && <FollowupsPage search={search} />}
+        {route.page === 'performance' && (
+          <Suspense fallback={<p className="muted admin-page">Loading…</p>}><PerformancePage search={search} /></Suspense>
+        )}
+        {route.page === 'apps' && <AppsPage selected={route.id} />}
         {route.page === 'notFound' && (
           <div className="panel"><h2>Not found</h2><p>No page at {route.path}. <Link to="/worklist">Worklist</Link></p></div>
         )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchRoute, readPath, studyPath } from './router';
+import { appPath, matchRoute, readPath, studyPath } from './router';
 
 describe('matchRoute', () => {
   it('finds the three pages', () => {
@@ -14,5 +14,15 @@ describe('matchRoute', () => {
   it('round-trips paths', () => {
     expect(matchRoute(studyPath('1.2.3'))).toEqual({ page: 'study', uid: '1.2.3' });
     expect(matchRoute(readPath('1.2.3'))).toEqual({ page: 'read', uid: '1.2.3' });
+  });
+});
+
+describe('matchRoute: follow-ups, AI performance and apps', () => {
+  it('finds the administrative pages', () => {
+    expect(matchRoute('/followups')).toEqual({ page: 'followups' });
+    expect(matchRoute('/performance/')).toEqual({ page: 'performance' });
+    expect(matchRoute('/apps')).toEqual({ page: 'apps' });
+    expect(matchRoute(appPath('lung nodules'))).toEqual({ page: 'apps', id: 'lung nodules' });
+    expect(matchRoute('/apps/a/b')).toEqual({ page: 'notFound', path: '/apps/a/b' });
   });
 });

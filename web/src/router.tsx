@@ -1,16 +1,31 @@
-// A tiny history router: three pages, no reloads.
+// A tiny history router: a handful of pages, no reloads.
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
 export type Route =
   | { page: 'worklist' }
   | { page: 'study'; uid: string }
   | { page: 'read'; uid: string }
+  | { page: 'followups' }
+  | { page: 'performance' }
+  | { page: 'apps'; id?: string }
   | { page: 'notFound'; path: string };
 
-/** The page of a path: "/" and "/worklist", "/study/UID", "/read/UID". */
+/**
+ * The page of a path: "/" and "/worklist", "/study/UID", "/read/UID", "/followups",
+ * "/performance", "/apps" and "/apps/ID" (that app's card opened).
+ */
 export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/' || path === '/worklist' || path === '/index.html') return { page: 'worklist' };
+  if (path === '/followups') return { page: 'followups' };
+  if (path === '/performance') return { page: 'performance' };
+  if (path === '/apps') return { page: 'apps' };
+  const app = /^\/apps\/([^/]+)$/.exec(path);
+  if (app) {
+    let id = app[1];
+    try { id = decodeURIComponent(id); } catch { /* keep as is */ }
+    return { page: 'apps', id };
+  }
   const m = /^\/(study|read)\/([^/]+)$/.exec(path);
   if (m) {
     let uid = m[2];
@@ -52,6 +67,7 @@ export function useLocation(): Location {
 
 export function studyPath(uid: string): string { return `/study/${encodeURIComponent(uid)}`; }
 export function readPath(uid: string): string { return `/read/${encodeURIComponent(uid)}`; }
+export function appPath(id: string): string { return `/apps/${encodeURIComponent(id)}`; }
 
 /** An <a> that navigates in the page (modified clicks keep the browser's behaviour). */
 export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {

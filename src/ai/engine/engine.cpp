@@ -24,6 +24,7 @@
 #include "dicom/tag.h"
 #include "ingest/ingest_service.h"
 #include "query/matching.h"
+#include "storage/ai_admin_store.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
 
@@ -77,7 +78,8 @@ struct Engine::Impl {
   std::condition_variable cv;
   bool started = false;
   bool stopping = false;
-  std::map<std::string, AppManifest> apps;
+  std::map<std::string, std::vector<AppManifest>> apps;  // id → installed versions, newest first
+  std::map<std::string, std::string> pins;              // id → pinned version
   std::deque<std::pair<std::string, int64_t>> to_route;  // series UID, when it became stable
   std::map<int64_t, int64_t> stable_at;                  // job id → SeriesStable time
   std::map<int64_t, std::unique_ptr<Running>> running;
@@ -92,6 +94,30 @@ struct Engine::Impl {
       : index(i), blobs(b), ingest(g), jobs(j), options(std::move(o)),
         memory_budget_mb(options.memory_budget_mb > 0 ? options.memory_budget_mb
                                                       : PhysicalMemoryMb() * 3 / 4) {}
+
+  // Called with mu held. The pinned version when it is installed, else the newest; nullptr
+  // for an unknown id.
+  const AppManifest* RunningLocked(const std::string& id) const {
+    auto it = apps.find(id);
+    if (it == apps.end() || it->second.empty()) return nullptr;
+    if (auto pin = pins.find(id); pin != pins.end()) {
+      for (const auto& m : it->second) {
+        if (CompareVersions(m.version, pin->second) == 0) return &m;
+      }
+    }
+    return &it->second.front();
+  }
+
+  // Called with mu held. The version a job was queued with, or the running one when that
+  // version is no longer installed.
+  const AppManifest* ForJobLocked(const Job& job) const {
+    auto it = apps.find(job.app_id);
+    if (it == apps.end()) return nullptr;
+    for (const auto& m : it->second) {
+      if (!job.app_version.empty() && CompareVersions(m.version, job.app_version) == 0) return &m;
+    }
+    return RunningLocked(job.app_id);
+  }
 
   bool Enabled(const AppManifest& m) {
     auto flag = jobs.AppEnabled(m.id);
@@ -119,7 +145,7 @@ struct Engine::Impl {
     std::vector<AppManifest> candidates;
     {
       std::lock_guard lock(mu);
-      for (const auto& [id, m] : apps) candidates.push_back(m);
+      for (const auto& [id, versions] : apps) candidates.push_back(*RunningLocked(id));
     }
     std::vector<int64_t> queued;
     const int64_t routed_at = UnixMillis();
@@ -195,8 +221,8 @@ struct Engine::Impl {
     }
     for (const Job& job : runnable.value()) {
       if (static_cast<int>(running.size()) >= options.max_running) break;
-      auto app = apps.find(job.app_id);
-      if (app == apps.end()) {
+      const AppManifest* app = ForJobLocked(job);
+      if (app == nullptr) {
         auto marked = jobs.MarkRunning(job.id, UnixMillis());
         if (marked.ok() && marked.value()) {
           (void)jobs.MarkFailed(job.id, UnixMillis(), "app '" + job.app_id + "' is no longer installed",
@@ -211,7 +237,7 @@ struct Engine::Impl {
         memory_mb += r->memory_mb;
       }
       if (same_app >= options.max_running_per_app) continue;
-      const int64_t wanted = std::max<int64_t>(0, app->second.resources.memory_mb);
+      const int64_t wanted = std::max<int64_t>(0, app->resources.memory_mb);
       if (!running.empty() && memory_mb + wanted > memory_budget_mb) continue;
       const int64_t started_at = UnixMillis();
       auto marked = jobs.MarkRunning(job.id, started_at);
@@ -223,7 +249,11 @@ struct Engine::Impl {
                                                    " interrupted attempts", std::nullopt);
         continue;
       }
-      Launch(job, app->second, started_at);
+      if (CompareVersions(app->version, job.app_version) != 0) {
+        log::Warn("ai: job " + std::to_string(job.id) + " was queued for " + job.app_id + " " + job.app_version +
+                  ", no longer installed; running " + app->version);
+      }
+      Launch(job, *app, started_at);
     }
   }
 
@@ -243,7 +273,7 @@ struct Engine::Impl {
     std::error_code ec;
     fs::remove_all(r->out_dir, ec);
     fs::create_directories(r->out_dir, ec);
-    nlohmann::json spec{{"job_id", job.id}, {"app_id", job.app_id},
+    nlohmann::json spec{{"job_id", job.id}, {"app_id", job.app_id}, {"app_version", app.version},
                         {"app_folders", options.app_folders}, {"files", located->second},
                         {"out_dir", r->out_dir}};
     const std::string spec_path = r->out_dir + "/job.json";
@@ -306,8 +336,8 @@ struct Engine::Impl {
       (void)jobs.MarkCancelled(job.id, UnixMillis(), "cancelled while running");
     } else if (timed_out) {
       std::lock_guard lock(mu);
-      auto app = apps.find(job.app_id);
-      double limit = app != apps.end() ? app->second.timeout_s : 0;
+      const AppManifest* app = ForJobLocked(job);
+      double limit = app != nullptr ? app->timeout_s : 0;
       Fail(job, "timed out after " + std::to_string(static_cast<int>(std::ceil(limit))) + " s (worker killed)");
     } else {
       Finish(*r, status, exited);
@@ -480,8 +510,8 @@ struct Engine::Impl {
 };
 
 Engine::Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
-               storage::JobStore& jobs, EngineOptions options)
-    : impl_(std::make_shared<Impl>(index, blobs, ingest, jobs, std::move(options))), jobs_(jobs) {}
+               storage::JobStore& jobs, EngineOptions options, storage::AiAdminStore* admin)
+    : impl_(std::make_shared<Impl>(index, blobs, ingest, jobs, std::move(options))), jobs_(jobs), admin_(admin) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -501,13 +531,28 @@ Status Engine::Start() {
   auto missed = jobs_.SeriesToRoute(UnixMillis() - static_cast<int64_t>(impl_->options.catch_up_hours * 3600e3));
   if (!missed.ok()) return missed.status();
   if (!missed->empty()) log::Info("ai: routing " + std::to_string(missed->size()) + " series not routed before the restart");
+  std::map<std::string, std::string> pins;
+  if (admin_ != nullptr) {
+    auto stored = admin_->Pins();
+    if (!stored.ok()) return stored.status();
+    pins = std::move(stored.value());
+  }
   {
     std::lock_guard lock(impl_->mu);
-    for (auto& m : loaded.apps) impl_->apps[m.id] = std::move(m);
+    for (auto& m : loaded.versions) impl_->apps[m.id].push_back(std::move(m));  // newest first
+    impl_->pins = std::move(pins);
+    for (const auto& [id, version] : impl_->pins) {
+      const AppManifest* running = impl_->RunningLocked(id);
+      if (running != nullptr && CompareVersions(running->version, version) != 0) {
+        log::Warn("ai: " + id + " is pinned to version " + version + ", which is not installed; running " +
+                  running->version);
+      }
+    }
     for (const auto& series : missed.value()) impl_->to_route.emplace_back(series, 0);
     impl_->started = true;
   }
-  log::Info("ai: " + std::to_string(loaded.apps.size()) + " app(s) loaded");
+  log::Info("ai: " + std::to_string(loaded.apps.size()) + " app(s) loaded (" +
+            std::to_string(loaded.versions.size()) + " version(s))");
   if (impl_->options.route_on_series_stable) {
     std::shared_ptr<Impl> impl = impl_;
     impl_->ingest.Subscribe([impl](const ingest::Event& e) {
@@ -541,31 +586,99 @@ void Engine::Stop() {
   impl_->running.clear();
 }
 
-std::vector<AppStatus> Engine::Apps() const {
-  std::vector<AppManifest> apps;
-  {
-    std::lock_guard lock(impl_->mu);
-    for (const auto& [id, m] : impl_->apps) apps.push_back(m);
-  }
-  std::vector<AppStatus> out;
-  for (auto& m : apps) {
-    bool enabled = impl_->Enabled(m);
-    out.push_back({std::move(m), enabled});
-  }
+namespace {
+
+std::string VersionList(const std::vector<AppManifest>& installed) {
+  std::string out;
+  for (const auto& m : installed) out += (out.empty() ? "" : ", ") + m.version;
   return out;
 }
 
-Result<AppStatus> Engine::SetEnabled(const std::string& app_id, bool enabled) {
-  AppManifest m;
+}  // namespace
+
+std::vector<AppStatus> Engine::Apps() const {
+  std::vector<AppStatus> out;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [id, versions] : impl_->apps) {
+      AppStatus a;
+      a.manifest = *impl_->RunningLocked(id);
+      a.installed = versions;
+      if (auto pin = impl_->pins.find(id); pin != impl_->pins.end()) a.pinned_version = pin->second;
+      out.push_back(std::move(a));
+    }
+  }
+  for (auto& a : out) a.enabled = impl_->Enabled(a.manifest);
+  return out;
+}
+
+Result<AppStatus> Engine::App(const std::string& app_id) const {
+  AppStatus a;
+  {
+    std::lock_guard lock(impl_->mu);
+    const AppManifest* running = impl_->RunningLocked(app_id);
+    if (running == nullptr) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
+    a.manifest = *running;
+    a.installed = impl_->apps.at(app_id);
+    if (auto pin = impl_->pins.find(app_id); pin != impl_->pins.end()) a.pinned_version = pin->second;
+  }
+  a.enabled = impl_->Enabled(a.manifest);
+  return a;
+}
+
+Result<AppStatus> Engine::SetEnabled(const std::string& app_id, bool enabled, const std::string& actor) {
+  auto app = App(app_id);
+  if (!app.ok()) return app.status();
+  const std::string note = app->enabled == enabled ? std::string("was already ") + (enabled ? "enabled" : "disabled") : "";
+  Status s = admin_ != nullptr ? admin_->SetEnabled(app_id, enabled, actor, app->manifest.version, note)
+                               : jobs_.SetAppEnabled(app_id, enabled);
+  if (!s.ok()) return s;
+  log::Info("ai: " + app_id + (enabled ? " enabled" : " disabled") + (actor.empty() ? "" : " by " + actor));
+  app->enabled = enabled;
+  return app;
+}
+
+Result<AppStatus> Engine::Pin(const std::string& app_id, const std::string& version, const std::string& actor) {
+  std::string pinned;
   {
     std::lock_guard lock(impl_->mu);
     auto it = impl_->apps.find(app_id);
     if (it == impl_->apps.end()) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
-    m = it->second;
+    auto m = std::find_if(it->second.begin(), it->second.end(),
+                          [&](const AppManifest& x) { return CompareVersions(x.version, version) == 0; });
+    if (m == it->second.end()) {
+      return Status(ErrorCode::kInvalidArgument, "version: '" + version + "' is not an installed version of " +
+                                                     app_id + " (installed: " + VersionList(it->second) + ")");
+    }
+    pinned = m->version;  // as the manifest spells it
   }
-  Status s = jobs_.SetAppEnabled(app_id, enabled);
-  if (!s.ok()) return s;
-  return AppStatus{std::move(m), enabled};
+  if (admin_ != nullptr) {
+    Status s = admin_->SetPin(app_id, pinned, actor, "");
+    if (!s.ok()) return s;
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->pins[app_id] = pinned;
+  }
+  log::Info("ai: " + app_id + " pinned to " + pinned + (actor.empty() ? "" : " by " + actor));
+  return App(app_id);
+}
+
+Result<AppStatus> Engine::Unpin(const std::string& app_id, const std::string& actor) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->apps.count(app_id)) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
+  }
+  if (admin_ != nullptr) {
+    Status s = admin_->ClearPin(app_id, actor, "");
+    if (!s.ok()) return s;
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->pins.erase(app_id);
+  }
+  log::Info("ai: " + app_id + " unpinned" + (actor.empty() ? "" : " by " + actor));
+  return App(app_id);
 }
 
 Result<int64_t> Engine::Submit(const std::string& app_id, const std::string& series_uid, bool stat,
@@ -573,9 +686,9 @@ Result<int64_t> Engine::Submit(const std::string& app_id, const std::string& ser
   AppManifest m;
   {
     std::lock_guard lock(impl_->mu);
-    auto it = impl_->apps.find(app_id);
-    if (it == impl_->apps.end()) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
-    m = it->second;
+    const AppManifest* running = impl_->RunningLocked(app_id);
+    if (running == nullptr) return Status(ErrorCode::kNotFound, "no app '" + app_id + "'");
+    m = *running;
   }
   auto located = impl_->SeriesFiles(series_uid);
   if (!located.ok()) return located.status();
@@ -592,7 +705,9 @@ Result<int64_t> Engine::Rerun(int64_t job_id) {
   Job again = **job;
   {
     std::lock_guard lock(impl_->mu);
-    if (!impl_->apps.count(again.app_id)) return Status(ErrorCode::kNotFound, "no app '" + again.app_id + "'");
+    const AppManifest* running = impl_->RunningLocked(again.app_id);
+    if (running == nullptr) return Status(ErrorCode::kNotFound, "no app '" + again.app_id + "'");
+    again.app_version = running->version;
   }
   // Enqueue keeps app, series, priority, attempts allowed, not_before, created_at, trigger.
   again.not_before = again.created_at = 0;

@@ -25,6 +25,7 @@
 namespace radflow::storage {
 class Index;
 class BlobStore;
+class AiAdminStore;
 }  // namespace radflow::storage
 namespace radflow::ingest {
 class IngestService;
@@ -48,15 +49,21 @@ struct EngineOptions {
   double catch_up_hours = 24;
 };
 
+// An installed app: several versions of one id may be installed (LoadApps); the newest
+// runs unless an administrator pinned one (docs/app-library.md).
 struct AppStatus {
-  AppManifest manifest;
+  AppManifest manifest;                       // the running version's
   bool enabled = true;
+  std::vector<AppManifest> installed;         // every installed version, newest first
+  std::optional<std::string> pinned_version;  // as pinned (also when no longer installed)
 };
 
 class Engine {
  public:
+  // `admin` (may be null: no pins kept across restarts, no audit) holds the pinned versions
+  // and records every enable, disable, pin and unpin with its actor.
   Engine(storage::Index& index, storage::BlobStore& blobs, ingest::IngestService& ingest,
-         storage::JobStore& jobs, EngineOptions options);
+         storage::JobStore& jobs, EngineOptions options, storage::AiAdminStore* admin = nullptr);
   ~Engine();  // Stop()
 
   // Loads the apps, re-queues jobs a previous process left running, subscribes to
@@ -66,13 +73,23 @@ class Engine {
   void Stop();
 
   std::vector<AppStatus> Apps() const;
+  Result<AppStatus> App(const std::string& app_id) const;  // NotFound for an unknown id
   const std::vector<std::string>& ManifestErrors() const { return manifest_errors_; }
-  Result<AppStatus> SetEnabled(const std::string& app_id, bool enabled);
+  // Each change is recorded (AiAdminStore audit) with `actor` — the X-Radflow-Reader of the
+  // request — in the same transaction as the state it changes. NotFound for an unknown app.
+  Result<AppStatus> SetEnabled(const std::string& app_id, bool enabled, const std::string& actor = "");
+  // Pins an installed version: it runs from the next job on (InvalidArgument naming the
+  // installed versions when `version` is not one of them). Unpin: the newest runs again.
+  Result<AppStatus> Pin(const std::string& app_id, const std::string& version, const std::string& actor);
+  Result<AppStatus> Unpin(const std::string& app_id, const std::string& actor);
 
   // Queues `app_id` on a stored series regardless of its rules (API, CLI). `stat` adds 100
   // to the app's priority.
+  // Jobs are queued with the app's running version and run that version when it starts
+  // (the running one again if it is no longer installed).
   Result<int64_t> Submit(const std::string& app_id, const std::string& series_uid, bool stat,
                          const std::string& trigger);
+  // A rerun runs the version running now, which may differ from the original job's.
   Result<int64_t> Rerun(int64_t job_id);
   Result<bool> Cancel(int64_t job_id);
 
@@ -82,6 +99,7 @@ class Engine {
   struct Impl;
   std::shared_ptr<Impl> impl_;  // shared with the SeriesStable listener, which ingest may outlive us
   storage::JobStore& jobs_;
+  storage::AiAdminStore* admin_;
   std::vector<std::string> manifest_errors_;
 };
 

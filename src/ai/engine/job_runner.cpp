@@ -188,10 +188,13 @@ int RunWorker(const std::string& spec_path) {
   }
   std::vector<std::string> folders = spec.value("app_folders", std::vector<std::string>{});
   std::string app_id = spec.value("app_id", "");
+  std::string version = spec.value("app_version", "");  // "" (an older spec): the newest
   LoadedApps apps = LoadApps(folders);
-  const AppManifest* app = apps.Find(app_id);
+  const AppManifest* app = version.empty() ? apps.Find(app_id) : apps.Find(app_id, version);
   if (!app) {
-    return report(Status(ErrorCode::kNotFound, "app '" + app_id + "' is not (or no longer) loadable"));
+    return report(Status(ErrorCode::kNotFound, "app '" + app_id + "'" +
+                                                   (version.empty() ? "" : " version " + version) +
+                                                   " is not (or no longer) loadable"));
   }
   auto run = RunApp(*app, spec.value("files", std::vector<std::string>{}), out_dir);
   if (!run.ok()) return report(run.status());

@@ -34,7 +34,8 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
                       const std::string& out_dir);
 
 // The worker's protocol: a JSON spec in, a JSON result (result.json in the spec's out_dir)
-// out. Spec: {"job_id", "app_id", "app_folders": [...], "files": [...], "out_dir"}.
+// out. Spec: {"job_id", "app_id", "app_version", "app_folders": [...], "files": [...],
+// "out_dir"}; the worker runs that installed version ("" or absent: the newest).
 // Returns the process exit code (0 success; 1 app error, reported in result.json).
 int RunWorker(const std::string& spec_path);
 

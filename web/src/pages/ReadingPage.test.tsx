@@ -2,13 +2,15 @@ import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/re
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../App';
 import { setReader } from '../lib/reader';
+import { fakeReportServer, report, type Fake } from '../components/report/fakeServer';
 import { FakeEventSource, installFetch, item, type Call } from '../test/fakes';
 import type { WorklistItem } from '../types';
-import { HEARTBEAT_MS } from './ReadingPage';
+import { HEARTBEAT_MS, REPORT_PANE_MIN_WIDTH } from './ReadingPage';
 
 let items: WorklistItem[];
 let priors: Record<string, { study_uid: string }[]>;
 let calls: Call[];
+let reports: Fake;
 
 const posts = () => calls.filter((c) => c.method === 'POST').map((c) => c.url);
 const iframe = () => document.querySelector('iframe[data-testid="viewer"]') as HTMLIFrameElement | null;
@@ -23,7 +25,12 @@ beforeEach(() => {
     item({ study_uid: 'two', patient_name: 'Second^Pat' }),
   ];
   priors = { one: [{ study_uid: 'old1' }], two: [] };
+  reports = fakeReportServer({ study: 'one', reports: [
+    report({ study_uid: 'old1', status: 'final', signed_by: 'dr.old', signed_at: Date.UTC(2023, 0, 5), template_id: '',
+             findings_text: 'Small nodule right upper lobe.', impression_text: 'Follow-up CT in 12 months.' }),
+  ] });
   calls = installFetch((c) => {
+    if (/\/(reports|report-template|proposals|decision|report-templates)(\/|$)/.test(c.url)) return reports.handle(c);
     const byUid = (uid: string) => items.find((i) => i.study_uid === uid);
     if (c.method === 'GET' && c.url.startsWith('/api/v1/worklist?')) return { body: { total: items.length, items, now: Date.now() } };
     let m = /^\/api\/v1\/studies\/([^/]+)$/.exec(c.url);
@@ -114,5 +121,52 @@ describe('reading view', () => {
     const state = calls.find((c) => c.url.endsWith('/state'))!;
     expect(state.body).toMatchObject({ state: 'final' });
     expect(screen.getByTestId('message').textContent).toContain('Marked final');
+  });
+
+  it('shows the report editor beside the viewer and the prior\'s report read-only', async () => {
+    open('one');
+    await waitFor(() => expect(screen.getByTestId('report-editor').dataset.phase).toBe('draft'));
+    expect(posts()).toContain('/api/v1/studies/one/reports');
+    expect(screen.getAllByTestId('proposal')).toHaveLength(3);
+    const prior = await screen.findByText(/Follow-up CT in 12 months/);
+    expect(prior.closest('[data-testid="prior-report"]')!.textContent).toContain('signed by dr.old');
+    expect(posts()).not.toContain('/api/v1/studies/old1/reports');
+    // The reading view's plain keys still work beside the editor's.
+    fireEvent.keyDown(window, { key: 'a', code: 'KeyA', altKey: true });
+    await waitFor(() => expect(posts()).toContain('/api/v1/findings/11/decision'));
+    expect(window.location.pathname).toBe('/read/one');
+  });
+
+  it('signing the report ends the reading of the study', async () => {
+    reports.proposals = [];
+    open('one');
+    await waitFor(() => expect(screen.getByTestId('report-editor').dataset.phase).toBe('draft'));
+    fireEvent.keyDown(window, { key: 'Enter', ctrlKey: true });
+    fireEvent.click(await screen.findByTestId('sign-confirm'));
+    await waitFor(() => expect(screen.getByTestId('reading').dataset.mode).toBe('done'));
+    expect(screen.getByTestId('message').textContent).toContain('Report signed final');
+    await waitFor(() => expect(calls.find((c) => c.url.endsWith('/one/state'))?.body).toMatchObject({ state: 'final' }));
+    expect(screen.getByTestId('addendum')).toBeTruthy();
+  });
+
+  it('shows the report read-only without the claim', async () => {
+    open('taken');
+    await screen.findByTestId('message');
+    await waitFor(() => expect(screen.getByTestId('report-editor').dataset.phase).toBe('none'));
+    expect(posts().filter((u) => u.endsWith('/reports'))).toHaveLength(0);
+  });
+
+  it('keeps the report in a tab on narrow screens; a report key or the tab opens it, the choice stays', async () => {
+    open('one');
+    await waitFor(() => expect(screen.getByTestId('report-editor').dataset.phase).toBe('draft'));
+    expect(window.innerWidth).toBeLessThan(REPORT_PANE_MIN_WIDTH);
+    expect(screen.getByTestId('report-pane').dataset.open).toBe('false');
+    fireEvent.keyDown(window, { key: 'j', code: 'KeyJ', altKey: true });
+    expect(screen.getByTestId('report-pane').dataset.open).toBe('true');
+    fireEvent.click(screen.getByTestId('report-pane-toggle'));
+    expect(screen.getByTestId('report-pane').dataset.open).toBe('false');
+    expect(localStorage.getItem('radflow.report-pane')).toBe('closed');
+    fireEvent.click(screen.getByTestId('report-pane-toggle'));
+    expect(localStorage.getItem('radflow.report-pane')).toBe('open');
   });
 });

@@ -1,7 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
 import { api } from '../api';
 import { FindingsTable, LesionsTable } from '../components/Findings';
 import { PatientHeader } from '../components/PatientHeader';
+import { ReportEditor } from '../components/report/ReportEditor';
+import { PriorReport } from '../components/report/ReportView';
+import { reportCommand } from '../components/report/shortcuts';
+import type { Report } from '../api/report';
 import { useNow } from '../hooks/useNow';
 import { useReader } from '../hooks/useReader';
 import { useResource } from '../hooks/useResource';
@@ -21,6 +26,20 @@ import type { ItemState, Prior } from '../types';
 type Mode = 'claiming' | 'reading' | 'blocked' | 'viewonly' | 'done';
 export const HEARTBEAT_MS = 60_000;
 
+/** The report pane is open by default on screens this wide (narrower: a tab beside the
+ *  viewer, so that the images keep their room); the reader's choice is remembered. */
+export const REPORT_PANE_MIN_WIDTH = 1680;
+const PANE_KEY = 'radflow.report-pane';
+
+function initialPane(): boolean {
+  try {
+    const v = localStorage.getItem(PANE_KEY);
+    if (v === 'open') return true;
+    if (v === 'closed') return false;
+  } catch { /* no storage */ }
+  return typeof window !== 'undefined' && window.innerWidth >= REPORT_PANE_MIN_WIDTH;
+}
+
 export function ReadingPage({ uid }: { uid: string }) {
   const reader = useReader();
   const now = useNow(10_000);
@@ -28,6 +47,23 @@ export function ReadingPage({ uid }: { uid: string }) {
   const [message, setMessage] = useState<{ kind: 'error' | 'info'; text: string } | null>(null);
   const [priors, setPriors] = useState<Prior[] | null>(null);
   const [busy, setBusy] = useState(false);
+  const [aiTick, setAiTick] = useState(0);
+  const [paneOpen, setPaneOpen] = useState(initialPane);
+  const showPane = (open: boolean) => {
+    setPaneOpen(open);
+    try { localStorage.setItem(PANE_KEY, open ? 'open' : 'closed'); } catch { /* no storage */ }
+  };
+
+  // A report key opens the pane first (capture phase, before the editor acts on the key:
+  // it focuses and selects inside the pane).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const cmd = reportCommand(e);
+      if (cmd && cmd !== 'save') flushSync(() => setPaneOpen(true));
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, []);
   const study = useResource(() => api.study(uid), [uid]);
   const findings = useResource(() => api.findings(uid), [uid]);
   const lesions = useResource(() => api.lesions(uid), [uid]);
@@ -82,6 +118,7 @@ export function ReadingPage({ uid }: { uid: string }) {
     if (events.some((e) => e.reason === 'ai' || e.reason === 'reconnected')) {
       void findings.reload();
       void lesions.reload();
+      setAiTick((t) => t + 1);
     }
   }, (e) => !e.study_uid || e.study_uid === uid);
 
@@ -138,6 +175,20 @@ export function ReadingPage({ uid }: { uid: string }) {
       setBusy(false);
       void study.reload();
     }
+  };
+
+  // The report is signed: this study is done. Where the server left the worklist item in
+  // progress under our claim, it is moved on to the report's status here.
+  const signed = async (r: Report) => {
+    setMode('done');
+    setMessage({ kind: 'info', text: `Report signed ${r.status}. Press n for the next study.` });
+    try {
+      const now = (await api.study(uid)).study;
+      if (now.state === 'in_progress' && now.reader === reader && (r.status === 'final' || r.status === 'preliminary')) {
+        await api.setState(uid, r.status, `report ${r.id} signed`);
+      }
+    } catch { /* the worklist shows what the server has */ }
+    void study.reload();
   };
 
   const keys = useRef({ move, back });
@@ -197,6 +248,12 @@ export function ReadingPage({ uid }: { uid: string }) {
             <span className="muted"> · score {Number(prior.score).toFixed(0)} · {reasonLines(prior.reasons).join(', ')}</span>
           </p>
         ) : <p className="muted" data-testid="prior">No prior study.</p>}
+        {prior && (
+          <>
+            <h3>Prior report</h3>
+            <PriorReport priorUid={prior.study_uid} />
+          </>
+        )}
 
         <h3>AI findings</h3>
         {findings.error ? <p className="muted">{findings.error}</p> : <FindingsTable findings={findings.data} compact />}
@@ -207,6 +264,17 @@ export function ReadingPage({ uid }: { uid: string }) {
         {showViewer
           ? <iframe title="OHIF viewer" src={viewerUrl} data-testid="viewer" allow="fullscreen" />
           : <div className="viewer-placeholder">{mode === 'claiming' ? 'Claiming…' : mode === 'blocked' ? 'Not opened for reading.' : 'Loading…'}</div>}
+      </section>
+      <section className={`report-pane${paneOpen ? '' : ' report-pane-closed'}`} aria-label="Report" data-testid="report-pane"
+               data-open={paneOpen ? 'true' : 'false'}>
+        <button type="button" className="report-pane-toggle" onClick={() => showPane(!paneOpen)} data-testid="report-pane-toggle"
+                title={paneOpen ? 'Hide the report (more room for the images)' : 'Show the report'}>
+          {paneOpen ? '›' : '‹ Report'}
+        </button>
+        {mode !== 'claiming' && (
+          <ReportEditor studyUid={uid} reader={reader} onSigned={(r) => void signed(r)} aiTick={aiTick}
+                        canEdit={Boolean(reader) && (mode === 'reading' || mode === 'done')} />
+        )}
       </section>
     </div>
   );
