@@ -162,6 +162,7 @@ http::Response Similar(const AdminApiContext& c, const http::Request& req, const
       report = {{"id", s.report->id},
                 {"status", s.report->status},
                 {"impression_text", s.report->impression_text},
+                {"findings_text", s.report->findings_text},
                 {"signed_at", s.report->signed_at}};
     }
     similar.push_back({{"finding", LesionJson(s.finding)},

@@ -882,6 +882,7 @@ Result<SignOutcome> ReportService::Sign(int64_t report_id, const std::string& st
     if (!sig.followups.empty()) patients_.push_back({row.patient_id, row.issuer_of_patient_id});
   }
   cv_.notify_all();
+  if (signed_listener_) signed_listener_(out.row, reader);
   return out;
 }
 

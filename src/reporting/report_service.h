@@ -21,6 +21,8 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
+
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -180,6 +182,11 @@ class ReportService {
   // with another status; NotFound; Conflict for a final or external report.
   Result<SignOutcome> Sign(int64_t report_id, const std::string& status, const std::string& reader,
                            const std::set<std::string>& acknowledged);
+  // Called after each signature (the worklist follows the report: server.cpp). Set before
+  // serving requests.
+  void SetSignedListener(std::function<void(const storage::ReportRow& signed_row, const std::string& reader)> f) {
+    signed_listener_ = std::move(f);
+  }
   Result<storage::ReportRow> Addendum(int64_t report_id, const std::string& reader);
   Result<std::vector<storage::OutboxRow>> Delivery(int64_t report_id);
   // origin "rest" | "hl7". InvalidArgument naming the field.
@@ -232,6 +239,7 @@ class ReportService {
   void SendOne(const storage::OutboxRow& row);
 
   Deps d_;
+  std::function<void(const storage::ReportRow&, const std::string&)> signed_listener_;
   ReportingOptions options_;
   report::TemplateLibrary templates_;
 

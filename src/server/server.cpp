@@ -165,6 +165,18 @@ int RunServer(const ServerConfig& config) {
   reporting::ReportService reports({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(),
                                     *report_store.value()},
                                    report_options);
+  // A signed report moves its study's worklist item to the report's status (the signer
+  // claims it first when nobody holds it); a claim held by another reader is left alone.
+  reports.SetSignedListener([&worklist](const storage::ReportRow& row, const std::string& reader) {
+    if (row.study_uid.empty()) return;
+    auto current = worklist.store().Get(row.study_uid);
+    if (current.ok() && current->has_value() && current->value().state == row.status) return;  // e.g. an addendum
+    auto item = worklist.ChangeState(row.study_uid, reader, row.status, "report " + std::to_string(row.id) + " signed");
+    if (!item.ok() && item.status().code() == ErrorCode::kConflict && worklist.Claim(row.study_uid, reader).ok()) {
+      item = worklist.ChangeState(row.study_uid, reader, row.status, "report " + std::to_string(row.id) + " signed");
+    }
+    if (!item.ok()) log::Warn("worklist of " + row.study_uid + " after signing: " + item.status().ToString());
+  });
   h.ingest->Subscribe([&worklist, &reports](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);

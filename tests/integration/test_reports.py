@@ -259,6 +259,9 @@ class ReportsTest(harness.ServerTestCase):
         self.assertEqual(status, 200, prelim)
         self.assertEqual((prelim["status"], prelim["signed_by"]), ("preliminary", "dr.ann"))
         self.assertTrue(prelim["sr_sop_uid"])
+        # The worklist follows the report (the signer had not claimed the study).
+        status, item, _ = call(server, "/api/v1/worklist/" + uid)
+        self.assertEqual((status, item.get("state")), (200, "preliminary"), item)
         self.assertEqual([d["result_status"] for d in prelim["delivery"]], ["P"])
         status, body, _ = call(server, "/api/v1/reports/%d" % rid, "PUT", dict(draft, revision=2))
         self.assertEqual(status, 409, body)  # signed: no autosave
@@ -266,6 +269,8 @@ class ReportsTest(harness.ServerTestCase):
         self.assertEqual(status, 200, final)
         self.assertEqual(final["status"], "final")
         self.assertNotEqual(final["sr_sop_uid"], prelim["sr_sop_uid"])
+        status, item, _ = call(server, "/api/v1/worklist/" + uid)
+        self.assertEqual((status, item.get("state")), (200, "final"), item)
         messages = receiver.wait_for(2)
         wait_for(lambda: all(d["state"] == "sent" for d in self.delivery(server, rid)), 30, "delivery of P and F")
 

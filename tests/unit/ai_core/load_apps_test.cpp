@@ -69,9 +69,12 @@ TEST_F(LoadAppsTest, LaterFolderOverridesAnId) {
   EXPECT_EQ(loaded.apps[0].source, kFixtures + "/override/a-chest.yaml");
   EXPECT_EQ(loaded.errors.size(), 5u);  // the overriding folder adds none
 
-  // In the other order the original wins.
+  // The site folder's manifest is another version (2.0.0): both are installed and the
+  // newest is the default whatever the folders' order (issue 13, docs/app-library.md).
   LoadedApps reversed = LoadApps({kFixtures + "/override", kFixtures + "/mixed"});
-  EXPECT_EQ(reversed.apps[0].version, "1.0.0");
+  EXPECT_EQ(reversed.apps[0].version, "2.0.0");
+  ASSERT_EQ(reversed.Versions("a-chest").size(), 2u);
+  EXPECT_EQ(reversed.Versions("a-chest")[1]->version, "1.0.0");
 }
 
 TEST_F(LoadAppsTest, MissingFolderIsReportedAndOthersStillLoad) {
