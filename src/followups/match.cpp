@@ -1,5 +1,7 @@
 #include "followups/match.h"
 
+#include "base/civil_date.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -144,7 +146,6 @@ int DefaultIntervalDays(std::string_view modality, bool conditional) {
   return 30;
 }
 
-// Days from civil (H. Hinnant's algorithm, proleptic Gregorian calendar).
 std::optional<long> DaysFromDate(std::string_view date) {
   std::string digits;
   for (char c : date) {
@@ -155,34 +156,17 @@ std::optional<long> DaysFromDate(std::string_view date) {
     }
   }
   if (digits.size() != 8 || (date.size() != 8 && date.size() != 10)) return std::nullopt;
-  long y = std::stol(digits.substr(0, 4));
-  unsigned m = static_cast<unsigned>(std::stoul(digits.substr(4, 2)));
-  unsigned d = static_cast<unsigned>(std::stoul(digits.substr(6, 2)));
-  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1]) return std::nullopt;
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (m == 2 && d == 29 && !leap) return std::nullopt;
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long>(doe) - 719468;
+  const long y = std::stol(digits.substr(0, 4));
+  const unsigned m = static_cast<unsigned>(std::stoul(digits.substr(4, 2)));
+  const unsigned d = static_cast<unsigned>(std::stoul(digits.substr(6, 2)));
+  if (!IsCivilDate(y, m, d)) return std::nullopt;
+  return static_cast<long>(DaysFromCivil(y, m, d));
 }
 
 std::string DateFromDays(long z) {
-  z += 719468;
-  const long era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long y = static_cast<long>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", y, m, d);
+  const CivilDate c = CivilFromDays(z);
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", static_cast<long>(c.year), c.month, c.day);
   return buf;
 }
 

@@ -1,5 +1,7 @@
 #include "storage/ai_admin_store.h"
 
+#include "base/civil_date.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,28 +20,6 @@ namespace radflow::storage {
 namespace {
 
 constexpr int64_t kDayMs = 86400000;
-
-// Howard Hinnant's civil calendar algorithms (days since 1970-01-01, proleptic Gregorian).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -126,16 +106,14 @@ IsoWeek IsoWeekOf(int64_t unix_ms) {
   const int64_t weekday = ((day + 3) % 7 + 7) % 7;  // 0 = Monday (1970-01-01 was a Thursday)
   const int64_t monday = day - weekday;
   const int64_t thursday = monday + 3;               // ISO 8601: the week's year is its Thursday's
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(thursday, &y, &m, &d);
+  const int64_t y = CivilFromDays(thursday).year;
   const int64_t week = (thursday - DaysFromCivil(y, 1, 1)) / 7 + 1;
   IsoWeek out;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04lld-W%02lld", static_cast<long long>(y), static_cast<long long>(week));
   out.week = buf;
-  CivilFromDays(monday, &y, &m, &d);
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  const CivilDate start = CivilFromDays(monday);
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(start.year), start.month, start.day);
   out.start = buf;
   out.start_ms = monday * kDayMs;
   return out;
