@@ -18,6 +18,8 @@ constexpr ErrorInfo kTable[] = {
     {503, 0xA700, "Unavailable"},
     {499, 0xFE00, "Cancelled"},
     {500, 0xC000, "Internal"},
+    {401, 0x0124, "Unauthenticated"},
+    {403, 0x0124, "PermissionDenied"},
 };
 }  // namespace
 

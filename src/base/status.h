@@ -25,6 +25,8 @@ enum class ErrorCode {
   kUnavailable,       // peer unreachable, shutting down
   kCancelled,
   kInternal,
+  kUnauthenticated,   // no or bad credentials (HTTP 401)
+  kPermissionDenied,  // authenticated, not allowed (HTTP 403; DIMSE 0x0124 Refused: not authorized)
 };
 
 struct ErrorInfo {

@@ -10,6 +10,11 @@
 #include "api/rest_api.h"
 #include "apps/builtin_apps.h"
 #include "cli/app_command.h"
+#include "cli/audit_command.h"
+#include "cli/deid_command.h"
+#include "cli/export_command.h"
+#include "cli/routes_command.h"
+#include "cli/user_command.h"
 #include "base/log.h"
 #include "cli/followups_command.h"
 #include "cli/import_command.h"
@@ -138,6 +143,31 @@ int main(int argc, char** argv) {
                     "HL7 v2 receiver of signed reports (ORU^R01 over MLLP), host:port (repeatable)");
   serve->add_option("--hl7-port", sc.hl7_port, "MLLP port for inbound ORU^R01 reports (0: off)")
       ->capture_default_str();
+  // Security (issue 18): docs/authentication.md, docs/oidc.md, docs/tls.md, docs/dicom-access.md, docs/audit.md.
+  serve->add_option("--https-port", sc.https_port, "HTTPS port (0: off; needs --tls-cert and --tls-key)")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", sc.tls_cert, "PEM certificate chain for HTTPS and DICOM TLS");
+  serve->add_option("--tls-key", sc.tls_key, "PEM private key for HTTPS and DICOM TLS");
+  serve->add_option("--tls-ca", sc.tls_ca, "PEM CA certificates of accepted client certificates");
+  serve->add_option("--dicom-tls-port", sc.dicom_tls_port, "DICOM TLS port (PS3.15 Annex B; 0: off)")
+      ->capture_default_str();
+  serve->add_option("--dicom-accept", sc.dicom_accept,
+                    "calling AE titles accepted besides --modality peers (comma-separated; any: everyone)")
+      ->delimiter(',');
+  serve->add_option("--dicom-access", sc.dicom_access, "JSON file of per-AE DICOM access rules");
+  serve->add_option("--oidc-issuer", sc.oidc_issuer, "OpenID Connect issuer URL (enables OIDC sign-in)");
+  serve->add_option("--oidc-client-id", sc.oidc_client_id, "OIDC client id of radflow");
+  serve->add_option("--oidc-client-secret", sc.oidc_client_secret, "OIDC client secret (confidential client)");
+  serve->add_option("--oidc-audience", sc.oidc_audience, "audience required in bearer JWTs");
+  serve->add_option("--oidc-role-claim", sc.oidc_role_claim, "claim holding radflow roles")->capture_default_str();
+  serve->add_option("--oidc-clock-skew", sc.oidc_clock_skew_s, "seconds of clock skew allowed")->capture_default_str();
+  serve->add_option("--public-url", sc.public_url, "radflow's URL as browsers see it (OIDC redirect)");
+  serve->add_option("--audit-syslog", sc.audit_syslog, "syslog receiver host:port, TLS (RFC 5425)");
+  serve->add_option("--audit-syslog-ca", sc.audit_syslog_ca, "PEM CA certificates of the syslog receiver");
+  serve->add_option("--lockout-failures", sc.lockout_failures, "failed sign-ins before an account locks")
+      ->capture_default_str();
+  serve->add_option("--lockout-minutes", sc.lockout_minutes, "minutes an account stays locked")
+      ->capture_default_str();
 
   std::string data = "./radflow-data";
   std::vector<std::string> paths;
@@ -213,6 +243,13 @@ int main(int argc, char** argv) {
 
   cli::QrCommand qr;
   cli::AddQrCommand(app, &qr);
+  // Issue 18: accounts and tokens, the access rules, the audit trail, de-identification, research exports.
+  std::function<int()> run_selected;
+  cli::AddUserCommands(app, run_selected);
+  cli::AddRoutesCommands(app, run_selected);
+  cli::AddAuditCommands(app, run_selected);
+  cli::AddDeidCommands(app, run_selected);
+  cli::AddExportCommands(app, run_selected);
 
   CLI11_PARSE(app, argc, argv);
   apps::RegisterBuiltinApps();
@@ -229,6 +266,7 @@ int main(int argc, char** argv) {
   log::SetLevel(verbose ? log::Level::kDebug : log::Level::kInfo);
 
   if (*serve) return server::RunServer(sc);
+  if (run_selected) return run_selected();
   if (cli::QrSelected(qr)) return cli::RunQrCommand(qr);
 
   if (*import) {

@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "audit/audit_event.h"
 #include "base/status.h"
 #include "ingest/ingest_service.h"
 #include "storage/blob_store.h"
@@ -31,6 +33,12 @@ struct DimseConfig {
   int max_associations = 64;
   int idle_timeout_seconds = 300;  // an association silent this long is aborted
   bool check_called_ae = false;    // refuse associations addressed to another AE title
+  // Issue 18 (docs/dicom-access.md, docs/tls.md). port 0: no plain listener.
+  uint16_t tls_port = 0;           // DICOM TLS (PS3.15 Annex B); 0: off
+  std::string tls_cert, tls_key, tls_ca;
+  std::vector<std::string> accept; // calling AE titles accepted besides modalities; "any"; empty: loopback only
+  std::string access_file;         // per-AE rules (JSON)
+  audit::AuditSink audit;          // association, store, query, retrieve events
 };
 
 // What the services need from the rest of the hub.

@@ -107,7 +107,10 @@ struct HttpServer::Impl {
   std::vector<std::shared_ptr<tcp::socket>> connections;
   int max_connections = 256;
   uint16_t port = 0;
+  uint16_t tls_port = 0;
   const HttpServer* owner = nullptr;
+  Guard guard;
+  Observer observer;
 
   const RouteEntry* Find(const std::string& method, const std::string& path, bool* path_known) const;
   void AcceptLoop();
@@ -231,6 +234,11 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
     }
     Request req;
     FillRequest(parser.get(), &req);
+    {
+      beast::error_code peer_ec;
+      auto peer = socket->remote_endpoint(peer_ec);
+      if (!peer_ec) req.remote_address = peer.address().to_string();
+    }
     const bool keep_alive = parser.get().keep_alive();
     const unsigned version = parser.get().version();
     ParserBodyReader body(*socket, buffer, parser);
@@ -244,7 +252,11 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
     Response res;
     bool path_known = false;
     const RouteEntry* route = Find(req.method, req.path, &path_known);
-    if (req.method == "OPTIONS") {
+    std::optional<Response> denied;
+    if (guard && req.method != "OPTIONS") denied = guard(req);
+    if (denied) {
+      res = std::move(*denied);
+    } else if (req.method == "OPTIONS") {
       // CORS pre-flight.
       res.status = 204;
       res.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"},
@@ -281,6 +293,7 @@ void HttpServer::Impl::Serve(std::shared_ptr<tcp::socket> socket) {
         res = owner->Dispatch(req);
       }
     }
+    if (observer && req.method != "OPTIONS") observer(req, res);
     if (!body.Drain()) break;
     const bool head = req.method == "HEAD";
 
@@ -388,6 +401,23 @@ void HttpServer::RouteStreaming(const std::string& method, const std::string& pr
                                 StreamingHandler handler) {
   impl_->routes.push_back({method, prefix, true, nullptr, std::move(handler)});
 }
+
+void HttpServer::SetGuard(Guard guard) { impl_->guard = std::move(guard); }
+void HttpServer::SetObserver(Observer observer) { impl_->observer = std::move(observer); }
+
+std::vector<RouteInfo> HttpServer::Routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& r : impl_->routes) out.push_back({r.method, r.path, r.prefix, r.streaming != nullptr});
+  return out;
+}
+
+Status HttpServer::StartTls(const std::string& address, uint16_t port, const TlsOptions& tls,
+                            int max_connections) {
+  (void)address; (void)port; (void)tls; (void)max_connections;
+  return {ErrorCode::kUnsupported, "HTTPS is not built yet"};  // H4 implements
+}
+
+uint16_t HttpServer::tls_port() const { return impl_->tls_port; }
 
 Response HttpServer::Dispatch(const Request& request) const {
   bool path_known = false;

@@ -8,12 +8,22 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 
 namespace radflow::http {
+
+// Who sent a request, filled by the guard (docs/authentication.md). Strings, so that the HTTP
+// layer does not depend on the security module.
+struct Identity {
+  std::string user;            // account name; "" before authentication
+  std::string role;            // administrator | radiologist | technologist | referring | researcher | ai-service
+  std::string method;          // session | token | oidc-bearer | oidc-session
+  std::string referring_name;  // DICOM PN the referring role is limited to
+};
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -22,6 +32,9 @@ struct Request {
   std::multimap<std::string, std::string> query;  // decoded query parameters
   std::map<std::string, std::string> headers;     // lower-case names
   std::string body;    // whole body; empty for streaming routes
+  std::string remote_address;  // the peer's IP address, as text
+  bool secure = false;         // received over TLS
+  Identity identity;           // set by the guard
 
   // The header value, or "" when absent (name in lower case).
   const std::string& Header(const std::string& name) const;
@@ -54,6 +67,26 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 using StreamingHandler = std::function<Response(const Request&, BodyReader&)>;
+// Runs before routing for every request but OPTIONS; a returned response is sent instead of
+// calling the handler (authentication and authorization). It may fill `identity` and adjust
+// the query (a role's forced filter).
+using Guard = std::function<std::optional<Response>(Request&)>;
+// Runs after every request that reached a handler or the guard (the audit trail).
+using Observer = std::function<void(const Request&, const Response&)>;
+
+struct RouteInfo {
+  std::string method;
+  std::string path;
+  bool prefix = false;
+  bool streaming = false;
+};
+
+// HTTPS (docs/tls.md): PEM files; TLS 1.2 or later.
+struct TlsOptions {
+  std::string cert_file;  // certificate chain
+  std::string key_file;   // private key
+  std::string ca_file;    // optional: client certificates signed by these are requested
+};
 
 class HttpServer {
  public:
@@ -68,8 +101,17 @@ class HttpServer {
   void RouteStreaming(const std::string& method, const std::string& prefix,
                       StreamingHandler handler);
 
+  void SetGuard(Guard guard);
+  void SetObserver(Observer observer);
+  // Every registered route, in registration order.
+  std::vector<RouteInfo> Routes() const;
+
   // Binds address:port (0: any free port) and serves. At most max_connections at once.
   Status Start(const std::string& address, uint16_t port, int max_connections = 256);
+  // Also serves HTTPS on address:port (may be called with or without Start).
+  Status StartTls(const std::string& address, uint16_t port, const TlsOptions& tls,
+                  int max_connections = 256);
+  uint16_t tls_port() const;
   void Stop();
   uint16_t port() const;
 

@@ -30,6 +30,7 @@
 #include "server/hub.h"
 #include "server/lesion_followup.h"
 #include "server/prefetch.h"
+#include "server/security_runtime.h"
 #include "reporting/report_service.h"
 #include "storage/report_store.h"
 #include "similar/similar_cases.h"
@@ -75,10 +76,22 @@ int RunServer(const ServerConfig& config) {
 
   dimse::DimseConfig dimse_config;
   dimse_config.ae_title = config.ae_title;
-  if (config.dicom_port <= 0 || config.dicom_port > 65535) {
-    return fail({ErrorCode::kInvalidArgument, "--dicom-port must be 1..65535"});
+  if (config.dicom_port < 0 || config.dicom_port > 65535) {
+    return fail({ErrorCode::kInvalidArgument, "--dicom-port must be 0..65535 (0: off)"});
+  }
+  if (config.dicom_tls_port < 0 || config.dicom_tls_port > 65535) {
+    return fail({ErrorCode::kInvalidArgument, "--dicom-tls-port must be 0..65535 (0: off)"});
+  }
+  if (config.dicom_port == 0 && config.dicom_tls_port == 0) {
+    return fail({ErrorCode::kInvalidArgument, "--dicom-port 0 needs --dicom-tls-port"});
   }
   dimse_config.port = static_cast<uint16_t>(config.dicom_port);
+  dimse_config.tls_port = static_cast<uint16_t>(config.dicom_tls_port);
+  dimse_config.tls_cert = config.tls_cert;
+  dimse_config.tls_key = config.tls_key;
+  dimse_config.tls_ca = config.tls_ca;
+  dimse_config.accept = config.dicom_accept;
+  dimse_config.access_file = config.dicom_access;
   for (const auto& spec : config.modalities) {
     auto ae = dimse::ParseRemoteAe(spec);
     if (!ae.ok()) return fail(ae.status());
@@ -194,8 +207,14 @@ int RunServer(const ServerConfig& config) {
   if (Status started = engine.Start(); !started.ok()) return fail(started);
   similar.Start();
 
+  // Sign-in, the access rules and the audit trail (docs/access-control.md).
+  auto security = SecurityRuntime::Create(config, h);
+  if (!security.ok()) return fail(security.status());
+  dimse_config.audit = security.value()->AuditSink();
+
   std::atomic<bool> ready{false};
   http::HttpServer http;
+  if (Status installed = security.value()->Install(http); !installed.ok()) return fail(installed);
   api::RegisterRestApi(http, *h.index, ready);
   api::RegisterDicomWeb(http, {h.ingest.get(), h.index.get(), h.blobs.get()});
   api::WorklistApiContext wl_api{&worklist, [&followup](const std::string& study) { return followup.Lesions(study); },
@@ -206,14 +225,39 @@ int RunServer(const ServerConfig& config) {
   api::RegisterWorklistApi(http, wl_api);
   api::RegisterWebApp(http, config.app_dir.empty() ? RADFLOW_WEB_APP_DIR : config.app_dir);
   api::RegisterOhif(http, config.web_dir);
-  Status st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
-  if (!st.ok()) return fail(st);
+  if (Status covered = security.value()->CheckRoutes(http); !covered.ok()) return fail(covered);
+  if (config.http_port < 0 || config.http_port > 65535 || config.https_port < 0 || config.https_port > 65535) {
+    return fail({ErrorCode::kInvalidArgument, "--http-port and --https-port must be 0..65535 (0: off)"});
+  }
+  if (config.http_port == 0 && config.https_port == 0) {
+    return fail({ErrorCode::kInvalidArgument, "--http-port 0 needs --https-port"});
+  }
+  Status st;
+  if (config.http_port != 0) {
+    st = http.Start(config.http_address, static_cast<uint16_t>(config.http_port));
+    if (!st.ok()) return fail(st);
+  }
+  if (config.https_port != 0) {
+    if (config.tls_cert.empty() || config.tls_key.empty()) {
+      return fail({ErrorCode::kInvalidArgument, "--https-port needs --tls-cert and --tls-key"});
+    }
+    st = http.StartTls(config.http_address, static_cast<uint16_t>(config.https_port),
+                       {config.tls_cert, config.tls_key, config.tls_ca});
+    if (!st.ok()) return fail(st);
+  }
 
   dimse::DimseServer dimse(dimse_config, {h.ingest.get(), h.index.get(), h.blobs.get()});
   st = dimse.Start();
   if (!st.ok()) return fail(st);
   ready = true;
   log::Info("radflow ready: data " + config.data_dir + ", AE " + config.ae_title);
+  {
+    const bool loopback_any = config.http_address == "0.0.0.0" || config.http_address == "::";
+    const std::string host = loopback_any ? "127.0.0.1" : config.http_address;
+    security.value()->AnnounceSetup(config.http_port != 0
+        ? "http://" + host + ":" + std::to_string(http.port())
+        : "https://" + host + ":" + std::to_string(http.tls_port()));
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -222,6 +266,7 @@ int RunServer(const ServerConfig& config) {
   worklist.events().Close();  // ends the event streams, so that their connections close
   http.Stop();
   dimse.Stop();
+  security.value()->Stop();
   engine.Stop();  // running jobs are re-queued at the next start
   h.jobs->SetChangeListener(nullptr);
   similar.Stop();

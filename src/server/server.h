@@ -35,6 +35,19 @@ struct ServerConfig {
   std::vector<std::string> template_folders;  // report templates, after the built-in and DATA/templates
   std::vector<std::string> hl7_receivers;     // "host:port": signed reports sent as ORU^R01 (MLLP)
   int hl7_port = 0;                            // MLLP listener for inbound ORU^R01; 0: off
+  // Security (issue 18). http_port / dicom_port 0 switch the plain listeners off.
+  int https_port = 0;
+  std::string tls_cert, tls_key, tls_ca;
+  int dicom_tls_port = 0;
+  std::vector<std::string> dicom_accept;  // calling AE titles; "any": everyone
+  std::string dicom_access;                // JSON file of per-AE rules (docs/dicom-access.md)
+  std::string oidc_issuer, oidc_client_id, oidc_client_secret, oidc_audience;
+  std::string oidc_role_claim = "roles";
+  double oidc_clock_skew_s = 60;
+  std::string public_url;                  // e.g. https://radflow.example.org
+  std::string audit_syslog, audit_syslog_ca;
+  int lockout_failures = 5;
+  int lockout_minutes = 15;
 };
 
 // Blocks until a stop signal; returns the process exit code.

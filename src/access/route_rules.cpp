@@ -1,0 +1,1 @@
+#include "access/route_rules.h"

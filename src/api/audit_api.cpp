@@ -1,0 +1,1 @@
+#include "api/audit_api.h"

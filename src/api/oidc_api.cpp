@@ -1,0 +1,1 @@
+#include "api/oidc_api.h"

@@ -1,0 +1,2 @@
+// Owner: see /tmp/contract18.md. SCAFFOLD.
+#pragma once

@@ -1,0 +1,1 @@
+#include "api/research_api.h"

@@ -1,0 +1,12 @@
+#include "cli/routes_command.h"
+
+#include <CLI/CLI.hpp>
+
+namespace radflow::cli {
+
+void AddRoutesCommands(CLI::App& app, std::function<int()>& run) {
+  (void)app;
+  (void)run;
+}
+
+}  // namespace radflow::cli

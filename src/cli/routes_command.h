@@ -1,0 +1,16 @@
+// `radflow routes …` (issue 18). Owner: see /tmp/contract18.md.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace radflow::cli {
+
+// Adds the subcommand(s) to app; when one is chosen on the command line, its parse callback
+// sets run to what main() returns.
+void AddRoutesCommands(CLI::App& app, std::function<int()>& run);
+
+}  // namespace radflow::cli

@@ -1,0 +1,12 @@
+#include "cli/user_command.h"
+
+#include <CLI/CLI.hpp>
+
+namespace radflow::cli {
+
+void AddUserCommands(CLI::App& app, std::function<int()>& run) {
+  (void)app;
+  (void)run;
+}
+
+}  // namespace radflow::cli

@@ -1,0 +1,1 @@
+#include "deid/deidentify.h"

@@ -1,0 +1,1 @@
+#include "oidc/oidc.h"

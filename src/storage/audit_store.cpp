@@ -1,0 +1,1 @@
+#include "storage/audit_store.h"

@@ -1,0 +1,1 @@
+#include "storage/research_store.h"

@@ -1,0 +1,1 @@
+// Owner: see /tmp/contract18.md. SCAFFOLD.

@@ -1,0 +1,1 @@
+#include "storage/security_store.h"
