@@ -25,6 +25,8 @@ from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = os.environ.get("RADFLOW_BIN", str(ROOT / "build" / "radflow"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+import harness  # noqa: E402  (its requests to the server carry an administrator's token)
 DATA = Path(os.environ.get("RADFLOW_DATA", ROOT.parent / "shared" / "data"))
 CHEST = DATA / "dicom" / "ct_chest_lung_dx" / "Lung_Dx-A0001"
 PAT1 = DATA / "dicom" / "ct_lung_ibsi_pat1" / "dicom"
@@ -108,6 +110,8 @@ class Server:
         for d in apps_dirs:
             args += ["--apps", str(d)]
         self.log = open(work / "server.log", "wb")
+        harness.RADFLOW_BIN = BIN
+        harness.authenticate_port(self.http, harness.provision(str(work / "data")))
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:

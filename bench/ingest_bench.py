@@ -14,6 +14,8 @@ import socket, statistics, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+import harness  # noqa: E402  (its requests to radflow carry an administrator's token)
 OUT = ROOT / "bench" / "out"
 # Every run's directory lives under RUNS, which carries ext4's "top of directory
 # hierarchy" flag (chattr +T): each run directory then gets an inode group of its own
@@ -162,6 +164,8 @@ def server(peer, scen, work, args, fill_tmpl):
             shutil.copytree(fill_tmpl, data)
         cmd = [args.radflow, "serve", "--data", data, "--aet", "RADFLOW",
                "--dicom-port", dport, "--http-port", hport]
+        harness.RADFLOW_BIN = str(args.radflow)
+        harness.authenticate_port(hport, harness.provision(str(data)))
         s.aet = "RADFLOW"
         ready = lambda: http_ok(hport, "/healthz")
         s.count = lambda: http_json(hport, "/api/v1/stats")["instances"]

@@ -41,6 +41,8 @@ import harness  # noqa: E402
 
 def start(data, extra=()):
     port = harness.free_port()
+    harness.RADFLOW_BIN = RADFLOW
+    harness.authenticate_port(port, harness.provision(data))
     proc = subprocess.Popen([RADFLOW, "serve", "--data", data, "--http-port", str(port),
                              "--dicom-port", str(harness.free_port()), *extra],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(os.path.dirname(data), "server.log"), "ab"),

@@ -1,5 +1,6 @@
 # The reading worklist web application (web/: TypeScript + React, built by Vite into
-# web/dist), served by `radflow serve` at / (--app-dir, default the source tree's web/dist).
+# web/dist), served by `radflow serve` at / (--app-dir, default the source tree's web/dist);
+# its second entry web/login.html (dist/login.html) is the public sign-in page at /login, /setup.
 # scripts/setup_web.sh (make setup) installs web/node_modules from web/package-lock.json.
 #
 #   target radflow_web (ALL): `npm run build` (tsc type check + vite build) when a file
@@ -10,6 +11,11 @@
 #   test browser.report:      tests/browser/report.test.mjs, the report editor (issue 13)
 #   test browser.admin:       tests/browser/admin.test.mjs, the Apps, AI performance and
 #                             Follow-ups pages against radflow
+#   test browser.login:       tests/browser/login.test.mjs, sign-in, the session cookie,
+#                             sign-out and the first-run set-up link (issue 18)
+#   test browser.security_admin: tests/browser/security_admin.test.mjs, the Users and Audit pages
+#   test browser.research:    tests/browser/research.test.mjs, cohort counts, export, download
+#   test browser.deid_viewer: tests/browser/deid_viewer.test.mjs, OHIF on a `radflow deid` study
 if(RADFLOW_FUZZ)
   return()  # the clang-only libFuzzer tree builds nothing else
 endif()
@@ -36,6 +42,7 @@ add_custom_command(
           ${RADFLOW_WEB_SOURCE_DIR}/package.json
           ${RADFLOW_WEB_SOURCE_DIR}/package-lock.json
           ${RADFLOW_WEB_SOURCE_DIR}/index.html
+          ${RADFLOW_WEB_SOURCE_DIR}/login.html
           ${RADFLOW_WEB_SOURCE_DIR}/vite.config.ts
           ${RADFLOW_WEB_SOURCE_DIR}/tsconfig.json
   COMMENT "Building the web app (web/dist)"
@@ -61,4 +68,15 @@ if(RADFLOW_TESTS)
   add_test(NAME browser.admin COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/admin.test.mjs)
   set_tests_properties(browser.admin PROPERTIES LABELS browser TIMEOUT 300
     ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+
+  # Issue 18: sign-in, the administrator's security pages, the research hub, and OHIF on a
+  # de-identified study.
+  foreach(name_timeout IN ITEMS login:240 security_admin:240 research:360 deid_viewer:300)
+    string(REPLACE ":" ";" nt ${name_timeout})
+    list(GET nt 0 name)
+    list(GET nt 1 timeout)
+    add_test(NAME browser.${name} COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/${name}.test.mjs)
+    set_tests_properties(browser.${name} PROPERTIES LABELS browser TIMEOUT ${timeout}
+      ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+  endforeach()
 endif()

@@ -21,14 +21,14 @@ PACKAGES=(
   libxml2-dev libhnswlib-dev
   # security and privacy (issue 18): Argon2id passwords, JOSE (OIDC JWTs), libcurl (OIDC
   # discovery and token calls), Tesseract OCR (burned-in text), libarchive (export downloads)
-  libargon2-dev libcjose-dev libcurl4-openssl-dev libtesseract-dev tesseract-ocr-eng libarchive-dev
+  libargon2-dev libcjose-dev libjansson-dev libcurl4-openssl-dev libtesseract-dev tesseract-ocr-eng libarchive-dev
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks
   dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom python3-numpy procps curl
   python3-hl7 python3-jsonschema
   # the audit trail's syslog peer over TLS, and certificates for the TLS tests
-  rsyslog rsyslog-gnutls openssl
+  rsyslog rsyslog-gnutls openssl libxml2-utils
 )
 
 missing=()

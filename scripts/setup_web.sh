@@ -10,6 +10,8 @@
 #      installed from the current web/package-lock.json (make builds web/dist from them).
 #   5. The FHIR R4 schema validator of tests/fhir (pinned in tests/fhir/package-lock.json),
 #      which tests/integration/test_reports.py runs on radflow's FHIR resources.
+#   6. The OpenID provider of the OIDC tests (npm oidc-provider 9, pinned in
+#      tests/oidc/package-lock.json; it needs Node 20.19 or later).
 set -euo pipefail
 
 OHIF_VERSION=3.13.2
@@ -128,5 +130,17 @@ if [ -f "$fhir_dir/package-lock.json" ]; then
     (cd "$fhir_dir" && npm ci --silent --no-audit --no-fund)
     echo "$lock_sum" > "$fhir_dir/node_modules/.radflow-lock-sha256"
     chown -R --reference="$fhir_dir/package.json" "$fhir_dir/node_modules" 2>/dev/null || true
+  fi
+fi
+
+# --- 6. the OpenID provider of the OIDC tests (tests/oidc: npm oidc-provider, pinned) --------
+oidc_dir="$ROOT/tests/oidc"
+if [ -f "$oidc_dir/package-lock.json" ]; then
+  lock_sum=$(sha256sum "$oidc_dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$oidc_dir/node_modules/.radflow-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "radflow setup_web: installing oidc-provider into tests/oidc/node_modules (npm ci)"
+    (cd "$oidc_dir" && npm ci --silent --no-audit --no-fund)
+    echo "$lock_sum" > "$oidc_dir/node_modules/.radflow-lock-sha256"
+    chown -R --reference="$oidc_dir/package.json" "$oidc_dir/node_modules" 2>/dev/null || true
   fi
 fi

@@ -13,15 +13,9 @@ using nlohmann::ordered_json;
 using storage::FindingRow;
 using storage::Job;
 
-// Who changes the app library: the X-Radflow-Reader header (until sign-in exists), else
-// the body's "reader".
-std::string ActorOf(const http::Request& req, const ordered_json& body) {
-  std::string actor = req.Header("x-radflow-reader");
-  if (actor.empty() && body.is_object() && body.contains("reader") && body["reader"].is_string()) {
-    actor = body["reader"].get<std::string>();
-  }
-  return actor;
-}
+// Who changes the app library: the signed-in user (the guard's identity); a body "reader" is
+// not trusted.
+std::string ActorOf(const http::Request& req, const ordered_json& /*body*/) { return req.identity.user; }
 
 ordered_json RuleJson(const ai::Rule& r) {
   ordered_json j{{"attribute", r.attribute}};

@@ -184,13 +184,8 @@ ordered_json FollowupJson(const reporting::FollowupView& v) {
 
 http::Response Json(const ordered_json& j, int status = 200) { return http::Response::Json(j.dump(), status); }
 
-std::string Reader(const http::Request& req, const ordered_json& body) {
-  std::string reader = req.Header("x-radflow-reader");
-  if (reader.empty() && body.is_object() && body.contains("reader") && body["reader"].is_string()) {
-    reader = body["reader"].get<std::string>();
-  }
-  return reader;
-}
+// The signed-in user (the guard's identity; docs/access-control.md); a body "reader" is not trusted.
+std::string Reader(const http::Request& req, const ordered_json& /*body*/) { return req.identity.user; }
 
 // The body as a JSON object ({} when empty); nullopt (and `error` set) when it is not one.
 std::optional<ordered_json> Body(const http::Request& req, http::Response* error) {

@@ -57,14 +57,9 @@ ordered_json ItemJson(const WorklistItem& w, int64_t now) {
           {"num_instances", w.num_instances}};
 }
 
-// The reader: the X-Radflow-Reader header, else the body's "reader".
-std::string ReaderOf(const http::Request& req, const ordered_json& body) {
-  std::string reader = req.Header("x-radflow-reader");
-  if (reader.empty() && body.is_object() && body.contains("reader") && body["reader"].is_string()) {
-    reader = body["reader"].get<std::string>();
-  }
-  return reader;
-}
+// The reader: the signed-in user (the guard's identity; docs/access-control.md). A header or
+// a body "reader" is not trusted.
+std::string ReaderOf(const http::Request& req, const ordered_json& /*body*/) { return req.identity.user; }
 
 http::Response ItemResponse(const Result<WorklistItem>& item) {
   if (!item.ok()) {

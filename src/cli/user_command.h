@@ -1,4 +1,6 @@
-// `radflow user …` (issue 18). Owner: see /tmp/contract18.md.
+// `radflow user add|list|set|disable|unlock` and `radflow token create|list|revoke` (issue 18;
+// docs/authentication.md): local accounts and API tokens in DATA/index.db. They do not take
+// DATA/radflow.lock, so they work while a server runs on the same folder (SQLite WAL).
 #pragma once
 
 #include <functional>

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "base/log.h"
+#include "dicom/tag.h"
 
 namespace radflow::dimse {
 
@@ -51,8 +52,40 @@ struct Session {
   T_ASC_Association* assoc;
   const DimseConfig& config;
   const DimseServices& services;
+  const AssociationInfo& info;
   std::string calling_ae;
+  // Instances stored (and refused) in this association by study, audited at its end: one
+  // record per study rather than one per slice.
+  std::map<std::string, int> stored_by_study;
+  int store_refused = 0;
 };
+
+// The patient of a study in the index ("" when unknown), for audit records.
+std::pair<std::string, std::string> StudyPatient(const DimseServices& services,
+                                                 const std::string& study_uid) {
+  if (study_uid.empty()) return {};
+  storage::Query q;
+  q.level = storage::ResourceLevel::kStudy;
+  storage::Constraint c;
+  c.tag = dicom::tags::kStudyInstanceUID;
+  c.value = study_uid;
+  q.constraints.push_back(c);
+  q.limit = 1;
+  auto rows = services.index->Find(q);
+  if (!rows.ok() || rows->empty()) return {};
+  const auto& v = rows->front().values;
+  auto get = [&](dicom::Tag t) {
+    auto it = v.find(t);
+    return it == v.end() ? std::string() : it->second;
+  };
+  return {get(dicom::tags::kPatientID), get(dicom::tags::kPatientName)};
+}
+
+std::string DatasetString(DcmDataset* ds, const DcmTagKey& key) {
+  OFString v;
+  if (ds && ds->findAndGetOFStringArray(key, v).good()) return v.c_str();
+  return "";
+}
 
 // ---- C-STORE -------------------------------------------------------------------------
 
@@ -105,6 +138,14 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
               ": the dataset could not be written (status 0x" + ToHex(rsp->DimseStatus) + ")");
     return;
   }
+  if (!ctx->session->info.allow.store) {
+    // PS3.7 C.5: Refused - Not Authorized; the received file is discarded by HandleStore.
+    rsp->DimseStatus = STATUS_STORE_Refused_NotAuthorized;
+    SetErrorComment(&ctx->detail, "not authorized to store (docs/dicom-access.md)");
+    *status_detail = ctx->detail;
+    ++ctx->session->store_refused;
+    return;
+  }
   ingest::Origin origin{ingest::Origin::Kind::kDimse, ctx->session->calling_ae,
                         req->AffectedSOPInstanceUID, ""};
   ctx->handed_over = true;
@@ -116,6 +157,7 @@ void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreR
   }
   if (stored.ok()) {
     rsp->DimseStatus = STATUS_Success;
+    ++ctx->session->stored_by_study[stored->study_instance_uid];
     return;
   }
   const Status& st = stored.status();
@@ -155,6 +197,8 @@ struct FindContext {
   storage::ResourceLevel level = storage::ResourceLevel::kStudy;
   size_t next = 0;
   Status error;
+  bool refused = false;
+  std::string patient_id, patient_name, study_uid, level_name;
   DcmDataset* detail = nullptr;
 };
 
@@ -164,6 +208,17 @@ void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* r
   *response = nullptr;
   if (!ctx->started) {
     ctx->started = true;
+    ctx->patient_id = DatasetString(request, DCM_PatientID);
+    ctx->patient_name = DatasetString(request, DCM_PatientName);
+    ctx->study_uid = DatasetString(request, DCM_StudyInstanceUID);
+    ctx->level_name = DatasetString(request, DCM_QueryRetrieveLevel);
+    if (!ctx->session->info.allow.query) {
+      ctx->refused = true;
+      rsp->DimseStatus = 0x0124;  // PS3.7 C.5: Refused - Not Authorized
+      SetErrorComment(&ctx->detail, "not authorized to query (docs/dicom-access.md)");
+      *detail = ctx->detail;
+      return;
+    }
     auto q = QueryFromIdentifier(*request);
     if (!q.ok()) {
       ctx->error = q.status();
@@ -199,8 +254,14 @@ void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* r
 OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
   FindContext ctx(&s);
   // DIMSE_findProvider deletes the status detail and response identifiers it was given.
-  return DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
-                            DIMSE_BLOCKING, 0);
+  OFCondition cond = DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
+                                        DIMSE_BLOCKING, 0);
+  const bool ok = !ctx.refused && ctx.error.ok();
+  ReportAudit(s.config, s.info, "query", ok,
+              ctx.refused ? "not authorized" : ctx.error.ok() ? "" : ctx.error.message(),
+              "C-FIND " + ctx.level_name + (ok ? ": " + std::to_string(ctx.rows.size()) + " matches" : ""),
+              ctx.patient_id, ctx.patient_name, ctx.study_uid);
+  return cond;
 }
 
 // ---- C-MOVE and C-GET ----------------------------------------------------------------
@@ -220,6 +281,8 @@ struct RetrieveContext {
   DcmDataset* detail = nullptr;       // owned by DCMTK once handed over
   DcmDataset* failed_list = nullptr;  // likewise
   Uint16 message_id = 0;
+  bool refused = false;
+  std::string patient_id, destination;
 
   // detail and failed_list are deleted by DIMSE_moveProvider/DIMSE_getProvider.
   ~RetrieveContext() { CloseAssociation(&out_net, &out_assoc); }
@@ -228,6 +291,23 @@ struct RetrieveContext {
 // Prepares a retrieve on its first callback; returns false with ctx->status set on failure.
 bool StartRetrieve(RetrieveContext* ctx, DcmDataset* request, const char* move_destination) {
   ctx->started = true;
+  ctx->patient_id = DatasetString(request, DCM_PatientID);
+  if (!ctx->session->info.allow.retrieve) {
+    ctx->refused = true;
+    ctx->status = STATUS_MOVE_Refused_NotAuthorized;  // 0x0124, the same for C-GET (PS3.7 C.5)
+    SetErrorComment(&ctx->detail, "not authorized to retrieve (docs/dicom-access.md)");
+    return false;
+  }
+  // C-MOVE only to the configured destinations (--modality): anything else is unknown,
+  // whether or not anything matches.
+  const auto& modalities = ctx->session->config.modalities;
+  ctx->destination = move_destination ? move_destination : "";
+  auto it = modalities.find(ctx->destination);
+  if (ctx->is_move && it == modalities.end()) {
+    ctx->status = STATUS_MOVE_Failed_MoveDestinationUnknown;
+    SetErrorComment(&ctx->detail, "unknown move destination '" + ctx->destination + "'");
+    return false;
+  }
   auto q = QueryFromIdentifier(*request);
   if (!q.ok()) {
     ctx->status = STATUS_MOVE_Failed_IdentifierDoesNotMatchSOPClass;
@@ -243,15 +323,6 @@ bool StartRetrieve(RetrieveContext* ctx, DcmDataset* request, const char* move_d
   ctx->instances = std::move(found.value());
   ctx->counts.remaining = static_cast<int>(ctx->instances.size());
   if (!ctx->is_move || ctx->instances.empty()) return true;
-
-  const auto& modalities = ctx->session->config.modalities;
-  auto it = modalities.find(move_destination ? move_destination : "");
-  if (it == modalities.end()) {
-    ctx->status = STATUS_MOVE_Failed_MoveDestinationUnknown;
-    SetErrorComment(&ctx->detail, std::string("unknown move destination '") +
-                                      (move_destination ? move_destination : "") + "'");
-    return false;
-  }
   OFCondition cond = OpenStoreAssociation(ctx->session->config.ae_title, it->second,
                                           ctx->instances, &ctx->out_net, &ctx->out_assoc);
   if (cond.bad()) {
@@ -340,18 +411,43 @@ void GetCallback(void* data, OFBool cancelled, T_DIMSE_C_GetRQ*, DcmDataset* req
               O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS;
 }
 
+// One audit record per study retrieved (or one for a refused or failed retrieve).
+void AuditRetrieve(Session& s, const RetrieveContext& ctx) {
+  std::string what = ctx.is_move ? "C-MOVE to " + ctx.destination : std::string("C-GET");
+  if (ctx.status != STATUS_Success || ctx.instances.empty()) {
+    std::string reason;
+    if (ctx.refused) reason = "not authorized";
+    else if (ctx.status == STATUS_MOVE_Failed_MoveDestinationUnknown) reason = "move destination unknown";
+    else if (ctx.status != STATUS_Success) reason = "status 0x" + ToHex(ctx.status);
+    ReportAudit(s.config, s.info, "retrieve", reason.empty(), reason, what + ": no instances",
+                ctx.patient_id, "", "");
+    return;
+  }
+  std::map<std::string, int> by_study;
+  for (size_t i = 0; i < ctx.next && i < ctx.instances.size(); ++i) ++by_study[ctx.instances[i].study_uid];
+  for (const auto& [study, n] : by_study) {
+    auto [pid, pname] = StudyPatient(s.services, study);
+    ReportAudit(s.config, s.info, "retrieve", ctx.counts.failed == 0, ctx.counts.failed ? "sub-operations failed" : "",
+                what + ": " + std::to_string(n) + " instances", pid, pname, study);
+  }
+}
+
 OFCondition HandleMove(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
   RetrieveContext ctx(&s, true);
   ctx.message_id = msg.msg.CMoveRQ.MessageID;
-  return DIMSE_moveProvider(s.assoc, pres, &msg.msg.CMoveRQ, MoveCallback, &ctx,
-                            DIMSE_BLOCKING, 0);
+  OFCondition cond = DIMSE_moveProvider(s.assoc, pres, &msg.msg.CMoveRQ, MoveCallback, &ctx,
+                                        DIMSE_BLOCKING, 0);
+  AuditRetrieve(s, ctx);
+  return cond;
 }
 
 OFCondition HandleGet(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
   RetrieveContext ctx(&s, false);
   ctx.message_id = msg.msg.CGetRQ.MessageID;
-  return DIMSE_getProvider(s.assoc, pres, &msg.msg.CGetRQ, GetCallback, &ctx, DIMSE_BLOCKING,
-                           0);
+  OFCondition cond = DIMSE_getProvider(s.assoc, pres, &msg.msg.CGetRQ, GetCallback, &ctx,
+                                       DIMSE_BLOCKING, 0);
+  AuditRetrieve(s, ctx);
+  return cond;
 }
 
 }  // namespace
@@ -403,9 +499,49 @@ namespace {
 bool RunCommandLoop(Session& s, const std::atomic<bool>& stopping);
 }  // namespace
 
+void ReportAudit(const DimseConfig& config, const AssociationInfo& info, const std::string& event,
+                 bool success, const std::string& failure_reason, const std::string& detail,
+                 const std::string& patient_id, const std::string& patient_name,
+                 const std::string& study_uid) {
+  if (!config.audit) return;
+  audit::AuditEvent e;
+  e.event = event;
+  e.success = success;
+  e.failure_reason = failure_reason;
+  e.user = info.calling_ae;
+  e.source = info.peer;
+  e.patient_id = patient_id;
+  e.patient_name = patient_name;
+  e.study_uid = study_uid;
+  e.detail = detail;
+  e.interface = "dimse";
+  try {
+    config.audit(e);
+  } catch (const std::exception& ex) {
+    log::Warn(std::string("DICOM audit event lost: ") + ex.what());
+  } catch (...) {
+    log::Warn("DICOM audit event lost");
+  }
+}
+
+namespace {
+void AuditStores(Session& s) {
+  for (const auto& [study, n] : s.stored_by_study) {
+    auto [pid, pname] = StudyPatient(s.services, study);
+    ReportAudit(s.config, s.info, "store", true, "", "C-STORE: " + std::to_string(n) + " instances",
+                pid, pname, study);
+  }
+  if (s.store_refused > 0) {
+    ReportAudit(s.config, s.info, "store", false, "not authorized",
+                "C-STORE: " + std::to_string(s.store_refused) + " instances refused", "", "", "");
+  }
+}
+}  // namespace
+
 void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
-                      const DimseServices& services, const std::atomic<bool>& stopping) {
-  Session s{assoc, config, services, assoc->params->DULparams.callingAPTitle};
+                      const DimseServices& services, const AssociationInfo& info,
+                      const std::atomic<bool>& stopping) {
+  Session s{assoc, config, services, info, info.calling_ae, {}, 0};
   bool release = false;
   try {
     release = RunCommandLoop(s, stopping);
@@ -415,6 +551,7 @@ void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
   } catch (...) {
     log::Error("association with " + s.calling_ae + " aborted: unknown exception");
   }
+  AuditStores(s);
   if (release) {
     ASC_acknowledgeRelease(assoc);
   } else {

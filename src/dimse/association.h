@@ -19,10 +19,26 @@ namespace radflow::dimse {
 // Query/Retrieve SOP classes with the uncompressed syntaxes.
 OFCondition NegotiateContexts(T_ASC_Parameters* params);
 
+// Who is calling, from where, and what the access rules let it do (docs/dicom-access.md).
+struct AssociationInfo {
+  std::string calling_ae;
+  std::string peer;  // IP address
+  bool secure = false;
+  Permissions allow;
+};
+
+// Hands one event to DimseConfig::audit (user = calling AE title, source = peer address,
+// interface "dimse"); never throws, never blocks the association on the audit trail.
+void ReportAudit(const DimseConfig& config, const AssociationInfo& info, const std::string& event,
+                 bool success, const std::string& failure_reason, const std::string& detail,
+                 const std::string& patient_id, const std::string& patient_name,
+                 const std::string& study_uid);
+
 // Runs the DIMSE command loop until release, abort, error or server stop; then drops and
 // destroys the association.
 void ServeAssociation(T_ASC_Association* assoc, const DimseConfig& config,
-                      const DimseServices& services, const std::atomic<bool>& stopping);
+                      const DimseServices& services, const AssociationInfo& info,
+                      const std::atomic<bool>& stopping);
 
 // C-FIND (PS3.4 C.4.1): builds the index query from a request identifier.
 Result<storage::Query> QueryFromIdentifier(DcmDataset& identifier);

@@ -12,6 +12,7 @@
 
 #include "audit/audit_event.h"
 #include "base/status.h"
+#include "dimse/access_rules.h"
 #include "ingest/ingest_service.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
@@ -53,24 +54,29 @@ class DimseServer {
   DimseServer(DimseConfig config, DimseServices services);
   ~DimseServer();  // Stop()
 
-  // Binds the port and starts accepting associations on a background thread.
+  // Binds the plain and/or TLS port and starts accepting associations on background
+  // threads. Fails on unreadable access rules or TLS files, naming them.
   Status Start();
   // Stops accepting, waits for running associations to finish (they are aborted after
   // their current operation).
   void Stop();
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }
 
  private:
-  void AcceptLoop();
+  struct Network;
+  void AcceptLoop(Network& net, bool secure);
+  Status StartTls();
 
   DimseConfig config_;
   DimseServices services_;
+  AccessPolicy policy_;
   uint16_t port_ = 0;
+  uint16_t tls_port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_{0};
-  std::thread acceptor_;
-  struct Network;
-  std::unique_ptr<Network> net_;
+  std::thread acceptor_, tls_acceptor_;
+  std::unique_ptr<Network> net_, tls_net_;
 };
 
 }  // namespace radflow::dimse

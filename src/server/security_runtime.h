@@ -31,7 +31,9 @@ class SecurityRuntime {
   void Stop();
 
  private:
-  SecurityRuntime() = default;
+  struct State;
+  explicit SecurityRuntime(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace radflow::server

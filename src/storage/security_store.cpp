@@ -1,1 +1,382 @@
 #include "storage/security_store.h"
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+
+#include "storage/sqlite_db.h"
+
+namespace radflow::storage {
+
+namespace {
+
+constexpr const char* kUserColumns =
+    "name, role, display_name, referring_name, password_hash, disabled, failed_count,"
+    " first_failure_at, locked_until, created_at, last_login";
+constexpr const char* kSessionColumns =
+    "id_hash, user_name, role, method, referring_name, display_name, source, created_at,"
+    " last_seen, expires_at";
+constexpr const char* kTokenColumns =
+    "id, user_name, token_hash, label, created_at, expires_at, last_used, revoked_at";
+
+UserRow ReadUser(const Statement& st) {
+  UserRow u;
+  u.name = st.Text(0);
+  u.role = st.Text(1);
+  u.display_name = st.Text(2);
+  u.referring_name = st.Text(3);
+  u.password_hash = st.Text(4);
+  u.disabled = st.Int(5) != 0;
+  u.failed_count = static_cast<int>(st.Int(6));
+  u.first_failure_at = st.Int(7);
+  u.locked_until = st.Int(8);
+  u.created_at = st.Int(9);
+  u.last_login = st.Int(10);
+  return u;
+}
+
+SessionRow ReadSession(const Statement& st) {
+  SessionRow s;
+  s.id_hash = st.Text(0);
+  s.user = st.Text(1);
+  s.role = st.Text(2);
+  s.method = st.Text(3);
+  s.referring_name = st.Text(4);
+  s.display_name = st.Text(5);
+  s.source = st.Text(6);
+  s.created_at = st.Int(7);
+  s.last_seen = st.Int(8);
+  s.expires_at = st.Int(9);
+  return s;
+}
+
+TokenRow ReadToken(const Statement& st) {
+  TokenRow t;
+  t.id = st.Int(0);
+  t.user = st.Text(1);
+  t.token_hash = st.Text(2);
+  t.label = st.Text(3);
+  t.created_at = st.Int(4);
+  t.expires_at = st.Int(5);
+  t.last_used = st.Int(6);
+  t.revoked_at = st.Int(7);
+  return t;
+}
+
+using Binder = std::function<void(Statement&)>;
+
+}  // namespace
+
+class SecurityStore::Impl {
+ public:
+  std::mutex write_mu, read_mu;  // one thread at a time on each connection
+  std::unique_ptr<SqliteDb> writer, reader;
+
+  // Runs one statement to completion; *changes gets sqlite3_changes. A constraint
+  // violation becomes Conflict `conflict` when that is not empty.
+  static Status Run(SqliteDb& db, const std::string& sql, const Binder& bind, int* changes = nullptr,
+                    const std::string& conflict = "") {
+    auto p = db.Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    bind(st);
+    Status s;
+    st.Step(&s);
+    if (!s.ok() && !conflict.empty() && (sqlite3_errcode(db.raw()) & 0xff) == SQLITE_CONSTRAINT) {
+      return {ErrorCode::kConflict, conflict};
+    }
+    if (changes) *changes = sqlite3_changes(db.raw());
+    return s;
+  }
+
+  template <typename Row, typename Read>
+  static Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Binder& bind, Read read) {
+    auto p = db.Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    bind(st);
+    Status s;
+    std::vector<Row> out;
+    while (st.Step(&s)) out.push_back(read(st));
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  template <typename Row, typename Read>
+  static Result<std::optional<Row>> One(SqliteDb& db, const std::string& sql, const Binder& bind, Read read) {
+    auto rows = Rows<Row>(db, sql, bind, read);
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::optional<Row>();
+    return std::optional<Row>(rows->front());
+  }
+
+  static Result<std::optional<UserRow>> User(SqliteDb& db, const std::string& name) {
+    return One<UserRow>(db, std::string("SELECT ") + kUserColumns + " FROM users WHERE name = ?",
+                        [&](Statement& st) { st.Bind(1, name); }, ReadUser);
+  }
+
+  static Status Insert(SqliteDb& db, const UserRow& u) {
+    return Run(
+        db,
+        std::string("INSERT INTO users (") + kUserColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [&](Statement& st) {
+          st.Bind(1, u.name).Bind(2, u.role).Bind(3, u.display_name).Bind(4, u.referring_name);
+          st.Bind(5, u.password_hash).Bind(6, int64_t{u.disabled ? 1 : 0});
+          st.Bind(7, static_cast<int64_t>(u.failed_count)).Bind(8, u.first_failure_at);
+          st.Bind(9, u.locked_until).Bind(10, u.created_at).Bind(11, u.last_login);
+        },
+        nullptr, "user " + u.name + " exists");
+  }
+
+  // A write transaction on the writer connection (retried when another process writes).
+  Status Write(const std::function<Status()>& fn) {
+    std::lock_guard lock(write_mu);
+    return writer->Transaction(fn, 5);
+  }
+};
+
+SecurityStore::SecurityStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SecurityStore::~SecurityStore() = default;
+
+Result<std::unique_ptr<SecurityStore>> SecurityStore::Open(const std::string& index_path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(index_path, ec)) {
+    return {ErrorCode::kNotFound, "no index database at " + index_path};
+  }
+  auto impl = std::make_unique<Impl>();
+  for (auto* slot : {&impl->writer, &impl->reader}) {
+    auto db = SqliteDb::Open(index_path);
+    if (!db.ok()) return db.status();
+    *slot = std::move(db.value());
+  }
+  RADFLOW_RETURN_IF_ERROR(
+      impl->reader->RequireTables({"users", "sessions", "api_tokens"}, index_path, "security"));
+  return std::unique_ptr<SecurityStore>(new SecurityStore(std::move(impl)));
+}
+
+// ------------------------------------------------------------------------------ users
+
+Result<bool> SecurityStore::HasUsers() {
+  std::lock_guard lock(impl_->read_mu);
+  auto rows = Impl::Rows<int64_t>(*impl_->reader, "SELECT COUNT(*) FROM users", [](Statement&) {},
+                                  [](const Statement& st) { return st.Int(0); });
+  if (!rows.ok()) return rows.status();
+  return !rows->empty() && rows->front() > 0;
+}
+
+Status SecurityStore::InsertUser(const UserRow& user) {
+  return impl_->Write([&] { return Impl::Insert(*impl_->writer, user); });
+}
+
+Status SecurityStore::InsertFirstUser(const UserRow& user) {
+  return impl_->Write([&]() -> Status {
+    auto count = Impl::Rows<int64_t>(*impl_->writer, "SELECT COUNT(*) FROM users", [](Statement&) {},
+                                     [](const Statement& st) { return st.Int(0); });
+    if (!count.ok()) return count.status();
+    if (!count->empty() && count->front() > 0) return {ErrorCode::kConflict, "an account exists already"};
+    return Impl::Insert(*impl_->writer, user);
+  });
+}
+
+Result<std::optional<UserRow>> SecurityStore::GetUser(const std::string& name) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::User(*impl_->reader, name);
+}
+
+Result<std::vector<UserRow>> SecurityStore::Users() {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::Rows<UserRow>(*impl_->reader, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name",
+                             [](Statement&) {}, ReadUser);
+}
+
+Result<UserRow> SecurityStore::UpdateUser(const std::string& name, const UserUpdate& update) {
+  UserRow out;
+  Status s = impl_->Write([&]() -> Status {
+    auto row = Impl::User(*impl_->writer, name);
+    if (!row.ok()) return row.status();
+    if (!row.value()) return {ErrorCode::kNotFound, "no user " + name};
+    UserRow u = **row;
+    if (update.role) u.role = *update.role;
+    if (update.display_name) u.display_name = *update.display_name;
+    if (update.referring_name) u.referring_name = *update.referring_name;
+    if (update.password_hash) u.password_hash = *update.password_hash;
+    if (update.disabled) u.disabled = *update.disabled;
+    RADFLOW_RETURN_IF_ERROR(Impl::Run(
+        *impl_->writer,
+        "UPDATE users SET role = ?, display_name = ?, referring_name = ?, password_hash = ?,"
+        " disabled = ? WHERE name = ?",
+        [&](Statement& st) {
+          st.Bind(1, u.role).Bind(2, u.display_name).Bind(3, u.referring_name).Bind(4, u.password_hash);
+          st.Bind(5, int64_t{u.disabled ? 1 : 0}).Bind(6, name);
+        }));
+    out = u;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<UserRow> SecurityStore::RecordFailure(const std::string& name, int64_t now_ms,
+                                             const FailurePolicy& policy) {
+  UserRow out;
+  Status s = impl_->Write([&]() -> Status {
+    auto row = Impl::User(*impl_->writer, name);
+    if (!row.ok()) return row.status();
+    if (!row.value()) return {ErrorCode::kNotFound, "no user " + name};
+    UserRow u = **row;
+    if (u.failed_count == 0 || now_ms - u.first_failure_at > policy.window_ms) {
+      u.failed_count = 1;
+      u.first_failure_at = now_ms;
+    } else {
+      ++u.failed_count;
+    }
+    if (u.failed_count >= policy.failures) {
+      u.locked_until = now_ms + policy.lock_ms;
+      u.failed_count = 0;
+      u.first_failure_at = 0;
+    }
+    RADFLOW_RETURN_IF_ERROR(Impl::Run(
+        *impl_->writer, "UPDATE users SET failed_count = ?, first_failure_at = ?, locked_until = ? WHERE name = ?",
+        [&](Statement& st) {
+          st.Bind(1, static_cast<int64_t>(u.failed_count)).Bind(2, u.first_failure_at);
+          st.Bind(3, u.locked_until).Bind(4, name);
+        }));
+    out = u;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status SecurityStore::RecordSuccess(const std::string& name, int64_t now_ms) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer,
+                     "UPDATE users SET failed_count = 0, first_failure_at = 0, last_login = ? WHERE name = ?",
+                     [&](Statement& st) { st.Bind(1, now_ms).Bind(2, name); });
+  });
+}
+
+Status SecurityStore::Unlock(const std::string& name) {
+  return impl_->Write([&]() -> Status {
+    int changes = 0;
+    RADFLOW_RETURN_IF_ERROR(Impl::Run(
+        *impl_->writer, "UPDATE users SET failed_count = 0, first_failure_at = 0, locked_until = 0 WHERE name = ?",
+        [&](Statement& st) { st.Bind(1, name); }, &changes));
+    if (changes == 0) return {ErrorCode::kNotFound, "no user " + name};
+    return Status::Ok();
+  });
+}
+
+// --------------------------------------------------------------------------- sessions
+
+Status SecurityStore::InsertSession(const SessionRow& r) {
+  return impl_->Write([&] {
+    return Impl::Run(
+        *impl_->writer,
+        std::string("INSERT INTO sessions (") + kSessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [&](Statement& st) {
+          st.Bind(1, r.id_hash).Bind(2, r.user).Bind(3, r.role).Bind(4, r.method).Bind(5, r.referring_name);
+          st.Bind(6, r.display_name).Bind(7, r.source).Bind(8, r.created_at).Bind(9, r.last_seen);
+          st.Bind(10, r.expires_at);
+        },
+        nullptr, "session id collision");
+  });
+}
+
+Result<std::optional<SessionRow>> SecurityStore::GetSession(const std::string& id_hash) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::One<SessionRow>(*impl_->reader,
+                               std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id_hash = ?",
+                               [&](Statement& st) { st.Bind(1, id_hash); }, ReadSession);
+}
+
+Status SecurityStore::TouchSession(const std::string& id_hash, int64_t now_ms) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer, "UPDATE sessions SET last_seen = ? WHERE id_hash = ? AND last_seen < ?",
+                     [&](Statement& st) { st.Bind(1, now_ms).Bind(2, id_hash).Bind(3, now_ms); });
+  });
+}
+
+Status SecurityStore::DeleteSession(const std::string& id_hash) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer, "DELETE FROM sessions WHERE id_hash = ?",
+                     [&](Statement& st) { st.Bind(1, id_hash); });
+  });
+}
+
+Status SecurityStore::DeleteUserSessions(const std::string& user) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer, "DELETE FROM sessions WHERE user_name = ?",
+                     [&](Statement& st) { st.Bind(1, user); });
+  });
+}
+
+Status SecurityStore::DeleteExpiredSessions(int64_t now_ms, int64_t idle_ms) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen + ? <= ?",
+                     [&](Statement& st) { st.Bind(1, now_ms).Bind(2, idle_ms).Bind(3, now_ms); });
+  });
+}
+
+// ----------------------------------------------------------------------------- tokens
+
+Result<int64_t> SecurityStore::InsertToken(const TokenRow& t) {
+  int64_t id = 0;
+  Status s = impl_->Write([&]() -> Status {
+    RADFLOW_RETURN_IF_ERROR(Impl::Run(
+        *impl_->writer,
+        "INSERT INTO api_tokens (user_name, token_hash, label, created_at, expires_at, last_used, revoked_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [&](Statement& st) {
+          st.Bind(1, t.user).Bind(2, t.token_hash).Bind(3, t.label).Bind(4, t.created_at);
+          st.Bind(5, t.expires_at).Bind(6, t.last_used).Bind(7, t.revoked_at);
+        },
+        nullptr, "token collision"));
+    id = sqlite3_last_insert_rowid(impl_->writer->raw());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return id;
+}
+
+Result<std::optional<TokenRow>> SecurityStore::TokenByHash(const std::string& token_hash) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::One<TokenRow>(*impl_->reader,
+                             std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE token_hash = ?",
+                             [&](Statement& st) { st.Bind(1, token_hash); }, ReadToken);
+}
+
+Result<std::optional<TokenRow>> SecurityStore::TokenById(int64_t id) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::One<TokenRow>(*impl_->reader, std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE id = ?",
+                             [&](Statement& st) { st.Bind(1, id); }, ReadToken);
+}
+
+Result<std::vector<TokenRow>> SecurityStore::Tokens(const std::string& user) {
+  std::lock_guard lock(impl_->read_mu);
+  return Impl::Rows<TokenRow>(
+      *impl_->reader,
+      std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE ?1 = '' OR user_name = ?1 ORDER BY id DESC",
+      [&](Statement& st) { st.Bind(1, user); }, ReadToken);
+}
+
+Status SecurityStore::TouchToken(int64_t id, int64_t now_ms) {
+  return impl_->Write([&] {
+    return Impl::Run(*impl_->writer, "UPDATE api_tokens SET last_used = ? WHERE id = ? AND last_used < ?",
+                     [&](Statement& st) { st.Bind(1, now_ms).Bind(2, id).Bind(3, now_ms); });
+  });
+}
+
+Status SecurityStore::RevokeToken(int64_t id, int64_t now_ms) {
+  return impl_->Write([&]() -> Status {
+    auto row = Impl::One<TokenRow>(*impl_->writer,
+                                   std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE id = ?",
+                                   [&](Statement& st) { st.Bind(1, id); }, ReadToken);
+    if (!row.ok()) return row.status();
+    if (!row.value()) return {ErrorCode::kNotFound, "no token " + std::to_string(id)};
+    return Impl::Run(*impl_->writer, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0",
+                     [&](Statement& st) { st.Bind(1, now_ms).Bind(2, id); });
+  });
+}
+
+}  // namespace radflow::storage

@@ -39,7 +39,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   APP_DIR, DATA, REPO, WEB_DIR, checkPrerequisites, dicomFiles, launchChromium, log, run, sleep,
-  startRadflow, stopServer, storeFiles, studyUidOf,
+  signInContext, startRadflow, stopServer, storeFiles, studyUidOf, tokenFor,
 } from './lib.mjs';
 
 const CT_DIR = path.join(DATA, 'dicom', 'ct_lung_ibsi_pat1', 'dicom', 'image');
@@ -195,7 +195,7 @@ test('apps, AI performance and follow-ups pages against radflow', { timeout: TES
 
   try {
     const started = await startRadflow({
-      dataDir: path.join(tmp, 'data'), logFile: serverLog,
+      dataDir: path.join(tmp, 'data'), logFile: serverLog, auth: true,
       args: ['--web-dir', WEB_DIR, '--app-dir', APP_DIR, '--stable-seconds', '1',
              ...appFolders.flatMap((d) => ['--apps', d])],
       env: { RADFLOW_ENABLE_TEST_APPS: '1', RADFLOW_APPS_DIR: emptyApps },
@@ -223,10 +223,9 @@ test('apps, AI performance and follow-ups pages against radflow', { timeout: TES
     context = await launchChromium(path.join(tmp, 'profile'), { width: 1600, height: 1000 });
     page = context.pages()[0] || await context.newPage();
     seen = watch(page);
+    tokenFor(base, ADMIN, 'administrator');  // pins are an administrator's (docs/access-control.md)
+    await signInContext(context, base, ADMIN);
     await page.goto(`${base}/apps`, { waitUntil: 'domcontentloaded' });
-    const input = page.getByTestId('reader-input');
-    await input.fill(ADMIN);
-    await input.press('Enter');
     const card = page.getByTestId(`app-${APP}`);
     await card.waitFor({ timeout: UI_MS });
     await waitFor('job timings on the card', async () => /median \d/.test(await card.getByTestId('timings').innerText()), UI_MS);

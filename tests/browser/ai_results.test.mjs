@@ -31,8 +31,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CHROMIUM, DATA, RADFLOW_BIN, REPO, WEB_DIR, checkPrerequisites, freePort, log, run, sleep,
-  stopServer, studyUidOf, viewportPixels, waitForHealthy,
+  ADMIN_USER, CHROMIUM, DATA, RADFLOW_BIN, REPO, WEB_DIR, authenticate, checkPrerequisites, freePort, log, run,
+  signInContext, sleep, stopServer, studyUidOf, viewportPixels, waitForHealthy,
 } from './lib.mjs';
 
 const SERIES_DIR = path.join(DATA, 'dicom', 'ct_lung_ibsi_pat1', 'dicom', 'image');
@@ -153,6 +153,7 @@ test('OHIF shows the DICOM SEG the AI engine stored', { timeout: TEST_TIMEOUT_MS
 
   try {
     // --- radflow with the engine's self-test app only ---------------------------------------
+    authenticate(path.join(tmp, 'data'), base);  // an administrator; the browser signs in below
     const logFd = fs.openSync(serverLog, 'a');
     server = spawn(RADFLOW_BIN, [
       'serve', '--data', path.join(tmp, 'data'), '--http-address', '127.0.0.1',
@@ -198,6 +199,7 @@ test('OHIF shows the DICOM SEG the AI engine stored', { timeout: TEST_TIMEOUT_MS
              '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 800 },
     });
+    await signInContext(context, base, ADMIN_USER);
     const page = context.pages()[0] || await context.newPage();
     const started = new Map();
     page.on('request', (req) => started.set(req, Date.now()));

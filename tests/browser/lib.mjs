@@ -138,12 +138,90 @@ export async function viewportPixels(page) {
   });
 }
 
+// ---- authentication (docs/access-control.md)
+export const ADMIN_USER = 'admin';
+export const TEST_PASSWORD = 'radflow-test-password';  // of the accounts made by provisionUser
+
+// Creates (or updates) an account through the CLI (`radflow user add|set`), with a password
+// for browser sign-in; the CLI works while a server runs on the directory.
+export function provisionUser(dataDir, name, role, { password = TEST_PASSWORD, referringName } = {}) {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const extra = referringName ? ['--referring-name', referringName] : [];
+  try {
+    execFileSync(RADFLOW_BIN, ['user', 'add', '--data', dataDir, name, '--role', role, ...extra, '--password-stdin'],
+                 { input: `${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch {
+    execFileSync(RADFLOW_BIN, ['user', 'set', '--data', dataDir, name, '--role', role, ...extra, '--password-stdin'],
+                 { input: `${password}\n`, stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+}
+
+// A bearer token of an existing account (`radflow token create`).
+export function createToken(dataDir, name) {
+  return execFileSync(RADFLOW_BIN, ['token', 'create', '--data', dataDir, '--user', name, '--label', 'browser test'],
+                      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+// base URL -> {dataDir, tokens: user -> token} of the servers started with auth.
+const servers = new Map();
+// A token of `name` on the server at `base` (created with `role` on first use, default
+// radiologist; the administrator exists already).
+export function tokenFor(base, name = ADMIN_USER, role = undefined) {
+  const s = servers.get(base);
+  if (!s) throw new Error(`no authenticated server at ${base}`);
+  if (!s.tokens.has(name) || (role && s.roles.get(name) !== role)) {
+    provisionUser(s.dataDir, name, role || (name === ADMIN_USER ? 'administrator' : 'radiologist'));
+    s.roles.set(name, role || s.roles.get(name) || 'radiologist');
+    s.tokens.set(name, createToken(s.dataDir, name));
+  }
+  return s.tokens.get(name);
+}
+// Before a server starts on dataDir: the administrator (ADMIN_USER, TEST_PASSWORD) and its
+// token, which Node's fetch() to `base` then carries. Returns the token.
+export function authenticate(dataDir, base) {
+  provisionUser(dataDir, ADMIN_USER, 'administrator');
+  const token = createToken(dataDir, ADMIN_USER);
+  servers.set(base, { dataDir, tokens: new Map([[ADMIN_USER, token]]), roles: new Map([[ADMIN_USER, 'administrator']]) });
+  return token;
+}
+const plainFetch = globalThis.fetch;
+// Node's fetch() to a server started with auth carries a bearer token: the administrator's,
+// or, for a request with `X-Radflow-Reader: NAME`, NAME's (as in tests/integration/harness.py).
+globalThis.fetch = (input, init = {}) => {
+  const url = typeof input === 'string' ? input : (input instanceof URL ? input.href : input.url);
+  const base = [...servers.keys()].find((b) => url === b || url.startsWith(`${b}/`));
+  if (!base) return plainFetch(input, init);
+  const headers = new Headers(init.headers || (typeof input === 'object' && input.headers) || {});
+  if (!headers.has('authorization') && !headers.has('cookie')) {
+    headers.set('Authorization', `Bearer ${tokenFor(base, headers.get('x-radflow-reader') || ADMIN_USER)}`);
+  }
+  return plainFetch(input, { ...init, headers });
+};
+
+// Signs a browser context in as `name` (POST /api/v1/auth/login, then the session cookie is
+// given to the context) so that the web application and OHIF open without the sign-in page.
+export async function signInContext(context, base, name, password = TEST_PASSWORD) {
+  const res = await plainFetch(`${base}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: name, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in of ${name}: HTTP ${res.status} ${await res.text()}`);
+  const cookie = (res.headers.getSetCookie?.() ?? [res.headers.get('set-cookie')]).find((c) => c && c.startsWith('radflow_session='));
+  if (!cookie) throw new Error(`sign-in of ${name}: no radflow_session cookie`);
+  const value = cookie.split(';')[0].slice('radflow_session='.length);
+  await context.addCookies([{ name: 'radflow_session', value, url: base, httpOnly: true, sameSite: 'Strict' }]);
+  return value;
+}
+
 // `radflow serve` on fresh free ports, logging to `logFile`; resolves when /healthz answers.
-// Returns {server, base, httpPort, dicomPort}.
-export async function startRadflow({ dataDir, logFile, args = [], env = {}, timeoutMs = 30_000 }) {
+// auth: before the start, an administrator (ADMIN_USER, TEST_PASSWORD) and its token are
+// created through the CLI and Node's fetch() to the server carries the token; without it the
+// data directory is left as it is (a first start without an account prints the set-up link).
+// Returns {server, base, httpPort, dicomPort, token}.
+export async function startRadflow({ dataDir, logFile, args = [], env = {}, timeoutMs = 30_000, auth = false }) {
   const httpPort = await freePort();
   const dicomPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
+  const token = auth ? authenticate(dataDir, base) : null;
   const logFd = fs.openSync(logFile, 'a');
   const server = spawn(RADFLOW_BIN, [
     'serve', '--data', dataDir, '--http-address', '127.0.0.1',
@@ -154,7 +232,7 @@ export async function startRadflow({ dataDir, logFile, args = [], env = {}, time
   // of this call, not an uncaught one.
   const failed = new Promise((_, reject) => server.once('error', (e) => reject(new Error(`starting ${RADFLOW_BIN}: ${e.message}`))));
   await Promise.race([waitForHealthy(base, server, Date.now() + timeoutMs), failed]);
-  return { server, base, httpPort, dicomPort };
+  return { server, base, httpPort, dicomPort, token };
 }
 
 // C-STORE of files (storescu, Nagle off) to radflow on `dicomPort`.

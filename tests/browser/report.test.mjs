@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   APP_DIR, DATA, REPO, WEB_DIR, checkPrerequisites, dicomFiles, launchChromium, log, run, sleep,
-  startRadflow, stopServer, storeFiles, studyUidOf,
+  signInContext, startRadflow, stopServer, storeFiles, studyUidOf, tokenFor,
 } from './lib.mjs';
 
 const CHEST_DIR = path.join(DATA, 'dicom', 'ct_chest_lung_dx', 'Lung_Dx-A0001', 'CT_5mm_lung_kernel');
@@ -155,7 +155,7 @@ test('report editor: pre-filled draft, AI decisions, autosave, QA, signing', { t
 
   try {
     const started = await startRadflow({
-      dataDir: path.join(tmp, 'data'), logFile: serverLog,
+      dataDir: path.join(tmp, 'data'), logFile: serverLog, auth: true,
       args: ['--web-dir', WEB_DIR, '--app-dir', APP_DIR, '--stable-seconds', '1',
              '--hl7-receiver', `127.0.0.1:${ris.port}`],
       env: { RADFLOW_APPS_DIR: apps },
@@ -194,9 +194,9 @@ test('report editor: pre-filled draft, AI decisions, autosave, QA, signing', { t
     context = await launchChromium(path.join(tmp, 'profile'), { width: 1700, height: 1000 });
     page = context.pages()[0] || await context.newPage();
     seen = watch(page);
+    tokenFor(base, READER, 'radiologist');  // the reader's account (the CLI), then sign in
+    await signInContext(context, base, READER);
     await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-    await page.getByTestId('reader-input').fill(READER);
-    await page.getByTestId('reader-input').press('Enter');
     await page.goto(`${base}/read/${chest}`, { waitUntil: 'domcontentloaded' });
     await waitFor('reading mode', async () => (await page.getByTestId('reading').getAttribute('data-mode')) === 'reading', 15_000);
     await waitFor('the draft open', async () => (await phase(page)) === 'draft', 15_000);

@@ -17,8 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CHROMIUM, DATA, RADFLOW_BIN, WEB_DIR, checkPrerequisites, freePort, log, run, sleep,
-  stopServer, studyUidOf, viewportPixels, waitForHealthy,
+  ADMIN_USER, CHROMIUM, DATA, RADFLOW_BIN, WEB_DIR, authenticate, checkPrerequisites, freePort, log, run,
+  signInContext, sleep, stopServer, studyUidOf, viewportPixels, waitForHealthy,
 } from './lib.mjs';
 
 const SERIES_DIR = path.join(DATA, 'dicom', 'ct_chest_lung_dx', 'Lung_Dx-A0001', 'CT_5mm_lung_kernel');
@@ -44,6 +44,7 @@ test('OHIF viewer served by radflow shows a stored CT study', { timeout: TEST_TI
 
   try {
     // --- radflow, with a fresh data directory --------------------------------------------
+    authenticate(path.join(tmp, 'data'), base);  // an administrator; the browser signs in below
     const logFd = fs.openSync(serverLog, 'a');
     server = spawn(RADFLOW_BIN, [
       'serve', '--data', path.join(tmp, 'data'), '--http-address', '127.0.0.1',
@@ -74,6 +75,7 @@ test('OHIF viewer served by radflow shows a stored CT study', { timeout: TEST_TI
              '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1280, height: 800 },
     });
+    await signInContext(context, base, ADMIN_USER);
     const page = context.pages()[0] || await context.newPage();
     const started = new Map();
     page.on('request', (req) => started.set(req, Date.now()));

@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   APP_DIR, DATA, REPO, WEB_DIR, checkPrerequisites, dicomFiles, launchChromium, log, run, sleep,
-  startRadflow, stopServer, storeFiles, studyUidOf, viewportPixels,
+  signInContext, startRadflow, stopServer, storeFiles, studyUidOf, tokenFor, viewportPixels,
 } from './lib.mjs';
 
 const HEAD_DIR = path.join(DATA, 'dicom', 'ct_head_ge_tilt', 'dicom');
@@ -119,11 +119,11 @@ const rowSel = (uid) => `tbody tr[data-study-uid="${uid}"]`;
 const rowUids = (page) => page.$$eval('tbody tr[data-study-uid]', (rows) => rows.map((r) => r.dataset.studyUid));
 const selectedUid = (page) => page.$eval('tbody', (b) => b.querySelector('tr.selected')?.dataset.studyUid ?? null);
 
-async function setReaderName(page, name) {
-  const input = page.getByTestId('reader-input');
-  await input.fill(name);
-  await input.press('Enter');
-  await waitFor(`reader ${name} stored`, () => page.evaluate(() => localStorage.getItem('radflow.reader')).then((v) => v === name), 2000);
+// The reader is the signed-in user: a radiologist account (the CLI) whose session cookie the
+// browser context gets before it opens the application.
+async function signInReader(page, base, name) {
+  tokenFor(base, name, 'radiologist');
+  await signInContext(page.context(), base, name);
 }
 
 // OHIF's own error displays: its error boundary and any dialog that talks of an error.
@@ -179,7 +179,7 @@ test('reading worklist web app: live list, claims, study page, reading view', { 
   try {
     // --- radflow and two studies --------------------------------------------------------
     const started = await startRadflow({
-      dataDir: path.join(tmp, 'data'), logFile: serverLog,
+      dataDir: path.join(tmp, 'data'), logFile: serverLog, auth: true,
       args: ['--web-dir', WEB_DIR, '--app-dir', APP_DIR, '--stable-seconds', '1'],
       env: { RADFLOW_APPS_DIR: emptyApps },
     });
@@ -204,9 +204,9 @@ test('reading worklist web app: live list, claims, study page, reading view', { 
     contextA = await launchChromium(path.join(tmp, 'profile-a'), { width: 1600, height: 900 });
     pageA = contextA.pages()[0] || await contextA.newPage();
     watches.push(watch(pageA, 'dr.a'));
+    await signInReader(pageA, base, 'dr.a');
     const tLoad = Date.now();
     await pageA.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-    await setReaderName(pageA, 'dr.a');
     await pageA.locator(rowSel(head)).waitFor({ timeout: 15_000 });
     await pageA.locator(rowSel(chest)).waitFor({ timeout: 5_000 });
     log(`worklist shown ${Date.now() - tLoad} ms after the navigation`);
@@ -274,8 +274,8 @@ test('reading worklist web app: live list, claims, study page, reading view', { 
     contextB = await launchChromium(path.join(tmp, 'profile-b'), { width: 1600, height: 900 });
     const pageB = contextB.pages()[0] || await contextB.newPage();
     watches.push(watch(pageB, 'dr.b', (e) => e.status === 409 && e.url.endsWith(`/${head}/claim`)));
+    await signInReader(pageB, base, 'dr.b');
     await pageB.goto(`${base}/worklist`, { waitUntil: 'domcontentloaded' });
-    await setReaderName(pageB, 'dr.b');
     const rowB = pageB.locator(rowSel(head));
     await rowB.waitFor({ timeout: 15_000 });
     assert.equal((await rowB.locator('.c-reader').innerText()).trim(), 'dr.a', 'dr.b sees the holder');

@@ -2,6 +2,14 @@
 
 Run one file:   python3 -m unittest tests/integration/test_dimse.py      (from the repo root)
 Run all:        python3 -m unittest discover -s tests/integration -v
+Authentication: RadflowServer.start() creates an administrator and a token through the CLI
+                before the server starts, and every HTTP request this process sends to that
+                server (urllib, http.client, the DICOMweb client) carries
+                `Authorization: Bearer <token>` unless it has an Authorization or Cookie header
+                already; a request with `X-Radflow-Reader: NAME` is sent with a token of user
+                NAME instead (created on first use, role radiologist unless
+                `server.token_for(NAME, role)` said otherwise). `with harness.anonymous():`
+                sends requests without credentials (docs/access-control.md).
 Environment:    RADFLOW_BIN   server binary (default <repo>/build/radflow)
                 RADFLOW_DATA  test data root holding dicom/ (default <repo>/../shared/data)
                 RADFLOW_KEEP_LOGS=1  print every server log at stop, not only on failure
@@ -17,8 +25,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+import http.client
 import urllib.error
 import urllib.request
 import uuid
@@ -267,6 +277,133 @@ def received_files(folder):
             if is_part10(os.path.join(folder, n))]
 
 
+
+# ---------------------------------------------------------------- authentication
+
+ADMIN_USER = "admin"
+# The password of the accounts the harness creates with one (browser sign-in tests).
+TEST_PASSWORD = "radflow-test-password"
+
+_auth_ports = {}          # HTTP(S) port -> the RadflowServer (or Credentials) serving it
+_auth_local = threading.local()
+
+
+@contextlib.contextmanager
+def anonymous():
+    """Requests sent inside the block carry no credentials added by the harness."""
+    before = getattr(_auth_local, "anonymous", False)
+    _auth_local.anonymous = True
+    try:
+        yield
+    finally:
+        _auth_local.anonymous = before
+
+
+class Credentials:
+    """The accounts and tokens of one data directory, made with `radflow user`/`token` (the
+    CLI works while a server runs on the directory)."""
+
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        self._tokens, self._roles = {}, {}
+        self._lock = threading.Lock()
+
+    def ensure_user(self, name, role="radiologist", password=None, referring_name=None,
+                    change_existing=True):
+        """Creates the account (or, change_existing, sets its role, password, referring
+        name); password None: tokens only."""
+        with self._lock:
+            if self._roles.get(name) == role and password is None and referring_name is None:
+                return
+            args = ["user", "add", "--data", self.data_dir, name, "--role", role]
+            if referring_name:
+                args += ["--referring-name", referring_name]
+            args += ["--password-stdin"] if password is not None else ["--no-password"]
+            proc = _cli_input(args, (password or "") + "\n")
+            if proc.returncode != 0 and not change_existing:
+                self._roles[name] = None  # exists already, with its own role
+                return
+            if proc.returncode != 0:
+                change = ["user", "set", "--data", self.data_dir, name, "--role", role]
+                if referring_name:
+                    change += ["--referring-name", referring_name]
+                if password is not None:
+                    change += ["--password-stdin"]
+                again = _cli_input(change, (password or "") + "\n")
+                if again.returncode != 0:
+                    raise AssertionError("radflow user add %s: %s%s\nradflow user set: %s%s"
+                                         % (name, proc.stdout, proc.stderr, again.stdout, again.stderr))
+            self._roles[name] = role
+
+    def token_for(self, name=ADMIN_USER, role=None):
+        """A bearer token of user `name` (created with `role`, default radiologist; an
+        existing user keeps its role unless `role` is given)."""
+        if role is not None and self._roles.get(name) != role:
+            self.ensure_user(name, role)
+            self._tokens.pop(name, None)
+        elif name not in self._roles:
+            self.ensure_user(name, "administrator" if name == ADMIN_USER else "radiologist",
+                             change_existing=False)
+        with self._lock:
+            if name not in self._tokens:
+                proc = radflow_cli("token", "create", "--data", self.data_dir, "--user", name,
+                                   "--label", "integration test")
+                token = proc.stdout.strip().splitlines()[-1].strip() if proc.stdout.strip() else ""
+                if proc.returncode != 0 or not token:
+                    raise AssertionError("radflow token create --user %s exited %d: %s%s"
+                                         % (name, proc.returncode, proc.stdout, proc.stderr))
+                self._tokens[name] = token
+            return self._tokens[name]
+
+    def auth_headers(self, name=None, role=None):
+        return {"Authorization": "Bearer " + self.token_for(name or ADMIN_USER, role)}
+
+
+def _cli_input(args, text, timeout=60):
+    require_binary()
+    return subprocess.run([RADFLOW_BIN, *map(str, args)], input=text, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout, errors="replace")
+
+
+def provision(data_dir):
+    """The administrator and its token for a data directory a caller serves itself (benches)."""
+    os.makedirs(data_dir, exist_ok=True)
+    creds = Credentials(data_dir)
+    creds.token_for(ADMIN_USER, "administrator")
+    return creds
+
+
+def authenticate_port(port, creds):
+    """Adds credentials to every request of this process to 127.0.0.1:port."""
+    _auth_ports[int(port)] = creds
+
+
+def _header_names(conn):
+    names, reader = set(), None
+    for line in conn._buffer[1:]:
+        text = line.decode("latin-1") if isinstance(line, bytes) else str(line)
+        name, _, value = text.partition(":")
+        names.add(name.strip().lower())
+        if name.strip().lower() == "x-radflow-reader":
+            reader = value.strip()
+    return names, reader
+
+
+_original_endheaders = http.client.HTTPConnection.endheaders
+
+
+def _endheaders_with_auth(self, message_body=None, **kwargs):
+    creds = _auth_ports.get(self.port) if self.host in ("127.0.0.1", "localhost", "::1") else None
+    if creds is not None and not getattr(_auth_local, "anonymous", False):
+        names, reader = _header_names(self)
+        if "authorization" not in names and "cookie" not in names:
+            token = creds.token_for(reader) if reader else creds.token_for(ADMIN_USER)
+            self.putheader("Authorization", "Bearer " + token)
+    return _original_endheaders(self, message_body, **kwargs)
+
+
+http.client.HTTPConnection.endheaders = _endheaders_with_auth
+
 # ---------------------------------------------------------------- processes
 
 def _http(url, method="GET", body=None, timeout=10):
@@ -364,6 +501,18 @@ class RadflowServer(_Process):
         self.aet, self.modalities, self.extra_args = aet, dict(modalities or {}), list(extra_args)
         self.fixed_port = dicom_port  # fixed DICOM port (peers configured before start)
         self.dicom_port = self.http_port = None
+        self.credentials = None
+
+    def token_for(self, name=ADMIN_USER, role=None):
+        """A bearer token of user `name` (see Credentials.token_for)."""
+        return self.credentials.token_for(name, role)
+
+    def auth_headers(self, name=None, role=None):
+        """{"Authorization": "Bearer ..."} of user `name` (default: the administrator)."""
+        return self.credentials.auth_headers(name, role)
+
+    def ensure_user(self, name, role="radiologist", password=None, referring_name=None):
+        self.credentials.ensure_user(name, role, password, referring_name)
 
     def start(self, timeout=30):
         require_binary()
@@ -374,6 +523,12 @@ class RadflowServer(_Process):
                 "--dicom-port", str(self.dicom_port), "--http-port", str(self.http_port)]
         for ae, (host, port) in self.modalities.items():
             args += ["--modality", "%s=%s:%d" % (ae, host, port)]
+        self.credentials = provision(self.data_dir)
+        authenticate_port(self.http_port, self.credentials)
+        if "--https-port" in self.extra_args:  # the TLS listener too (tests/integration/test_tls.py)
+            https = self.extra_args[self.extra_args.index("--https-port") + 1]
+            if str(https).isdigit() and int(https) > 0:
+                authenticate_port(int(https), self.credentials)
         self._spawn(args + self.extra_args)
         self._wait_http("http://127.0.0.1:%d/healthz" % self.http_port, timeout)
         return self

@@ -5,7 +5,7 @@ AppLibraryTest: two versions of one test app (the engine's test-threshold, as "t
 1.0.0 and 1.2.0) installed from two app folders (--apps); the newest runs, an administrator
 pins the older one and it runs (the SEG's SoftwareVersions says which manifest the worker
 loaded), the pin survives a restart, disable / enable / unpin are recorded in the audit
-with the X-Radflow-Reader actor; GET /api/v1/apps/{id} shows manifest, versions, jobs,
+with the signed-in administrator as actor; GET /api/v1/apps/{id} shows manifest, versions, jobs,
 performance and audit. Decisions on the findings (POST /api/v1/findings/{id}/decision, or
 rows written directly while that route is missing) and a signed report give the AI
 performance numbers, checked against hand counts.
@@ -40,7 +40,8 @@ ADMIN = "dr.admin"
 
 
 def call(server, path, method="GET", body=None, reader=None, timeout=60):
-    """(status, JSON) of a REST call, with the X-Radflow-Reader header when given."""
+    """(status, JSON) of a REST call; `reader`: as that user (harness: X-Radflow-Reader maps
+    to the user's token)."""
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"}
     if reader:
@@ -153,6 +154,11 @@ class AppLibraryTest(harness.ServerTestCase):
         how = [decide(server, data_dir, new_f[0], "accepted", study, "test-lib", "1.2.0"),
                decide(server, data_dir, new_f[1], "rejected", study, "test-lib", "1.2.0")]
 
+        # Only an administrator changes the app library (docs/access-control.md).
+        status, body = call(server, "/api/v1/apps/test-lib/pin", "POST", {"version": "1.0.0"}, reader="dr.reader")
+        self.assertEqual(status, 403, body)
+        self.assertIn("role radiologist may not POST /api/v1/apps/test-lib/pin", body["error"])
+        server.token_for(ADMIN, "administrator")
         # Pin the older version: an unknown version is refused, naming the installed ones.
         status, body = call(server, "/api/v1/apps/test-lib/pin", "POST", {"version": "9.9"}, reader=ADMIN)
         self.assertEqual(status, 400, body)
@@ -187,7 +193,8 @@ class AppLibraryTest(harness.ServerTestCase):
         app, = [a for a in body["apps"] if a["id"] == "test-lib"]
         self.assertEqual((app["pinned_version"], app["running_version"]), ("1.0.0", "1.0.0"))
 
-        # Disable, enable, unpin: each recorded with its actor.
+        # Disable, enable, unpin: each recorded with its actor (the signed-in administrator).
+        server.token_for("dr.other", "administrator")
         status, body = call(server, "/api/v1/apps/test-lib/disable", "POST", reader=ADMIN)
         self.assertEqual((status, body["enabled"]), (200, False), body)
         status, body = call(server, "/api/v1/apps/test-lib/enable", "POST", reader="dr.other")

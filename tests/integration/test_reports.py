@@ -181,9 +181,17 @@ class ReportsTest(harness.ServerTestCase):
         status, refused, _ = call(server, "/api/v1/reports/%d/sign" % rid, "POST", {"status": "final"}, reader="dr.ann")
         self.assertEqual(status, 409, refused)
         self.assertIn("undecided_finding", [i["check"] for i in refused["issues"]])
-        status, body, _ = call(server, "/api/v1/reports/%d/sign" % rid, "POST", {"status": "final"})
-        self.assertEqual(status, 400, body)
-        self.assertIn("X-Radflow-Reader", body["error"])
+        # The signer is the signed-in user: nobody signed in, no signature; a technologist
+        # may not sign (docs/access-control.md).
+        with harness.anonymous():
+            status, body, _ = call(server, "/api/v1/reports/%d/sign" % rid, "POST", {"status": "final"})
+        self.assertEqual(status, 401, body)
+        self.assertEqual(body["code"], "unauthenticated")
+        server.token_for("tech.tom", "technologist")
+        status, body, _ = call(server, "/api/v1/reports/%d/sign" % rid, "POST", {"status": "final"},
+                               reader="tech.tom")
+        self.assertEqual(status, 403, body)
+        self.assertIn("role technologist may not POST /api/v1/reports/%d/sign" % rid, body["error"])
 
         # Decisions: accepted, edited, rejected; bad ones name the field.
         status, body, _ = call(server, "/api/v1/findings/%d/decision" % mass["finding_id"], "POST",

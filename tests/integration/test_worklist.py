@@ -23,15 +23,16 @@ from ai_harness import ai_server  # noqa: E402
 class EventListener(threading.Thread):
     """Reads /api/v1/worklist/events; keeps every (event name, data) received."""
 
-    def __init__(self, port):
+    def __init__(self, port, token):
         super().__init__(daemon=True)
-        self.port, self.events, self.error = port, [], None
+        self.port, self.token, self.events, self.error = port, token, [], None
         self.connected = threading.Event()
 
     def run(self):
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=60) as s:
-                s.sendall(b"GET /api/v1/worklist/events HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET /api/v1/worklist/events HTTP/1.1\r\nHost: x\r\n"
+                          b"Authorization: Bearer " + self.token.encode() + b"\r\n\r\n")
                 buf, name = b"", None
                 while True:
                     chunk = s.recv(65536)
@@ -121,7 +122,7 @@ class WorklistTest(unittest.TestCase):
         empty = tempfile.mkdtemp(dir=self.tmp)
         data = os.path.join(self.tmp, "data")
         with ai_server([self.apps], empty, extra=["--claim-idle-minutes", "0.05"], data_dir=data) as server:
-            events = EventListener(server.http_port)
+            events = EventListener(server.http_port, server.token_for())
             events.start()
             self.assertTrue(events.connected.wait(10), "no event stream")
             S = self.studies
@@ -190,9 +191,10 @@ class WorklistTest(unittest.TestCase):
             self.assertIn("claimed by dr-a", body["error"])
             status, body = call(server, "/api/v1/worklist/%s/release" % head_uid, "POST", {}, reader="dr-b")
             self.assertEqual(status, 409)
-            status, body = call(server, "/api/v1/worklist/%s/claim" % head_uid, "POST", {})
-            self.assertEqual(status, 400)
-            self.assertIn("reader", body["error"])
+            with harness.anonymous():  # the reader is the signed-in user: none, no claim
+                status, body = call(server, "/api/v1/worklist/%s/claim" % head_uid, "POST", {})
+            self.assertEqual(status, 401)
+            self.assertEqual(body["code"], "unauthenticated")
             status, body = call(server, "/api/v1/worklist/1.2.3.4/claim", "POST", {}, reader="dr-a")
             self.assertEqual(status, 404)
             status, body = call(server, "/api/v1/worklist/%s/state" % head_uid, "POST",
@@ -213,7 +215,7 @@ class WorklistTest(unittest.TestCase):
                 status, out = call(server, "/api/v1/worklist/%s/%s" % (head_uid, path), "POST", body, reader="dr-b")
                 self.assertEqual(status, 200, out)
             status, out = call(server, "/api/v1/worklist/%s/state" % head_uid, "POST",
-                               {"state": "final", "reader": "dr-b"})
+                               {"state": "final"}, reader="dr-b")
             self.assertEqual(status, 200, out)
             head = self.item(server, "head")
             self.assertEqual(head["state"], "final")

@@ -1,4 +1,7 @@
-// radflow's REST API, same origin, relative URLs; every call names the reader.
+// radflow's REST API, same origin, relative URLs. The session is the HttpOnly cookie the
+// browser sends with every same-origin request (credentials: 'same-origin'); the page never
+// sees or stores a credential. A 401 means the session is gone: the app goes to /login.
+import { redirectToLogin } from './auth/redirect';
 import { apiErrorFrom } from './lib/errors';
 import { getReader } from './lib/reader';
 import { worklistUrl, type ListView } from './lib/query';
@@ -17,10 +20,20 @@ export async function request<T>(method: string, url: string, body?: unknown, si
     payload = JSON.stringify(reader && typeof body === 'object' && body !== null && !('reader' in body)
       ? { ...body, reader } : body);
   }
-  const res = await fetch(url, { method, headers, body: payload, signal, cache: 'no-store' });
+  const res = await fetch(url, { method, headers, body: payload, signal, cache: 'no-store', credentials: 'same-origin' });
   const text = await res.text();
+  if (res.status === 401) redirectToLogin();
   if (!res.ok) throw apiErrorFrom(res.status, text, url);
   return (text ? JSON.parse(text) : null) as T;
+}
+
+/** A GET whose answer is not JSON (the audit record's XML): the text. */
+export async function requestText(url: string, signal?: AbortSignal): Promise<string> {
+  const res = await fetch(url, { method: 'GET', headers: { Accept: '*/*' }, signal, cache: 'no-store', credentials: 'same-origin' });
+  const text = await res.text();
+  if (res.status === 401) redirectToLogin();
+  if (!res.ok) throw apiErrorFrom(res.status, text, url);
+  return text;
 }
 
 const enc = encodeURIComponent;

@@ -8,11 +8,16 @@ export type Route =
   | { page: 'followups' }
   | { page: 'performance' }
   | { page: 'apps'; id?: string }
+  | { page: 'research' }
+  | { page: 'users' }
+  | { page: 'audit' }
+  | { page: 'studies' }
   | { page: 'notFound'; path: string };
 
 /**
  * The page of a path: "/" and "/worklist", "/study/UID", "/read/UID", "/followups",
- * "/performance", "/apps" and "/apps/ID" (that app's card opened).
+ * "/performance", "/apps" and "/apps/ID" (that app's card opened), "/research", "/users",
+ * "/audit" and "/orders" (a referring physician's studies).
  */
 export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
@@ -20,6 +25,10 @@ export function matchRoute(pathname: string): Route {
   if (path === '/followups') return { page: 'followups' };
   if (path === '/performance') return { page: 'performance' };
   if (path === '/apps') return { page: 'apps' };
+  if (path === '/research') return { page: 'research' };
+  if (path === '/users') return { page: 'users' };
+  if (path === '/audit') return { page: 'audit' };
+  if (path === '/orders') return { page: 'studies' };
   const app = /^\/apps\/([^/]+)$/.exec(path);
   if (app) {
     let id = app[1];

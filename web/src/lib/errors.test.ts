@@ -33,6 +33,8 @@ describe('errorMessage', () => {
     expect(errorMessage(new ApiError(404, 'no study x'))).toBe('Not found: no study x');
     expect(errorMessage(new ApiError(400, 'unknown state'))).toBe('Refused: unknown state');
     expect(errorMessage(new ApiError(503, 'busy'))).toBe('Server error 503: busy');
+    expect(errorMessage(new ApiError(403, 'role technologist may not POST /api/v1/worklist/1/claim')))
+      .toBe('Not permitted: role technologist may not POST /api/v1/worklist/1/claim');
     expect(errorMessage(new TypeError('Failed to fetch'))).toBe('Cannot reach radflow: Failed to fetch');
     expect(errorMessage('odd')).toBe('odd');
   });

@@ -53,6 +53,7 @@ export function errorMessage(err: unknown, verb: Verb = 'load'): string {
       return `Not allowed: ${err.message}`;
     }
     if (err.status === 404) return `Not found: ${err.message}`;
+    if (err.status === 403) return `Not permitted: ${err.message}`;
     if (err.status === 400) return `Refused: ${err.message}`;
     return `Server error ${err.status}: ${err.message}`;
   }

@@ -1,26 +1,16 @@
-// The reader's name: kept in localStorage, sent as X-Radflow-Reader on every API call.
-const KEY = 'radflow.reader';
+// The reader's name: the signed-in user (GET /api/v1/auth/me, set by the app at start). It
+// lives in memory only — the server takes the user from the session, never from the page;
+// the name is still sent as X-Radflow-Reader for the log of older servers and the tests.
 const listeners = new Set<(name: string) => void>();
-let memory = '';  // when localStorage is unavailable
+let current = '';
 
 export function getReader(): string {
-  try {
-    return (localStorage.getItem(KEY) ?? '').trim();
-  } catch {
-    return memory;
-  }
+  return current;
 }
 
 export function setReader(name: string): void {
-  const v = name.trim();
-  memory = v;
-  try {
-    if (v) localStorage.setItem(KEY, v);
-    else localStorage.removeItem(KEY);
-  } catch {
-    // private mode: the name lives for this page only
-  }
-  for (const l of listeners) l(v);
+  current = name.trim();
+  for (const l of listeners) l(current);
 }
 
 export function onReaderChange(listener: (name: string) => void): () => void {
@@ -28,5 +18,5 @@ export function onReaderChange(listener: (name: string) => void): () => void {
   return () => { listeners.delete(listener); };
 }
 
-/** Dispatched on window to put the cursor into the header's reader box. */
+/** Dispatched on window when a page needs the reader's name (no longer asked for: signed in). */
 export const FOCUS_READER_EVENT = 'radflow:focus-reader';

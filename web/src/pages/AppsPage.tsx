@@ -11,6 +11,7 @@ import { useResource } from '../hooks/useResource';
 import { errorMessage } from '../lib/errors';
 import { formatDuration, formatTimestamp } from '../lib/format';
 import { FOCUS_READER_EVENT, getReader } from '../lib/reader';
+import { useIsAdministrator } from '../auth/identity';
 import { appPath, Link, readPath } from '../router';
 
 /** A selection rule as a sentence fragment: "Modality = CT", "BodyPartExamined ∈ {CHEST, LUNG}". */
@@ -81,6 +82,8 @@ function ManifestFacts({ a }: { a: AppDetail }) {
 
 function AppCard({ summary, open, onChanged }: { summary: App; open: boolean; onChanged: () => void }) {
   const detail = useResource(() => admin.app(summary.id), [summary.id]);
+  // Enabling, disabling and pinning are the administrator's (docs/access-control.md).
+  const isAdministrator = useIsAdministrator();
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ kind: 'info' | 'error'; text: string } | null>(null);
   const a: AppDetail = { ...summary, ...(detail.data ?? {}) };
@@ -132,7 +135,7 @@ function AppCard({ summary, open, onChanged }: { summary: App; open: boolean; on
           ? <span className="tag pinned" data-testid="pinned">pinned {pinned}</span>
           : <span className="muted" data-testid="pinned">newest runs (not pinned)</span>}
         <span className="spacer" />
-        <div className="actions">
+        {isAdministrator && <div className="actions">
           {a.enabled
             ? <button type="button" disabled={busy} onClick={() => void act('disable')}>Disable</button>
             : <button type="button" className="primary" disabled={busy} onClick={() => void act('enable')}>Enable</button>}
@@ -143,7 +146,7 @@ function AppCard({ summary, open, onChanged }: { summary: App; open: boolean; on
           </label>
           <button type="button" disabled={busy || !choice || choice === pinned} onClick={() => void act('pin', choice)}>Pin</button>
           <button type="button" disabled={busy || !pinned} onClick={() => void act('unpin')}>Unpin</button>
-        </div>
+        </div>}
       </header>
       {msg && <div className={`message message-${msg.kind}`} role={msg.kind === 'error' ? 'alert' : 'status'}>{msg.text}</div>}
       {detail.error && <p className="muted small">Details unavailable: {detail.error}</p>}

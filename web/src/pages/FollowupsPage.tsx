@@ -8,6 +8,7 @@ import { errorMessage } from '../lib/errors';
 import { formatPatientName } from '../lib/format';
 import { FOCUS_READER_EVENT, getReader } from '../lib/reader';
 import { useResource } from '../hooks/useResource';
+import { useCanRead } from '../auth/identity';
 import { Link, navigate, readPath } from '../router';
 
 export const FOLLOWUP_STATES: [FollowupState | 'all', string][] = [
@@ -91,11 +92,12 @@ export function sortFollowups(list: Followup[]): Followup[] {
 }
 
 function CloseForm({ followup, onClosed }: { followup: Followup; onClosed: (f: Followup, msg: string) => void }) {
+  const canClose = useCanRead();  // closing is the radiologist's (docs/access-control.md)
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
-  if (followup.state === 'closed' || followup.state === 'satisfied') return null;
+  if (followup.state === 'closed' || followup.state === 'satisfied' || !canClose) return null;
   if (!open) {
     return <button type="button" onClick={() => setOpen(true)} data-testid={`close-${followup.id}`}>Close…</button>;
   }

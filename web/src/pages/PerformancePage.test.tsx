@@ -125,8 +125,8 @@ describe('AI performance page', () => {
 
   it('says so in a plot with nothing to draw (weeks without decisions)', async () => {
     const zero = { ...week(48, 0, 0, 0, 0, null), decided: 0, signed_decided: 0 };
-    installFetch(() => ({ body: { apps: [perf({ app_id: 'test-threshold', app_version: '1.0.0', results: 1, findings: 8,
-      weeks: [zero, { ...week(49, 1, 0, 0, 0, null), decided: 0, signed_decided: 0 }] })] } }));
+    installFetch((c) => (c.url.startsWith('/api/v1/ai/performance') ? { body: { apps: [perf({ app_id: 'test-threshold', app_version: '1.0.0', results: 1, findings: 8,
+      weeks: [zero, { ...week(49, 1, 0, 0, 0, null), decided: 0, signed_decided: 0 }] })] } } : undefined));
     render(<App />);
     expect((await screen.findByTestId('chart-agreement-empty')).textContent).toContain('No decided findings of signed reports');
     expect(screen.getByTestId('chart-acceptance-empty').textContent).toContain('No findings decided');
@@ -135,7 +135,7 @@ describe('AI performance page', () => {
   });
 
   it('says so when there is nothing yet', async () => {
-    installFetch(() => ({ body: { apps: [] } }));
+    installFetch((c) => (c.url.startsWith('/api/v1/ai/performance') ? { body: { apps: [] } } : undefined));
     render(<App />);
     expect((await screen.findByTestId('perf-empty')).textContent).toContain('No AI results');
   });

@@ -149,13 +149,12 @@ describe('worklist page', () => {
     expect(window.location.pathname).toBe('/read/crit');
   });
 
-  it('asks for a reader name before claiming', async () => {
-    setReader('');
+  it('claims as the signed-in user, named in the header (no reader box)', async () => {
     render(<App />);
     await waitFor(() => expect(rows()).toHaveLength(3));
+    expect(screen.getByTestId('user-name').textContent).toBe('dr.a');
+    expect(screen.queryByTestId('reader-input')).toBeNull();
     key('c');
-    expect((await screen.findByTestId('message')).textContent).toContain('reader name');
-    expect(calls.some((c) => c.method === 'POST')).toBe(false);
-    expect(document.activeElement).toBe(screen.getByTestId('reader-input'));
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url.endsWith('/crit/claim'))).toBe(true));
   });
 });

@@ -3,6 +3,7 @@ import { api } from '../api';
 import { AiBadge, OrderBadge, PriorityBadge, StateBadge } from '../components/Badges';
 import { useNow } from '../hooks/useNow';
 import { useReader } from '../hooks/useReader';
+import { useCanRead } from '../auth/identity';
 import { useWorklistEvents } from '../hooks/useWorklistEvents';
 import { errorMessage } from '../lib/errors';
 import {
@@ -34,6 +35,8 @@ const AI_FLAGS: [string, string][] = [['', 'any or none'], ['critical', 'critica
 export function WorklistPage({ search }: { search: string }) {
   const view = useMemo(() => searchToView(search), [search]);
   const reader = useReader();
+  // Reading (claims, the reading view) is the radiologist's: hidden from other roles.
+  const canRead = useCanRead();
   const now = useNow(10_000);
   const [page, setPage] = useState<Page | null>(null);
   const [clockOffset, setClockOffset] = useState(0);
@@ -198,9 +201,11 @@ export function WorklistPage({ search }: { search: string }) {
             ? <>Selected: <b>{formatPatientName(selected.patient_name) || selected.patient_id}</b> {selected.study_description}</>
             : <span className="muted">No study selected</span>}
         </span>
-        <button type="button" disabled={!selected} onClick={() => open(selected)} data-testid="action-read">Read <kbd>Enter</kbd></button>
-        <button type="button" disabled={!selected || busy} onClick={() => void act('claim', selected)} data-testid="action-claim">Claim <kbd>c</kbd></button>
-        <button type="button" disabled={!selected || busy} onClick={() => void act('release', selected)} data-testid="action-release">Release <kbd>r</kbd></button>
+        {canRead && <>
+          <button type="button" disabled={!selected} onClick={() => open(selected)} data-testid="action-read">Read <kbd>Enter</kbd></button>
+          <button type="button" disabled={!selected || busy} onClick={() => void act('claim', selected)} data-testid="action-claim">Claim <kbd>c</kbd></button>
+          <button type="button" disabled={!selected || busy} onClick={() => void act('release', selected)} data-testid="action-release">Release <kbd>r</kbd></button>
+        </>}
         <button type="button" disabled={!selected} onClick={() => selected && navigate(studyPath(selected.study_uid))} data-testid="action-study">Study <kbd>s</kbd></button>
         <span className="spacer" />
         <span className={`live live-${live}`} data-testid="live" title="live updates (server-sent events)">● {live}</span>

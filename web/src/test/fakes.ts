@@ -1,12 +1,25 @@
 // Test doubles: a scripted fetch and an EventSource the test can fire events on.
 import { vi } from 'vitest';
+import type { Identity } from '../api/security';
+import { resetRedirect } from '../auth/redirect';
+import { getReader } from '../lib/reader';
 import type { WorklistItem } from '../types';
 
 export interface Call { method: string; url: string; headers: Record<string, string>; body: unknown }
 type Handler = (call: Call) => { status?: number; body: unknown } | undefined;
 
-export function installFetch(handler: Handler): Call[] {
+/**
+ * The signed-in user that GET /api/v1/auth/me answers when the test's handler does not:
+ * the reader the test set (setReader) as an administrator, unless `identity` says otherwise.
+ */
+export function fakeIdentity(over: Partial<Identity> = {}): Identity {
+  return { user: getReader() || 'dr.a', role: 'administrator', display_name: '', method: 'session', referring_name: '', ...over };
+}
+
+export function installFetch(handler: Handler, identity?: Partial<Identity> | null): Call[] {
   const calls: Call[] = [];
+  resetRedirect();
+  const me = identity === null ? null : fakeIdentity(identity ?? {});
   vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit = {}) => {
     const call: Call = {
       method: init.method ?? 'GET',
@@ -15,8 +28,14 @@ export function installFetch(handler: Handler): Call[] {
       body: init.body ? JSON.parse(String(init.body)) : undefined,
     };
     calls.push(call);
-    const answer = handler(call) ?? { status: 404, body: { error: `no fake for ${call.method} ${call.url}`, code: 'not_found' } };
+    let answer = handler(call);
+    if (!answer && call.url === '/api/v1/auth/me' && call.method === 'GET') {
+      calls.pop();  // the fake's own answer: not one of the test's calls
+      answer = me ? { body: me } : { status: 401, body: { error: 'authentication required', code: 'unauthenticated' } };
+    }
+    answer ??= { status: 404, body: { error: `no fake for ${call.method} ${call.url}`, code: 'not_found' } };
     const status = answer.status ?? 200;
+    if (status === 204) return new Response(null, { status });
     return new Response(JSON.stringify(answer.body), { status, headers: { 'Content-Type': 'application/json' } });
   }));
   return calls;

@@ -208,7 +208,7 @@ export function useDraft({ onReloaded, onSaved, notify, delayMs = AUTOSAVE_MS }:
       if (reader) headers['X-Radflow-Reader'] = reader;
       try {
         void fetch(`/api/v1/reports/${r.id}`, {
-          method: 'PUT', keepalive: true, headers, body: JSON.stringify(updateBody(docRef.current, revRef.current)),
+          method: 'PUT', keepalive: true, credentials: 'same-origin', headers, body: JSON.stringify(updateBody(docRef.current, revRef.current)),
         }).catch(() => {});
       } catch { /* the local copy is there */ }
     };
