@@ -9,7 +9,7 @@
 namespace radflow::api {
 
 //   GET  /api/v1/apps                        apps with their state, and rejected manifests
-//   POST /api/v1/apps/{id}/enable | /disable  audited with the X-Radflow-Reader header
+//   POST /api/v1/apps/{id}/enable | /disable  audited with the signed-in user
 //   POST /api/v1/apps/{id}/pin {"version"} | /unpin   (docs/app-library.md)
 //   POST /api/v1/apps/{id}/run               {"series_uid": "...", "priority": "stat"|"routine"}
 //   GET  /api/v1/jobs?state=&app=&study=&series=&limit=&offset=

@@ -21,7 +21,7 @@ namespace radflow::api {
 //   GET  /api/v1/fhir/DiagnosticReport?study=|patient=
 //   GET  /api/v1/followups?state=&patient_id=&issuer=&limit=, /api/v1/followups/{id}
 //   POST /api/v1/followups/{id}/close
-// The reader is the X-Radflow-Reader header (as the worklist's).
+// The reader is the signed-in user (Request::identity), as for the worklist.
 void RegisterReportApi(http::HttpServer& server, reporting::ReportService& service);
 
 // GET /api/v1/studies/{uid}/reports | proposals | report-template, for the study routes'

@@ -23,7 +23,7 @@ struct SignedReport {
   int version = 1;
   std::string status;                    // preliminary | final
   bool corrected = false;                // a new version (addendum) of a report that was final
-  std::string signed_by;                 // the reader who signed (X-Radflow-Reader), as a DICOM PN or a plain name
+  std::string signed_by;                 // the reader who signed (the signed-in user), as a DICOM PN or a plain name
   int64_t signed_at = 0;                 // ms since the epoch; 0: now
   std::string author;                    // who wrote the draft ('' = signed_by)
   std::string organization = "radflow";  // the signer's organization (VerifyingOrganization, LO)

@@ -782,7 +782,7 @@ Result<ReportService::SignedParts> ReportService::Assemble(const storage::Report
 
 Result<SignOutcome> ReportService::Sign(int64_t report_id, const std::string& status, const std::string& reader,
                                         const std::set<std::string>& acknowledged) {
-  if (reader.empty()) return Status(ErrorCode::kInvalidArgument, "X-Radflow-Reader: signing needs the reader's name");
+  if (reader.empty()) return Status(ErrorCode::kInvalidArgument, "signing needs a signed-in reader");
   if (status != "preliminary" && status != "final") {
     return Status(ErrorCode::kInvalidArgument, "status: must be preliminary or final, not '" + status + "'");
   }

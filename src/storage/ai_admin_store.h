@@ -29,7 +29,7 @@ struct AppAuditRow {
   int64_t id = 0;
   std::string app_id;
   int64_t at = 0;
-  std::string actor;   // X-Radflow-Reader of the request ('' unknown)
+  std::string actor;   // the signed-in user of the request ('' unknown)
   std::string action;  // enabled | disabled | pinned | unpinned
   std::string version; // the version pinned / unpinned, the running one for enable/disable
   std::string note;

@@ -21,7 +21,7 @@ storage::AuditEntry Entry(const storage::WorklistItem& item, const std::string& 
 Status NeedReader(const std::string& reader) {
   if (reader.empty()) {
     return {ErrorCode::kInvalidArgument,
-            "a reader is required (the X-Radflow-Reader header or a \"reader\" field)"};
+            "a reader is required (a signed-in user)"};
   }
   return Status::Ok();
 }

@@ -75,7 +75,7 @@ class Engine {
   std::vector<AppStatus> Apps() const;
   Result<AppStatus> App(const std::string& app_id) const;  // NotFound for an unknown id
   const std::vector<std::string>& ManifestErrors() const { return manifest_errors_; }
-  // Each change is recorded (AiAdminStore audit) with `actor` — the X-Radflow-Reader of the
+  // Each change is recorded (AiAdminStore audit) with `actor` — the signed-in user of the
   // request — in the same transaction as the state it changes. NotFound for an unknown app.
   Result<AppStatus> SetEnabled(const std::string& app_id, bool enabled, const std::string& actor = "");
   // Pins an installed version: it runs from the next job on (InvalidArgument naming the
