@@ -22,6 +22,9 @@ PACKAGES=(
   # security and privacy (issue 18): Argon2id passwords, JOSE (OIDC JWTs), libcurl (OIDC
   # discovery and token calls), Tesseract OCR (burned-in text), libarchive (export downloads)
   libargon2-dev libcjose-dev libjansson-dev libcurl4-openssl-dev libtesseract-dev tesseract-ocr-eng libarchive-dev
+  # orders and scheduling (issue 14): XGBoost's C API (no-show model); scikit-learn is the
+  # benchmark's same-run peer
+  libxgboost-dev python3-sklearn
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks

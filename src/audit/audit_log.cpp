@@ -1,12 +1,12 @@
 #include "audit/audit_log.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_trail.h"
+#include "crypto/crypto.h"
 
 namespace radflow::audit {
 
@@ -26,16 +26,6 @@ bool IsHash(std::string_view s) {
   return true;
 }
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[p[i] >> 4];
-    out[2 * i + 1] = kDigits[p[i] & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string ChainHash(std::string_view prev_hex, std::string_view record) {
@@ -45,15 +35,10 @@ std::string ChainHash(std::string_view prev_hex, std::string_view record) {
       prev[i] = static_cast<unsigned char>(HexValue(prev_hex[2 * i]) * 16 + HexValue(prev_hex[2 * i + 1]));
     }
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, prev, sizeof prev);
-  EVP_DigestUpdate(ctx, record.data(), record.size());
-  EVP_DigestFinal_ex(ctx, md, &n);
-  EVP_MD_CTX_free(ctx);
-  return Hex(md, n);
+  crypto::Sha256Hasher hash;
+  hash.Update(std::string_view(reinterpret_cast<const char*>(prev), sizeof prev));
+  hash.Update(record);
+  return crypto::Hex(hash.Final());
 }
 
 std::string FormatLine(LogRecord& r) {

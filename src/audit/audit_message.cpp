@@ -2,12 +2,12 @@
 
 #include <arpa/inet.h>
 #include <libxml/xmlwriter.h>
-#include <openssl/evp.h>
 
 #include <mutex>
 #include <set>
 
 #include "audit/audit_trail.h"
+#include "crypto/crypto.h"
 #include "base/log.h"
 
 namespace radflow::audit {
@@ -152,15 +152,6 @@ std::string CleanText(std::string_view in, size_t max_bytes) {
   return out;
 }
 
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 std::string BuildAuditMessage(const AuditEvent& e, const NodeInfo& node) {
   const EventCodes& codes = CodesFor(e.event);
   const int outcome = OutcomeOf(e);
@@ -230,7 +221,7 @@ std::string BuildAuditMessage(const AuditEvent& e, const NodeInfo& node) {
     if (detail_written || e.detail.empty()) return;
     w.Start("ParticipantObjectDetail");
     w.Attr("type", "request");
-    w.Attr("value", Base64(CleanText(e.detail)));
+    w.Attr("value", crypto::Base64(CleanText(e.detail)));
     w.End();
     detail_written = true;
   };
@@ -241,7 +232,7 @@ std::string BuildAuditMessage(const AuditEvent& e, const NodeInfo& node) {
     w.Attr("ParticipantObjectTypeCodeRole", "24");
     w.Code("ParticipantObjectIDTypeCode", "110181", "DCM", "SOP Class UID");
     w.Start("ParticipantObjectQuery");
-    w.Text(Base64(CleanText(e.detail)));
+    w.Text(crypto::Base64(CleanText(e.detail)));
     w.End();
     w.End();
     detail_written = true;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/audit_event.h"
+#include "crypto/crypto.h"
 
 namespace radflow::audit {
 
@@ -51,6 +52,7 @@ std::string BuildAuditMessage(const AuditEvent& event, const NodeInfo& node);
 // Text made safe for XML: valid UTF-8, no control characters, at most max_bytes.
 std::string CleanText(std::string_view text, size_t max_bytes = 4096);
 
-std::string Base64(std::string_view bytes);
+// RFC 4648 §4 base64 (how ParticipantObjectQuery carries the request).
+using crypto::Base64;
 
 }  // namespace radflow::audit

@@ -2,24 +2,14 @@
 // EventDateTime; RFC 5424 TIMESTAMP), and the forms the search accepts.
 #include <cctype>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 
 #include "audit/audit_trail.h"
+#include "base/civil_date.h"
+#include "base/iso_time.h"
 
 namespace radflow::audit {
 
 namespace {
-
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
@@ -34,15 +24,7 @@ bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
 
 }  // namespace
 
-std::string FormatTime(int64_t unix_ms) {
-  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
-  return buf;
-}
+std::string FormatTime(int64_t unix_ms) { return FormatIsoUtc(unix_ms, /*with_millis=*/true); }
 
 Result<int64_t> ParseTime(const std::string& s) {
   auto bad = [&] {

@@ -13,6 +13,8 @@
 #include "cli/audit_command.h"
 #include "cli/deid_command.h"
 #include "cli/export_command.h"
+#include "cli/noshow_command.h"
+#include "cli/orders_command.h"
 #include "cli/routes_command.h"
 #include "cli/user_command.h"
 #include "base/log.h"
@@ -250,6 +252,8 @@ int main(int argc, char** argv) {
   cli::AddAuditCommands(app, run_selected);
   cli::AddDeidCommands(app, run_selected);
   cli::AddExportCommands(app, run_selected);
+  cli::AddNoshowCommands(app, run_selected);
+  cli::AddOrdersCommands(app, run_selected);
 
   CLI11_PARSE(app, argc, argv);
   apps::RegisterBuiltinApps();

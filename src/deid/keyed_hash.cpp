@@ -1,10 +1,8 @@
 #include "deid/keyed_hash.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
+
+#include "crypto/crypto.h"
 
 namespace radflow::deid {
 
@@ -14,17 +12,12 @@ Digest KeyedHash(std::string_view key, std::string_view domain, std::string_view
   data.append(domain);
   data.push_back('\0');
   data.append(message);
-  Digest out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
-  return out;
+  return crypto::HmacSha256(key, data);
 }
 
 std::string RandomBytes(size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) return {};
-  return out;
+  auto bytes = crypto::RandomBytes(n);
+  return bytes.ok() ? std::move(bytes.value()) : std::string();
 }
 
 std::string UidFromDigest(const Digest& d) {

@@ -1,5 +1,5 @@
 // Keyed hashes behind UIDs, pseudonyms and date shifts (HMAC-SHA256, RFC 2104), and random
-// bytes for the site secret. OpenSSL stays inside keyed_hash.cpp.
+// bytes for the site secret, over radflow_crypto.
 #pragma once
 
 #include <array>
@@ -9,13 +9,13 @@
 
 namespace radflow::deid {
 
-using Digest = std::array<uint8_t, 32>;
+using Digest = std::array<uint8_t, 32>;  // = crypto::Sha256Digest
 
 // HMAC-SHA256(key, domain + '\0' + message): the domain separates the uses of one secret
 // ("uid", "patient", "date-shift"), so no output of one can be replayed as another.
 Digest KeyedHash(std::string_view key, std::string_view domain, std::string_view message);
 
-// Cryptographically random bytes (OpenSSL RAND_bytes); empty on failure.
+// Cryptographically random bytes (crypto::RandomBytes); empty on failure.
 std::string RandomBytes(size_t n);
 
 // "2.25." + the decimal value of the first 16 bytes (PS3.5 B.2: UUID-derived UID form).

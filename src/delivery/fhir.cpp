@@ -7,6 +7,9 @@
 #include <ctime>
 #include <set>
 
+#include "base/iso_time.h"
+#include "crypto/crypto.h"
+
 namespace radflow::delivery {
 
 using nlohmann::json;
@@ -39,33 +42,7 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
-std::string Base64(const std::string& in) {
-  static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kTable[(v >> 18) & 63];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += kTable[(v >> 18) & 63];
-    out += kTable[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += kTable[(v >> 18) & 63];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
+std::string Base64(const std::string& in) { return crypto::Base64(in); }
 
 // FHIR string: non-empty, no leading/trailing whitespace trouble (R4 2.24.0.1).
 std::string Clean(std::string s) {
@@ -150,16 +127,7 @@ std::string ObservationId(const SignedReport& r, int n) {
   return std::to_string(r.report_id) + "-" + std::to_string(n);
 }
 
-std::string FhirInstant(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
-  return out;
-}
+std::string FhirInstant(int64_t unix_ms) { return FormatIsoUtc(unix_ms, /*with_millis=*/true); }
 
 std::string FhirDateTime(const std::string& da, const std::string& tm_in) {
   if (da.size() != 8) return "";

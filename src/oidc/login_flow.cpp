@@ -1,27 +1,14 @@
 #include "oidc/login_flow.h"
 
-#include <cjose/base64.h>
-#include <cjose/util.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <stdexcept>
 
+#include "crypto/crypto.h"
 #include "oidc/http_client.h"
+#include "security/password.h"
 
 namespace radflow::oidc {
 namespace {
-
-std::string Base64Url(const unsigned char* data, size_t n) {
-  char* out = nullptr;
-  size_t len = 0;
-  cjose_err err;
-  if (!cjose_base64url_encode(data, n, &out, &len, &err)) throw std::runtime_error("base64url");
-  std::string s(out, len);
-  cjose_get_dealloc()(out);
-  return s;
-}
 
 Status Unauthenticated(std::string reason) { return Status(ErrorCode::kUnauthenticated, std::move(reason)); }
 
@@ -36,15 +23,13 @@ std::string RoleScope(const std::string& claim) { return claim.substr(0, claim.f
 }  // namespace
 
 std::string RandomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  return Base64Url(bytes, sizeof bytes);
+  auto token = security::RandomToken();
+  if (!token.ok()) throw std::runtime_error(token.status().message());
+  return std::move(token.value());
 }
 
 std::string S256Challenge(const std::string& verifier) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(verifier.data()), verifier.size(), digest);
-  return Base64Url(digest, sizeof digest);
+  return crypto::Base64Url(crypto::AsBytes(crypto::Sha256(verifier)));
 }
 
 std::string SafeNextPath(const std::string& next) {

@@ -992,6 +992,7 @@ std::string ReportService::HandleHl7(const std::string& message) {
   if (!parsed.ok()) return hl7::BuildRejectAck(message, parsed.status().message());
   const std::string type = parsed->Type();
   if (type.rfind("ORU^R01", 0) != 0) {
+    if (options_.other_hl7) return options_.other_hl7(message);
     return hl7::BuildAck(parsed.value(), "AR", "MSH-9: unsupported message type '" + type + "' (only ORU^R01)",
                          "MSH^1^9", hl7::ErrorCondition::kUnsupportedMessageType);
   }

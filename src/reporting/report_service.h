@@ -57,6 +57,9 @@ struct ReportingOptions {
   std::vector<std::string> hl7_receivers;     // "host:port" (ParseReceiver)
   std::string hl7_address = "0.0.0.0";
   int hl7_port = 0;                           // the MLLP listener; 0: off
+  // Messages of other types on the same listener (ADT, ORM, OMI: orders::OrderService);
+  // returns the acknowledgment. Null: they are refused with AR (MSH-9).
+  std::function<std::string(const std::string& message)> other_hl7;
   // MSH-3/4 of the messages sent, MSH-5/6 (may be empty).
   std::string sending_application = "RADFLOW", sending_facility = "RADFLOW";
   std::string receiving_application, receiving_facility;

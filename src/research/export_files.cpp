@@ -1,7 +1,5 @@
 #include "research/export_files.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/crypto.h"
 #include "research/ibsi_features.h"
 
 namespace radflow::research {
@@ -135,29 +134,14 @@ std::string ManifestJson(const ManifestInput& in) {
 Result<std::string> Sha256File(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(ErrorCode::kIoError, "cannot read " + path);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-    EVP_MD_CTX_free(ctx);
-    return Status(ErrorCode::kInternal, "SHA-256 unavailable");
-  }
+  crypto::Sha256Hasher hash;
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0) hash.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
   }
-  const bool bad = in.bad();
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  if (bad) return Status(ErrorCode::kIoError, "read error on " + path);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  if (in.bad()) return Status(ErrorCode::kIoError, "read error on " + path);
+  return crypto::Hex(hash.Final());
 }
 
 Result<std::vector<std::string>> ListFiles(const std::string& folder) {

@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 #include <mutex>
 #include <set>
 
 #include "base/clock.h"
+#include "base/iso_time.h"
+#include "crypto/crypto.h"
 #include "security/password.h"
 #include "security/roles.h"
 #include "storage/security_store.h"
@@ -109,14 +110,7 @@ Status ValidatePassword(const std::string& password) {
   return Status::Ok();
 }
 
-std::string IsoTime(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoTime(int64_t unix_ms) { return FormatIsoUtc(unix_ms); }
 
 // The set-up token lives in memory only: a restart prints a new one.
 struct AuthService::Setup {
@@ -212,7 +206,7 @@ Result<http::Identity> AuthService::Authenticate(const http::Request& request) {
 }
 
 Result<http::Identity> AuthService::AuthenticateToken(const std::string& token) {
-  auto row = store_->TokenByHash(Sha256Hex(token));
+  auto row = store_->TokenByHash(crypto::Sha256Hex(token));
   if (!row.ok()) return row.status();
   if (!row.value()) return Unauthenticated("unknown token");
   const storage::TokenRow& t = **row;
@@ -228,7 +222,7 @@ Result<http::Identity> AuthService::AuthenticateToken(const std::string& token) 
 }
 
 Result<http::Identity> AuthService::AuthenticateSession(const std::string& cookie_value) {
-  const std::string hash = Sha256Hex(cookie_value);
+  const std::string hash = crypto::Sha256Hex(cookie_value);
   auto row = store_->GetSession(hash);
   if (!row.ok()) return row.status();
   if (!row.value()) return Unauthenticated("unknown session (signed out or expired)");
@@ -264,7 +258,7 @@ Result<Session> AuthService::StartSession(const http::Identity& identity, const 
   const int64_t idle = int64_t{options_.session_idle_minutes} * kMinute;
   (void)store_->DeleteExpiredSessions(now, idle);
   storage::SessionRow row;
-  row.id_hash = Sha256Hex(value.value());
+  row.id_hash = crypto::Sha256Hex(value.value());
   row.user = identity.user;
   row.role = identity.role;
   row.method = identity.method;
@@ -333,7 +327,7 @@ Result<Session> AuthService::LoginLocal(const std::string& name, const std::stri
 
 Status AuthService::Logout(const std::string& cookie_value, const Actor& actor) {
   if (cookie_value.empty()) return Status::Ok();
-  RADFLOW_RETURN_IF_ERROR(store_->DeleteSession(Sha256Hex(cookie_value)));
+  RADFLOW_RETURN_IF_ERROR(store_->DeleteSession(crypto::Sha256Hex(cookie_value)));
   Audit("logout", actor, "sign-out");
   return Status::Ok();
 }
@@ -413,7 +407,7 @@ std::string AuthService::DisplayName(const std::string& name) {
 
 std::string AuthService::SessionDisplayName(const std::string& cookie_value) {
   if (cookie_value.empty()) return "";
-  auto row = store_->GetSession(Sha256Hex(cookie_value));
+  auto row = store_->GetSession(crypto::Sha256Hex(cookie_value));
   if (!row.ok() || !row.value()) return "";
   return (*row)->display_name;
 }
@@ -496,7 +490,7 @@ Result<NewToken> AuthService::CreateToken(const std::string& user, int days, con
   const int64_t now = Now();
   storage::TokenRow t;
   t.user = user;
-  t.token_hash = Sha256Hex(token.value());
+  t.token_hash = crypto::Sha256Hex(token.value());
   t.label = label;
   t.created_at = now;
   t.expires_at = days == 0 ? 0 : now + int64_t{days} * 24 * 60 * kMinute;
@@ -534,11 +528,11 @@ Result<std::string> AuthService::CreateSetupToken() {
   auto has = store_->HasUsers();
   if (!has.ok()) return has.status();
   if (has.value()) return {ErrorCode::kConflict, "an account exists already"};
-  auto bytes = RandomBytes(32);
-  if (!bytes.ok()) return bytes.status();
-  std::string token = Base64Url(bytes.value());
+  auto random = RandomToken();
+  if (!random.ok()) return random.status();
+  std::string token = std::move(random.value());
   std::lock_guard lock(setup_->mu);
-  setup_->hash = Sha256Hex(token);
+  setup_->hash = crypto::Sha256Hex(token);
   setup_->expires_at = Now() + int64_t{options_.setup_token_minutes} * kMinute;
   return token;
 }
@@ -546,7 +540,7 @@ Result<std::string> AuthService::CreateSetupToken() {
 Result<Session> AuthService::CompleteSetup(const std::string& token, const std::string& name,
                                            const std::string& password, const std::string& display_name,
                                            const std::string& source) {
-  const std::string hash = Sha256Hex(token);
+  const std::string hash = crypto::Sha256Hex(token);
   std::lock_guard lock(setup_->mu);  // one set-up at a time
   auto refuse = [&](const std::string& reason) -> Status {
     Audit("login-failed", Who(name, "", source), "first-run set-up", reason);

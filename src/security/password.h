@@ -1,6 +1,6 @@
 // Secrets of the local accounts (docs/authentication.md): Argon2id password hashes
-// (RFC 9106) with OWASP's parameters, random tokens and their SHA-256 digests. OpenSSL and
-// libargon2 stay in password.cpp.
+// (RFC 9106) with OWASP's parameters and random tokens. SHA-256, random bytes and base64url
+// come from crypto/crypto.h; libargon2 stays in password.cpp.
 #pragma once
 
 #include <string>
@@ -17,14 +17,8 @@ Result<std::string> HashPassword(std::string_view password);
 // a malformed encoding.
 bool VerifyPassword(std::string_view password, const std::string& encoded);
 
-// n bytes from OpenSSL's CSPRNG (RAND_bytes). Internal error when it fails.
-Result<std::string> RandomBytes(size_t n);
-// RFC 4648 §5 base64url without padding.
-std::string Base64Url(std::string_view bytes);
 // 32 random bytes, base64url (43 characters), with `prefix` in front.
 Result<std::string> RandomToken(std::string_view prefix = "");
-// Lower-case hex SHA-256 (FIPS 180-4) of `data`: how tokens and session ids are stored.
-std::string Sha256Hex(std::string_view data);
 // Comparison in time independent of where the strings differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
