@@ -16,6 +16,8 @@
 #   test browser.security_admin: tests/browser/security_admin.test.mjs, the Users and Audit pages
 #   test browser.research:    tests/browser/research.test.mjs, cohort counts, export, download
 #   test browser.deid_viewer: tests/browser/deid_viewer.test.mjs, OHIF on a `radflow deid` study
+#   test browser.exams:       tests/browser/exams.test.mjs, the technologist's Exams page (issue 14)
+#   test browser.scheduling:  tests/browser/scheduling.test.mjs, the manager's Scheduling page (issue 14)
 if(RADFLOW_FUZZ)
   return()  # the clang-only libFuzzer tree builds nothing else
 endif()
@@ -79,4 +81,16 @@ if(RADFLOW_TESTS)
     set_tests_properties(browser.${name} PROPERTIES LABELS browser TIMEOUT ${timeout}
       ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
   endforeach()
+
+  # Issue 14 (G): the technologist's Exams page — orders of a day by REST, protocol accept /
+  # change, arrived / no-show, studies arriving with and without an order (reconciliation).
+  add_test(NAME browser.exams COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/exams.test.mjs)
+  set_tests_properties(browser.exams PROPERTIES LABELS browser TIMEOUT 300
+    ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
+
+  # Issue 14 (E): the Scheduling page — a week of three scanners booked by REST, outcomes by
+  # HL7 and the exam desk, a real no-show model (`radflow noshow train`), the charts.
+  add_test(NAME browser.scheduling COMMAND ${RADFLOW_NODE} ${CMAKE_SOURCE_DIR}/tests/browser/scheduling.test.mjs)
+  set_tests_properties(browser.scheduling PROPERTIES LABELS browser TIMEOUT 330
+    ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
 endif()

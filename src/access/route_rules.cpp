@@ -17,6 +17,7 @@ constexpr uint32_t CLIN_REF = CLIN | kReferring;            // + the referring p
 constexpr uint32_t SHELL = CLIN_REF | kResearcher;          // the web application's pages
 constexpr uint32_t EVERYONE = SHELL | kAiService;           // any signed-in caller
 constexpr uint32_t RESEARCH = kAdministrator | kResearcher;
+constexpr uint32_t ORDER_DESK = kAdministrator | kTechnologist;  // who books and tracks exams
 constexpr uint32_t REF = kScopeReferring;
 constexpr uint32_t JOB = kScopeAiJob;
 
@@ -157,6 +158,30 @@ constexpr std::array kRules = {
     R("GET", "/api/v1/followups", CLIN, 0, "query", "/api/v1/followups", "follow-ups"),
     R("GET", "/api/v1/followups/{id}", CLIN, 0, "", "/api/v1/followups/0", "one follow-up"),
     R("POST", "/api/v1/followups/{id}/close", RAD, 0, "report-changed", "/api/v1/followups/0/close", "close"),
+
+    // --- orders, exam tracking, protocols, MPPS, FHIR ServiceRequest (docs/orders.md); the
+    // order service writes its own change log (GET /api/v1/orders/{id}/audit)
+    R("GET", "/api/v1/orders", CLIN, 0, "query", "/api/v1/orders", "orders: search"),
+    R("POST", "/api/v1/orders", ORDER_DESK, 0, "", "/api/v1/orders", "create an order"),
+    R("GET", "/api/v1/orders/{id}", CLIN, 0, "view", "/api/v1/orders/0", "one order with its change log"),
+    R("PATCH", "/api/v1/orders/{id}", ORDER_DESK, 0, "", "/api/v1/orders/0", "change an order"),
+    R("POST", "/api/v1/orders/{id}/cancel", ORDER_DESK, 0, "", "/api/v1/orders/0/cancel", "cancel an order"),
+    R("POST", "/api/v1/orders/{id}/status", ORDER_DESK, 0, "", "/api/v1/orders/0/status", "arrived / no-show / scheduled"),
+    R("POST", "/api/v1/orders/{id}/protocol", ORDER_DESK, 0, "", "/api/v1/orders/0/protocol", "accept or change the protocol"),
+    R("POST", "/api/v1/orders/{id}/reminder", ORDER_DESK, 0, "", "/api/v1/orders/0/reminder", "reminder sent"),
+    R("GET", "/api/v1/orders/{id}/audit", CLIN, 0, "", "/api/v1/orders/0/audit", "an order's change log"),
+    R("GET", "/api/v1/protocols", CLIN, 0, "", "/api/v1/protocols", "the protocol rule set"),
+    R("GET", "/api/v1/reconciliation", CLIN, 0, "query", "/api/v1/reconciliation", "studies without an order"),
+    R("POST", "/api/v1/reconciliation", ORDER_DESK, 0, "", "/api/v1/reconciliation", "link or dismiss a study"),
+    R("GET", "/api/v1/mpps/{uid}", CLIN, 0, "", "/api/v1/mpps/0", "one performed procedure step"),
+    R("GET", "/api/v1/fhir/ServiceRequest", CLIN, 0, "query", "/api/v1/fhir/ServiceRequest", "FHIR ServiceRequest search"),
+    R("GET", "/api/v1/fhir/ServiceRequest/{id}", CLIN, 0, "view", "/api/v1/fhir/ServiceRequest/order-0", "FHIR ServiceRequest read"),
+    R("POST", "/api/v1/fhir/ServiceRequest", ORDER_DESK, 0, "", "/api/v1/fhir/ServiceRequest", "FHIR ServiceRequest create"),
+    R("PUT", "/api/v1/fhir/ServiceRequest/{id}", ORDER_DESK, 0, "", "/api/v1/fhir/ServiceRequest/order-0", "FHIR ServiceRequest update"),
+    // --- scheduling analytics (docs/scheduling.md)
+    R("GET", "/api/v1/scheduling/days", CLIN, 0, "", "/api/v1/scheduling/days", "per station and day"),
+    R("GET", "/api/v1/scheduling/risky", CLIN, 0, "", "/api/v1/scheduling/risky", "high-risk appointments"),
+    R("GET", "/api/v1/scheduling/stations", CLIN, 0, "", "/api/v1/scheduling/stations", "stations and their hours"),
 };
 
 std::vector<std::string_view> SplitPath(std::string_view path) {

@@ -39,6 +39,7 @@ ordered_json ItemJson(const WorklistItem& w, int64_t now) {
           {"site", w.site},
           {"referring_physician", w.referring_physician},
           {"order_priority", w.order_priority},
+          {"reason_for_exam", w.reason_for_exam},
           {"state", w.state},
           {"reader", holder},
           {"claimed_at", holder.empty() ? 0 : w.claimed_at},

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
                     "extra folder of MRRT report templates (repeatable; after the built-in ones and DATA/templates)");
   serve->add_option("--hl7-receiver", sc.hl7_receivers,
                     "HL7 v2 receiver of signed reports (ORU^R01 over MLLP), host:port (repeatable)");
-  serve->add_option("--hl7-port", sc.hl7_port, "MLLP port for inbound ORU^R01 reports (0: off)")
+  serve->add_option("--hl7-port", sc.hl7_port, "MLLP port for inbound HL7 v2: ORU^R01 reports, ADT and ORM/OMI orders (0: off)")
       ->capture_default_str();
   // Security (issue 18): docs/authentication.md, docs/oidc.md, docs/tls.md, docs/dicom-access.md, docs/audit.md.
   serve->add_option("--https-port", sc.https_port, "HTTPS port (0: off; needs --tls-cert and --tls-key)")
@@ -169,6 +169,17 @@ int main(int argc, char** argv) {
   serve->add_option("--lockout-failures", sc.lockout_failures, "failed sign-ins before an account locks")
       ->capture_default_str();
   serve->add_option("--lockout-minutes", sc.lockout_minutes, "minutes an account stays locked")
+      ->capture_default_str();
+  // Orders, Modality Worklist, protocols, no-shows, scheduling (issue 14): docs/orders.md,
+  // docs/protocols.md, docs/noshow.md, docs/scheduling.md.
+  serve->add_option("--protocol-rules", sc.protocol_rules,
+                    "JSON protocol rule file replacing the built-in rules (docs/protocols.md)");
+  serve->add_option("--noshow-model", sc.noshow_model,
+                    "no-show model file from `radflow noshow train` (scores scheduled appointments)");
+  serve->add_option("--station-hours", sc.station_hours,
+                    "JSON file [{\"station_ae\",\"open\":\"08:00\",\"close\":\"18:00\"}] (default 08:00-18:00)");
+  serve->add_option("--no-show-grace-minutes", sc.no_show_grace_minutes,
+                    "minutes after a slot ends before an appointment without MPPS or images is a no-show")
       ->capture_default_str();
 
   std::string data = "./radflow-data";

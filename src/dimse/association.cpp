@@ -32,6 +32,11 @@ const char* kQueryRetrieveClasses[] = {
     UID_GETStudyRootQueryRetrieveInformationModel,
 };
 
+const char* kOrderClasses[] = {
+    UID_FINDModalityWorklistInformationModel,    // PS3.4 K.6.1
+    UID_ModalityPerformedProcedureStepSOPClass,  // PS3.4 F.7
+};
+
 bool IsStorageClass(const char* uid) {
   static const std::set<std::string> classes = [] {
     std::set<std::string> s;
@@ -252,6 +257,10 @@ void FindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* r
 }
 
 OFCondition HandleFind(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContextID pres) {
+  if (std::strcmp(msg.msg.CFindRQ.AffectedSOPClassUID, UID_FINDModalityWorklistInformationModel) == 0 &&
+      s.services.orders) {
+    return HandleWorklistFind(s.assoc, pres, &msg.msg.CFindRQ, s.config, s.services, s.info);
+  }
   FindContext ctx(&s);
   // DIMSE_findProvider deletes the status detail and response identifiers it was given.
   OFCondition cond = DIMSE_findProvider(s.assoc, pres, &msg.msg.CFindRQ, FindCallback, &ctx,
@@ -452,7 +461,7 @@ OFCondition HandleGet(Session& s, T_DIMSE_Message& msg, T_ASC_PresentationContex
 
 }  // namespace
 
-OFCondition NegotiateContexts(T_ASC_Parameters* params) {
+OFCondition NegotiateContexts(T_ASC_Parameters* params, bool orders) {
   const int n = ASC_countPresentationContexts(params);
   for (int i = 0; i < n; ++i) {
     T_ASC_PresentationContext pc;
@@ -462,6 +471,10 @@ OFCondition NegotiateContexts(T_ASC_Parameters* params) {
     bool query_retrieve = false;
     for (const char* uid : kQueryRetrieveClasses) {
       query_retrieve = query_retrieve || std::strcmp(uid, pc.abstractSyntax) == 0;
+    }
+    // Modality Worklist and MPPS (issue 14) only when the hub has orders to answer from.
+    for (const char* uid : kOrderClasses) {
+      query_retrieve = query_retrieve || (orders && std::strcmp(uid, pc.abstractSyntax) == 0);
     }
     if (!storage && !query_retrieve) {
       ASC_refusePresentationContext(params, pc.presentationContextID,
@@ -602,6 +615,12 @@ bool RunCommandLoop(Session& s, const std::atomic<bool>& stopping) {
         break;
       case DIMSE_C_GET_RQ:
         cond = HandleGet(s, msg, pres);
+        break;
+      case DIMSE_N_CREATE_RQ:
+        cond = HandleMppsCreate(assoc, pres, &msg.msg.NCreateRQ, config, s.services, s.info);
+        break;
+      case DIMSE_N_SET_RQ:
+        cond = HandleMppsSet(assoc, pres, &msg.msg.NSetRQ, config, s.services, s.info);
         break;
       default:
         log::Warn("unsupported DIMSE command 0x" + ToHex(msg.CommandField) + " from " +

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dimse/dimse_server.h"
+#include "orders/mwl_match.h"
 #include "storage/model.h"
 
 namespace radflow::dimse {
@@ -17,7 +18,8 @@ namespace radflow::dimse {
 // SOP classes with any proposed DICOM transfer syntax (stored as received), with the SCP
 // role where the requestor proposes it (C-GET, PS3.7 D.3.3.4); Verification and the
 // Query/Retrieve SOP classes with the uncompressed syntaxes.
-OFCondition NegotiateContexts(T_ASC_Parameters* params);
+// With `orders`, also Modality Worklist FIND and MPPS (uncompressed syntaxes).
+OFCondition NegotiateContexts(T_ASC_Parameters* params, bool orders = false);
 
 // Who is calling, from where, and what the access rules let it do (docs/dicom-access.md).
 struct AssociationInfo {
@@ -45,6 +47,22 @@ Result<storage::Query> QueryFromIdentifier(DcmDataset& identifier);
 // C-FIND response identifier: the request's keys filled from one matched row.
 DcmDataset* ResponseFromRow(DcmDataset& request, const storage::Row& row,
                             storage::ResourceLevel level, const std::string& retrieve_ae);
+
+// Modality Worklist C-FIND (mwl_scp.cpp; PS3.4 K.6.1): the request's matching keys, and
+// one response identifier (caller owns it) holding exactly the requested attributes.
+Result<orders::WorklistQuery> WorklistQueryFromIdentifier(DcmDataset& request);
+DcmDataset* WorklistResponse(DcmDataset& request, const storage::OrderRow& order);
+OFCondition HandleWorklistFind(T_ASC_Association* assoc, T_ASC_PresentationContextID pres,
+                               T_DIMSE_C_FindRQ* request, const DimseConfig& config,
+                               const DimseServices& services, const AssociationInfo& info);
+
+// MPPS N-CREATE and N-SET (mpps_scp.cpp; PS3.4 F.7.2): receives the dataset, answers.
+OFCondition HandleMppsCreate(T_ASC_Association* assoc, T_ASC_PresentationContextID pres,
+                             T_DIMSE_N_CreateRQ* request, const DimseConfig& config,
+                             const DimseServices& services, const AssociationInfo& info);
+OFCondition HandleMppsSet(T_ASC_Association* assoc, T_ASC_PresentationContextID pres,
+                          T_DIMSE_N_SetRQ* request, const DimseConfig& config,
+                          const DimseServices& services, const AssociationInfo& info);
 
 // Sends stored instances as C-STORE sub-operations over an association that accepted
 // their SOP classes (C-MOVE's own association, or the C-GET requestor's).

@@ -217,7 +217,7 @@ void DimseServer::AcceptLoop(Network& network, bool secure) {
       continue;
     }
     info.allow = *allowed;
-    cond = NegotiateContexts(assoc->params);
+    cond = NegotiateContexts(assoc->params, services_.orders != nullptr);
     if (cond.good()) {
       ASC_setAPTitles(assoc->params, nullptr, nullptr, config_.ae_title.c_str());
       cond = ASC_acknowledgeAssociation(assoc);

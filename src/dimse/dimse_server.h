@@ -1,5 +1,6 @@
 // DimseServer: the DICOM upper-layer listener (PS3.8) and its Service Class Providers —
-// Verification, Storage, and Query/Retrieve (C-FIND, C-MOVE, C-GET; PS3.4 Annex C) —
+// Verification, Storage, Query/Retrieve (C-FIND, C-MOVE, C-GET; PS3.4 Annex C) and, with
+// orders, Modality Worklist (Annex K) and Modality Performed Procedure Step (Annex F) —
 // one thread per association.
 #pragma once
 
@@ -16,6 +17,10 @@
 #include "ingest/ingest_service.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
+
+namespace radflow::orders {
+class OrderService;
+}
 
 namespace radflow::dimse {
 
@@ -47,6 +52,9 @@ struct DimseServices {
   ingest::IngestService* ingest;
   storage::Index* index;
   storage::BlobStore* blobs;
+  // Modality Worklist C-FIND and MPPS N-CREATE/N-SET (PS3.4 K, F.7; docs/orders.md);
+  // null: those SOP classes are not offered.
+  orders::OrderService* orders = nullptr;
 };
 
 class DimseServer {

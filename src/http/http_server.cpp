@@ -280,7 +280,7 @@ void HttpServer::Impl::Serve(Stream& stream, tcp::socket& socket, bool secure) {
     } else if (req.method == "OPTIONS") {
       // CORS pre-flight.
       res.status = 204;
-      res.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"},
+      res.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
                      {"Access-Control-Allow-Headers", "*"},
                      {"Access-Control-Max-Age", "86400"}};
     } else if (route && route->streaming) {

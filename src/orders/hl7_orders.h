@@ -4,7 +4,10 @@
 // "OBR-4: ...", "ORC-1: ...") so that hl7::ErrorLocation() can name it in ERR-2.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -18,7 +21,14 @@ namespace radflow::orders {
 struct AdtEvent {
   std::string trigger;  // A04 | A08 | A40
   storage::PatientRow patient;
-  std::string merge_from_id, merge_from_issuer;  // A40
+  std::string merge_from_id, merge_from_issuer;  // A40 (the first PID/MRG pair)
+  // A40 may repeat its patient group (ADT_A39: {PID, [PD1], MRG, [PV1]}): every pair, the
+  // first equal to patient / merge_from_*.
+  struct Merge {
+    storage::PatientRow patient;
+    std::string from_id, from_issuer;
+  };
+  std::vector<Merge> merges;
 };
 Result<AdtEvent> ParseAdt(const hl7::Message& message);
 
@@ -28,11 +38,17 @@ struct OrderEvent {
   std::string control;  // NW | XO | CA | SC (XX read as XO; OC, DC as CA)
   storage::OrderRow order;
   std::string order_status;  // ORC-5 for SC (IP, CM, CA, HD, SC)
+  std::string control_as_sent;  // ORC-1 as the message had it (XX, OC, DC, ...)
+  std::string control_reason;   // ORC-16 text (why cancelled or changed)
 };
 Result<std::vector<OrderEvent>> ParseOrders(const hl7::Message& message);
 
 // HL7 priority (TQ1-9 / OBR-27.6 / ORC-7.6: S, A, R, P, C, T) or DICOM text to
 // RequestedProcedurePriority (STAT, HIGH, ROUTINE, MEDIUM, LOW); "" unknown.
 std::string PriorityFromHl7(const std::string& value);
+
+// HL7 DTM (2.A.22) "YYYYMMDD[HH[MM[SS[.S[S[S[S]]]]]]][+/-ZZZZ]" to unix ms: with an offset
+// exact, without it the hub's local time (process TZ). nullopt when not a valid DTM.
+std::optional<int64_t> ParseHl7Time(std::string_view value);
 
 }  // namespace radflow::orders

@@ -23,6 +23,9 @@
 namespace radflow::noshow {
 class Model;
 }
+namespace radflow::hl7 {
+class Message;
+}
 
 namespace radflow::orders {
 
@@ -134,6 +137,10 @@ class OrderService {
 
  private:
   void Changed(const storage::OrderRow& row);
+  Status ApplyAdt(const hl7::Message& msg, const std::string& user);
+  Status ApplyOrders(const hl7::Message& msg, const std::string& user);
+  // The order an HL7 change or a resent NW means: by placer number, accession, filler number.
+  Result<std::optional<storage::OrderRow>> FindExisting(const storage::OrderRow& order);
   storage::OrderStore& store_;
   OrderServiceOptions options_;
 };

@@ -6,25 +6,34 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "ai/engine/engine.h"
 #include "api/admin_api.h"
 #include "api/ai_api.h"
 #include "api/dicomweb.h"
 #include "api/ohif.h"
+#include "api/orders_api.h"
+#include "api/scheduling_api.h"
 #include "api/report_api.h"
 #include "api/rest_api.h"
 #include "api/worklist_api.h"
 #include "ai/routing.h"
 #include "query/matching.h"
 #include "workflow/worklist_service.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "noshow/noshow.h"
+#include "orders/order_service.h"
+#include "orders/protocol.h"
+#include "orders/scheduling.h"
 #include "dimse/dimse_server.h"
 #include "http/http_server.h"
 #include "server/hub.h"
@@ -35,8 +44,93 @@
 #include "storage/report_store.h"
 #include "similar/similar_cases.h"
 #include "storage/ai_admin_store.h"
+#include "storage/order_store.h"
 
 namespace radflow::server {
+
+namespace {
+
+// The orders' clock work (docs/orders.md): every minute, appointments past their slot and
+// grace become no-shows; every hour (and soon after a new appointment, when a model is
+// loaded) the scheduled appointments are re-scored.
+class OrderTimer {
+ public:
+  explicit OrderTimer(orders::OrderService& orders, bool scoring) : orders_(orders), scoring_(scoring) {}
+  ~OrderTimer() { Stop(); }
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // An order changed: a new scheduled appointment without a risk is scored at the next tick.
+  void OnChange(const storage::OrderRow& row) {
+    if (scoring_ && row.status == "scheduled" && row.noshow_risk < 0) rescore_ = true;
+  }
+
+ private:
+  static constexpr auto kTick = std::chrono::seconds(10);
+  static constexpr int64_t kNoShowEveryMs = 60'000;
+  static constexpr int64_t kScoreEveryMs = 3'600'000;
+  void Run() {
+    int64_t last_noshow = 0, last_score = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      const int64_t now = UnixMillis();
+      if (now - last_noshow >= kNoShowEveryMs) {
+        last_noshow = now;
+        auto marked = orders_.MarkNoShows(now);
+        if (!marked.ok()) log::Warn("orders: marking no-shows: " + marked.status().ToString());
+        else if (*marked > 0) log::Info("orders: " + std::to_string(*marked) + " appointment(s) marked no-show");
+      }
+      if (scoring_ && (now - last_score >= kScoreEveryMs || rescore_.exchange(false))) {
+        last_score = now;
+        auto scored = orders_.ScoreScheduled(now);
+        if (!scored.ok()) log::Warn("orders: no-show scoring: " + scored.status().ToString());
+      }
+      lock.lock();
+      cv_.wait_for(lock, kTick, [this] { return stop_; });
+    }
+  }
+  orders::OrderService& orders_;
+  const bool scoring_;
+  std::atomic<bool> rescore_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// The orders' options from the serve flags; errors name the flag and the file.
+Result<orders::OrderServiceOptions> OrderOptions(const ServerConfig& config) {
+  orders::OrderServiceOptions o;
+  if (!config.protocol_rules.empty()) {
+    auto rules = orders::LoadProtocolRules(config.protocol_rules);
+    if (!rules.ok()) return Status(rules.status().code(), "--protocol-rules: " + rules.status().message());
+    o.protocol_rules = std::move(rules.value());
+  }
+  if (!config.noshow_model.empty()) {
+    auto model = noshow::Model::Load(config.noshow_model);
+    if (!model.ok()) return Status(model.status().code(), "--noshow-model: " + model.status().message());
+    o.noshow_model = std::shared_ptr<const noshow::Model>(std::move(model.value()));
+  }
+  if (!config.station_hours.empty()) {
+    auto hours = orders::LoadStationHours(config.station_hours);
+    if (!hours.ok()) return Status(hours.status().code(), "--station-hours: " + hours.status().message());
+    o.station_hours = std::move(hours.value());
+  }
+  if (config.no_show_grace_minutes < 0) {
+    return Status(ErrorCode::kInvalidArgument, "--no-show-grace-minutes must be 0 or more");
+  }
+  o.no_show_grace_minutes = config.no_show_grace_minutes;
+  return o;
+}
+
+}  // namespace
 
 Status LockDataDir(const std::string& data_dir) {
   std::error_code ec;
@@ -146,9 +240,40 @@ int RunServer(const ServerConfig& config) {
     return std::map<std::string, std::string>(facts->begin(), facts->end());
   };
   wl_options.prefetch = MakePrefetch(config, dimse_config);
+  // Orders (docs/orders.md): built before the reading worklist, which asks them for a study's
+  // priority and reason and tells them of each new study; their changes re-rank its items.
+  auto order_options = OrderOptions(config);
+  if (!order_options.ok()) return fail(order_options.status());
+  auto order_store = storage::OrderStore::Open(config.data_dir + "/index.db");
+  if (!order_store.ok()) return fail(order_store.status());
+  std::atomic<workflow::WorklistService*> worklist_ref{nullptr};
+  std::atomic<OrderTimer*> timer_ref{nullptr};
+  const bool scoring = order_options->noshow_model != nullptr;
+  order_options->on_change = [&worklist_ref, &timer_ref](const storage::OrderRow& o) {
+    if (auto* wl = worklist_ref.load()) {
+      wl->OnOrderChanged(o.accession_number, o.linked_study_uid.empty() ? o.study_uid : o.linked_study_uid);
+    }
+    if (auto* t = timer_ref.load()) t->OnChange(o);
+  };
+  orders::OrderService order_service(*order_store.value(), std::move(order_options.value()));
+  wl_options.order_facts = [&order_service](const std::string& accession, const std::string& study_uid)
+      -> std::optional<workflow::OrderFactsLite> {
+    auto f = order_service.FactsFor(accession, study_uid);
+    if (!f) return std::nullopt;
+    return workflow::OrderFactsLite{f->priority, f->reason};
+  };
+  wl_options.on_study_arrived = [&order_service](const std::string& uid, const std::string& accession,
+                                                 const std::string& patient_id, const std::string& name,
+                                                 const std::string& modalities, const std::string& date) {
+    Status st = order_service.OnStudyArrived(uid, accession, patient_id, name, modalities, date);
+    if (!st.ok()) log::Warn("orders: study " + uid + " arrived: " + st.ToString());
+  };
   auto wl_store = storage::WorkflowStore::Open(config.data_dir + "/index.db");
   if (!wl_store.ok()) return fail(wl_store.status());
   workflow::WorklistService worklist(*wl_store.value(), wl_options);
+  worklist_ref = &worklist;
+  OrderTimer order_timer(order_service, scoring);
+  timer_ref = &order_timer;
   // Longitudinal lesion tracking: a succeeded ct-lung-lesions job against the best prior's.
   auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
   if (!lesion_store.ok()) return fail(lesion_store.status());
@@ -175,6 +300,8 @@ int RunServer(const ServerConfig& config) {
   report_options.hl7_address = config.http_address;
   report_options.hl7_port = config.hl7_port;
   report_options.sending_facility = config.ae_title;
+  // ADT, ORM and OMI on the same MLLP listener go to the orders (ACK after the write).
+  report_options.other_hl7 = [&order_service](const std::string& message) { return order_service.HandleHl7(message); };
   reporting::ReportService reports({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(),
                                     *report_store.value()},
                                    report_options);
@@ -223,6 +350,8 @@ int RunServer(const ServerConfig& config) {
   api::RegisterAiApi(http, engine, api::StudyRoutes(wl_api));
   api::RegisterAdminApi(http, {&engine, admin_store.value().get(), &similar});
   api::RegisterWorklistApi(http, wl_api);
+  api::RegisterOrdersApi(http, order_service);
+  api::RegisterSchedulingApi(http, order_service);
   api::RegisterWebApp(http, config.app_dir.empty() ? RADFLOW_WEB_APP_DIR : config.app_dir);
   api::RegisterOhif(http, config.web_dir);
   if (Status covered = security.value()->CheckRoutes(http); !covered.ok()) return fail(covered);
@@ -246,9 +375,12 @@ int RunServer(const ServerConfig& config) {
     if (!st.ok()) return fail(st);
   }
 
-  dimse::DimseServer dimse(dimse_config, {h.ingest.get(), h.index.get(), h.blobs.get()});
+  dimse::DimseServices dimse_services{h.ingest.get(), h.index.get(), h.blobs.get()};
+  dimse_services.orders = &order_service;  // Modality Worklist and MPPS
+  dimse::DimseServer dimse(dimse_config, dimse_services);
   st = dimse.Start();
   if (!st.ok()) return fail(st);
+  order_timer.Start();
   ready = true;
   log::Info("radflow ready: data " + config.data_dir + ", AE " + config.ae_title);
   {
@@ -266,6 +398,8 @@ int RunServer(const ServerConfig& config) {
   worklist.events().Close();  // ends the event streams, so that their connections close
   http.Stop();
   dimse.Stop();
+  order_timer.Stop();
+  timer_ref = nullptr;
   security.value()->Stop();
   engine.Stop();  // running jobs are re-queued at the next start
   h.jobs->SetChangeListener(nullptr);
@@ -273,6 +407,7 @@ int RunServer(const ServerConfig& config) {
   reports.Stop();
   followup.Stop();
   worklist.Stop();
+  worklist_ref = nullptr;
   // Every association has ended: nothing is in flight.
   if (FILE* f = std::fopen(clean_marker.c_str(), "w")) std::fclose(f);
   return 0;

@@ -48,6 +48,11 @@ struct ServerConfig {
   std::string audit_syslog, audit_syslog_ca;
   int lockout_failures = 5;
   int lockout_minutes = 15;
+  // Orders, worklist, protocols, no-shows, scheduling (issue 14; docs/orders.md).
+  std::string protocol_rules;          // JSON rule file replacing the built-in protocol rules
+  std::string noshow_model;            // XGBoost model file (`radflow noshow train`); '' no risk scores
+  std::string station_hours;           // JSON [{"station_ae","open","close"}]; '' 08:00-18:00 each
+  int no_show_grace_minutes = 120;     // after the slot ends, an appointment without MPPS/study is a no-show
 };
 
 // Blocks until a stop signal; returns the process exit code.

@@ -68,9 +68,42 @@ struct OrderRow {
   int64_t performed_start = 0, performed_end = 0;
   std::string linked_study_uid;      // the study that arrived for it ('' none yet)
   std::string source;                // hl7 | fhir | rest | dicom
+  // Extra Modality Worklist attributes radflow does not model (MedicalAlerts,
+  // ContrastAllergies, SPS Description, ...), DICOM JSON (PS3.18 F.2); '' none.
+  std::string worklist_json;
   int64_t created_at = 0, updated_at = 0;
 
   bool operator==(const OrderRow&) const = default;
+};
+
+// The order's text fields that messages and requests set, by column name (which is also the
+// REST member and the name in audit notes): one list for the store's columns, OrderService's
+// updates and the REST bodies. The store keeps its own columns (status, protocol, links) after these.
+struct OrderTextField {
+  const char* name;
+  std::string OrderRow::*member;
+};
+inline constexpr OrderTextField kOrderTextFields[] = {
+    {"placer_order_number", &OrderRow::placer_order_number},
+    {"filler_order_number", &OrderRow::filler_order_number},
+    {"accession_number", &OrderRow::accession_number},
+    {"patient_id", &OrderRow::patient_id},
+    {"issuer_of_patient_id", &OrderRow::issuer_of_patient_id},
+    {"patient_name", &OrderRow::patient_name},
+    {"birth_date", &OrderRow::birth_date},
+    {"sex", &OrderRow::sex},
+    {"requested_procedure_id", &OrderRow::requested_procedure_id},
+    {"procedure_code", &OrderRow::procedure_code},
+    {"procedure_scheme", &OrderRow::procedure_scheme},
+    {"procedure_text", &OrderRow::procedure_text},
+    {"modality", &OrderRow::modality},
+    {"body_part", &OrderRow::body_part},
+    {"priority", &OrderRow::priority},
+    {"reason", &OrderRow::reason},
+    {"referring_physician", &OrderRow::referring_physician},
+    {"station_ae", &OrderRow::station_ae},
+    {"station_name", &OrderRow::station_name},
+    {"procedure_step_id", &OrderRow::procedure_step_id},
 };
 
 // A Modality Performed Procedure Step (PS3.3 B.17, PS3.4 F.7).
@@ -110,7 +143,7 @@ struct OrderFilter {
   std::string patient_id;             // exact
   std::string patient_name_prefix;    // case-insensitive prefix of patient_name
   std::string accession_number;       // exact
-  int limit = 500, offset = 0;        // ordered by scheduled_at, id
+  int limit = 500, offset = 0;        // ordered by scheduled_at, id; limit <= 0: all
 };
 
 // A patient's earlier appointments as the no-show model counts them.
@@ -125,6 +158,8 @@ class OrderStore {
   // Opens index.db (the Index must have applied the migrations first).
   static Result<std::unique_ptr<OrderStore>> Open(const std::string& index_path);
   ~OrderStore();
+  // The UID root of the StudyInstanceUIDs InsertOrder makes: <root>.<order id>.<ms time>.
+  void SetStudyUidRoot(const std::string& root);
 
   // Patients (ADT). Upsert by (patient_id, issuer): fields given non-empty replace.
   Result<PatientRow> UpsertPatient(const PatientRow& patient, int64_t now_ms);
@@ -141,11 +176,14 @@ class OrderStore {
                                    const std::string& user, int64_t now_ms);
 
   // Orders. Insert fails with kConflict naming the constraint (placer order number or
-  // accession) when taken. Returns the row with id and study_uid set.
+  // accession) when taken. Returns the row with id and study_uid set (made when empty), and
+  // requested_procedure_id (the accession, else the id) and procedure_step_id ("SPS<id>")
+  // defaulted when empty; one "created" audit row.
   Result<OrderRow> InsertOrder(const OrderRow& order, const std::string& user, int64_t now_ms);
   Result<std::optional<OrderRow>> GetOrder(int64_t id);
   Result<std::optional<OrderRow>> FindByPlacer(const std::string& placer_order_number);
   Result<std::optional<OrderRow>> FindByAccession(const std::string& accession_number);
+  Result<std::optional<OrderRow>> FindByFiller(const std::string& filler_order_number);  // the oldest
   Result<std::optional<OrderRow>> FindByStudyUid(const std::string& study_uid);  // study_uid or linked_study_uid
   Result<std::vector<OrderRow>> ListOrders(const OrderFilter& filter);
   Result<int64_t> CountOrders(const OrderFilter& filter);
@@ -166,12 +204,15 @@ class OrderStore {
   // Reconciliation: a study that arrived without an order (idempotent per study).
   Status AddUnmatched(const UnmatchedStudyRow& row);
   Result<std::vector<UnmatchedStudyRow>> ListUnmatched(bool include_resolved);
+  // The open unmatched studies with this accession (an order created after its study).
+  Result<std::vector<UnmatchedStudyRow>> OpenUnmatchedByAccession(const std::string& accession_number);
   Status ResolveUnmatched(const std::string& study_uid, int64_t order_id, const std::string& user, int64_t now_ms);
 
  private:
   class Impl;
   explicit OrderStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::string uid_root_ = "1.2.826.0.1.3680043.10.1170";
 };
 
 }  // namespace radflow::storage

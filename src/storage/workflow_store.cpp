@@ -19,8 +19,8 @@ constexpr const char* kItemColumns =
     " site, referring_physician, order_priority, state, reopened_from, reader, claimed_at,"
     " claim_expires_at, arrived_at, completed_at, read_started_at, reported_at, ai_flag,"
     " ai_rank, ai_reason, ai_pending, priority_score, priority_reasons, num_series,"
-    " num_instances";
-constexpr int kItemColumnCount = 32;
+    " num_instances, reason_for_exam";
+constexpr int kItemColumnCount = 33;
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -79,6 +79,7 @@ WorklistItem ReadItem(const Statement& st, int c = 0) {
   w.priority_reasons = SplitLines(st.Text(c + 29));
   w.num_series = st.Int(c + 30);
   w.num_instances = st.Int(c + 31);
+  w.reason_for_exam = st.Text(c + 32);
   return w;
 }
 
@@ -106,6 +107,7 @@ void BindItem(Statement& st, const WorklistItem& w, int first = 1) {
   text(JoinLines(w.priority_reasons));
   number(w.num_series);
   number(w.num_instances);
+  text(w.reason_for_exam);
 }
 
 std::string Placeholders(int n) {

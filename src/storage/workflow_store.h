@@ -39,6 +39,8 @@ struct WorklistItem {
   int64_t priority_score = 0;
   std::vector<std::string> priority_reasons;
   int64_t num_series = 0, num_instances = 0;
+  // The order's reason for exam (012_orders.sql; docs/orders.md), '' without an order.
+  std::string reason_for_exam;
 
   bool operator==(const WorklistItem&) const = default;
 };

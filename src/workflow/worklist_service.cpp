@@ -64,7 +64,12 @@ Status WorklistService::Start() {
   if (!missing.ok()) return missing.status();
   for (const auto& study : missing.value()) {
     auto synced = store_.SyncStudy(study, {}, UnixMillis(), [&](storage::WorklistItem& w) { Score(rule, w); });
-    if (!synced.ok()) log::Warn("worklist: adding study " + study + ": " + synced.status().ToString());
+    if (!synced.ok()) {
+      log::Warn("worklist: adding study " + study + ": " + synced.status().ToString());
+    } else {
+      if (synced->created) Arrived(synced->item);
+      ApplyOrderFacts(synced->item);
+    }
     RefreshAi(study);
   }
   if (!missing->empty()) {
@@ -119,6 +124,52 @@ void WorklistService::OnAiJobChanged(int64_t job_id) {
 
 void WorklistService::OnAiStudyChanged(const std::string& study_uid) {
   Enqueue({Input::Kind::kAi, study_uid, "", 0});
+}
+
+void WorklistService::OnOrderChanged(const std::string& accession, const std::string& study_uid) {
+  if (study_uid.empty() || !options_.order_facts) return;
+  Enqueue({Input::Kind::kOrder, study_uid, accession, 0});
+}
+
+bool WorklistService::ApplyOrderFacts(const storage::WorklistItem& item) {
+  if (!options_.order_facts) return false;
+  auto facts = options_.order_facts(item.accession_number, item.study_uid);
+  if (!facts) return false;
+  const std::string priority = NormaliseOrderPriority(facts->priority);
+  const bool new_priority = !priority.empty() && priority != item.order_priority;
+  if (!new_priority && facts->reason == item.reason_for_exam) return false;
+  const PriorityRule& rule = options_.rule;
+  auto updated = store_.Mutate(item.study_uid, [&](storage::WorklistItem& w)
+                                                   -> Result<std::optional<storage::AuditEntry>> {
+    // The order is the source of its priority and reason (docs/orders.md).
+    const std::string from = w.order_priority;
+    if (!priority.empty()) w.order_priority = priority;
+    w.reason_for_exam = facts->reason;
+    Score(rule, w);
+    if (from == w.order_priority) return std::optional<storage::AuditEntry>{};
+    storage::AuditEntry a;
+    a.at = UnixMillis();
+    a.action = "priority";
+    a.from_state = w.state;
+    a.to_state = w.state;
+    a.note = "order priority " + (from.empty() ? std::string("(none)") : from) + " -> " + w.order_priority +
+             " (from the order)";
+    return std::optional<storage::AuditEntry>(a);
+  });
+  if (!updated.ok()) {
+    if (updated.status().code() != ErrorCode::kNotFound) {
+      log::Warn("worklist: order facts of " + item.study_uid + ": " + updated.status().ToString());
+    }
+    return false;
+  }
+  events_.Publish(item.study_uid, new_priority ? "priority" : "updated");
+  return true;
+}
+
+void WorklistService::Arrived(const storage::WorklistItem& item) {
+  if (!options_.on_study_arrived) return;
+  options_.on_study_arrived(item.study_uid, item.accession_number, item.patient_id, item.patient_name,
+                            item.modalities, item.study_date);
 }
 
 void WorklistService::Flush() {
@@ -205,6 +256,8 @@ void WorklistService::Apply(const Input& input) {
         return;
       }
       events_.Publish(input.study_uid, synced->created ? "arrived" : "updated");
+      if (synced->created) Arrived(synced->item);  // not for priors: they have no order here
+      ApplyOrderFacts(synced->item);
       if (synced->created && options_.prefetch) {
         {
           std::lock_guard lock(mu_);
@@ -222,6 +275,19 @@ void WorklistService::Apply(const Input& input) {
       }
       known_.insert(input.study_uid);
       events_.Publish(input.study_uid, synced->created ? "arrived" : "updated");
+      // Also for an open item: its accession may have been corrected (idempotent). Not for a
+      // final one: read already, or a prior fetched from another archive (no order here).
+      if (synced->created || synced->item.state != "final") Arrived(synced->item);
+      ApplyOrderFacts(synced->item);
+      return;
+    }
+    case Input::Kind::kOrder: {
+      auto item = store_.Get(input.study_uid);
+      if (!item.ok()) {
+        log::Warn("worklist: order of " + input.study_uid + ": " + item.status().ToString());
+        return;
+      }
+      if (item->has_value()) ApplyOrderFacts(**item);
       return;
     }
     case Input::Kind::kAi: {

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -60,6 +61,13 @@ class EventFeed {
 
 class WorklistService;
 
+// What the reading worklist takes from a study's order (docs/orders.md): the order's
+// RequestedProcedurePriority and reason for exam override what the images say.
+struct OrderFactsLite {
+  std::string priority;  // STAT | HIGH | ROUTINE | MEDIUM | LOW ('' keeps the item's)
+  std::string reason;    // reason for exam
+};
+
 struct WorklistOptions {
   PriorityRule rule;
   int64_t claim_ms = 20 * 60 * 1000;  // --claim-idle-minutes
@@ -70,6 +78,17 @@ struct WorklistOptions {
   // archives (empty: no prefetch).
   std::function<void(WorklistService& service, const storage::WorklistItem& item)> prefetch;
   int64_t sweep_interval_ms = 1000;
+  // The order of a study, by its AccessionNumber or StudyInstanceUID (null or nullopt: no
+  // order). Asked after each sync of the study and on OnOrderChanged, on the worker thread.
+  std::function<std::optional<OrderFactsLite>(const std::string& accession, const std::string& study_uid)>
+      order_facts;
+  // Called on the worker thread when a study's item is first created and when one of its
+  // series is stable (its accession may have changed): exam tracking links the order or lists
+  // the study for reconciliation. Must be idempotent.
+  std::function<void(const std::string& study_uid, const std::string& accession, const std::string& patient_id,
+                     const std::string& patient_name, const std::string& modalities,
+                     const std::string& study_date)>
+      on_study_arrived;
 };
 
 class WorklistService {
@@ -89,6 +108,9 @@ class WorklistService {
   // on the worker thread, not on the job store's writer).
   void OnAiJobChanged(int64_t job_id);
   void OnAiStudyChanged(const std::string& study_uid);
+  // An order changed (OrderService's on_change): the item of its study re-reads the order's
+  // priority and reason. Either key may be empty; quick (queued).
+  void OnOrderChanged(const std::string& accession, const std::string& study_uid);
 
   // Readers' actions (REST). kNotFound, kConflict, kInvalidArgument as reading_state.h.
   Result<storage::WorklistItem> Claim(const std::string& study_uid, const std::string& reader);
@@ -114,8 +136,8 @@ class WorklistService {
 
  private:
   struct Input {
-    enum class Kind { kInstance, kStable, kAi } kind;
-    std::string study_uid, series_uid;
+    enum class Kind { kInstance, kStable, kAi, kOrder } kind;
+    std::string study_uid, series_uid;  // kOrder: series_uid holds the accession
     int64_t job_id = 0;  // kAi without a study UID
   };
   void Enqueue(Input input);
@@ -124,6 +146,9 @@ class WorklistService {
   void Prefetch();
   void Apply(const Input& input);
   void RefreshAi(const std::string& study_uid);
+  // The order's priority and reason onto the item (order_facts), scored; true when changed.
+  bool ApplyOrderFacts(const storage::WorklistItem& item);
+  void Arrived(const storage::WorklistItem& item);
   storage::StudyExtras ExtrasOf(const std::string& series_uid, bool complete);
   Result<storage::WorklistItem> Act(const std::string& study_uid, const std::string& reason,
                                     const storage::WorkflowStore::Change& change);

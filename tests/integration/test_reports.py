@@ -484,13 +484,13 @@ class ReportsTest(harness.ServerTestCase):
         status, by_patient, _ = call(server, "/api/v1/patients/RPT-2/reports")
         self.assertEqual([r["id"] for r in by_patient["reports"]], [ext["id"]])
 
-        # Bad messages: AE naming PID-3; AR for another message type.
+        # Bad messages: AE naming PID-3; AR for a message type nobody here takes (SIU: scheduling; ADT goes to the orders).
         ack = peers.mllp_send(hl7_port, oru("EXT0002", "RPT-2", "PRIOR-ACC", "F",
                                             [("59776-5^Findings^LN", "x")], pid3=False))
         self.assertEqual(str(ack.segment("MSA")[1]), "AE", str(ack))
         self.assertIn("PID", str(ack.segment("ERR")))
-        adt = "MSH|^~\\&|OUTSIDE_RIS|OUTSIDE|RADFLOW|RADFLOW|20250110||ADT^A01|EXT0003|P|2.5.1\rPID|1||RPT-2\r"
-        ack = peers.mllp_send(hl7_port, adt)
+        siu = "MSH|^~\\&|OUTSIDE_RIS|OUTSIDE|RADFLOW|RADFLOW|20250110||SIU^S12|EXT0003|P|2.5.1\rPID|1||RPT-2\r"
+        ack = peers.mllp_send(hl7_port, siu)
         self.assertEqual(str(ack.segment("MSA")[1]), "AR", str(ack))
         self.assertIn("MSH", str(ack.segment("ERR")))
 

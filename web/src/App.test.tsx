@@ -51,7 +51,7 @@ describe('the app and the session', () => {
   it('an administrator also has Research, Users and Audit', async () => {
     start('/worklist', { user: 'admin', role: 'administrator' });
     await screen.findByTestId('user-name');
-    expect(navLabels()).toEqual(['Worklist', 'Follow-ups', 'AI performance', 'Apps', 'Research', 'Users', 'Audit', 'OHIF study list']);
+    expect(navLabels()).toEqual(['Worklist', 'Exams', 'Scheduling', 'Follow-ups', 'AI performance', 'Apps', 'Research', 'Users', 'Audit', 'OHIF study list']);
   });
 
   it('a researcher sees only Research, and "/" leads there', async () => {
@@ -92,7 +92,7 @@ describe('the app and the session', () => {
   it('a technologist has the worklist without reading actions', async () => {
     start('/worklist', { user: 'tech', role: 'technologist' });
     await screen.findByTestId('user-name');
-    expect(navLabels()).toEqual(['Worklist', 'Follow-ups', 'Apps', 'OHIF study list']);
+    expect(navLabels()).toEqual(['Worklist', 'Exams', 'Scheduling', 'Follow-ups', 'Apps', 'OHIF study list']);
     await screen.findByTestId('action-study');
     expect(screen.queryByTestId('action-claim')).toBeNull();
     expect(screen.queryByTestId('action-read')).toBeNull();

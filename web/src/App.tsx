@@ -14,6 +14,8 @@ import { UsersPage } from './pages/UsersPage';
 import { AuditPage } from './pages/AuditPage';
 import { ResearchPage } from './pages/ResearchPage';
 import { OrdersPage } from './pages/OrdersPage';
+import { ExamsPage } from './pages/ExamsPage';
+import { SchedulingPage } from './pages/SchedulingPage';
 
 // The charts library is loaded with the performance page only (its own chunk).
 const PerformancePage = lazy(() => import('./pages/PerformancePage').then((m) => ({ default: m.PerformancePage })));
@@ -31,6 +33,8 @@ function Page({ route, search }: { route: Route; search: string }) {
     case 'users': return <UsersPage />;
     case 'audit': return <AuditPage search={search} />;
     case 'studies': return <OrdersPage />;
+    case 'exams': return <ExamsPage search={search} />;
+    case 'scheduling': return <SchedulingPage search={search} />;
     case 'notFound':
       return <div className="panel"><h2>Not found</h2><p>No page at {route.path}. <Link to="/">Home</Link></p></div>;
   }

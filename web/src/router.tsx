@@ -12,6 +12,8 @@ export type Route =
   | { page: 'users' }
   | { page: 'audit' }
   | { page: 'studies' }
+  | { page: 'exams' }
+  | { page: 'scheduling' }
   | { page: 'notFound'; path: string };
 
 /**
@@ -29,6 +31,8 @@ export function matchRoute(pathname: string): Route {
   if (path === '/users') return { page: 'users' };
   if (path === '/audit') return { page: 'audit' };
   if (path === '/orders') return { page: 'studies' };
+  if (path === '/exams') return { page: 'exams' };  // the technologist's exams of the day (issue 14)
+  if (path === '/scheduling') return { page: 'scheduling' };  // a manager's week of the scanners (issue 14)
   const app = /^\/apps\/([^/]+)$/.exec(path);
   if (app) {
     let id = app[1];

@@ -10,6 +10,8 @@ export interface NavItem { page: Page; to: string; label: string }
 export const NAV: NavItem[] = [
   { page: 'worklist', to: '/worklist', label: 'Worklist' },
   { page: 'studies', to: '/orders', label: 'Studies' },
+  { page: 'exams', to: '/exams', label: 'Exams' },
+  { page: 'scheduling', to: '/scheduling', label: 'Scheduling' },
   { page: 'followups', to: '/followups', label: 'Follow-ups' },
   { page: 'performance', to: '/performance', label: 'AI performance' },
   { page: 'apps', to: '/apps', label: 'Apps' },
@@ -21,9 +23,9 @@ export const NAV: NavItem[] = [
 const CLINICAL: Page[] = ['worklist', 'study', 'read', 'followups', 'performance', 'apps'];
 
 const PAGES: Record<string, Page[]> = {
-  administrator: [...CLINICAL, 'research', 'users', 'audit'],
+  administrator: [...CLINICAL, 'research', 'users', 'audit', 'exams', 'scheduling'],
   radiologist: CLINICAL,
-  technologist: ['worklist', 'study', 'followups', 'apps'],
+  technologist: ['worklist', 'study', 'followups', 'apps', 'exams', 'scheduling'],
   // A referring physician sees the studies of their own orders only (the server filters).
   referring: ['studies'],
   // Only de-identified data, through the export: never a clinical page.
@@ -48,6 +50,8 @@ export function navFor(role: string): NavItem[] {
 
 /** Where "/" leads: the worklist, or the role's first page. */
 export function homeFor(role: string): string {
+  // The technologist's day starts at the scanner's exam list (docs/exams.md).
+  if (canSee(role, 'exams') && !canSee(role, 'read')) return '/exams';
   if (canSee(role, 'worklist')) return '/worklist';
   if (canSee(role, 'studies')) return '/orders';
   const first = navFor(role)[0];

@@ -7,6 +7,7 @@ import { useResource } from '../hooks/useResource';
 import { errorMessage } from '../lib/errors';
 import { formatPatientName } from '../lib/format';
 import { formatWhen } from '../lib/when';
+import { prettyXml } from '../lib/xml';
 import { navigate } from '../router';
 
 export const PAGE_SIZE = 50;
@@ -91,7 +92,7 @@ function Drawer({ record, onClose }: { record: AuditRecord; onClose: () => void 
       </div>
       {error && <p className="error" role="alert">{error}</p>}
       {!xml && !error && <p className="muted">Loading…</p>}
-      {xml && <pre className="xml" data-testid="audit-xml">{xml}</pre>}
+      {xml && <pre className="xml" data-testid="audit-xml">{prettyXml(xml)}</pre>}
     </aside>
   );
 }
