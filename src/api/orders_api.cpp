@@ -41,10 +41,8 @@ constexpr const char* kReadOnly[] = {"id", "protocol_code", "protocol_name", "pr
 
 ordered_json OrderObject(const OrderRow& o) {
   ordered_json j{{"id", o.id}};
-  for (const auto& f : kText) {
-    j[f.name] = o.*(f.member);
-    if (std::string(f.name) == "procedure_step_id") j["study_uid"] = o.study_uid;
-  }
+  for (const auto& f : kText) j[f.name] = o.*(f.member);
+  j["study_uid"] = o.study_uid;
   j["scheduled_at"] = o.scheduled_at;
   j["duration_minutes"] = o.duration_minutes;
   j["booked_at"] = o.booked_at;

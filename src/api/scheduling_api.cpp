@@ -1,7 +1,6 @@
 #include "api/scheduling_api.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <string>
 
@@ -9,6 +8,7 @@
 
 #include "api/orders_api.h"
 #include "api/request_util.h"
+#include "base/clock.h"
 #include "orders/scheduling.h"
 
 namespace radflow::api {
@@ -26,11 +26,6 @@ constexpr double kDefaultOverbook = 0.7;
 
 http::Response Json(const ordered_json& j) { return http::Response::Json(j.dump(), 200); }
 
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 struct Range {
   int64_t from = 0, to = 0;
 };
@@ -40,7 +35,7 @@ Result<Range> RangeOf(const http::Request& req) {
   Range r;
   const std::string from = Param(req, "from"), to = Param(req, "to");
   if (from.empty()) {
-    r.from = orders::LocalDayStart(NowMs());
+    r.from = orders::LocalDayStart(UnixMillis());
   } else if (!ParseInt(from, r.from) || r.from < 0) {
     return Status(ErrorCode::kInvalidArgument, "from: expected unix milliseconds, got '" + from + "'");
   }
@@ -109,7 +104,7 @@ http::Response Days(OrderService& orders, const http::Request& req) {
       std::erase_if(rows.value(), [](const storage::OrderRow& o) { return !o.station_ae.empty(); });
   }
   ordered_json days = ordered_json::array();
-  for (const auto& d : orders::StationDays(rows.value(), hours, range->from, range->to, 20, NowMs())) days.push_back(DayJson(d));
+  for (const auto& d : orders::StationDays(rows.value(), hours, range->from, range->to, 20, UnixMillis())) days.push_back(DayJson(d));
   return Json({{"from", range->from}, {"to", range->to}, {"days", std::move(days)}});
 }
 
@@ -125,15 +120,22 @@ http::Response Risky(OrderService& orders, const http::Request& req) {
   if (!rows.ok()) return http::Response::Error(rows.status());
   if (station == orders::kUnassignedStation)
     std::erase_if(rows.value(), [](const storage::OrderRow& o) { return !o.station_ae.empty(); });
-  // Appointments the periodic scoring has not reached yet are scored now (-1: no model).
-  bool model = false;
-  for (auto& o : rows.value()) {
-    if (o.status != "scheduled") continue;
-    if (o.noshow_risk < 0) {
-      auto risk = orders.Risk(o);
-      if (risk.ok()) o.noshow_risk = risk.value();
+  // Appointments the periodic scoring has not reached yet are scored now, in one prediction
+  // call, and their risks kept (no model: they stay -1).
+  std::vector<storage::OrderRow> unscored;
+  for (const auto& o : rows.value()) {
+    if (o.status == "scheduled" && o.noshow_risk < 0) unscored.push_back(o);
+  }
+  if (!unscored.empty() && orders.ScoreOrders(unscored, 0).ok()) {
+    std::map<int64_t, double> risk;
+    for (const auto& o : unscored) risk[o.id] = o.noshow_risk;
+    for (auto& o : rows.value()) {
+      if (auto it = risk.find(o.id); it != risk.end()) o.noshow_risk = it->second;
     }
-    if (o.noshow_risk >= 0) model = true;
+  }
+  bool model = false;
+  for (const auto& o : rows.value()) {
+    if (o.status == "scheduled" && o.noshow_risk >= 0) model = true;
   }
   ordered_json items = ordered_json::array();
   for (const auto& r : orders::RiskyAppointments(rows.value(), threshold.value(), overbook.value())) {
@@ -159,7 +161,7 @@ http::Response Stations(OrderService& orders) {
                          {"configured", true}};
   }
   storage::OrderFilter f;
-  const int64_t now = NowMs();
+  const int64_t now = UnixMillis();
   f.from_ms = now - 30 * kDayMs;
   f.to_ms = now + 30 * kDayMs;
   f.limit = 0;

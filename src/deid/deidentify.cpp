@@ -18,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "crypto/crypto.h"
 #include "deid/dataset_cleaner.h"
 #include "deid/keyed_hash.h"
 #include "deid/pixel_cleaner.h"
@@ -139,7 +140,8 @@ Result<std::string> LoadOrCreateSiteSecret(const std::string& data_dir) {
     if (errno != EEXIST) return Status(ErrorCode::kIoError, "cannot create " + path);
     return LoadSecretFile(path);
   }
-  const std::string secret = RandomBytes(32);
+  auto random = crypto::RandomBytes(32);
+  const std::string secret = random.ok() ? random.value() : std::string();
   bool ok = secret.size() == 32 &&
             ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
             ::fsync(fd) == 0;

@@ -15,11 +15,6 @@ Digest KeyedHash(std::string_view key, std::string_view domain, std::string_view
   return crypto::HmacSha256(key, data);
 }
 
-std::string RandomBytes(size_t n) {
-  auto bytes = crypto::RandomBytes(n);
-  return bytes.ok() ? std::move(bytes.value()) : std::string();
-}
-
 std::string UidFromDigest(const Digest& d) {
   unsigned __int128 v = 0;
   for (int i = 0; i < 16; ++i) v = (v << 8) | d[i];

@@ -15,8 +15,6 @@ using Digest = std::array<uint8_t, 32>;  // = crypto::Sha256Digest
 // ("uid", "patient", "date-shift"), so no output of one can be replayed as another.
 Digest KeyedHash(std::string_view key, std::string_view domain, std::string_view message);
 
-// Cryptographically random bytes (crypto::RandomBytes); empty on failure.
-std::string RandomBytes(size_t n);
 
 // "2.25." + the decimal value of the first 16 bytes (PS3.5 B.2: UUID-derived UID form).
 std::string UidFromDigest(const Digest& d);

@@ -42,7 +42,6 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
-std::string Base64(const std::string& in) { return crypto::Base64(in); }
 
 // FHIR string: non-empty, no leading/trailing whitespace trouble (R4 2.24.0.1).
 std::string Clean(std::string s) {
@@ -204,7 +203,7 @@ json DiagnosticReportResource(const SignedReport& r) {
   if (!conclusion.empty()) dr["conclusion"] = conclusion;
   json form = {{"contentType", "text/plain; charset=utf-8"},
                {"language", "en-US"},
-               {"data", Base64(ReportText(r))},
+               {"data", crypto::Base64(ReportText(r))},
                {"creation", FhirInstant(SignedAtMs(r))}};
   SetIfNotEmpty(form, "title", r.template_title.empty() ? std::string("Radiology report") : r.template_title);
   dr["presentedForm"] = json::array({form});

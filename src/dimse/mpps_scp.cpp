@@ -81,11 +81,13 @@ orders::MppsInput MppsInputFromDataset(DcmDataset* ds, const std::string& sop_in
     in.accession_number = Get(step, DCM_AccessionNumber);
     in.study_uid = Get(step, DCM_StudyInstanceUID);
     in.requested_procedure_id = Get(step, DCM_RequestedProcedureID);
-    in.procedure_step_id = Get(step, DCM_ScheduledProcedureStepID);
   }
+  // DcmDataset::writeJson writes the members only; the object braces are ours (as in
+  // dicom/json_model.cpp), so that an N-SET's attributes merge into the N-CREATE's.
   std::ostringstream json;
   DcmJsonFormatCompact format(OFFalse);
-  if (ds->writeJson(json, format).good()) in.dataset_json = json.str();
+  json << "{";
+  if (ds->writeJson(json, format).good()) in.dataset_json = json.str() + "}";
   return in;
 }
 

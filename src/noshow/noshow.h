@@ -93,10 +93,10 @@ class Model {
   virtual ~Model() = default;
   // Probability of a no-show, 0..1.
   virtual double Risk(const AppointmentFeatures& a) const = 0;
-  // Many at once (one prediction call); the default calls Risk per row.
-  virtual std::vector<double> RiskMany(const std::vector<AppointmentFeatures>& rows) const;
+  // Many at once (one prediction call).
+  virtual std::vector<double> RiskMany(const std::vector<AppointmentFeatures>& rows) const = 0;
   // Writes the model file (XGBoost JSON with the encoding as an attribute).
-  virtual Status Save(const std::string& path) const;
+  virtual Status Save(const std::string& path) const = 0;
 };
 
 Result<std::unique_ptr<Model>> Train(const std::vector<Appointment>& rows, const TrainParams& params);

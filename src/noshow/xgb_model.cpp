@@ -118,17 +118,6 @@ Status SetParams(BoosterHandle b, const TrainParams& p) {
 
 }  // namespace
 
-std::vector<double> Model::RiskMany(const std::vector<AppointmentFeatures>& rows) const {
-  std::vector<double> out;
-  out.reserve(rows.size());
-  for (const auto& a : rows) out.push_back(Risk(a));
-  return out;
-}
-
-Status Model::Save(const std::string&) const {
-  return Status(ErrorCode::kUnsupported, "this model cannot be saved");
-}
-
 Encoding FitEncoding(const std::vector<Appointment>& train, double smoothing) {
   Encoding enc;
   if (train.empty()) return enc;

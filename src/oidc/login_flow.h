@@ -65,7 +65,7 @@ class LoginFlow {
 // "/\", no scheme, no control characters); anything else becomes "/".
 std::string SafeNextPath(const std::string& next);
 
-// 32 random bytes (OpenSSL RAND_bytes), base64url without padding.
+// 32 random bytes (crypto::RandomBytes), base64url without padding.
 std::string RandomToken();
 // BASE64URL(SHA256(verifier)) (RFC 7636 4.2).
 std::string S256Challenge(const std::string& verifier);

@@ -203,12 +203,13 @@ std::string StepStatusOf(const std::string& order_status) {
 }
 
 bool Matches(const WorklistQuery& q, const storage::OrderRow& o) {
-  const std::string date = o.scheduled_at ? LocalDicomDate(o.scheduled_at) : "";
-  const std::string time = o.scheduled_at ? LocalDicomTime(o.scheduled_at) : "";
+  // The local date and time, and the physician read from worklist_json, only when asked for.
   return AnyValueMatches(q.station_ae, o.station_ae) && AnyValueMatches(q.modality, o.modality) &&
-         (q.start_date.empty() || DateMatch(q.start_date, date)) &&
-         (q.start_time.empty() || TimeMatch(q.start_time, time)) &&
-         AnyValueMatches(q.performing_physician, PerformingPhysician(o), /*pn=*/true) && AnyValueMatches(q.step_id, o.procedure_step_id) &&
+         (q.start_date.empty() || DateMatch(q.start_date, o.scheduled_at ? LocalDicomDate(o.scheduled_at) : "")) &&
+         (q.start_time.empty() || TimeMatch(q.start_time, o.scheduled_at ? LocalDicomTime(o.scheduled_at) : "")) &&
+         (Universal(q.performing_physician) ||
+          AnyValueMatches(q.performing_physician, PerformingPhysician(o), /*pn=*/true)) &&
+         AnyValueMatches(q.step_id, o.procedure_step_id) &&
          AnyValueMatches(q.step_status, StepStatusOf(o.status)) &&
          AnyValueMatches(q.patient_id, o.patient_id) &&
          AnyValueMatches(q.issuer_of_patient_id, o.issuer_of_patient_id) &&

@@ -88,6 +88,13 @@ Result<int> OrderService::ScoreScheduled(int64_t now_ms) {
   f.limit = 0;
   auto due = store_.ListOrders(f);
   if (!due.ok()) return due.status();
+  return ScoreOrders(*due, now_ms);
+}
+
+Result<int> OrderService::ScoreOrders(std::vector<OrderRow>& rows, int64_t now_ms) {
+  if (!options_.noshow_model) return 0;
+  std::erase_if(rows, [](const OrderRow& o) { return o.status != "scheduled" || o.scheduled_at <= 0; });
+  std::vector<OrderRow>* due = &rows;
   std::vector<noshow::AppointmentFeatures> features;
   features.reserve(due->size());
   for (const auto& o : *due) {
@@ -100,6 +107,7 @@ Result<int> OrderService::ScoreScheduled(int64_t now_ms) {
   for (size_t i = 0; i < due->size() && i < risks.size(); ++i) {
     const double risk = risks[i];
     if (risk < 0 || risk > 1 || std::isnan(risk)) continue;
+    (*due)[i].noshow_risk = risk;
     bool changed = false;
     auto r = store_.MutateOrder((*due)[i].id, [&](OrderRow& row) -> Result<std::optional<OrderAuditRow>> {
       if (row.status != "scheduled" || std::fabs(row.noshow_risk - risk) < 5e-4) {

@@ -58,7 +58,7 @@ struct MppsInput {
   std::string start_date, start_time, end_date, end_time;  // DA / TM as sent
   std::string patient_id, patient_name;
   // Scheduled Step Attributes Sequence (0040,0270), first item.
-  std::string accession_number, study_uid, requested_procedure_id, procedure_step_id;
+  std::string accession_number, study_uid, requested_procedure_id;
   std::string dataset_json;       // the attributes sent, DICOM JSON
 };
 
@@ -67,7 +67,6 @@ struct MppsOutcome {
   uint16_t status = 0;            // 0x0000 success; 0x0111 duplicate instance; 0x0112 no such
                                   // instance; 0x0110 processing failure (e.g. not IN PROGRESS)
   std::string comment;
-  std::optional<storage::MppsRow> row;
 };
 
 class OrderService {
@@ -129,6 +128,10 @@ class OrderService {
   Result<double> Risk(const storage::OrderRow& order);
   // Re-scores every scheduled appointment from now_ms on (history changes daily).
   Result<int> ScoreScheduled(int64_t now_ms);
+  // Scores the scheduled ones of `rows` in one prediction call, writes the risks that changed
+  // and sets each row's noshow_risk (the others are dropped from `rows`); returns the number
+  // written. 0 without a model.
+  Result<int> ScoreOrders(std::vector<storage::OrderRow>& rows, int64_t now_ms);
 
   // ---- Scheduling (order_service.cpp)
   const std::vector<StationHours>& station_hours() const { return options_.station_hours; }

@@ -1,10 +1,15 @@
 // OrderService: the Modality Worklist (PS3.4 K.6.1) and the Modality Performed Procedure
 // Step (PS3.4 F.7) side of the exam (docs/orders.md "MWL/MPPS").
+#include <optional>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
+#include "base/civil_date.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "orders/order_service.h"
+#include "orders/scheduling.h"
 
 namespace radflow::orders {
 
@@ -69,6 +74,34 @@ std::string OrderStatusOf(const std::string& pps_status) {
 
 }  // namespace
 
+namespace {
+
+// The local days [from, to) a ScheduledProcedureStepStartDate key of one date or a closed
+// range ("A-B") covers, for the store's scheduled_at index; nullopt for open ranges and
+// anything else (Matches still decides every row).
+std::optional<std::pair<int64_t, int64_t>> DateSpan(const std::string& key) {
+  std::string k;
+  for (char c : key) {
+    if (c != '.') k += c;
+  }
+  const auto dash = k.find('-');
+  const std::string lo = dash == std::string::npos ? k : k.substr(0, dash);
+  const std::string hi = dash == std::string::npos ? k : k.substr(dash + 1);
+  auto day = [](const std::string& d) -> int64_t {
+    if (d.size() != 8 || d.find_first_not_of("0123456789") != std::string::npos) return -1;
+    if (!IsCivilDate(std::stoi(d.substr(0, 4)), static_cast<unsigned>(std::stoi(d.substr(4, 2))),
+                     static_cast<unsigned>(std::stoi(d.substr(6, 2))))) {
+      return -1;
+    }
+    return FromLocalDicom(d, "");
+  };
+  const int64_t from = day(lo), last = day(hi);
+  if (from == -1 || last == -1 || last < from) return std::nullopt;
+  return std::make_pair(from, AddLocalDays(last, 1));
+}
+
+}  // namespace
+
 Result<std::vector<OrderRow>> OrderService::Worklist(const WorklistQuery& query) {
   RADFLOW_RETURN_IF_ERROR(ValidateQuery(query));
   storage::OrderFilter f;
@@ -81,6 +114,10 @@ Result<std::vector<OrderRow>> OrderService::Worklist(const WorklistQuery& query)
   }
   if (!query.accession_number.empty() && query.accession_number.find_first_of("*?") == std::string::npos) {
     f.accession_number = query.accession_number;
+  }
+  if (auto span = DateSpan(query.start_date)) {
+    f.from_ms = span->first;
+    f.to_ms = span->second;
   }
   f.limit = 0;  // every matching row
   auto rows = store_.ListOrders(f);
@@ -145,7 +182,6 @@ MppsOutcome OrderService::MppsCreate(const MppsInput& in) {
   if (!st.ok()) return Fail(kProcessingFailure, st.message());
   MppsOutcome out;
   out.status = kSuccess;
-  out.row = m;
   if (!order) {
     out.comment = "no order for this step (unscheduled)";
     log::Info("MPPS " + in.sop_instance_uid + " from " + in.calling_ae + ": no order matched (accession '" +
@@ -193,7 +229,6 @@ MppsOutcome OrderService::MppsSet(const MppsInput& in) {
   if (!st.ok()) return Fail(kProcessingFailure, st.message());
   MppsOutcome out;
   out.status = kSuccess;
-  out.row = m;
   if (m.order_id == 0 || m.status == "IN PROGRESS") return out;
   auto r = store_.MutateOrder(m.order_id, [&](OrderRow& row) -> Audit {
     const std::string before = row.status;

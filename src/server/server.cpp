@@ -66,9 +66,12 @@ class OrderTimer {
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
-  // An order changed: a new scheduled appointment without a risk is scored at the next tick.
+  // An order changed: a new scheduled appointment without a risk is scored at the next tick
+  // (only it: the other appointments' features do not change with a later booking).
   void OnChange(const storage::OrderRow& row) {
-    if (scoring_ && row.status == "scheduled" && row.noshow_risk < 0) rescore_ = true;
+    if (!scoring_ || row.status != "scheduled" || row.noshow_risk >= 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    unscored_.push_back(row);
   }
 
  private:
@@ -87,9 +90,17 @@ class OrderTimer {
         if (!marked.ok()) log::Warn("orders: marking no-shows: " + marked.status().ToString());
         else if (*marked > 0) log::Info("orders: " + std::to_string(*marked) + " appointment(s) marked no-show");
       }
-      if (scoring_ && (now - last_score >= kScoreEveryMs || rescore_.exchange(false))) {
+      if (scoring_ && now - last_score >= kScoreEveryMs) {
         last_score = now;
         auto scored = orders_.ScoreScheduled(now);
+        if (!scored.ok()) log::Warn("orders: no-show scoring: " + scored.status().ToString());
+      }
+      lock.lock();
+      std::vector<storage::OrderRow> fresh;
+      fresh.swap(unscored_);
+      lock.unlock();
+      if (!fresh.empty()) {
+        auto scored = orders_.ScoreOrders(fresh, now);
         if (!scored.ok()) log::Warn("orders: no-show scoring: " + scored.status().ToString());
       }
       lock.lock();
@@ -98,8 +109,8 @@ class OrderTimer {
   }
   orders::OrderService& orders_;
   const bool scoring_;
-  std::atomic<bool> rescore_{false};
   std::mutex mu_;
+  std::vector<storage::OrderRow> unscored_;  // guarded by mu_
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
@@ -251,7 +262,7 @@ int RunServer(const ServerConfig& config) {
   const bool scoring = order_options->noshow_model != nullptr;
   order_options->on_change = [&worklist_ref, &timer_ref](const storage::OrderRow& o) {
     if (auto* wl = worklist_ref.load()) {
-      wl->OnOrderChanged(o.accession_number, o.linked_study_uid.empty() ? o.study_uid : o.linked_study_uid);
+      wl->OnOrderChanged(o.linked_study_uid.empty() ? o.study_uid : o.linked_study_uid);
     }
     if (auto* t = timer_ref.load()) t->OnChange(o);
   };

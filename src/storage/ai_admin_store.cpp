@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -200,20 +199,14 @@ AiAdminStore::AiAdminStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 AiAdminStore::~AiAdminStore() = default;
 
 Result<std::unique_ptr<AiAdminStore>> AiAdminStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path,
+                                    {"ai_jobs", "ai_findings", "ai_apps", "ai_app_pins", "ai_app_audit",
+                                     "finding_decisions", "reports", "similar_features"},
+                                    "app library");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables(
-      {"ai_jobs", "ai_findings", "ai_apps", "ai_app_pins", "ai_app_audit", "finding_decisions", "reports",
-       "similar_features"},
-      index_path, "app library"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<AiAdminStore>(new AiAdminStore(std::move(impl)));
 }
 

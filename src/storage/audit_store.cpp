@@ -1,7 +1,6 @@
 #include "storage/audit_store.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <mutex>
 #include <variant>
 
@@ -82,17 +81,11 @@ AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AuditStore::~AuditStore() = default;
 
 Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"audit_records"}, "audit");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"audit_records"}, index_path, "audit"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<AuditStore>(new AuditStore(std::move(impl)));
 }
 

@@ -1,6 +1,5 @@
 #include "storage/lesion_store.h"
 
-#include <filesystem>
 #include <mutex>
 
 #include "base/clock.h"
@@ -42,17 +41,11 @@ LesionStore::LesionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LesionStore::~LesionStore() = default;
 
 Result<std::unique_ptr<LesionStore>> LesionStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"lesion_followups", "lesion_tracks", "lesion_identities"}, "lesion tracking");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"lesion_followups", "lesion_tracks", "lesion_identities"}, index_path, "lesion tracking"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<LesionStore>(new LesionStore(std::move(impl)));
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <mutex>
 
 #include "storage/sqlite_db.h"
@@ -327,18 +326,11 @@ OrderStore::OrderStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OrderStore::~OrderStore() = default;
 
 Result<std::unique_ptr<OrderStore>> OrderStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"order_patients", "orders", "order_audit", "mpps", "unmatched_studies"}, "orders");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables(
-      {"order_patients", "orders", "order_audit", "mpps", "unmatched_studies"}, index_path, "orders"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<OrderStore>(new OrderStore(std::move(impl)));
 }
 
@@ -674,6 +666,7 @@ Result<OrderRow> OrderStore::MutateOrder(int64_t id, const OrderChange& change) 
     if (!found.ok()) return found.status();
     if (!found->has_value()) return {ErrorCode::kNotFound, "no order " + std::to_string(id)};
     row = **found;
+    const OrderRow before = row;
     auto audit = change(row);
     if (!audit.ok()) return audit.status();
     row.id = id;  // the id is not the change's to make
@@ -682,6 +675,8 @@ Result<OrderRow> OrderStore::MutateOrder(int64_t id, const OrderChange& change) 
       a.order_id = id;
       if (a.at == 0) a.at = row.updated_at;
       RADFLOW_RETURN_IF_ERROR(WriteAudit(db, a));
+    } else if (row == before) {
+      return Status::Ok();  // nothing changed: no write (the commit stays read-only)
     }
     return impl_->WriteOrder(db, row);
   });

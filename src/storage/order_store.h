@@ -188,7 +188,7 @@ class OrderStore {
   Result<std::vector<OrderRow>> ListOrders(const OrderFilter& filter);
   Result<int64_t> CountOrders(const OrderFilter& filter);
   // One transaction: reads the order, lets `change` edit it (returning the audit row to
-  // write, or nullopt for none, or an error that aborts), writes every column back.
+  // write, or nullopt for none, or an error that aborts), writes every column back (nothing when the row is unchanged and there is no audit row).
   // NotFound for an unknown id.
   using OrderChange = std::function<Result<std::optional<OrderAuditRow>>(OrderRow&)>;
   Result<OrderRow> MutateOrder(int64_t id, const OrderChange& change);

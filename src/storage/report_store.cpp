@@ -1,6 +1,5 @@
 #include "storage/report_store.h"
 
-#include <filesystem>
 #include <mutex>
 
 #include "base/clock.h"
@@ -240,18 +239,11 @@ ReportStore::ReportStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReportStore::~ReportStore() = default;
 
 Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"reports", "finding_decisions", "report_outbox", "followups", "ai_findings"}, "report");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables(
-      {"reports", "finding_decisions", "report_outbox", "followups", "ai_findings"}, index_path, "report"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<ReportStore>(new ReportStore(std::move(impl)));
 }
 

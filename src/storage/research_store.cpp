@@ -1,6 +1,5 @@
 #include "storage/research_store.h"
 
-#include <filesystem>
 #include <functional>
 #include <mutex>
 
@@ -120,18 +119,11 @@ ResearchStore::ResearchStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 ResearchStore::~ResearchStore() = default;
 
 Result<std::unique_ptr<ResearchStore>> ResearchStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"cohorts", "cohort_studies", "exports"}, "research");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(
-      impl->reader->RequireTables({"cohorts", "cohort_studies", "exports"}, index_path, "research"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<ResearchStore>(new ResearchStore(std::move(impl)));
 }
 

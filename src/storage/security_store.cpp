@@ -1,6 +1,5 @@
 #include "storage/security_store.h"
 
-#include <filesystem>
 #include <functional>
 #include <mutex>
 
@@ -139,18 +138,11 @@ SecurityStore::SecurityStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 SecurityStore::~SecurityStore() = default;
 
 Result<std::unique_ptr<SecurityStore>> SecurityStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"users", "sessions", "api_tokens"}, "security");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(
-      impl->reader->RequireTables({"users", "sessions", "api_tokens"}, index_path, "security"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<SecurityStore>(new SecurityStore(std::move(impl)));
 }
 

@@ -3,6 +3,7 @@
 #include "storage/fuzzy.h"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace radflow::storage {
@@ -116,6 +117,22 @@ Status SqliteDb::RequireTables(const std::vector<std::string>& tables, const std
 
 Status SqliteDb::Error(const std::string& what) const {
   return {ErrorCode::kDatabaseError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
+}
+
+Result<StoreConnections> OpenStoreConnections(const std::string& index_path, const std::vector<std::string>& tables,
+                                              const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::exists(index_path, ec)) {
+    return Status(ErrorCode::kNotFound, "no index database at " + index_path);
+  }
+  StoreConnections c;
+  for (auto* slot : {&c.writer, &c.reader}) {
+    auto db = SqliteDb::Open(index_path);
+    if (!db.ok()) return db.status();
+    *slot = std::move(db.value());
+  }
+  RADFLOW_RETURN_IF_ERROR(c.reader->RequireTables(tables, index_path, what));
+  return c;
 }
 
 }  // namespace radflow::storage

@@ -66,4 +66,14 @@ class SqliteDb {
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
+// A store's two connections on index.db: one for its writes (BEGIN IMMEDIATE), one for reads,
+// so that a read never waits for a write.
+struct StoreConnections {
+  std::unique_ptr<SqliteDb> writer, reader;
+};
+// Opens them after checking that index.db exists (NotFound) and that the Index has migrated
+// the store's `tables` (RequireTables; `what` names the store in the error).
+Result<StoreConnections> OpenStoreConnections(const std::string& index_path, const std::vector<std::string>& tables,
+                                              const std::string& what);
+
 }  // namespace radflow::storage

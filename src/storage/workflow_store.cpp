@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <mutex>
 #include <sstream>
 
@@ -210,17 +209,11 @@ WorkflowStore::WorkflowStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 WorkflowStore::~WorkflowStore() = default;
 
 Result<std::unique_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& index_path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return {ErrorCode::kNotFound, "no index database at " + index_path};
-  }
+  auto conns = OpenStoreConnections(index_path, {"worklist", "worklist_audit"}, "worklist");
+  if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
-  for (auto* slot : {&impl->writer, &impl->reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(impl->reader->RequireTables({"worklist", "worklist_audit"}, index_path, "worklist"));
+  impl->writer = std::move(conns->writer);
+  impl->reader = std::move(conns->reader);
   return std::unique_ptr<WorkflowStore>(new WorkflowStore(std::move(impl)));
 }
 

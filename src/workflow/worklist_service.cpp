@@ -126,9 +126,9 @@ void WorklistService::OnAiStudyChanged(const std::string& study_uid) {
   Enqueue({Input::Kind::kAi, study_uid, "", 0});
 }
 
-void WorklistService::OnOrderChanged(const std::string& accession, const std::string& study_uid) {
+void WorklistService::OnOrderChanged(const std::string& study_uid) {
   if (study_uid.empty() || !options_.order_facts) return;
-  Enqueue({Input::Kind::kOrder, study_uid, accession, 0});
+  Enqueue({Input::Kind::kOrder, study_uid, "", 0});
 }
 
 bool WorklistService::ApplyOrderFacts(const storage::WorklistItem& item) {

@@ -109,8 +109,8 @@ class WorklistService {
   void OnAiJobChanged(int64_t job_id);
   void OnAiStudyChanged(const std::string& study_uid);
   // An order changed (OrderService's on_change): the item of its study re-reads the order's
-  // priority and reason. Either key may be empty; quick (queued).
-  void OnOrderChanged(const std::string& accession, const std::string& study_uid);
+  // priority and reason (looked up by the item's own accession and UID); quick (queued).
+  void OnOrderChanged(const std::string& study_uid);
 
   // Readers' actions (REST). kNotFound, kConflict, kInvalidArgument as reading_state.h.
   Result<storage::WorklistItem> Claim(const std::string& study_uid, const std::string& reader);

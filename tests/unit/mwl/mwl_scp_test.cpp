@@ -435,6 +435,11 @@ TEST_F(MwlScpTest, MppsInProgressCompletedAndStatuses) {
   EXPECT_EQ((*mpps)->status, "COMPLETED");
   EXPECT_EQ((*mpps)->order_id, a.id);
   EXPECT_NE((*mpps)->dataset_json.find("00400252"), std::string::npos);
+  // The N-SET's attributes are merged into the N-CREATE's: the start date sent only at
+  // N-CREATE is still there, beside the end date of the N-SET.
+  EXPECT_EQ((*mpps)->dataset_json.front(), '{');
+  EXPECT_NE((*mpps)->dataset_json.find("00400244"), std::string::npos) << (*mpps)->dataset_json;
+  EXPECT_NE((*mpps)->dataset_json.find("00400250"), std::string::npos) << (*mpps)->dataset_json;
   // After COMPLETED: 0x0110 Processing failure, ErrorID A710 and a comment.
   auto again = MppsSetDataset("DISCONTINUED");
   r = scu.Set(uid, *again);

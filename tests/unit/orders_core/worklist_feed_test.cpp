@@ -63,7 +63,7 @@ TEST(WorklistFeed, OrderPriorityAndReasonReachTheReadingWorklist) {
   order_options.protocol_rules = ProtocolRules{};
   order_options.on_change = [&](const storage::OrderRow& o) {
     if (worklist_ptr) {
-      worklist_ptr->OnOrderChanged(o.accession_number, o.linked_study_uid.empty() ? o.study_uid : o.linked_study_uid);
+      worklist_ptr->OnOrderChanged(o.linked_study_uid.empty() ? o.study_uid : o.linked_study_uid);
     }
   };
   OrderService orders(**orders_store, order_options);

@@ -3,8 +3,6 @@
 // opening hours into performed / lost to no-shows / still booked / free.
 import type { StationDay } from '../api/scheduling';
 
-const DAY = 86_400_000;
-
 /** Local midnight of the Monday of the week of `ms`. */
 export function weekStart(ms: number): number {
   const d = new Date(ms);
@@ -152,4 +150,3 @@ export function daysLabel(days: string | undefined): string {
   return idx.map((i) => WEEK[i]).join(', ');
 }
 
-export { DAY };

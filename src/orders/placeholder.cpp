@@ -1,1 +1,0 @@
-// placeholder (issue 14 scaffold): replaced by its owner (/tmp/contract14.md).
