@@ -50,12 +50,8 @@ int RunTrain(const NoshowCliOptions& o) {
 // Every row's features, split and label (and the model's risk on the test part), so that a
 // peer (bench/noshow_bench.py) fits on exactly the same matrix and split.
 Status WriteFeatures(const std::string& path, const std::vector<noshow::Appointment>& rows,
-                     const noshow::Evaluation& ev, double smoothing) {
-  std::vector<noshow::Appointment> train;
-  for (const auto& r : rows) {
-    if (r.day < ev.cut_day) train.push_back(r);
-  }
-  const noshow::Encoding enc = noshow::FitEncoding(train, smoothing);
+                     const noshow::Evaluation& ev) {
+  const noshow::Encoding& enc = ev.encoding;  // the evaluated model's own
   std::vector<double> risk(rows.size(), -1);
   for (size_t k = 0; k < ev.test_index.size(); ++k) risk[ev.test_index[k]] = ev.test_scores[k];
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -97,7 +93,7 @@ int RunEvaluate(const NoshowCliOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const noshow::Evaluation& e = ev.value();
   if (!o.features_out.empty()) {
-    if (Status st = WriteFeatures(o.features_out, rows.value(), e, o.params.encoding_smoothing); !st.ok()) {
+    if (Status st = WriteFeatures(o.features_out, rows.value(), e); !st.ok()) {
       return Fail(st.message());
     }
   }

@@ -16,6 +16,18 @@
 
 namespace radflow::dimse {
 
+std::string DatasetString(DcmItem* item, const DcmTagKey& key) {
+  OFString v;
+  if (item && item->findAndGetOFStringArray(key, v).good()) return v.c_str();
+  return "";
+}
+
+void SetErrorComment(DcmDataset** detail, const std::string& message) {
+  if (*detail == nullptr) *detail = new DcmDataset;
+  // ErrorComment is LO: at most 64 characters (PS3.7 C.4).
+  (*detail)->putAndInsertString(DCM_ErrorComment, message.substr(0, 64).c_str());
+}
+
 namespace {
 
 const char* kUncompressed[] = {UID_LittleEndianExplicitTransferSyntax,
@@ -86,12 +98,6 @@ std::pair<std::string, std::string> StudyPatient(const DimseServices& services,
   return {get(dicom::tags::kPatientID), get(dicom::tags::kPatientName)};
 }
 
-std::string DatasetString(DcmDataset* ds, const DcmTagKey& key) {
-  OFString v;
-  if (ds && ds->findAndGetOFStringArray(key, v).good()) return v.c_str();
-  return "";
-}
-
 // ---- C-STORE -------------------------------------------------------------------------
 
 struct StoreContext {
@@ -118,12 +124,6 @@ std::string ToHex(Uint16 v) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04X", v);
   return buf;
-}
-
-void SetErrorComment(DcmDataset** detail, const std::string& message) {
-  if (*detail == nullptr) *detail = new DcmDataset;
-  // ErrorComment is LO: at most 64 characters (PS3.7 C.4).
-  (*detail)->putAndInsertString(DCM_ErrorComment, message.substr(0, 64).c_str());
 }
 
 void StoreCallback(void* data, T_DIMSE_StoreProgress* progress, T_DIMSE_C_StoreRQ* req,

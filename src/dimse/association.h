@@ -21,6 +21,12 @@ namespace radflow::dimse {
 // With `orders`, also Modality Worklist FIND and MPPS (uncompressed syntaxes).
 OFCondition NegotiateContexts(T_ASC_Parameters* params, bool orders = false);
 
+// The value of `key` in `item` ("" when absent; multiple values '\'-joined).
+std::string DatasetString(DcmItem* item, const DcmTagKey& key);
+// Sets the ErrorComment (LO, at most 64 characters, PS3.7 C.4) of a response's status
+// detail, creating the detail when there is none.
+void SetErrorComment(DcmDataset** detail, const std::string& message);
+
 // Who is calling, from where, and what the access rules let it do (docs/dicom-access.md).
 struct AssociationInfo {
   std::string calling_ae;

@@ -19,12 +19,6 @@ namespace radflow::dimse {
 
 namespace {
 
-std::string Get(DcmItem* item, const DcmTagKey& key) {
-  OFString v;
-  if (item && item->findAndGetOFStringArray(key, v).good()) return v.c_str();
-  return "";
-}
-
 void Copy(DIC_UI dst, const std::string& src) {
   std::strncpy(dst, src.c_str(), DIC_UI_LEN);
   dst[DIC_UI_LEN] = '\0';
@@ -42,8 +36,8 @@ OFCondition ReceiveDataset(T_ASC_Association* assoc, T_DIMSE_DataSetType type, D
 // "may no longer be updated", ErrorID A710 (PS3.4 F.7.2.2.2).
 DcmDataset* Detail(const orders::MppsOutcome& out) {
   if (out.status == 0 || out.comment.empty()) return nullptr;
-  auto* d = new DcmDataset;
-  d->putAndInsertString(DCM_ErrorComment, out.comment.substr(0, 64).c_str());
+  DcmDataset* d = nullptr;
+  SetErrorComment(&d, out.comment);
   if (out.status == 0x0110) d->putAndInsertUint16(DCM_ErrorID, 0xA710);
   return d;
 }
@@ -67,20 +61,20 @@ orders::MppsInput MppsInputFromDataset(DcmDataset* ds, const std::string& sop_in
   in.sop_instance_uid = sop_instance_uid;
   in.calling_ae = calling_ae;
   if (!ds) return in;
-  in.status = Get(ds, DCM_PerformedProcedureStepStatus);
-  in.station_ae = Get(ds, DCM_PerformedStationAETitle);
-  in.modality = Get(ds, DCM_Modality);
-  in.start_date = Get(ds, DCM_PerformedProcedureStepStartDate);
-  in.start_time = Get(ds, DCM_PerformedProcedureStepStartTime);
-  in.end_date = Get(ds, DCM_PerformedProcedureStepEndDate);
-  in.end_time = Get(ds, DCM_PerformedProcedureStepEndTime);
-  in.patient_id = Get(ds, DCM_PatientID);
-  in.patient_name = Get(ds, DCM_PatientName);
+  in.status = DatasetString(ds, DCM_PerformedProcedureStepStatus);
+  in.station_ae = DatasetString(ds, DCM_PerformedStationAETitle);
+  in.modality = DatasetString(ds, DCM_Modality);
+  in.start_date = DatasetString(ds, DCM_PerformedProcedureStepStartDate);
+  in.start_time = DatasetString(ds, DCM_PerformedProcedureStepStartTime);
+  in.end_date = DatasetString(ds, DCM_PerformedProcedureStepEndDate);
+  in.end_time = DatasetString(ds, DCM_PerformedProcedureStepEndTime);
+  in.patient_id = DatasetString(ds, DCM_PatientID);
+  in.patient_name = DatasetString(ds, DCM_PatientName);
   DcmItem* step = nullptr;
   if (ds->findAndGetSequenceItem(DCM_ScheduledStepAttributesSequence, step, 0).good() && step) {
-    in.accession_number = Get(step, DCM_AccessionNumber);
-    in.study_uid = Get(step, DCM_StudyInstanceUID);
-    in.requested_procedure_id = Get(step, DCM_RequestedProcedureID);
+    in.accession_number = DatasetString(step, DCM_AccessionNumber);
+    in.study_uid = DatasetString(step, DCM_StudyInstanceUID);
+    in.requested_procedure_id = DatasetString(step, DCM_RequestedProcedureID);
   }
   // DcmDataset::writeJson writes the members only; the object braces are ours (as in
   // dicom/json_model.cpp), so that an N-SET's attributes merge into the N-CREATE's.

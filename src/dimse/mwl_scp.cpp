@@ -29,12 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Get(DcmItem* item, const DcmTagKey& key) {
-  OFString v;
-  if (item && item->findAndGetOFStringArray(key, v).good()) return v.c_str();
-  return "";
-}
-
 DcmItem* SpsItem(DcmItem& ds) {
   DcmItem* sps = nullptr;
   if (ds.findAndGetSequenceItem(DCM_ScheduledProcedureStepSequence, sps, 0).good()) return sps;
@@ -281,24 +275,24 @@ bool HasNonAscii(DcmItem& item) {
 
 Result<orders::WorklistQuery> WorklistQueryFromIdentifier(DcmDataset& request) {
   orders::WorklistQuery q;
-  q.patient_id = Get(&request, DCM_PatientID);
-  q.issuer_of_patient_id = Get(&request, DCM_IssuerOfPatientID);
-  q.patient_name = Get(&request, DCM_PatientName);
-  q.accession_number = Get(&request, DCM_AccessionNumber);
-  q.requested_procedure_id = Get(&request, DCM_RequestedProcedureID);
-  q.study_uid = Get(&request, DCM_StudyInstanceUID);
-  q.referring_physician = Get(&request, DCM_ReferringPhysicianName);
-  q.priority = Get(&request, DCM_RequestedProcedurePriority);
-  q.patient_sex = Get(&request, DCM_PatientSex);
-  q.birth_date = Get(&request, DCM_PatientBirthDate);
+  q.patient_id = DatasetString(&request, DCM_PatientID);
+  q.issuer_of_patient_id = DatasetString(&request, DCM_IssuerOfPatientID);
+  q.patient_name = DatasetString(&request, DCM_PatientName);
+  q.accession_number = DatasetString(&request, DCM_AccessionNumber);
+  q.requested_procedure_id = DatasetString(&request, DCM_RequestedProcedureID);
+  q.study_uid = DatasetString(&request, DCM_StudyInstanceUID);
+  q.referring_physician = DatasetString(&request, DCM_ReferringPhysicianName);
+  q.priority = DatasetString(&request, DCM_RequestedProcedurePriority);
+  q.patient_sex = DatasetString(&request, DCM_PatientSex);
+  q.birth_date = DatasetString(&request, DCM_PatientBirthDate);
   if (DcmItem* sps = SpsItem(request)) {
-    q.station_ae = Get(sps, DCM_ScheduledStationAETitle);
-    q.modality = Get(sps, DCM_Modality);
-    q.start_date = Get(sps, DCM_ScheduledProcedureStepStartDate);
-    q.start_time = Get(sps, DCM_ScheduledProcedureStepStartTime);
-    q.performing_physician = Get(sps, DCM_ScheduledPerformingPhysicianName);
-    q.step_id = Get(sps, DCM_ScheduledProcedureStepID);
-    q.step_status = Get(sps, DCM_ScheduledProcedureStepStatus);
+    q.station_ae = DatasetString(sps, DCM_ScheduledStationAETitle);
+    q.modality = DatasetString(sps, DCM_Modality);
+    q.start_date = DatasetString(sps, DCM_ScheduledProcedureStepStartDate);
+    q.start_time = DatasetString(sps, DCM_ScheduledProcedureStepStartTime);
+    q.performing_physician = DatasetString(sps, DCM_ScheduledPerformingPhysicianName);
+    q.step_id = DatasetString(sps, DCM_ScheduledProcedureStepID);
+    q.step_status = DatasetString(sps, DCM_ScheduledProcedureStepStatus);
   }
   RADFLOW_RETURN_IF_ERROR(orders::ValidateQuery(q));
   return q;
@@ -326,7 +320,7 @@ Result<storage::OrderRow> ReadWorklistItem(const std::string& path) {
   DcmDataset& ds = *file.getDataset();
   cond = ds.convertToUTF8();
   if (cond.bad()) {
-    return {ErrorCode::kInvalidDicom, path + ": SpecificCharacterSet '" + Get(&ds, DCM_SpecificCharacterSet) +
+    return {ErrorCode::kInvalidDicom, path + ": SpecificCharacterSet '" + DatasetString(&ds, DCM_SpecificCharacterSet) +
                                           "' cannot be converted to UTF-8: " + cond.text()};
   }
   DcmItem* sps = SpsItem(ds);
@@ -337,19 +331,19 @@ Result<storage::OrderRow> ReadWorklistItem(const std::string& path) {
   storage::OrderRow o;
   o.source = "dicom";
   o.status = "scheduled";
-  o.accession_number = Get(&ds, DCM_AccessionNumber);
-  o.referring_physician = Get(&ds, DCM_ReferringPhysicianName);
-  o.patient_name = Get(&ds, DCM_PatientName);
-  o.patient_id = Get(&ds, DCM_PatientID);
-  o.issuer_of_patient_id = Get(&ds, DCM_IssuerOfPatientID);
-  o.birth_date = Get(&ds, DCM_PatientBirthDate);
-  o.sex = Get(&ds, DCM_PatientSex);
-  o.study_uid = Get(&ds, DCM_StudyInstanceUID);
-  o.procedure_text = Get(&ds, DCM_RequestedProcedureDescription);
-  o.requested_procedure_id = Get(&ds, DCM_RequestedProcedureID);
-  o.reason = Get(&ds, DCM_ReasonForTheRequestedProcedure);
-  o.placer_order_number = Get(&ds, DCM_PlacerOrderNumberImagingServiceRequest);
-  o.filler_order_number = Get(&ds, DCM_FillerOrderNumberImagingServiceRequest);
+  o.accession_number = DatasetString(&ds, DCM_AccessionNumber);
+  o.referring_physician = DatasetString(&ds, DCM_ReferringPhysicianName);
+  o.patient_name = DatasetString(&ds, DCM_PatientName);
+  o.patient_id = DatasetString(&ds, DCM_PatientID);
+  o.issuer_of_patient_id = DatasetString(&ds, DCM_IssuerOfPatientID);
+  o.birth_date = DatasetString(&ds, DCM_PatientBirthDate);
+  o.sex = DatasetString(&ds, DCM_PatientSex);
+  o.study_uid = DatasetString(&ds, DCM_StudyInstanceUID);
+  o.procedure_text = DatasetString(&ds, DCM_RequestedProcedureDescription);
+  o.requested_procedure_id = DatasetString(&ds, DCM_RequestedProcedureID);
+  o.reason = DatasetString(&ds, DCM_ReasonForTheRequestedProcedure);
+  o.placer_order_number = DatasetString(&ds, DCM_PlacerOrderNumberImagingServiceRequest);
+  o.filler_order_number = DatasetString(&ds, DCM_FillerOrderNumberImagingServiceRequest);
   std::set<DcmTagKey> modelled = {
       DCM_SpecificCharacterSet, DCM_AccessionNumber, DCM_ReferringPhysicianName, DCM_PatientName,
       DCM_PatientID, DCM_IssuerOfPatientID, DCM_PatientBirthDate, DCM_PatientSex, DCM_StudyInstanceUID,
@@ -358,15 +352,15 @@ Result<storage::OrderRow> ReadWorklistItem(const std::string& path) {
       DCM_FillerOrderNumberImagingServiceRequest};
   DcmItem* code = nullptr;
   if (ds.findAndGetSequenceItem(DCM_RequestedProcedureCodeSequence, code, 0).good() && code) {
-    o.procedure_code = Get(code, DCM_CodeValue);
-    o.procedure_scheme = Get(code, DCM_CodingSchemeDesignator);
-    if (o.procedure_text.empty()) o.procedure_text = Get(code, DCM_CodeMeaning);
+    o.procedure_code = DatasetString(code, DCM_CodeValue);
+    o.procedure_scheme = DatasetString(code, DCM_CodingSchemeDesignator);
+    if (o.procedure_text.empty()) o.procedure_text = DatasetString(code, DCM_CodeMeaning);
     // Kept as it was when the order cannot give it back the same (a meaning of its own).
-    if (Get(code, DCM_CodeMeaning) == o.procedure_text && !o.procedure_scheme.empty()) {
+    if (DatasetString(code, DCM_CodeMeaning) == o.procedure_text && !o.procedure_scheme.empty()) {
       modelled.insert(DCM_RequestedProcedureCodeSequence);
     }
   }
-  const std::string priority = Get(&ds, DCM_RequestedProcedurePriority);
+  const std::string priority = DatasetString(&ds, DCM_RequestedProcedurePriority);
   if (!priority.empty()) {
     static const std::set<std::string> kPriorities = {"STAT", "HIGH", "ROUTINE", "MEDIUM", "LOW"};
     if (!kPriorities.count(priority)) {
@@ -375,12 +369,12 @@ Result<storage::OrderRow> ReadWorklistItem(const std::string& path) {
     }
     o.priority = priority;
   }
-  o.modality = Get(sps, DCM_Modality);
-  o.station_ae = Get(sps, DCM_ScheduledStationAETitle);
-  o.station_name = Get(sps, DCM_ScheduledStationName);
-  o.procedure_step_id = Get(sps, DCM_ScheduledProcedureStepID);
-  const std::string date = Get(sps, DCM_ScheduledProcedureStepStartDate);
-  const std::string time = Get(sps, DCM_ScheduledProcedureStepStartTime);
+  o.modality = DatasetString(sps, DCM_Modality);
+  o.station_ae = DatasetString(sps, DCM_ScheduledStationAETitle);
+  o.station_name = DatasetString(sps, DCM_ScheduledStationName);
+  o.procedure_step_id = DatasetString(sps, DCM_ScheduledProcedureStepID);
+  const std::string date = DatasetString(sps, DCM_ScheduledProcedureStepStartDate);
+  const std::string time = DatasetString(sps, DCM_ScheduledProcedureStepStartTime);
   if (!date.empty()) {
     o.scheduled_at = orders::FromLocalDicom(date, time);
     if (o.scheduled_at == -1) {
@@ -388,8 +382,8 @@ Result<storage::OrderRow> ReadWorklistItem(const std::string& path) {
                                                date + " " + time + "' is not a date and time"};
     }
   }
-  const int64_t end = orders::FromLocalDicom(Get(sps, DCM_ScheduledProcedureStepEndDate),
-                                             Get(sps, DCM_ScheduledProcedureStepEndTime));
+  const int64_t end = orders::FromLocalDicom(DatasetString(sps, DCM_ScheduledProcedureStepEndDate),
+                                             DatasetString(sps, DCM_ScheduledProcedureStepEndTime));
   if (o.scheduled_at && end > o.scheduled_at) o.duration_minutes = static_cast<int>((end - o.scheduled_at) / 60000);
   const std::set<DcmTagKey> sps_modelled = {
       DCM_Modality, DCM_ScheduledStationAETitle, DCM_ScheduledStationName, DCM_ScheduledProcedureStepID,
@@ -421,23 +415,18 @@ struct WorklistFindContext {
   DcmDataset* detail = nullptr;  // handed to DCMTK, which deletes it
 };
 
-void SetComment(DcmDataset** detail, const std::string& message) {
-  if (*detail == nullptr) *detail = new DcmDataset;
-  (*detail)->putAndInsertString(DCM_ErrorComment, message.substr(0, 64).c_str());  // LO
-}
-
 void WorklistFindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDataset* request, int,
                           T_DIMSE_C_FindRSP* rsp, DcmDataset** response, DcmDataset** detail) {
   auto* ctx = static_cast<WorklistFindContext*>(data);
   *response = nullptr;
   if (!ctx->started) {
     ctx->started = true;
-    ctx->patient_id = Get(request, DCM_PatientID);
-    ctx->patient_name = Get(request, DCM_PatientName);
+    ctx->patient_id = DatasetString(request, DCM_PatientID);
+    ctx->patient_name = DatasetString(request, DCM_PatientName);
     if (!ctx->info->allow.query) {
       ctx->refused = true;
       rsp->DimseStatus = 0x0124;  // PS3.7 C.5: Refused - Not Authorized
-      SetComment(&ctx->detail, "not authorized to query (docs/dicom-access.md)");
+      SetErrorComment(&ctx->detail, "not authorized to query (docs/dicom-access.md)");
       *detail = ctx->detail;
       return;
     }
@@ -455,7 +444,7 @@ void WorklistFindCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ*, DcmDa
     // PS3.4 K.4.1.1.4 (C.4.1.1.4): 0xA900 identifier does not match SOP class, 0xC000 unable to process.
     rsp->DimseStatus = ctx->error.code() == ErrorCode::kInvalidArgument ? STATUS_FIND_Error_DataSetDoesNotMatchSOPClass
                                                                         : STATUS_FIND_Failed_UnableToProcess;
-    SetComment(&ctx->detail, ctx->error.message());
+    SetErrorComment(&ctx->detail, ctx->error.message());
     *detail = ctx->detail;
     return;
   }

@@ -49,6 +49,7 @@ Result<Evaluation> EvaluateTemporal(const std::vector<Appointment>& rows, const 
   auto model = Train(train, params);
   if (!model.ok()) return model.status();
   ev.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ev.encoding = model.value()->encoding();
   ev.test_scores = model.value()->RiskMany(test);
   for (double s : ev.test_scores) {
     if (s < 0) return Status(ErrorCode::kInternal, "prediction failed");

@@ -97,6 +97,8 @@ class Model {
   virtual std::vector<double> RiskMany(const std::vector<AppointmentFeatures>& rows) const = 0;
   // Writes the model file (XGBoost JSON with the encoding as an attribute).
   virtual Status Save(const std::string& path) const = 0;
+  // The neighbourhood encoding the model was trained with.
+  virtual const Encoding& encoding() const = 0;
 };
 
 Result<std::unique_ptr<Model>> Train(const std::vector<Appointment>& rows, const TrainParams& params);
@@ -115,6 +117,7 @@ struct Evaluation {
   std::vector<size_t> test_index;   // rows' indices of the test part
   std::vector<double> test_scores;  // the model's risk, same order
   double train_seconds = 0;
+  Encoding encoding;  // the trained model's (fitted on the training rows)
 };
 Result<Evaluation> EvaluateTemporal(const std::vector<Appointment>& rows, const TrainParams& params);
 

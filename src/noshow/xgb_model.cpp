@@ -41,6 +41,7 @@ class XgbModel final : public Model {
  public:
   XgbModel(BoosterHandle booster, Encoding enc) : booster_(booster), enc_(std::move(enc)) {}
   ~XgbModel() override { XGBoosterFree(booster_); }
+  const Encoding& encoding() const override { return enc_; }
 
   double Risk(const AppointmentFeatures& a) const override {
     const std::vector<double> r = RiskMany({a});

@@ -527,18 +527,9 @@ Status OrderService::OnStudyArrived(const std::string& study_uid, const std::str
                                     const std::string& patient_id, const std::string& patient_name,
                                     const std::string& modalities, const std::string& study_date) {
   if (study_uid.empty()) return {ErrorCode::kInvalidArgument, "study_uid: empty"};
-  std::optional<OrderRow> order;
-  if (!accession.empty()) {
-    auto by_acc = store_.FindByAccession(accession);
-    if (!by_acc.ok()) return by_acc.status();
-    order = *by_acc;
-  }
-  if (!order) {
-    // The modality used the StudyInstanceUID the worklist gave it.
-    auto by_uid = store_.FindByStudyUid(study_uid);
-    if (!by_uid.ok()) return by_uid.status();
-    order = *by_uid;
-  }
+  auto found = OrderOfStudy(accession, study_uid);
+  if (!found.ok()) return found.status();
+  std::optional<OrderRow> order = std::move(*found);
   const int64_t now = UnixMillis();
   if (!order) {
     storage::UnmatchedStudyRow u;
@@ -610,17 +601,21 @@ Status OrderService::Reconcile(const std::string& study_uid, int64_t order_id, c
   return Status::Ok();
 }
 
-std::optional<OrderFacts> OrderService::FactsFor(const std::string& accession, const std::string& study_uid) {
-  std::optional<OrderRow> order;
+Result<std::optional<OrderRow>> OrderService::OrderOfStudy(const std::string& accession,
+                                                           const std::string& study_uid) {
   if (!accession.empty()) {
     auto by_acc = store_.FindByAccession(accession);
-    if (by_acc.ok()) order = *by_acc;
+    if (!by_acc.ok() || by_acc->has_value()) return by_acc;
   }
-  if (!order && !study_uid.empty()) {
-    auto by_uid = store_.FindByStudyUid(study_uid);
-    if (by_uid.ok()) order = *by_uid;
-  }
-  if (!order || order->status == "cancelled") return std::nullopt;
+  if (study_uid.empty()) return std::optional<OrderRow>();
+  return store_.FindByStudyUid(study_uid);
+}
+
+std::optional<OrderFacts> OrderService::FactsFor(const std::string& accession, const std::string& study_uid) {
+  auto found = OrderOfStudy(accession, study_uid);
+  if (!found.ok() || !found->has_value()) return std::nullopt;
+  const std::optional<OrderRow>& order = *found;
+  if (order->status == "cancelled") return std::nullopt;
   OrderFacts f;
   f.order_id = order->id;
   f.priority = order->priority;

@@ -140,6 +140,9 @@ class OrderService {
 
  private:
   void Changed(const storage::OrderRow& row);
+  // The order of a study: the one with its accession, else the one whose StudyInstanceUID the
+  // worklist gave the modality (or that was linked to it); nullopt when none.
+  Result<std::optional<storage::OrderRow>> OrderOfStudy(const std::string& accession, const std::string& study_uid);
   Status ApplyAdt(const hl7::Message& msg, const std::string& user);
   Status ApplyOrders(const hl7::Message& msg, const std::string& user);
   // The order an HL7 change or a resent NW means: by placer number, accession, filler number.

@@ -140,14 +140,7 @@ MppsOutcome OrderService::MppsCreate(const MppsInput& in) {
   // The order it performs: by accession, by StudyInstanceUID, by RequestedProcedureID of
   // the patient (Scheduled Step Attributes Sequence, PS3.3 C.4.13).
   std::optional<OrderRow> order;
-  if (!in.accession_number.empty()) {
-    auto r = store_.FindByAccession(in.accession_number);
-    if (r.ok() && r->has_value()) order = **r;
-  }
-  if (!order && !in.study_uid.empty()) {
-    auto r = store_.FindByStudyUid(in.study_uid);
-    if (r.ok() && r->has_value()) order = **r;
-  }
+  if (auto r = OrderOfStudy(in.accession_number, in.study_uid); r.ok()) order = std::move(*r);
   if (!order && !in.requested_procedure_id.empty() && !in.patient_id.empty()) {
     storage::OrderFilter f;
     f.patient_id = in.patient_id;
