@@ -51,8 +51,8 @@ namespace radflow::server {
 namespace {
 
 // The orders' clock work (docs/orders.md): every minute, appointments past their slot and
-// grace become no-shows; every hour (and soon after a new appointment, when a model is
-// loaded) the scheduled appointments are re-scored.
+// grace become no-shows; with a model loaded, every hour the scheduled appointments are
+// re-scored, and a new one is scored on its own at the next tick (10 s).
 class OrderTimer {
  public:
   explicit OrderTimer(orders::OrderService& orders, bool scoring) : orders_(orders), scoring_(scoring) {}
