@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "radiomics/ibsi_reference.h"
 #include "radiomics/radiomics.h"
 
 namespace radflow::radiomics {
@@ -94,12 +95,11 @@ std::map<std::string, Reference> ReadReferences(const std::string& path) {
   return refs;
 }
 
-// Reference values are published to 3 significant digits: allow half a unit of the third
-// digit on top of the tolerance.
 double Allowed(const Reference& r) {
-  const double rounding =
-      r.value == 0 ? 1e-9 : 0.5 * std::pow(10.0, std::floor(std::log10(std::abs(r.value))) - 2);
-  return r.tolerance + rounding * (1 + 1e-9);
+  IbsiReferenceRow row;
+  row.printed = r.text;
+  row.tolerance = r.tolerance;
+  return AllowedDeviation(row);
 }
 
 TEST(IbsiPhantom, FeaturesWithinTolerance) {

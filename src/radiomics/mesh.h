@@ -1,0 +1,25 @@
+// The ROI surface for IBSI 3.1 (morphology): a marching-cubes mesh of the mask. Internal to
+// the radiomics module (morphology.cpp); no ITK type shows here.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "imaging/volume.h"
+
+namespace radflow::radiomics {
+
+using MeshPoint = std::array<double, 3>;  // mm, in the mask's index frame scaled by spacing
+
+struct TriangleMesh {
+  std::vector<std::array<MeshPoint, 3>> triangles;  // wound counter-clockwise seen from outside
+};
+
+// IBSI 3.1.1: the mask padded with one empty voxel on every side, iso-level 0.5 between
+// inside and outside voxel centres, so every vertex lies halfway along a voxel edge. Point
+// (0, 0, 0) is the centre of voxel (0, 0, 0); axis a is scaled by spacing[a]. The
+// triangulation is Lorensen and Cline's marching-cubes case table as ITK implements it
+// (itk::BinaryMask3DMeshSource). An empty mask gives an empty mesh.
+TriangleMesh MarchingCubesMesh(const imaging::Mask& mask);
+
+}  // namespace radflow::radiomics
