@@ -212,7 +212,14 @@ int main(int argc, char** argv) {
   rad->add_option("--image", ro.image, "NIfTI file or DICOM series folder")->required();
   rad->add_option("--mask", ro.mask, "NIfTI mask, RTSTRUCT or DICOM SEG")->required();
   rad->add_option("--roi", ro.roi, "ROI name in the RTSTRUCT, or segment label/number in the SEG");
-  rad->add_option("--config", ro.config, "IBSI configuration A..E, or a JSON file")->capture_default_str();
+  rad->add_option("--config", ro.config,
+                  "IBSI CT configuration A..E (the image must be a CT: some voxel <= -100 HU, all within "
+                  "[-32768, 32767]), phantom (the IBSI digital phantom), or a JSON file")
+      ->required();
+  rad->add_flag("--diagnostics", ro.diagnostics, "also every IBSI diagnostic value (under its IBSI tag)");
+  rad->add_option("--reference", ro.reference,
+                  "z-rad IBSI reference table (CSV) to compare with: adds reference, tolerance, allowed, "
+                  "deviation, within; summary on stderr");
   rad->add_option("--format", ro.format, "csv | json")->capture_default_str();
 
   int fill = 100000;

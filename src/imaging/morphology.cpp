@@ -1,5 +1,6 @@
 #include "imaging/morphology.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <vector>
@@ -127,6 +128,25 @@ Mask FillHolesPerSlice(const Mask& mask, int threads) {
     }
   });
   return out;
+}
+
+std::optional<IndexBox> NonZeroBox(const Mask& mask) {
+  const auto& n = mask.geometry().size;
+  IndexBox box{{n[0], n[1], n[2]}, {0, 0, 0}};
+  bool any = false;
+  for (size_t k = 0; k < n[2]; ++k)
+    for (size_t j = 0; j < n[1]; ++j)
+      for (size_t i = 0; i < n[0]; ++i) {
+        if (mask.at(i, j, k) == 0) continue;
+        any = true;
+        const size_t p[3] = {i, j, k};
+        for (int a = 0; a < 3; ++a) {
+          box.lo[a] = std::min(box.lo[a], p[a]);
+          box.hi[a] = std::max(box.hi[a], p[a]);
+        }
+      }
+  if (!any) return std::nullopt;
+  return box;
 }
 
 }  // namespace radflow::imaging

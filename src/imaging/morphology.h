@@ -3,6 +3,9 @@
 // functions; outside the grid counts as background.
 #pragma once
 
+#include <array>
+#include <optional>
+
 #include "imaging/volume.h"
 
 namespace radflow::imaging {
@@ -18,5 +21,12 @@ Mask FillHoles(const Mask& mask);
 // The same within each slice (4-connectivity in the (i, j) plane): a region enclosed in its
 // slice is filled even where it opens into the slices above or below. Slices in parallel.
 Mask FillHolesPerSlice(const Mask& mask, int threads = 1);
+
+// The smallest index box holding every non-zero voxel (inclusive bounds); none when the
+// mask is empty.
+struct IndexBox {
+  std::array<size_t, 3> lo, hi;
+};
+std::optional<IndexBox> NonZeroBox(const Mask& mask);
 
 }  // namespace radflow::imaging

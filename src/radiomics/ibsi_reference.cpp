@@ -40,10 +40,13 @@ std::optional<double> HalfUnitOfLastDigit(std::string_view s) {
   }
   if (digits == 0) return std::nullopt;
   if (point) return 0.5 * std::pow(10.0, exponent - decimals);
-  // An integer: its trailing zeros are not significant digits (1490 is 1.49e3). A printed 0
-  // is exactly zero: any other value rounds to a non-zero first digit.
+  // An integer. The tables round to three significant digits and print integers in full, so
+  // in an integer of more than three digits the zeros after the third digit are the
+  // rounding's (1490 is 1.49e3: half a unit of the tens), while 60, 100 or 204 are exact to
+  // the unit. A printed 0 is exactly zero: any other value rounds to a non-zero digit.
   if (nonzero == 0) return 0.0;
-  return 0.5 * std::pow(10.0, exponent + trailing_zeros);
+  const int rounded_away = std::min(trailing_zeros, std::max(0, digits - 3));
+  return 0.5 * std::pow(10.0, exponent + rounded_away);
 }
 
 double AllowedDeviation(const IbsiReferenceRow& row) {

@@ -30,19 +30,20 @@ struct IbsiReferenceRow {
   bool diagnostic() const { return family.rfind("Diagnostics", 0) == 0; }
 };
 
-// Half a unit of the last significant digit of a printed number, by the usual convention:
-// every digit after a decimal point is significant ("0.377" -> 0.0005, "0.50" -> 0.005,
-// "1.2e3" -> 50, "3.00E+03" -> 5); the trailing zeros of an integer are not ("204" -> 0.5,
-// "1490" -> 5, "-500" -> 50, "18000000" -> 500000); "0" is exactly zero (-> 0). None for
-// text that is not a number.
+// Half a unit of the last significant digit of a number as the tables print it (rounded to
+// three significant digits): every digit after a decimal point is significant ("0.377" ->
+// 0.0005, "0.50" -> 0.005, "1.2e3" -> 50, "3.00E+03" -> 5); an integer is exact to the unit
+// up to three digits ("204", "100", "60", "-500" -> 0.5), and beyond three digits its
+// trailing zeros are the rounding's ("1490" -> 5, "-1000" -> 5, "18000000" -> 50000); "0"
+// is exactly zero (-> 0). None for text that is not a number.
 std::optional<double> HalfUnitOfLastDigit(std::string_view printed);
 
 // The largest |ours - reference| the rule accepts: tolerance + HalfUnitOfLastDigit(printed).
 double AllowedDeviation(const IbsiReferenceRow& row);
 bool WithinIbsiTolerance(double ours, const IbsiReferenceRow& row);
 
-// Rows of a z-rad export with a reference value, in file order (RFC 4180 quoting; a
-// leading byte-order mark is skipped). An unreadable file or a header without the
+// Rows of a z-rad export with a reference value, in file order (RFC 4180 quoting within a
+// line: the tables have no embedded newlines; a leading byte-order mark is skipped). An unreadable file or a header without the
 // "reference value", "tolerance" and "tag" columns is an error naming the file.
 Result<std::vector<IbsiReferenceRow>> ReadIbsiReferenceTable(const std::string& csv_path);
 

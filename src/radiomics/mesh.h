@@ -16,10 +16,12 @@ struct TriangleMesh {
 };
 
 // IBSI 3.1.1: the mask padded with one empty voxel on every side, iso-level 0.5 between
-// inside and outside voxel centres, so every vertex lies halfway along a voxel edge. Point
-// (0, 0, 0) is the centre of voxel (0, 0, 0); axis a is scaled by spacing[a]. The
-// triangulation is Lorensen and Cline's marching-cubes case table as ITK implements it
-// (itk::BinaryMask3DMeshSource). An empty mask gives an empty mesh.
+// inside and outside voxel centres, so a vertex lies halfway along a voxel edge, or, where
+// ITK triangulates a cube about its centre, at that centre: always on the half-voxel
+// lattice. Point (0, 0, 0) is the centre of voxel (0, 0, 0); axis a is scaled by
+// spacing[a]. The triangulation is the marching-cubes case table of
+// itk::BinaryMask3DMeshSource (Lorensen and Cline's cases). The mesh is closed and wound
+// consistently (tests/mesh_test.cpp). An empty mask gives an empty mesh.
 TriangleMesh MarchingCubesMesh(const imaging::Mask& mask);
 
 }  // namespace radflow::radiomics

@@ -1,7 +1,6 @@
 // IBSI 3.1 morphological features. The surface is the marching-cubes mesh of mesh.h (the mask
-// padded, iso-level 0.5, vertices halfway along voxel edges, Lorensen and Cline's case table
-// through ITK). On the IBSI digital phantom it gives 556.3 mm^3 and 388.1 mm^2 (reference
-// 556 +- 4 and 388 +- 3).
+// padded, iso-level 0.5, vertices on the half-voxel lattice, ITK's case table). On the IBSI
+// digital phantom it gives 556.3 mm^3 and 388.1 mm^2 (reference 556 +- 4 and 388 +- 3).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -25,8 +24,6 @@ P3 Cross(const P3& a, const P3& b) {
   return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
 double Dot(const P3& a, const P3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-
-
 
 struct Hull {
   double volume = 0, area = 0;

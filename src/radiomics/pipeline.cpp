@@ -6,10 +6,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace radflow::radiomics {
 
 namespace {
+
+// The most grey levels a volume without discretisation may hold (a co-occurrence matrix of
+// 4096 x 4096 doubles is 128 MiB).
+constexpr int kMaxGreyLevels = 4096;
 
 // IBSI 3.5 on the intensities of the intensity mask, with the histogram's own
 // discretisation; the intensity fraction runs over the re-segmentation range when there is
@@ -103,6 +108,25 @@ Result<Extraction> ExtractFeatures(const imaging::ImageVolume& image, const imag
   Extraction out;
   out.chain = std::move(r.value());
   const auto& c = out.chain;
+  if (chain.discretisation == Discretisation::kNone) {
+    // Without discretisation the intensities are the grey levels (the IBSI digital phantom):
+    // the texture matrices need whole numbers from 1 up, and their size grows with the square
+    // of the highest level.
+    const double lo = c.resegmented_roi.min, hi = c.resegmented_roi.max;
+    bool whole = true;
+    for (size_t i = 0; i < c.intensity.data().size() && whole; ++i) {
+      if (c.intensity.data()[i]) whole = c.image.data()[i] == std::round(c.image.data()[i]);
+    }
+    if (!whole || lo < 1 || hi > kMaxGreyLevels) {
+      char why[320];
+      std::snprintf(why, sizeof why,
+                    "without discretisation the ROI's intensities are its grey levels and must be whole numbers "
+                    "from 1 to %d, but they run from %g to %g%s: choose a discretisation (fbs or fbn) or an IBSI "
+                    "CT configuration",
+                    kMaxGreyLevels, lo, hi, whole ? "" : " and are not all whole");
+      return Status(ErrorCode::kInvalidArgument, why);
+    }
+  }
   auto append = [&](std::vector<Feature> f) {
     out.features.insert(out.features.end(), f.begin(), f.end());
   };
@@ -124,6 +148,39 @@ Result<Extraction> ExtractFeatures(const imaging::ImageVolume& image, const imag
   append(Gldzm(c.discretised, c.intensity, &c.morphological));
   append(Ngtdm(c.discretised, c.intensity, settings));
   append(Ngldm(c.discretised, c.intensity, settings));
+  return out;
+}
+
+std::vector<Feature> IbsiDiagnostics(const ChainResult& c) {
+  std::vector<Feature> out;
+  const char* axes[3] = {"x", "y", "z"};
+  auto image = [&](const ImageDiagnostics& d, const std::string& suffix) {
+    for (int a = 0; a < 3; ++a) out.push_back({std::string("img_dim_") + axes[a] + suffix, double(d.dim[a])});
+    for (int a = 0; a < 3; ++a) out.push_back({std::string("vox_dim_") + axes[a] + suffix, d.spacing[a]});
+    out.push_back({"mean_int" + suffix, d.mean});
+    out.push_back({"min_int" + suffix, d.min});
+    out.push_back({"max_int" + suffix, d.max});
+  };
+  // `in`: the intensity mask; `morph`: the morphological mask at that step.
+  auto roi = [&](const MaskDiagnostics& in, const MaskDiagnostics& morph, const std::string& suffix) {
+    for (int a = 0; a < 3; ++a) out.push_back({std::string("int_mask_dim_") + axes[a] + suffix, double(in.dim[a])});
+    for (int a = 0; a < 3; ++a) {
+      out.push_back({std::string("int_mask_bb_dim_") + axes[a] + suffix, double(in.bounding_box[a])});
+    }
+    for (int a = 0; a < 3; ++a) {
+      out.push_back({std::string("morph_mask_bb_dim_") + axes[a] + suffix, double(morph.bounding_box[a])});
+    }
+    out.push_back({"int_mask_vox_count" + suffix, double(in.voxels)});
+    out.push_back({"morph_mask_vox_count" + suffix, double(morph.voxels)});
+    out.push_back({"int_mask_mean_int" + suffix, in.mean});
+    out.push_back({"int_mask_min_int" + suffix, in.min});
+    out.push_back({"int_mask_max_int" + suffix, in.max});
+  };
+  image(c.initial_image, "_init_img");
+  image(c.interpolated_image, "_interp_img");
+  roi(c.initial_roi, c.initial_roi, "_init_roi");
+  roi(c.interpolated_roi, c.interpolated_roi, "_interp_roi");
+  roi(c.resegmented_roi, c.interpolated_roi, "_reseg_roi");
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace radflow::radiomics {
@@ -11,9 +12,18 @@ using imaging::ImageVolume;
 using imaging::Interpolation;
 using imaging::Mask;
 
-Result<ChainSettings> IbsiConfiguration(char name) {
+Result<ChainSettings> IbsiConfiguration(std::string_view name) {
   ChainSettings s;
-  switch (name) {
+  if (name == "phantom") {
+    // Grey levels 1..6 already: the ROI as given, the grey levels as bins, and the
+    // intensity-volume histogram on them in steps of 1 (IBSI 3.5).
+    s.round_intensities = false;
+    s.discretisation = Discretisation::kNone;
+    s.ivh_discretisation = Discretisation::kNone;
+    return s;
+  }
+  if (name.size() == 1 && name[0] >= 'A' && name[0] <= 'E') s.ct_configuration = std::string(name);
+  switch (name.size() == 1 ? name[0] : '\0') {
     case 'A':
       s.two_d = true;
       s.resegment_range = {-500, 400};
@@ -49,7 +59,8 @@ Result<ChainSettings> IbsiConfiguration(char name) {
       s.ivh_bin_number = 1000;
       return s;
   }
-  return Status(ErrorCode::kInvalidArgument, std::string("no IBSI configuration '") + name + "' (A-E)");
+  return Status(ErrorCode::kInvalidArgument,
+                "no IBSI configuration '" + std::string(name) + "' (A-E, or phantom)");
 }
 
 Geometry InterpolationGrid(const Geometry& g, double new_spacing, bool two_d) {
@@ -98,11 +109,58 @@ MaskDiagnostics Diagnose(const ImageVolume& image, const Mask& mask) {
   return d;
 }
 
+ImageDiagnostics DiagnoseImage(const ImageVolume& image) {
+  ImageDiagnostics d;
+  const auto& g = image.geometry();
+  for (int a = 0; a < 3; ++a) {
+    d.dim[a] = g.size[a];
+    d.spacing[a] = g.spacing[a];
+  }
+  double sum = 0;
+  size_t n = 0;
+  d.min = std::numeric_limits<double>::infinity();
+  d.max = -d.min;
+  for (const float v : image.data()) {
+    if (!std::isfinite(v)) {
+      ++d.non_finite;
+      continue;
+    }
+    sum += v;
+    ++n;
+    d.min = std::min<double>(d.min, v);
+    d.max = std::max<double>(d.max, v);
+  }
+  if (n == 0) return ImageDiagnostics{{d.dim[0], d.dim[1], d.dim[2]}, {d.spacing[0], d.spacing[1], d.spacing[2]}, 0, 0, 0, d.non_finite};
+  d.mean = sum / double(n);
+  return d;
+}
+
+Status CheckCtIntensities(const ImageDiagnostics& image, const std::string& configuration) {
+  if (image.min <= -100 && image.min >= -32768 && image.max <= 32767) return Status::Ok();
+  char range[96];
+  std::snprintf(range, sizeof range, "%g to %g", image.min, image.max);
+  return Status(ErrorCode::kInvalidArgument,
+                "configuration " + configuration + " is an IBSI CT configuration, but the image's intensities run " +
+                    "from " + range + ": a CT has some voxel <= -100 HU (air, lung or fat) and all within " +
+                    "[-32768, 32767]; use --config phantom (the IBSI digital phantom) or a JSON configuration file");
+}
+
 Result<ChainResult> RunChain(const ImageVolume& image, const Mask& mask, const ChainSettings& s) {
   if (!image.geometry().SameGrid(mask.geometry(), 1e-3)) {
     return Status(ErrorCode::kInvalidArgument, "the mask is not on the image grid");
   }
   ChainResult r;
+  r.initial_image = DiagnoseImage(image);
+  if (image.data().empty()) return Status(ErrorCode::kInvalidArgument, "the image has no voxels");
+  if (r.initial_image.non_finite > 0) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the image holds " + std::to_string(r.initial_image.non_finite) +
+                      " voxels that are NaN or infinite; radiomics needs a number in every voxel");
+  }
+  if (!s.ct_configuration.empty()) {
+    if (Status st = CheckCtIntensities(r.initial_image, s.ct_configuration); !st.ok()) return st;
+  }
+  r.initial_roi = Diagnose(image, mask);
   if (s.new_spacing) {
     if (*s.new_spacing <= 0) return Status(ErrorCode::kInvalidArgument, "interpolation spacing must be > 0");
     const Geometry grid = InterpolationGrid(image.geometry(), *s.new_spacing, s.two_d);
@@ -123,8 +181,17 @@ Result<ChainResult> RunChain(const ImageVolume& image, const Mask& mask, const C
     for (auto& m : r.morphological.data()) m = m ? 1 : 0;
   }
   r.interpolated_grid = r.image.geometry();
+  r.interpolated_image = DiagnoseImage(r.image);
   r.interpolated_roi = Diagnose(r.image, r.morphological);
-  if (r.interpolated_roi.voxels == 0) return Status(ErrorCode::kInvalidArgument, "the ROI is empty");
+  if (r.interpolated_roi.voxels == 0) {
+    if (r.initial_roi.voxels == 0 || !s.new_spacing) return Status(ErrorCode::kInvalidArgument, "the ROI is empty");
+    char why[160];
+    std::snprintf(why, sizeof why,
+                  "the ROI is empty after interpolation to %g mm (IBSI partial-volume threshold %g): it holds %zu "
+                  "voxels before",
+                  *s.new_spacing, s.partial_volume_threshold, r.initial_roi.voxels);
+    return Status(ErrorCode::kInvalidArgument, why);
+  }
 
   // Re-segmentation (IBSI 2.5): the range first, then outliers beyond mean ± 3 SD.
   r.intensity = r.morphological;

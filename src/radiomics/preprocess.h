@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,10 +35,18 @@ struct ChainSettings {
   Discretisation ivh_discretisation = Discretisation::kNone;
   double ivh_bin_width = 2.5;
   int ivh_bin_number = 1000;
+  // Set ("A".."E") for the IBSI CT configurations: RunChain then refuses an image without
+  // plausible CT intensities (CheckCtIntensities), naming the configuration.
+  std::string ct_configuration;
 };
 
-// The five IBSI chapter 1 configurations for the lung CT (A..E).
-Result<ChainSettings> IbsiConfiguration(char name);
+// The IBSI chapter 1 settings by name (IBSI reference manual, chapter 5, reference data sets):
+// "A".."E", the five configurations for the lung CT (these are CT settings: a range in HU,
+// a 25 HU bin width, intensities rounded to whole HU), and "phantom", the digital phantom's:
+// no interpolation, no re-segmentation, no discretisation (its grey levels are the bins),
+// the intensity-volume histogram on the grey levels in steps of 1.
+Result<ChainSettings> IbsiConfiguration(std::string_view name);
+inline Result<ChainSettings> IbsiConfiguration(char name) { return IbsiConfiguration(std::string_view(&name, 1)); }
 
 // IBSI 2.4: n_new = ceil(n · s / s_new), and the grid centred on the original one.
 imaging::Geometry InterpolationGrid(const imaging::Geometry& g, double new_spacing, bool two_d);
@@ -50,15 +59,39 @@ struct MaskDiagnostics {
 };
 MaskDiagnostics Diagnose(const imaging::ImageVolume& image, const imaging::Mask& mask);
 
+// The IBSI image diagnostics (IBSI chapter 1 reference tables, "Diagnostics-* image"):
+// the grid, and the intensities over every voxel of the image.
+struct ImageDiagnostics {
+  size_t dim[3] = {0, 0, 0};
+  double spacing[3] = {0, 0, 0};
+  double mean = 0, min = 0, max = 0;  // over the finite voxels
+  size_t non_finite = 0;               // NaN or infinite voxels
+};
+ImageDiagnostics DiagnoseImage(const imaging::ImageVolume& image);
+
+// The rule for plausible CT intensities, which configurations A..E assume (their ranges are
+// in HU): some voxel <= -100 HU (air, lung or fat are in every body CT) and every voxel
+// within [-32768, 32767] (the 16-bit range of CT pixel data). An image outside it (the
+// digital phantom's grey levels 1..6, an MR, a PET) is an error naming `configuration`,
+// the image's intensity range and the way out (the phantom settings or a JSON file).
+Status CheckCtIntensities(const ImageDiagnostics& image, const std::string& configuration);
+
 struct ChainResult {
   imaging::ImageVolume image;     // interpolated (and rounded)
   imaging::Mask morphological;    // interpolated ROI (morphological mask)
   imaging::Mask intensity;        // after re-segmentation (intensity mask)
   imaging::ImageVolume discretised;  // bin numbers inside the intensity mask, 0 outside
-  MaskDiagnostics interpolated_roi, resegmented_roi;
+  ImageDiagnostics initial_image, interpolated_image;
+  // initial_roi: the given mask on the given image; interpolated_roi: the morphological mask
+  // (= the intensity mask before re-segmentation); resegmented_roi: the intensity mask.
+  MaskDiagnostics initial_roi, interpolated_roi, resegmented_roi;
   imaging::Geometry interpolated_grid;
 };
 
+// Fails on a mask off the image grid, an empty image, an image holding NaN or infinite
+// voxels (interpolation would spread them and no feature is defined on them), an ROI empty
+// before or after re-segmentation, and,
+// when settings.ct_configuration is set, an image CheckCtIntensities rejects.
 Result<ChainResult> RunChain(const imaging::ImageVolume& image, const imaging::Mask& mask,
                              const ChainSettings& settings);
 

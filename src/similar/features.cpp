@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imaging/morphology.h"
 #include "radiomics/preprocess.h"
 #include "radiomics/radiomics.h"
 
@@ -72,17 +73,10 @@ Result<std::vector<double>> FeaturesFromMask(const imaging::ImageVolume& hu, con
   if (hu.geometry().size != g.size) {
     return Status(ErrorCode::kInvalidArgument, "the mask is not on the CT's grid");
   }
-  size_t lo[3] = {g.size[0], g.size[1], g.size[2]}, hi[3] = {0, 0, 0};
-  bool any = false;
-  for (size_t k = 0; k < g.size[2]; ++k)
-    for (size_t j = 0; j < g.size[1]; ++j)
-      for (size_t i = 0; i < g.size[0]; ++i) {
-        if (mask.at(i, j, k) == 0) continue;
-        any = true;
-        const size_t idx[3] = {i, j, k};
-        for (int a = 0; a < 3; ++a) lo[a] = std::min(lo[a], idx[a]), hi[a] = std::max(hi[a], idx[a]);
-      }
-  if (!any) return Status(ErrorCode::kInvalidArgument, "the lesion's mask is empty");
+  const auto box = imaging::NonZeroBox(mask);
+  if (!box) return Status(ErrorCode::kInvalidArgument, "the lesion's mask is empty");
+  const auto& lo = box->lo;
+  const auto& hi = box->hi;
   // The crop: the same spacing and direction, the origin moved to its first voxel. Voxels
   // outside the volume (the margin at an edge) are outside the mask and take -1024 HU.
   imaging::Geometry cg = g;

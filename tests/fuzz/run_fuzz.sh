@@ -14,6 +14,9 @@ rm -rf "$corpus" && mkdir -p "$corpus"
 find "$data/dicom/edgecases_pydicom" "$data/dicom/codecs" -type f -size -64k \
   -exec cp {} "$corpus/" \; 2>/dev/null || true
 export ASAN_OPTIONS=detect_leaks=0
+# The limits are failure criteria, not speed claims: one input running over 10 s (-timeout) is
+# reported as a hang; over 4 GiB in one allocation (-malloc_limit_mb) or 6 GiB resident
+# (-rss_limit_mb) as a memory bug (parse_fuzzer; multipart_fuzzer keeps libFuzzer's 2 GiB default).
 cd "$build"
 # The STOW-RS multipart parser gets a quarter of the time, from a small seed body.
 mcorpus=$build/multipart-corpus

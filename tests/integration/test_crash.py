@@ -107,7 +107,7 @@ class CrashTests(h.ServerTestCase):
         before = srv.stats()
         t0 = time.time()
         self.assertEqual(srv.stop(signal.SIGTERM, timeout=10), 0, srv.log_tail())
-        self.assertLess(time.time() - t0, 10)
+        self.assertLess(time.time() - t0, 10)  # hang guard, not a speed figure: the exit status is the claim
         srv.start()
         self.assertEqual(srv.stats(), before)
         self.assertEqual(before["instances"], len(files))

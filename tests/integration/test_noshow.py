@@ -52,7 +52,9 @@ class NoshowEvaluate(unittest.TestCase):
         self.assertGreater(r["pr_auc"], r["test_no_show_rate"])  # better than chance (= prevalence)
         self.assertLess(r["brier"], r["test_no_show_rate"] * (1 - r["test_no_show_rate"]))  # beats the base rate
         self.assertEqual(sum(b["count"] for b in r["calibration"]), r["test_rows"])
-        self.assertLess(self.seconds, 120, "the evaluation should take well under a minute on 2 cores")
+        # A hang guard, not the speed figure (docs/noshow.md: about 3 s quiet, under 25 s while
+        # other builds ran; bench/noshow_bench.py measures it).
+        self.assertLess(self.seconds, 120, "hang guard: the evaluation took %.0f s" % self.seconds)
 
     def test_history_features_use_only_earlier_days(self):
         with open(TABLE, newline="") as f:

@@ -17,6 +17,11 @@ PAT1_IMAGES = PAT1 / "dicom" / "image"
 CHEST = Path(h.DICOM_ROOT) / "ct_chest_lung_dx" / "Lung_Dx-A0001" / "CT_5mm_lung_kernel"
 HEAD = Path(h.DICOM_ROOT) / "ct_head_ge_tilt"
 GTV_CENTRE = (-74.5, 16.3, -18.7)  # LPS mm, PAT1's tumour (tests/unit/registration)
+# docs/architecture.md, "Registration": the error at PAT1's tumour is <= 0.5 mm; a rotation
+# under 0.5 deg, Mattes MI below -1.0 and overlap above 0.99 for a series and its copy
+# (measured: 0.015 / 0.006 mm, 0.01 / 0.002 deg, -1.86, 1.0).
+TRE_MM = 0.5
+ROTATION_DEG = 0.5
 
 
 def register(*args):
@@ -52,10 +57,12 @@ class RegisterCliTests(unittest.TestCase):
         centre = [float(x) for x in fields["FixedParameters"].split()]
         self.assertEqual(centre, [0.0, 0.0, 0.0])
         # ITK's layout: the 3x3 matrix row by row, then the translation (centre 0: the offset).
+        # Both ITK's text writer (itk::NumberToString) and the JSON print the shortest form
+        # that reads back to the same double: the values are equal, not close.
         for r in range(3):
             for c in range(3):
-                self.assertAlmostEqual(params[3 * r + c], matrix[r][c], places=9)
-            self.assertAlmostEqual(params[9 + r], matrix[r][3], places=9)
+                self.assertEqual(params[3 * r + c], matrix[r][c])
+            self.assertEqual(params[9 + r], matrix[r][3])
 
     def test_a_series_onto_itself_is_the_identity(self):
         with tempfile.TemporaryDirectory() as d:
@@ -69,8 +76,8 @@ class RegisterCliTests(unittest.TestCase):
             self.assertEqual(len(m), 4)
             self.assertEqual(m[3], [0, 0, 0, 1])
             moved = apply(m, GTV_CENTRE)
-            self.assertLess(math.dist(moved, GTV_CENTRE), 0.5, out)
-            self.assertLess(rotation_degrees(m), 0.5, out)
+            self.assertLess(math.dist(moved, GTV_CENTRE), TRE_MM, out)
+            self.assertLess(rotation_degrees(m), ROTATION_DEG, out)
             self.assertLess(out["metric"], -1.0)
             self.assertGreater(out["overlap"], 0.99)
             self.assertGreater(out["iterations"], 0)
@@ -96,8 +103,8 @@ class RegisterCliTests(unittest.TestCase):
             self.assertIsNone(out["transform_file"])
             self.assertNotIn("affine", out["stages"])
             expected = [c + dc for c, dc in zip(GTV_CENTRE, t)]
-            self.assertLess(math.dist(apply(out["matrix"], GTV_CENTRE), expected), 0.5, out)
-            self.assertLess(rotation_degrees(out["matrix"]), 0.5, out)
+            self.assertLess(math.dist(apply(out["matrix"], GTV_CENTRE), expected), TRE_MM, out)
+            self.assertLess(rotation_degrees(out["matrix"]), ROTATION_DEG, out)
 
             # The fixed series from a data directory, by its SeriesInstanceUID.
             data = os.path.join(d, "data")
@@ -108,7 +115,7 @@ class RegisterCliTests(unittest.TestCase):
             r = register("--data", data, "--fixed", uid, "--moving", moved, "--rigid-only", "--out", tfm)
             self.assertEqual(r.returncode, 0, r.stderr)
             by_uid = json.loads(r.stdout)
-            self.assertLess(math.dist(apply(by_uid["matrix"], GTV_CENTRE), expected), 0.5, by_uid)
+            self.assertLess(math.dist(apply(by_uid["matrix"], GTV_CENTRE), expected), TRE_MM, by_uid)
             self.check_tfm(tfm, by_uid["matrix"])
 
     def test_series_without_shared_anatomy_are_refused(self):

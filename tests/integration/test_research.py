@@ -338,7 +338,8 @@ class Research(harness.ServerTestCase):
         self.assertIn("Long Axis [mm]", header)
         self.assertIn("Volume [ml]", header)
         for r, f in zip(sorted(rows, key=lambda r: float(r["size_mm"])), sorted(self.findings, key=lambda f: f["size_mm"])):
-            self.assertAlmostEqual(float(r["Long Axis [mm]"]), f["size_mm"], places=6)
+            # docs/research.md, findings.csv: numbers printed %.10g — that string exactly.
+            self.assertEqual(r["Long Axis [mm]"], "%.10g" % f["size_mm"])
         self.assertEqual({r["app"] for r in rows}, {"ct-lung-lesions"})
         self.assertTrue(all(r["app_version"] for r in rows))
         with_features = [r for r in rows if r["features_source"] == "ibsi"]

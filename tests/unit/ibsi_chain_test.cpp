@@ -1,15 +1,18 @@
-// The IBSI processing chain on PAT1 against the IBSI chapter 1 diagnostic reference values
-// (zrad export: dataset, family, feature, consensus, reference value, tolerance, ..., tag).
+// The IBSI processing chain: on PAT1, every diagnostic reference row of configurations A-E
+// (zrad export, "Diagnostics-*" families) by the one rule of radiomics/ibsi_reference.h; on
+// the digital phantom, the chain with the phantom settings (the path `radflow radiomics
+// --config phantom` takes) against every feature row; and the CT plausibility rule of A-E.
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
+#include <limits>
 #include <map>
-#include <sstream>
+#include <string>
 
-#include "ibsi_reference.h"
 #include "imaging/nifti_io.h"
 #include "imaging/rtstruct.h"
+#include "radiomics/ibsi_reference.h"
+#include "radiomics/pipeline.h"
 #include "radiomics/preprocess.h"
 
 namespace radflow::radiomics {
@@ -39,58 +42,104 @@ class IbsiChain : public ::testing::TestWithParam<char> {
 imaging::ImageVolume* IbsiChain::image_ = nullptr;
 imaging::Mask* IbsiChain::mask_ = nullptr;
 
+std::map<std::string, double> ByTag(const std::vector<Feature>& list) {
+  std::map<std::string, double> out;
+  for (const auto& f : list) out.emplace(f.tag, f.value);
+  return out;
+}
+
 }  // namespace
 
-TEST_P(IbsiChain, DiagnosticsMatchTheReference) {
-  const char config = GetParam();
+TEST_P(IbsiChain, EveryDiagnosticMatchesTheReference) {
+  const std::string config(1, GetParam());
   auto settings = IbsiConfiguration(config);
   ASSERT_TRUE(settings.ok());
   auto r = RunChain(*image_, *mask_, settings.value());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const auto refs = radflow::testing::ReadIbsiReferences(RADFLOW_SHARED_DATA, config, true);
-  const auto& g = r->interpolated_grid;
-  const auto& ir = r->interpolated_roi;
-  const auto& rr = r->resegmented_roi;
-  const std::map<std::string, double> ours = {
-      {"img_dim_x_interp_img", double(g.size[0])},
-      {"img_dim_y_interp_img", double(g.size[1])},
-      {"img_dim_z_interp_img", double(g.size[2])},
-      {"vox_dim_x_interp_img", g.spacing[0]},
-      {"vox_dim_y_interp_img", g.spacing[1]},
-      {"vox_dim_z_interp_img", g.spacing[2]},
-      {"int_mask_bb_dim_x_interp_roi", double(ir.bounding_box[0])},
-      {"int_mask_bb_dim_y_interp_roi", double(ir.bounding_box[1])},
-      {"int_mask_bb_dim_z_interp_roi", double(ir.bounding_box[2])},
-      {"int_mask_vox_count_interp_roi", double(ir.voxels)},
-      {"morph_mask_vox_count_interp_roi", double(ir.voxels)},
-      {"int_mask_mean_int_interp_roi", ir.mean},
-      {"int_mask_min_int_interp_roi", ir.min},
-      {"int_mask_max_int_interp_roi", ir.max},
-      {"int_mask_vox_count_reseg_roi", double(rr.voxels)},
-      {"int_mask_mean_int_reseg_roi", rr.mean},
-      {"int_mask_min_int_reseg_roi", rr.min},
-      {"int_mask_max_int_reseg_roi", rr.max},
-      {"int_mask_bb_dim_x_reseg_roi", double(rr.bounding_box[0])},
-      {"int_mask_bb_dim_y_reseg_roi", double(rr.bounding_box[1])},
-      {"int_mask_bb_dim_z_reseg_roi", double(rr.bounding_box[2])},
-  };
-  int checked = 0, within = 0;
-  std::printf("configuration %c\n%-34s %12s %12s %10s\n", config, "tag", "radflow", "reference", "tolerance");
-  for (const auto& [tag, value] : ours) {
-    auto it = refs.find(tag);
-    if (it == refs.end()) continue;
-    ++checked;
-    const bool ok = radflow::testing::WithinIbsiTolerance(value, it->second);
-    within += ok;
-    std::printf("%-34s %12.3f %12.3f %10.3f %s\n", tag.c_str(), value, it->second.value,
-                it->second.tolerance, ok ? "ok" : "OUT");
-    EXPECT_TRUE(ok) << "config " << config << " " << tag << ": " << value << " vs " << it->second.value;
+  const auto table = ReadIbsiReferenceTable(IbsiReferencePath(RADFLOW_SHARED_DATA, config));
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  std::vector<IbsiReferenceRow> rows;
+  for (const auto& row : table.value()) {
+    if (row.diagnostic()) rows.push_back(row);
   }
-  std::printf("configuration %c: %d of %d diagnostic values within tolerance\n", config, within, checked);
-  EXPECT_GT(checked, 5);
+  // The IBSI chapter 1 tables give 60 diagnostic values per configuration (5 steps).
+  ASSERT_EQ(rows.size(), 60u);
+  int within = 0;
+  std::printf("configuration %s\n%-34s %12s %12s %10s %10s\n", config.c_str(), "tag", "radflow", "reference",
+              "tolerance", "allowed");
+  for (const auto& c : CompareWithIbsi(ByTag(IbsiDiagnostics(r.value())), rows)) {
+    if (!c.ours) {
+      ADD_FAILURE() << "config " << config << ": no diagnostic value for " << c.reference.tag;
+      continue;
+    }
+    within += c.within;
+    std::printf("%-34s %12.6g %12s %10g %10g %s\n", c.reference.tag.c_str(), *c.ours, c.reference.printed.c_str(),
+                c.reference.tolerance, c.allowed, c.within ? "ok" : "OUT");
+    EXPECT_TRUE(c.within) << "config " << config << " " << c.reference.tag << ": " << *c.ours << " vs "
+                          << c.reference.printed << " (allowed " << c.allowed << ")";
+  }
+  std::printf("configuration %s: %d of %zu diagnostic values within tolerance\n", config.c_str(), within,
+              rows.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(ConfigurationsAtoE, IbsiChain, ::testing::Values('A', 'B', 'C', 'D', 'E'));
+
+// The chain with the phantom settings (no interpolation, re-segmentation or discretisation)
+// must give what ComputeAll gives on the digital phantom: every feature row within the rule.
+TEST(IbsiChainPhantom, EveryFeatureWithinTolerance) {
+  auto image = imaging::ReadNifti(Data("ibsi/ibsi1_digital_phantom/image.nii.gz"));
+  auto mask = imaging::ReadNiftiMask(Data("ibsi/ibsi1_digital_phantom/mask.nii.gz"));
+  ASSERT_TRUE(image.ok() && mask.ok());
+  auto settings = IbsiConfiguration("phantom");
+  ASSERT_TRUE(settings.ok());
+  auto e = ExtractFeatures(image.value(), mask.value(), settings.value());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const auto table = ReadIbsiReferenceTable(IbsiReferencePath(RADFLOW_SHARED_DATA, "phantom"));
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  ASSERT_EQ(table->size(), 482u);
+  int within = 0;
+  for (const auto& c : CompareWithIbsi(ByTag(e->features), table.value())) {
+    if (!c.ours) {
+      ADD_FAILURE() << "phantom: no value for " << c.reference.tag;
+      continue;
+    }
+    within += c.within;
+    EXPECT_TRUE(c.within) << "phantom " << c.reference.tag << ": " << *c.ours << " vs " << c.reference.printed
+                          << " (allowed " << c.allowed << ")";
+  }
+  std::printf("digital phantom through the chain: %d of %zu features within tolerance\n", within, table->size());
+}
+
+// Configurations A-E assume CT intensities: some voxel <= -100 HU, all within [-32768, 32767].
+TEST(IbsiChainErrors, CtConfigurationsNeedCtIntensities) {
+  imaging::Geometry g;
+  g.size = {4, 4, 4};
+  const imaging::Mask roi(g, 1);
+  auto c = IbsiConfiguration("C");
+  ASSERT_TRUE(c.ok());
+  imaging::ImageVolume grey_levels(g, 3);  // like the digital phantom
+  auto r = RunChain(grey_levels, roi, c.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("configuration C"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("--config phantom"), std::string::npos) << r.status().message();
+
+  ImageDiagnostics d;
+  d.min = -100, d.max = 32767;
+  EXPECT_TRUE(CheckCtIntensities(d, "C").ok());
+  d.min = -99;
+  EXPECT_FALSE(CheckCtIntensities(d, "C").ok());
+  d.min = -1000, d.max = 32768;
+  EXPECT_FALSE(CheckCtIntensities(d, "C").ok());
+  d.min = -32769, d.max = 0;
+  EXPECT_FALSE(CheckCtIntensities(d, "C").ok());
+
+  auto phantom = IbsiConfiguration("phantom");  // no CT check: the same image is fine
+  ASSERT_TRUE(phantom.ok());
+  EXPECT_TRUE(phantom->ct_configuration.empty());
+  EXPECT_FALSE(phantom->new_spacing);
+  EXPECT_EQ(phantom->discretisation, Discretisation::kNone);
+  EXPECT_TRUE(RunChain(grey_levels, roi, phantom.value()).ok());
+}
 
 TEST(IbsiChainErrors, MaskOffTheGridAndEmptyRoi) {
   imaging::Geometry g;
@@ -101,6 +150,62 @@ TEST(IbsiChainErrors, MaskOffTheGridAndEmptyRoi) {
   EXPECT_EQ(RunChain(image, imaging::Mask(other, 1), ChainSettings{}).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(RunChain(image, imaging::Mask(g, 0), ChainSettings{}).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(IbsiConfiguration('Z').ok());
+  EXPECT_FALSE(IbsiConfiguration("F").ok());
+  EXPECT_FALSE(IbsiConfiguration("").ok());
+}
+
+TEST(IbsiChainErrors, NonFiniteVoxelsAreRefusedByName) {
+  imaging::Geometry g;
+  g.size = {4, 4, 4};
+  const imaging::Mask roi(g, 1);
+  for (size_t at : {size_t{0}, size_t{21}}) {  // the first voxel, and one inside
+    imaging::ImageVolume image(g, -500);
+    image.data()[at] = std::numeric_limits<float>::quiet_NaN();
+    image.data()[63] = -std::numeric_limits<float>::infinity();
+    auto r = RunChain(image, roi, ChainSettings{});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("2 voxels that are NaN or infinite"), std::string::npos)
+        << r.status().message();
+  }
+}
+
+TEST(IbsiChainErrors, WithoutDiscretisationTheGreyLevelsMustBeWholeFromOne) {
+  imaging::Geometry g;
+  g.size = {4, 4, 4};
+  const imaging::Mask roi(g, 1);
+  auto phantom = IbsiConfiguration("phantom");
+  ASSERT_TRUE(phantom.ok());
+  imaging::ImageVolume levels(g, 2);
+  levels.data()[5] = 6;
+  EXPECT_TRUE(ExtractFeatures(levels, roi, phantom.value()).ok());
+  imaging::ImageVolume hu(g, 40);  // a CT's HU as grey levels: below 1 somewhere
+  hu.data()[7] = -300;
+  auto r = ExtractFeatures(hu, roi, phantom.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("run from -300 to 40"), std::string::npos) << r.status().message();
+  imaging::ImageVolume fractional(g, 2);
+  fractional.data()[9] = 2.5f;
+  r = ExtractFeatures(fractional, roi, phantom.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not all whole"), std::string::npos) << r.status().message();
+  imaging::ImageVolume too_many(g, 2);
+  too_many.data()[3] = 4097;
+  EXPECT_FALSE(ExtractFeatures(too_many, roi, phantom.value()).ok());
+}
+
+TEST(IbsiChainErrors, AnRoiLostToInterpolationSaysSo) {
+  imaging::Geometry g;
+  g.size = {8, 8, 8};
+  g.spacing = {0.5, 0.5, 0.5};
+  imaging::ImageVolume image(g, -500);
+  imaging::Mask roi(g, 0);
+  roi.at(3, 3, 3) = 1;  // one 0.5 mm voxel: under half of any 2 mm voxel
+  auto c = IbsiConfiguration("C");
+  ASSERT_TRUE(c.ok());
+  auto r = RunChain(image, roi, c.value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("empty after interpolation to 2 mm"), std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace radflow::radiomics

@@ -83,7 +83,8 @@ TEST(NiftiTest, ReadsPat1ImageAndMask) {
   ASSERT_TRUE(mask.ok()) << mask.status().ToString();
   EXPECT_EQ(image->geometry().size[2], 60u);
   EXPECT_TRUE(image->geometry().SameGrid(mask->geometry(), 1e-3));
-  EXPECT_GT(Count(*mask), 1000u);
+  // IBSI's diagnostic value for PAT1 (int/morph_mask_vox_count_init_roi): 125256 voxels.
+  EXPECT_EQ(Count(*mask), 125256u);
 }
 
 TEST(NiftiTest, WriteReadRoundTripIsLossless) {
@@ -196,19 +197,25 @@ TEST(SeriesVolumeTest, TiltedHeadIsResampledOntoARegularGrid) {
   ASSERT_TRUE(series.ok()) << series.status().ToString();
   const SeriesReport& r = series->report;
   EXPECT_EQ(r.slice_count, 28u);
-  EXPECT_NEAR(r.gantry_tilt_degrees, 18.5, 0.2);
+  std::cout << "tilt " << r.gantry_tilt_degrees << "°; spacings";
+  for (const auto& sp : r.spacings) std::cout << " " << sp.mm;
+  std::cout << "; median " << r.median_spacing << ", max " << r.max_spacing << "\n";
+  // The header's GantryDetectorTilt is +18.5°; the positions (decimal strings) give 18.49999°.
+  EXPECT_NEAR(r.gantry_tilt_degrees, 18.5, 1e-3);
   EXPECT_TRUE(r.nonuniform_spacing);
   EXPECT_TRUE(r.resampled);
   // Two spacings, 4 mm and 7 mm along the normal (4.22 / 7.38 mm z-steps), and the
-  // 1.08 mm step between them; the 7 mm gaps exceed 1.5 × the 4 mm median.
+  // 1.08 mm step between them; the 7 mm gaps exceed 1.5 × the 4 mm median. The expected
+  // values: ImagePositionPatient projected on the normal, computed apart with pydicom
+  // (4.0019, 1.0811, 6.9986 mm); 1e-3 mm is the precision of those 4 decimals.
   ASSERT_EQ(r.spacings.size(), 3u);
-  EXPECT_NEAR(r.spacings[0].mm, 4.0, 0.05);
+  EXPECT_NEAR(r.spacings[0].mm, 4.0019, 1e-3);
   EXPECT_EQ(r.spacings[0].gaps, 13u);
-  EXPECT_NEAR(r.spacings[1].mm, 1.08, 0.05);
-  EXPECT_NEAR(r.spacings[2].mm, 7.0, 0.05);
+  EXPECT_NEAR(r.spacings[1].mm, 1.0811, 1e-3);
+  EXPECT_NEAR(r.spacings[2].mm, 6.9986, 1e-3);
   EXPECT_EQ(r.spacings[2].gaps, 13u);
-  EXPECT_NEAR(r.median_spacing, 4.0, 0.05);
-  EXPECT_NEAR(r.max_spacing, 7.0, 0.05);
+  EXPECT_NEAR(r.median_spacing, 4.0019, 1e-3);
+  EXPECT_NEAR(r.max_spacing, 6.9986, 1e-3);
   EXPECT_EQ(r.missing_slices, 13u);
   const Geometry& g = series->volume.geometry();
   ExpectOrthonormal(g);
@@ -230,11 +237,13 @@ TEST(SeriesVolumeTest, TiltedHeadIsResampledOntoARegularGrid) {
       }
     }
   }
-  // Brain tissue in the middle of the head (HU ~ 20-50), air fill at a corner.
+  // Brain tissue in the middle of the head (white matter 20-30 HU, grey matter 35-45 HU;
+  // measured 22.1 HU), air fill at a corner.
   EXPECT_EQ(series->volume.at(0, 0, 0), r.fill_value);
   const float centre = series->volume.at(g.size[0] / 2, g.size[1] / 2, g.size[2] / 2);
-  EXPECT_GT(centre, 0);
-  EXPECT_LT(centre, 100);
+  std::cout << "centre voxel " << centre << " HU\n";
+  EXPECT_GE(centre, 20);
+  EXPECT_LE(centre, 50);
 }
 
 TEST(SeriesVolumeTest, ChestCtIsRegular) {
@@ -368,7 +377,9 @@ TEST(RtstructTest, Pat1GtvMatchesIbsiMask) {
   const double dice = 2.0 * double(both) / double(Count(*mask) + Count(*reference));
   std::cout << "GTV-1: " << Count(*mask) << " voxels, IBSI mask " << Count(*reference) << ", Dice "
             << dice << "\n";
-  EXPECT_GE(dice, 0.97);
+  // IBSI's mask was voxelised from this RTSTRUCT; rasterised on its grid, GTV-1 is identical
+  // (Dice 1, 125256 voxels).
+  EXPECT_EQ(mask->data(), reference->data());
 }
 
 TEST(RtstructTest, UnknownRoiIsNotFound) {

@@ -138,6 +138,7 @@ TEST_F(IngestTest, PublishesInstanceStoredAndSeriesStable) {
   auto files = radflow::testing::ChestCtFiles();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(StoreFile(files[i]).ok());
   std::unique_lock<std::mutex> lock(mu);
+  // SeriesStable follows 200 ms after the last instance; 5 s is a hang guard, not a timing claim.
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] {
     return !events.empty() && events.back().type == Event::Type::kSeriesStable;
   }));

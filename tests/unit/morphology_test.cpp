@@ -55,4 +55,15 @@ TEST(Morphology, FillHolesKeepsTheOutside) {
   EXPECT_EQ(filled.at(0, 0, 0), 0);
 }
 
+TEST(Morphology, NonZeroBoxIsTheTightestIndexBox) {
+  Mask mask(Grid(7), 0);
+  EXPECT_FALSE(NonZeroBox(mask).has_value());
+  mask.at(1, 5, 2) = 1;
+  mask.at(4, 2, 6) = 3;  // any non-zero label counts
+  const auto box = NonZeroBox(mask);
+  ASSERT_TRUE(box.has_value());
+  EXPECT_EQ(box->lo, (std::array<size_t, 3>{1, 2, 2}));
+  EXPECT_EQ(box->hi, (std::array<size_t, 3>{4, 5, 6}));
+}
+
 }  // namespace radflow::imaging

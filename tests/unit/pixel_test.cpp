@@ -221,9 +221,12 @@ std::vector<Twin> LosslessTwins() {
 INSTANTIATE_TEST_SUITE_P(Lossless, TwinTest, ::testing::ValuesIn(LosslessTwins()), TwinName);
 
 // Lossy syntaxes. The NEMA "UNCI" files and DCMTK's "_dcmd" files are reference decodes of
-// the lossy file: at most 1 (today 0). Against the original image: JPEG-LS near-lossless
-// guarantees |error| <= NEAR (2 here); JPEG baseline and lossy HTJ2K within the stated
-// bounds (observed max 6 / mean 0.57, and max 4 / mean 0.45).
+// the lossy file by another decoder: at most 1 (a rounding step of the inverse colour
+// transform or IDCT; today 0), mean 0.01. Against the original image: JPEG-LS near-lossless
+// guarantees |error| <= NEAR (ISO/IEC 14495-1; NEAR = 2 in both scan headers; the mean bound
+// is implied by the max). JPEG baseline and lossy HTJ2K have no standard bound: the test's
+// own, max 8 / mean 1.0 (observed max 6 / mean 0.57 and max 4 / mean 0.45), leave room for
+// another IDCT yet catch a wrong colour transform, level shift or bit depth (errors of tens).
 INSTANTIATE_TEST_SUITE_P(
     Lossy, TwinTest,
     ::testing::Values(
@@ -251,7 +254,9 @@ TEST(Decode, NearLosslessJpegLsWithinItsNearParameter) {
   ASSERT_TRUE(lossless.ok());
   auto info = ReadImageInfo(Codecs("JLSL_RGB_ILV0.dcm"));
   ASSERT_TRUE(info.ok());
-  EXPECT_LE(Compare(near_lossless.value(), lossless.value(), info.value()).max, 10);
+  // ISO/IEC 14495-1: every sample within NEAR of the original; this file's scan header says
+  // NEAR = 3.
+  EXPECT_LE(Compare(near_lossless.value(), lossless.value(), info.value()).max, 3);
 }
 
 TEST(Decode, ReportsImageInfoAndDecodedSizes) {

@@ -104,12 +104,14 @@ TEST(BoneModelsOnRealCt, AgreeWithTheHighDensityRule) {
     auto out = (*backend)->Run(*c.input);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     const double dice = DiceAgainstRule(*c.input, *out);
-    std::printf("%s on real chest CT (%zu voxels): Dice vs smoothed HU > 300 = %.4f\n",
+    std::printf("%s on real chest CT (%zu voxels): Dice vs smoothed HU > 300 = %.5f\n",
                 c.model, c.input->data.size(), dice);
     // Real lung-kernel CT has ~50 HU noise and blurred edges: the disagreements are voxels
-    // whose smoothed value lies within ~50 HU of the threshold (measured 0.92 2D, 0.85 3D
-    // on 5 mm slices; synthetic held-out data gives 0.99 and 0.98).
-    EXPECT_GT(dice, is3d(c) ? 0.8 : 0.88) << c.model;
+    // whose smoothed value lies within ~50 HU of the threshold. models/README.md documents
+    // 0.9206 (2D, both runtimes) and 0.8545 (3D); ±0.002 allows the voxels whose logits nearly
+    // tie to flip on another CPU's kernels or thread count (one voxel of ~7600 moves the 2D
+    // Dice by 1-3e-4).
+    EXPECT_NEAR(dice, is3d(c) ? 0.8545 : 0.9206, 0.002) << c.model;
   }
 }
 

@@ -272,9 +272,12 @@ TEST_F(PatientOneTest, WritesValidSegSrAndDerivedSeriesThatReadBack) {
                                                          evidence, 0).good());
   EXPECT_EQ(CountItems(*evidence, DCM_ReferencedSeriesSequence), 2u);  // source series + SEG
   EXPECT_EQ(CountItems(*sr_ff.getDataset(), DCM_ContributingEquipmentSequence), 1u);
-  EXPECT_NEAR(g1.measurements[0].value, output.findings[0].measurements[0].value, 1e-3);
+  // NUM values are written with 10 significant digits (FormatDS; DS holds 16 characters):
+  // read back within half a unit of the 10th digit, at most 5e-10 relative.
+  EXPECT_NEAR(g1.measurements[0].value, output.findings[0].measurements[0].value,
+              5e-10 * std::abs(output.findings[0].measurements[0].value));
   EXPECT_EQ(g1.measurements[1].name.value, "118565006");
-  EXPECT_NEAR(g1.measurements[1].value, output.findings[0].volume_ml, 1e-4);
+  EXPECT_NEAR(g1.measurements[1].value, output.findings[0].volume_ml, 5e-10 * output.findings[0].volume_ml);
   EXPECT_EQ(g1.measurements[1].unit.value, "ml");
   EXPECT_NEAR(g1.measurements[2].value, 41.5, 1e-9);
   const SrMeasurementGroup& g2 = doc->groups[1];

@@ -23,10 +23,12 @@ TEST(ReadMeasurementReportTest, ReadsDcmqiLiverReport) {
   EXPECT_EQ(g.tracking_uid, "1.3.6.1.4.1.43046.3.1.4.0.83735.1480019874.480725");
   EXPECT_EQ(g.finding.meaning, "Organ");
   EXPECT_EQ(g.referenced_segment.substr(g.referenced_segment.size() - 2), "#1");
-  // Values from the file's dsrdump (sr-tid1500-ct-liver-example.dsrdump).
+  // Values from the file's dsrdump (sr-tid1500-ct-liver-example.dsrdump), which prints each
+  // NUM's DS string as stored: strtod of that string is the nearest double, so equal (here
+  // and below, to EXPECT_DOUBLE_EQ's 4 ulps).
   ASSERT_EQ(g.measurements.size(), 6u);
   const double expected[] = {37.3289, -778, 221, 59.1691, 70361.9, 70.3619};
-  for (size_t i = 0; i < 6; ++i) EXPECT_NEAR(g.measurements[i].value, expected[i], 1e-4) << i;
+  for (size_t i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(g.measurements[i].value, expected[i]) << i;
   EXPECT_EQ(g.measurements[0].name.meaning, "Attenuation Coefficient");
   EXPECT_EQ(g.measurements[0].unit.value, "[hnsf'U]");
   EXPECT_EQ(g.measurements[5].unit.value, "cm3");
@@ -47,11 +49,11 @@ TEST(ReadMeasurementReportTest, ReadsHeadNeckPetReportWithElevenGroups) {
     return nullptr;
   };
   ASSERT_NE(find("Volume"), nullptr);
-  EXPECT_NEAR(find("Volume")->value, 39.5837, 1e-4);
+  EXPECT_DOUBLE_EQ(find("Volume")->value, 39.5837);
   EXPECT_EQ(find("Volume")->unit.value, "ml");
   ASSERT_NE(find("Total Lesion Glycolysis"), nullptr);
-  EXPECT_NEAR(find("Total Lesion Glycolysis")->value, 407.532, 1e-3);
-  EXPECT_NEAR(g.measurements[0].value, 10.2955, 1e-4);  // SUVbw mean
+  EXPECT_DOUBLE_EQ(find("Total Lesion Glycolysis")->value, 407.532);
+  EXPECT_DOUBLE_EQ(g.measurements[0].value, 10.2955);  // SUVbw mean
 }
 
 TEST(ReadMeasurementReportTest, ReadsPixelMedLengthAndRejectsNonSr) {
@@ -59,7 +61,7 @@ TEST(ReadMeasurementReportTest, ReadsPixelMedLengthAndRejectsNonSr) {
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   ASSERT_GE(doc->groups.size(), 1u);
   ASSERT_FALSE(doc->groups[0].measurements.empty());
-  EXPECT_NEAR(doc->groups[0].measurements[0].value, 66.43856134, 1e-6);
+  EXPECT_DOUBLE_EQ(doc->groups[0].measurements[0].value, 66.43856134);
   EXPECT_EQ(doc->groups[0].measurements[0].name.meaning, "Length");
 
   auto not_sr = ReadMeasurementReport(Data("dicom/ct_lung_ibsi_pat1/dicom/image/DCM_IMG_00000.dcm"));
@@ -76,7 +78,7 @@ TEST(ReadMeasurementReportTest, ReadsHighdicomComprehensive3dReportWithFourGroup
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(doc->groups[i].tracking_identifier, ids[i]);
     ASSERT_EQ(doc->groups[i].measurements.size(), 1u) << i;
-    EXPECT_NEAR(doc->groups[i].measurements[0].value, values[i], 1e-9) << i;
+    EXPECT_DOUBLE_EQ(doc->groups[i].measurements[0].value, values[i]) << i;
   }
   EXPECT_EQ(doc->groups[1].measurements[0].name.meaning, "Diameter");
   EXPECT_EQ(doc->groups[3].measurements[0].unit.value, "mm3");

@@ -1,5 +1,7 @@
 // ct-head-bleed on the real GE head CT (negative) and on that head with synthetic
-// haemorrhages inserted into the parenchyma (positive, volume within 15 %).
+// haemorrhages inserted into the parenchyma (positive, volume within 3 % of the inserted
+// volume; docs/apps/ct-head-bleed.md "Measured results" gives the figures and why). Times
+// are printed only: speed is bench/ai_bench.py's claim, and ctest's timeout catches a hang.
 #include "apps/head/head_bleed.h"
 
 #include <gtest/gtest.h>
@@ -72,10 +74,10 @@ TEST(HeadBleed, BrainMaskIsTheIntracranialSoftTissue) {
   std::printf("brain mask %.0f mL, mean %.1f HU, centre (%.1f, %.1f, %.1f) LPS, working grid %zux%zux%zu\n",
               ml, hu / double(n), h.brain_center[0], h.brain_center[1], h.brain_center[2], g.size[0],
               g.size[1], g.size[2]);
-  EXPECT_GT(ml, 500);   // an adult brain is 1100–1500 mL; the slab and the margins take some
-  EXPECT_LT(ml, 1600);
-  EXPECT_GT(hu / double(n), 20);  // parenchyma and CSF, no bone
-  EXPECT_LT(hu / double(n), 45);
+  // Documented: 1090 mL (an adult brain is 1100–1500 mL; the slab and the margins take
+  // some), mean 28 HU (parenchyma and CSF, no bone).
+  EXPECT_NEAR(ml, 1090, 0.5);
+  EXPECT_NEAR(hu / double(n), 28, 0.5);
 }
 
 TEST(HeadBleed, RealHeadCtIsNegative) {
@@ -97,7 +99,6 @@ TEST(HeadBleed, RealHeadCtIsNegative) {
   EXPECT_TRUE(out->findings.empty());
   EXPECT_TRUE(out->segments.empty());
   EXPECT_EQ(out->summary, "no suspected haemorrhage");
-  EXPECT_LT(t, 2.0);
 }
 
 // Image noise: the spread of differences between in-plane neighbours inside the brain.
@@ -194,6 +195,15 @@ const ai::Finding* Near(const ai::AppOutput& out, const imaging::Vec3& p, double
   return nullptr;
 }
 
+// Volume within `kVolumeTolerance` of the inserted volume: measured -1.5 to -2.6 % (the
+// half-contrast edge sits at the middle of the 2 mm ramp), documented as "within 3 %".
+constexpr double kVolumeTolerance = 0.03;
+
+// The documented score: 0.5 + 0.3·min(1, volume / 10 mL) + 0.2·clamp((mean HU − 50) / 20, 0, 1).
+double DocumentedScore(const ai::Finding& f) {
+  return 0.5 + 0.3 * std::min(1.0, f.volume_ml / 10) + 0.2 * std::clamp((f.measurements[1].value - 50) / 20, 0.0, 1.0);
+}
+
 void ExpectDetected(const Blob& blob, double tolerance) {
   double ml = 0;
   const auto out = RunWithBlob(blob, &ml);
@@ -205,15 +215,22 @@ void ExpectDetected(const Blob& blob, double tolerance) {
   EXPECT_EQ(f->type.scheme, "SCT");
   EXPECT_NEAR(f->volume_ml, ml, tolerance * ml);
   const double diameter = 2 * std::cbrt(3 * ml * 1000 / (4 * M_PI));
+  // Documented: longest axial diameter within 20 % of the sphere's (measured +3 to +11 %:
+  // a Feret diameter over the grown cluster, which includes part of the 2 mm ramp).
   EXPECT_NEAR(f->size_mm, diameter, 0.2 * diameter);
-  EXPECT_GT(f->score, 0.5);
+  std::printf("  diameter %.1f mm (sphere %.1f mm, %+.1f%%), score %.4f\n", f->size_mm, diameter,
+              100 * (f->size_mm / diameter - 1), f->score);
+  ASSERT_EQ(f->measurements.size(), 3u);
+  EXPECT_NEAR(f->score, DocumentedScore(*f), 1e-9);
   ASSERT_EQ(out.segments.size(), 1u);
   EXPECT_EQ(f->segment_number, 1);
   EXPECT_TRUE(out.segments[0].mask.geometry().SameGrid(LoadHead().input.image.geometry()));
   size_t n = 0;
   for (auto v : out.segments[0].mask.data()) n += v != 0;
   const auto& g = out.segments[0].mask.geometry();
-  EXPECT_NEAR(double(n) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, f->volume_ml, 0.02 * f->volume_ml);
+  // The segment is the working-grid cluster expanded block for block (integer factors): the
+  // same volume, to rounding.
+  EXPECT_NEAR(double(n) * g.spacing[0] * g.spacing[1] * g.spacing[2] / 1000, f->volume_ml, 1e-9 * f->volume_ml);
 }
 
 // Left hemisphere (LPS: +x is the patient's left), basal ganglia level.
@@ -222,13 +239,13 @@ imaging::Vec3 Offset(double dx, double dy, double dz) {
   return {c[0] + dx, c[1] + dy, c[2] + dz};
 }
 
-TEST(HeadBleed, TenMillilitre60HuBlobIsFoundAndMeasured) { ExpectDetected({Offset(30, 0, 0), 10, 60}, 0.15); }
+TEST(HeadBleed, TenMillilitre60HuBlobIsFoundAndMeasured) { ExpectDetected({Offset(30, 0, 0), 10, 60}, kVolumeTolerance); }
 
-TEST(HeadBleed, ThreeMillilitreBlobIsFound) { ExpectDetected({Offset(30, 0, 0), 3, 60}, 0.15); }
+TEST(HeadBleed, ThreeMillilitreBlobIsFound) { ExpectDetected({Offset(30, 0, 0), 3, 60}, kVolumeTolerance); }
 
-TEST(HeadBleed, BlobInTheRightPosteriorBrainIsFound) { ExpectDetected({Offset(-28, 30, 15), 10, 65}, 0.15); }
+TEST(HeadBleed, BlobInTheRightPosteriorBrainIsFound) { ExpectDetected({Offset(-28, 30, 15), 10, 65}, kVolumeTolerance); }
 
-TEST(HeadBleed, BlobWithThreeTimesTheNoiseIsFound) { ExpectDetected({Offset(30, 0, 0), 10, 60, 3}, 0.15); }
+TEST(HeadBleed, BlobWithThreeTimesTheNoiseIsFound) { ExpectDetected({Offset(30, 0, 0), 10, 60, 3}, kVolumeTolerance); }
 
 TEST(HeadBleed, TwoBlobsAreTwoFindingsLargestFirst) {
   const Head& h = LoadHead();
@@ -248,8 +265,9 @@ TEST(HeadBleed, TwoBlobsAreTwoFindingsLargestFirst) {
   EXPECT_EQ(a, &out->findings[0]);  // largest first
   EXPECT_EQ(a->segment_number, 1);
   EXPECT_EQ(b->segment_number, 2);
-  EXPECT_NEAR(a->volume_ml, large_ml, 0.15 * large_ml);
-  EXPECT_NEAR(b->volume_ml, small_ml, 0.15 * small_ml);
+  std::printf("  errors %+.1f%% and %+.1f%%\n", 100 * (a->volume_ml / large_ml - 1), 100 * (b->volume_ml / small_ml - 1));
+  EXPECT_NEAR(a->volume_ml, large_ml, kVolumeTolerance * large_ml);
+  EXPECT_NEAR(b->volume_ml, small_ml, kVolumeTolerance * small_ml);
   EXPECT_GT(a->score, b->score);
 }
 
@@ -311,8 +329,9 @@ TEST(HeadBleed, FortyHuBlobIsNotHyperdense) {
 }
 
 // Thin slices: the head CT resampled to 300 slices (512 × 611 × 300, about 94 M voxels) with
-// a 10 mL blob; the app block-averages it to about 1 mm voxels first.
-TEST(HeadBleed, ThreeHundredSliceVolumeRunsInUnderTenSeconds) {
+// a 10 mL blob; the app block-averages it to about 1 mm voxels first. The time is printed
+// only (the < 10 s target is bench/ai_bench.py's, docs/benchmarks.md).
+TEST(HeadBleed, ThreeHundredSliceVolumeFindsTheBlob) {
   const Head& h = LoadHead();
   imaging::Geometry thin = h.input.image.geometry();
   const double extent = double(thin.size[2]) * thin.spacing[2];
@@ -346,9 +365,10 @@ TEST(HeadBleed, ThreeHundredSliceVolumeRunsInUnderTenSeconds) {
   for (const auto& f : out->findings) {
     std::printf("  finding %s at (%.1f, %.1f, %.1f)\n", f.label.c_str(), f.center[0], f.center[1], f.center[2]);
   }
-  EXPECT_LT(t, 10.0);
   ASSERT_EQ(out->findings.size(), 1u);
-  EXPECT_NEAR(out->findings[0].volume_ml, ml, 0.15 * ml);
+  std::printf("  inserted %.2f mL, measured %.2f mL (%+.1f%%)\n", ml, out->findings[0].volume_ml,
+              100 * (out->findings[0].volume_ml / ml - 1));
+  EXPECT_NEAR(out->findings[0].volume_ml, ml, kVolumeTolerance * ml);
 }
 
 }  // namespace

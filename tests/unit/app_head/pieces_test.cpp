@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "apps/head/grid_ops.h"
@@ -98,11 +99,16 @@ TEST(HeadBleedPieces, SyntheticPhantomFindsTheBleedOnly) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ(out->findings.size(), 1u) << out->summary;
   const auto& f = out->findings[0];
-  EXPECT_LT(dist(f.center, bleed), 2);
-  EXPECT_NEAR(f.volume_ml, 4.0 / 3 * M_PI * 12 * 12 * 12 / 1000, 0.15 * 7.24);
-  EXPECT_EQ(f.severity, "critical");
   ASSERT_EQ(f.measurements.size(), 3u);
-  EXPECT_NEAR(f.measurements[1].value, 65, 3);  // mean HU
+  std::printf("phantom bleed: centre %.2f mm off, %.3f mL (sphere %.3f mL), mean %.2f HU\n", dist(f.center, bleed),
+              f.volume_ml, 4.0 / 3 * M_PI * 12 * 12 * 12 / 1000, f.measurements[1].value);
+  // docs/apps/ct-head-bleed.md: centre within 0.5 mm, volume within 5 % of the sphere's,
+  // mean within 1 HU of 65 (measured 0.00 mm, -3.9 %, 64.9 HU).
+  const double sphere_ml = 4.0 / 3 * M_PI * 12 * 12 * 12 / 1000;
+  EXPECT_LT(dist(f.center, bleed), 0.5);
+  EXPECT_NEAR(f.volume_ml, sphere_ml, 0.05 * sphere_ml);
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_NEAR(f.measurements[1].value, 65, 1);  // mean HU
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // ct-emphysema on the real chest CT and on a phantom with a known low-attenuation fraction;
-// timings of both apps on the 64-slice CT and on a 1 mm (~316-slice) resampling of it.
+// both apps on the 64-slice CT and on a 1 mm (~316-slice) resampling of it. The expected
+// values are docs/apps/ct-emphysema.md "Measured results", to the digits printed there
+// (half a unit of the last digit); timings are printed only (speed: bench/ai_bench.py).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -43,16 +45,16 @@ TEST(Emphysema, ChestCtDensitometry) {
   EXPECT_EQ(l.type.value, "44029006");
   EXPECT_EQ(r.type.value, "3341006");
   EXPECT_NEAR(Value(t, "118565006"), Value(l, "118565006") + Value(r, "118565006"), 1e-6);
-  EXPECT_GT(Value(t, "118565006"), 3000);  // adult lungs at inspiration: ~4-7 L
-  EXPECT_LT(Value(t, "118565006"), 8000);
-  const double laa = Value(t, "LAA950"), p15 = Value(t, "PERC15"), mean = Value(t, "373098007");
-  EXPECT_GE(laa, 0);
-  EXPECT_LE(laa, 100);
-  EXPECT_GT(p15, -1000);
-  EXPECT_LT(p15, -800);
-  EXPECT_GT(mean, -950);
-  EXPECT_LT(mean, -700);
-  EXPECT_GT(mean, p15);
+  // The documented table (ml, %, HU as printed there; Perc15 is a bin of the 1 HU histogram).
+  struct Row { const ai::Finding& f; double ml, laa, p15, mean; };
+  for (const Row& row : {Row{l, 2361, 13.9, -946, -814}, Row{r, 3104, 13.4, -945, -834}, Row{t, 5465, 13.6, -946, -825}}) {
+    SCOPED_TRACE(row.f.label);
+    EXPECT_NEAR(Value(row.f, "118565006"), row.ml, 0.5);
+    EXPECT_NEAR(Value(row.f, "LAA950"), row.laa, 0.05);
+    EXPECT_EQ(Value(row.f, "PERC15"), row.p15);
+    EXPECT_NEAR(Value(row.f, "373098007"), row.mean, 0.5);
+  }
+  const double laa = Value(t, "LAA950");
   // Segments: left, right lung, low-attenuation voxels (a subset of the lungs).
   ASSERT_EQ(out->segments.size(), 3u);
   size_t laa_n = 0, lung_n = 0;
@@ -102,17 +104,23 @@ TEST(Emphysema, PhantomKnownLowAttenuationFraction) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ(out->findings.size(), 3u);
   const double expected = 100.0 * double(block_n) / double(right_n);
-  std::printf("phantom: right LAA-950 %.2f%% (expected %.2f%%) — %s\n", Value(out->findings[1], "LAA950"), expected,
+  const double true_ml = double(right_n) * 1.5 * 1.5 * 3 / 1000;
+  std::printf("phantom: right LAA-950 %.4f%% (expected %.4f%%), volume %.2f ml (true %.2f ml) — %s\n",
+              Value(out->findings[1], "LAA950"), expected, Value(out->findings[1], "118565006"), true_ml,
               out->summary.c_str());
-  EXPECT_NEAR(Value(out->findings[1], "LAA950"), expected, 0.1 * expected);
+  // Documented: "= the true fraction" (4.72 %, two decimals) and the volume within the 2 %
+  // boundary bias of the working-grid lung mask (docs/apps/ct-emphysema.md, Known limits).
+  EXPECT_NEAR(Value(out->findings[1], "LAA950"), expected, 0.005);
   EXPECT_NEAR(Value(out->findings[0], "LAA950"), 0, 1e-9);
-  EXPECT_NEAR(Value(out->findings[1], "118565006"), double(right_n) * 1.5 * 1.5 * 3 / 1000, 0.05 * right_n * 6.75 / 1000);
+  EXPECT_NEAR(Value(out->findings[1], "118565006"), true_ml, 0.02 * true_ml);
   EXPECT_EQ(Value(out->findings[0], "PERC15"), -850);
   EXPECT_EQ(out->findings[1].severity, expected >= 6 ? "low" : "info");
 }
 
-// Timing only (printed, not asserted tightly): both apps on the 64-slice CT and on the
-// same CT resampled to 1 mm slices (~316 slices), 2 threads.
+// Both apps on the 64-slice CT and on the same CT resampled to 1 mm slices (~316 slices),
+// 2 threads. Times are printed, not asserted: speed is bench/ai_bench.py's claim
+// (docs/benchmarks.md); a wall-clock bound fails on a loaded machine, and ctest's timeout
+// catches a hang.
 TEST(LungAppsTiming, SixtyFourAndThreeHundredSlices) {
   const auto* sv = testing::Chest();
   ASSERT_NE(sv, nullptr);
@@ -133,8 +141,12 @@ TEST(LungAppsTiming, SixtyFourAndThreeHundredSlices) {
     std::printf("%zu slices: ct-lung-lesions %.2f s (%s); ct-emphysema %.2f s (%s)\n", v->geometry().size[2], t_les,
                 lesions->summary.c_str(), t_emph, emph->summary.c_str());
     EXPECT_FALSE(lesions->findings.empty());
-    EXPECT_LT(t_les, 60.0);
-    EXPECT_LT(t_emph, 60.0);
+    if (v == &thin) {  // docs/apps/ct-emphysema.md: 5449 ml, %LAA-950 10.1 %, Perc15 -934 HU
+      ASSERT_EQ(emph->findings.size(), 3u);
+      EXPECT_NEAR(Value(emph->findings[2], "118565006"), 5449, 0.5);
+      EXPECT_NEAR(Value(emph->findings[2], "LAA950"), 10.1, 0.05);
+      EXPECT_EQ(Value(emph->findings[2], "PERC15"), -934);
+    }
   }
 }
 

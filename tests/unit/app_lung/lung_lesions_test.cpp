@@ -1,5 +1,7 @@
 // ct-lung-lesions on real chest CTs (tumour boxes of Lung-PET-CT-Dx A0001, IBSI PAT1 GTV)
-// and on a synthetic phantom with a sphere of known size.
+// and on a synthetic phantom with a sphere of known size. The expected values are those of
+// docs/apps/ct-lung-lesions.md "Measured results", to the digits printed there (half a unit
+// of the last digit); counts exactly. Timings are printed only (speed: bench/ai_bench.py).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -105,12 +107,11 @@ TEST(LungSegmentation, ChestCtHasTwoLungsAndAnAirway) {
   double lx = 0, rx = 0, ax = 0;
   const double lv = stats(m->left, &lx), rv = stats(m->right, &rx), av = stats(m->airway, &ax);
   std::printf("left %.0f ml (x %.0f), right %.0f ml (x %.0f), airway %.1f ml\n", lv, lx, rv, rx, av);
-  EXPECT_GT(lv, 800);
-  EXPECT_LT(lv, 4500);
-  EXPECT_GT(rv, 800);
-  EXPECT_LT(rv, 4500);
+  // Documented: left 2368 ml, right 3127 ml, airway 32 ml.
+  EXPECT_NEAR(lv, 2368, 0.5);
+  EXPECT_NEAR(rv, 3127, 0.5);
   EXPECT_GT(lx, rx);  // LPS: +x is the patient's left
-  EXPECT_GT(av, 3);   // the trachea on the upper slices
+  EXPECT_NEAR(av, 32, 0.5);  // the trachea on the upper slices
 }
 
 TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
@@ -131,9 +132,8 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
     std::printf("\n");
   }
   ASSERT_FALSE(out->findings.empty());
-  // At most 5 findings besides the tumour, on merit: the app's safety cap is 20.
-  EXPECT_LE(out->findings.size(), 6u);
-  EXPECT_LT(out->findings.size(), 20u);
+  // Documented: 1 finding, on merit (the safety cap of 20 is not involved).
+  EXPECT_EQ(out->findings.size(), 1u);
   // Speed (target < 2 s) is measured by bench/ai_bench.py, not asserted here.
   const auto& top = out->findings.front();
   EXPECT_TRUE(InBox(sv->volume.geometry(), boxes, top.center))
@@ -145,14 +145,20 @@ TEST(LungLesions, TopFindingIsTheAnnotatedTumour) {
   EXPECT_EQ(volume_code.value, "118565006");
   EXPECT_EQ(volume_unit.value, "ml");
   EXPECT_NEAR(volume_value, top.volume_ml, 1e-9);
+  // Documented: 127 ml, long/short axis 89.4 / 61.5 mm, mean 9 HU.
+  EXPECT_NEAR(top.volume_ml, 127, 0.5);
+  EXPECT_NEAR(top.measurements[1].value, 89.4, 0.05);
+  EXPECT_NEAR(top.measurements[2].value, 61.5, 0.05);
+  EXPECT_NEAR(top.measurements[3].value, 9, 0.5);
   ASSERT_GE(top.segment_number, 3);
   ASSERT_LE(size_t(top.segment_number), out->segments.size());
   EXPECT_TRUE(out->segments[size_t(top.segment_number) - 1].mask.geometry().SameGrid(sv->volume.geometry()));
   EXPECT_EQ(out->segments[0].type.value, "44029006");
 }
 
-// False-positive reduction itself, without any reporting cap: of the ~40 candidate regions
-// on A0001 (hilar vessels, vessel junctions, partial-volume rims), at most 6 survive.
+// False-positive reduction itself, without any reporting cap: of the 39 candidate regions
+// on A0001 (hilar vessels, vessel junctions, partial-volume rims), 1 survives; each
+// reason's count is the documented one.
 TEST(LungLesions, FalsePositiveReductionLeavesAtMostSixCandidates) {
   const auto* sv = Chest();
   ASSERT_NE(sv, nullptr);
@@ -166,14 +172,15 @@ TEST(LungLesions, FalsePositiveReductionLeavesAtMostSixCandidates) {
   for (size_t r = 0; r < size_t(Reject::kCount); ++r) std::printf(" %s %zu", names[r], stats.by_reason[r]), total += stats.by_reason[r];
   std::printf("\n");
   EXPECT_EQ(total, stats.candidates);
-  EXPECT_GE(stats.candidates, 20u);  // the rules, not the candidate generator, do the work
+  EXPECT_EQ(stats.candidates, 39u);  // the rules, not the candidate generator, do the work
   const size_t kept = stats.by_reason[size_t(Reject::kNone)];
   EXPECT_EQ(lesions->size(), kept);
-  EXPECT_GE(kept, 1u);
-  EXPECT_LE(kept, 6u);
+  // kept, small, large, enclosed, tubular, flat, hilar, vessel tree (junctions dominate), rim, faint
+  const size_t documented[] = {1, 0, 2, 1, 4, 0, 1, 27, 2, 1};
+  static_assert(std::size(documented) == size_t(Reject::kCount));
+  for (size_t r = 0; r < size_t(Reject::kCount); ++r) EXPECT_EQ(stats.by_reason[r], documented[r]) << names[r];
   ASSERT_FALSE(lesions->empty());
   EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), lesions->front().center));
-  EXPECT_GT(stats.by_reason[size_t(Reject::kVesselTree)], 10u);  // vessel junctions dominate
 }
 
 TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
@@ -204,7 +211,7 @@ TEST(LungLesions, IbsiTumourMaskMatchesTheGtv) {
     std::printf("  %.2f %s: %.1f ml, Dice %.3f\n", f.score, f.label.c_str(), f.volume_ml, dice);
     best = std::max(best, dice);
   }
-  EXPECT_GE(best, 0.65);  // 0.704 with the enhancing rim trimmed (0.622 before)
+  EXPECT_NEAR(best, 0.704, 0.0005);  // documented Dice 0.704 (0.622 before the enhancing-rim trim)
 }
 
 // A synthetic chest: body, two lungs at -850 HU, a 12 mm solid sphere in the right lung.
@@ -246,7 +253,12 @@ TEST(LungLesions, PhantomSphereIsMeasured) {
   EXPECT_NEAR(f.center[0], -60, 1.5);
   EXPECT_NEAR(f.center[1], 0, 1.5);
   EXPECT_NEAR(f.center[2], 0, 1.5);
-  EXPECT_NEAR(f.measurements[1].value, 12, 2.0);
+  // Documented: long axis 12.75 mm (8.5 pixels of 1.5 mm), 0.851 ml (true 0.905 ml: the
+  // > -500 HU voxels of a 12 mm sphere on 1.5 mm voxels, -6 %).
+  EXPECT_NEAR(f.measurements[1].value, 12.75, 0.005);
+  EXPECT_NEAR(f.volume_ml, 0.851, 0.0005);
+  // The app's volume tolerance against the truth, ±0.25 ml, is what docs/ai-results.md
+  // (Tolerances), lesion_tracking and similar-cases build on; here -0.054 ml.
   EXPECT_NEAR(f.volume_ml, M_PI / 6 * 12 * 12 * 12 / 1000, 0.25);
   EXPECT_EQ(f.type.value, "27925004");
   EXPECT_EQ(f.severity, "high");  // 12 mm solid: Lung-RADS 4A by size
@@ -297,24 +309,26 @@ TEST(LungLesions, InsertedSmallNodulesAreReported) {
   std::printf("inserted 8 + 10 mm nodules: %s\n", out->summary.c_str());
   ASSERT_FALSE(out->findings.empty());
   EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), out->findings.front().center));
-  EXPECT_LE(out->findings.size(), 8u);
+  EXPECT_EQ(out->findings.size(), 3u);  // documented: the tumour and the two nodules
+  const double documented_long_axis[] = {10.2, 13.3};  // > -500 HU extent with partial volume
   for (int n = 0; n < 2; ++n) {
     bool found = false;
     for (const auto& f : out->findings) {
       const double d = std::hypot(f.center[0] - nodules[n][0], f.center[1] - nodules[n][1], f.center[2] - nodules[n][2]);
       if (d > 4) continue;
       found = true;
-      std::printf("  %.0f mm nodule: %s, score %.2f, %.2f ml, %.1f mm off\n", diameters[n], f.label.c_str(), f.score,
-                  f.volume_ml, d);
+      std::printf("  %.0f mm nodule: %s, score %.2f, %.2f ml, long axis %.2f mm, %.2f mm off\n", diameters[n],
+                  f.label.c_str(), f.score, f.volume_ml, f.size_mm, d);
       EXPECT_EQ(f.type.value, "27925004");  // a nodule, not a mass
-      EXPECT_NEAR(f.size_mm, diameters[n], 4.5);  // long axis at > -500 HU, partial volume
+      EXPECT_NEAR(d, 1.0, 0.05);            // documented: 1 mm from the true centre
+      EXPECT_NEAR(f.size_mm, documented_long_axis[n], 0.05);
     }
     EXPECT_TRUE(found) << diameters[n] << " mm nodule not reported";
   }
 }
 
-// The same CT resampled to 1 mm slices (316): same top finding, few others, an 8 mm
-// nodule inserted there found too, within the time budget (< 10 s, 2 threads).
+// The same CT resampled to 1 mm slices (316): same top finding, the 8 mm nodule inserted
+// there found too, and (documented) 1 other finding. The time is printed only.
 TEST(LungLesions, ThinSliceChestCtKeepsTheTumourOnTopAndFindsANodule) {
   const auto* sv = Chest();
   ASSERT_NE(sv, nullptr);
@@ -332,7 +346,7 @@ TEST(LungLesions, ThinSliceChestCtKeepsTheTumourOnTopAndFindsANodule) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   std::printf("1 mm slices (%zu): %.2f s — %s\n", g.size[2], secs, out->summary.c_str());
   ASSERT_FALSE(out->findings.empty());
-  EXPECT_LE(out->findings.size(), 6u);
+  EXPECT_EQ(out->findings.size(), 3u);
   EXPECT_TRUE(InBox(sv->volume.geometry(), ChestBoxes(), out->findings.front().center));
   bool found = false;
   for (const auto& f : out->findings)
@@ -342,7 +356,7 @@ TEST(LungLesions, ThinSliceChestCtKeepsTheTumourOnTopAndFindsANodule) {
 
 // Sensitivity of the whole pipeline to small solid nodules inserted into the real 5 mm CT
 // (partial volume, next to whatever vessels are there), 8 at a time: false-positive
-// reduction must keep nearly all of them and add no new findings.
+// reduction keeps the documented 46/49 (8 mm) and 45/49 (10 mm) and adds no new findings.
 TEST(LungLesions, InsertedNoduleSensitivity) {
   const auto* sv = Chest();
   ASSERT_NE(sv, nullptr);
@@ -370,8 +384,8 @@ TEST(LungLesions, InsertedNoduleSensitivity) {
         for (const auto& q : pos) far = far && std::hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) > 35;
         if (far) pos.push_back(p);
       }
-  ASSERT_GE(pos.size(), 30u);
-  for (double d : {8.0, 10.0}) {
+  ASSERT_EQ(pos.size(), 49u);
+  for (auto [d, documented_found] : {std::pair{8.0, size_t(46)}, std::pair{10.0, size_t(45)}}) {
     size_t found = 0, extra = 0;
     for (size_t start = 0; start < pos.size(); start += 8) {
       auto v = sv->volume;
@@ -394,8 +408,8 @@ TEST(LungLesions, InsertedNoduleSensitivity) {
     }
     std::printf("%.0f mm nodules inserted at %zu positions (8 per scan): %zu reported (%.0f %%), %zu other findings besides the tumour\n",
                 d, pos.size(), found, 100.0 * double(found) / double(pos.size()), extra);
-    EXPECT_GE(double(found), 0.85 * double(pos.size()));
-    EXPECT_LE(extra, 5u);
+    EXPECT_EQ(found, documented_found);
+    EXPECT_EQ(extra, 0u);
   }
 }
 

@@ -1,6 +1,6 @@
 // ct-denoise measured on real CTs: noise SD in homogeneous soft tissue down >= 40 %, mean
 // HU there shifted < 5 HU, the body/air edge's 10–90 % rise distance not > 10 % longer.
-// Also the speed of both apps on the chest CT and on a 300+-slice volume.
+// Also both apps on a 300+-slice volume (times printed only: speed is bench/ai_bench.py's).
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -239,7 +239,8 @@ TEST(AuditSyslog, AReceiverThatIsDownCostsOnlyItsQueue) {
   for (int i = 0; i < 50; ++i) trail->Record(SampleEvent("view", i));
   trail->Flush();
   const auto flushed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(flushed, std::chrono::seconds(2));  // the local log never waits for the receiver
+  // Hang guard, not a speed claim: the local log never waits for the receiver (docs/audit.md).
+  EXPECT_LT(flushed, std::chrono::seconds(2));
   AuditTrail::Stats s = trail->stats();
   EXPECT_EQ(s.durable, 50);
   EXPECT_FALSE(s.syslog_connected);
@@ -247,7 +248,9 @@ TEST(AuditSyslog, AReceiverThatIsDownCostsOnlyItsQueue) {
   EXPECT_GE(s.syslog_dropped, 45);  // a queue of 5 (one may be in the sender's hands)
   const auto stop_start = std::chrono::steady_clock::now();
   trail->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, std::chrono::seconds(4));  // 2 s drain at most
+  // Hang guard: docs/audit.md, the sender drains for up to 2 s at the stop (4 s: that and slack
+  // for a loaded machine; not a speed claim).
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, std::chrono::seconds(4));
   EXPECT_EQ(trail->stats().syslog_dropped, 50);  // the ones left unsent at the stop count too
   EXPECT_TRUE(Verify(dir.path()).ok);
 }

@@ -72,7 +72,8 @@ class RawClient {
       off += static_cast<size_t>(n);
     }
   }
-  // Reads one framed reply (content), "" on timeout or close.
+  // Reads one framed reply (content), "" on timeout or close. (The helpers' timeouts here are
+  // hang guards, not timing claims.)
   std::string ReadFrame(int timeout_ms = 5000) {
     std::string& buf = received_;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -227,6 +228,7 @@ TEST(Mllp, SendErrorsAreClear) {
   EXPECT_EQ(timed_out.status().code(), ErrorCode::kUnavailable);
   EXPECT_NE(timed_out.status().message().find("timed out"), std::string::npos) << timed_out.status().message();
   EXPECT_NE(timed_out.status().message().find("acknowledgment"), std::string::npos);
+  // Hang guard, not a speed claim: the 300 ms timeout ends the wait (10 × it, for a loaded machine).
   EXPECT_LT(ms, 3000);
   silent.Stop();
 }
@@ -242,6 +244,8 @@ TEST(Mllp, StopClosesOpenConnectionsAndIsIdempotent) {
   const auto t0 = std::chrono::steady_clock::now();
   listener->Stop();
   listener->Stop();
+  // Hang guard, not a speed claim: Stop closes the idle connection instead of waiting out its
+  // 5 min idle timeout (docs/report-delivery.md).
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_TRUE(idle.ClosedByPeer());
   listener.reset();

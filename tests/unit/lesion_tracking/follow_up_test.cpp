@@ -208,7 +208,7 @@ TEST(FollowUp, RealChestCtWithAKnownTransformAndInsertedNodules) {
   }
 
   // Registration current (fixed) → prior (moving): maps a current point to the prior's.
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();  // printed only: speed belongs to bench/
   registration::Options options;
   options.threads = 2;
   auto reg = registration::Register(current, prior, options);
@@ -217,7 +217,8 @@ TEST(FollowUp, RealChestCtWithAKnownTransformAndInsertedNodules) {
   double worst = 0;
   for (const auto& n : nodules) worst = std::max(worst, Dist(Apply(reg->matrix, n.center), Apply(truth, n.center)));
   std::printf("registration %.1f s (%s): worst error at the nodules %.2f mm\n", reg_s, reg->stages.c_str(), worst);
-  EXPECT_LT(worst, 5.0);
+  // docs/ai-results.md (end to end): ≤ 1 mm, about twice the measured 0.49–0.55 mm.
+  EXPECT_LE(worst, 1.0);
 
   const auto tracked = TrackLesions(LesionsOf(now->findings, "c"), LesionsOf(then->findings, "p"), reg->matrix,
                                     interval_days);
@@ -236,6 +237,8 @@ TEST(FollowUp, RealChestCtWithAKnownTransformAndInsertedNodules) {
   // tests/unit/app_lung/lung_lesions_test.cpp PhantomSphereIsMeasured). The doubling time
   // that such volumes allow: Δt·ln 2 / ln(V2/V1) over V1 ± 0.25, V2 ± 0.25.
   const double kVolumeTolerance = 0.25;
+  // A finding is an inserted nodule when its centre lies within 4 mm of it (docs/ai-results.md:
+  // two thirds of the 6.2 mm radius of the smallest, 1 ml; no other finding comes that close).
   auto near = [](const std::optional<Lesion>& l, const Vec3& c) { return l && Dist(l->center, c) < 4.0; };
   for (const auto& n : nodules) {
     const TrackedLesion* hit = nullptr;

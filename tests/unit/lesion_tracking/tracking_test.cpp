@@ -100,7 +100,8 @@ TEST(LesionTracking, MatchesThroughAKnownRotationAndTranslation) {
     EXPECT_EQ(t->prior->key, "p" + std::to_string(j));
     EXPECT_EQ(t->tracking_uid, prior[j].tracking_uid);  // one UID across examinations
     EXPECT_EQ(t->tracking_id, prior[j].tracking_id);
-    EXPECT_LT(t->distance_mm, 1.5);
+    // The offset (0.8, −0.6, 1.0) mm, carried rigidly into the prior's space: √2 mm exactly.
+    EXPECT_NEAR(t->distance_mm, std::sqrt(2.0), 1e-9);
   }
   // The same lesions without the transform: the matching falls apart.
   const auto wrong = TrackLesions(current, prior, kIdentity, 90, {}, Counter());
@@ -108,7 +109,7 @@ TEST(LesionTracking, MatchesThroughAKnownRotationAndTranslation) {
   for (const auto& t : wrong) {
     right += t.status == TrackingStatus::kTracked && t.prior->key.substr(1) == t.current->key.substr(1);
   }
-  EXPECT_LT(right, 4u);
+  EXPECT_EQ(right, 0u);  // as built above: no current lesion finds its own prior one
 }
 
 TEST(LesionTracking, NewAndResolvedLesions) {

@@ -236,7 +236,7 @@ TEST(DefaultProtocolRules, CompiledInCopyOfConfigFileParses) {
   Result<ProtocolRules> parsed = ParseProtocolRules(file);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->rules.size(), DefaultProtocolRules().rules.size());
-  EXPECT_GE(DefaultProtocolRules().rules.size(), 40u);
+  EXPECT_EQ(DefaultProtocolRules().rules.size(), 99u);  // docs/protocols.md#The shipped rules
 }
 
 TEST(DefaultProtocolRules, OneCodeOneProtocol) {
@@ -256,7 +256,7 @@ TEST(DefaultProtocolRules, OneCodeOneProtocol) {
     EXPECT_EQ(it->second->contrast, r.contrast) << r.id;
     EXPECT_EQ(it->second->duration_minutes, r.duration_minutes) << r.id;
   }
-  EXPECT_GE(by_code.size(), 40u);
+  EXPECT_EQ(by_code.size(), 70u);  // docs/protocols.md#The shipped rules: 70 distinct protocols
   EXPECT_EQ(ProtocolChoices(DefaultProtocolRules()).size(), by_code.size());
 }
 

@@ -1,8 +1,9 @@
 // Registration on real CT: a chest CT against a copy of itself moved by a known rigid
 // transform (12° about the cranio-caudal axis, 4° about the left-right axis, (15, -12, 8) mm)
-// with Gaussian noise (σ 20 HU); the target registration error at the lung lesion must be
-// ≤ 1.0 mm, the tolerance the registration issue states. Also: series without shared anatomy
-// are refused with a clear error, and .tfm files round-trip.
+// with Gaussian noise (σ 20 HU); the target registration error at the lesion (centre and the
+// corners of its box) must be within the figure docs/architecture.md#Registration states:
+// ≤ 0.2 mm on Lung_Dx, ≤ 0.5 mm on IBSI PAT1. Also: series without shared anatomy are refused
+// with a clear error, and .tfm files round-trip.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,7 +29,17 @@ using imaging::ImageVolume;
 using imaging::Vec3;
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kTreToleranceMm = 1.0;  // the issue's stated tolerance, at each lesion point
+// docs/architecture.md#Registration, at each lesion point: required <= 0.2 mm on Lung_Dx and
+// <= 0.5 mm on PAT1 (about half its 0.977 mm pixel); measured 0.096 and 0.315 mm worst. The
+// requirement is not the measurement: the optimiser's end point moves with the last bits of
+// the arithmetic (another ITK, compiler or CPU).
+constexpr double kChestTreMm = 0.2;
+constexpr double kIbsiTreMm = 0.5;
+// The same doc: matching CTs reach about -1.2 Mattes MI (different anatomies -0.2); less than
+// 20 % overlap is refused. A recovered copy must be well clear of both (measured -1.19 / -1.63,
+// overlap 0.88 / 0.83).
+constexpr double kMaxMetric = -0.3;
+constexpr double kMinOverlap = 0.6;
 
 std::string DataDir() { return std::string(RADFLOW_SHARED_DATA) + "/dicom"; }
 std::string ChestDir() { return DataDir() + "/ct_chest_lung_dx/Lung_Dx-A0001"; }
@@ -192,11 +203,12 @@ double Distance(const Vec3& a, const Vec3& b) {
 
 // Registers the moved copy back and checks the TRE at the lesion points: [0] the centre,
 // [1..8] the corners of its box.
-void CheckRecovery(const char* name, const ImageVolume& fixed, const std::vector<Vec3>& lesion, const Options& o) {
+void CheckRecovery(const char* name, const ImageVolume& fixed, const std::vector<Vec3>& lesion, const Options& o,
+                   double tre_mm) {
   ASSERT_FALSE(lesion.empty());
   const Rigid truth = TrueTransform(fixed.geometry());
   const ImageVolume moving = MakeMoving(fixed, truth, 20, 7);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();  // printed only: speed belongs to bench/
   auto r = Register(fixed, moving, o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -208,10 +220,10 @@ void CheckRecovery(const char* name, const ImageVolume& fixed, const std::vector
               name, fixed.geometry().size[0], fixed.geometry().size[1], fixed.geometry().size[2],
               o.affine ? "rigid+affine" : "rigid", o.threads, secs, lesion[0][0], lesion[0][1], lesion[0][2], centre,
               worst, r->metric, r->overlap, r->iterations, r->stages.c_str());
-  EXPECT_LE(centre, kTreToleranceMm);
-  EXPECT_LE(worst, kTreToleranceMm);
-  EXPECT_LT(r->metric, -0.3);
-  EXPECT_GT(r->overlap, 0.6);
+  EXPECT_LE(centre, tre_mm);
+  EXPECT_LE(worst, tre_mm);
+  EXPECT_LT(r->metric, kMaxMetric);
+  EXPECT_GT(r->overlap, kMinOverlap);
   EXPECT_GT(r->iterations, 0);
 }
 
@@ -224,13 +236,13 @@ Options TwoThreads() {
 TEST(Registration, ChestCtMovedRigidlyIsRecoveredAtTheTumour) {
   const ImageVolume* chest = Chest();
   ASSERT_NE(chest, nullptr);
-  CheckRecovery("Lung_Dx-A0001", *chest, ChestLesionPoints(), TwoThreads());
+  CheckRecovery("Lung_Dx-A0001", *chest, ChestLesionPoints(), TwoThreads(), kChestTreMm);
 }
 
 TEST(Registration, IbsiPat1MovedRigidlyIsRecoveredAtTheGtv) {
   const ImageVolume* ct = Ibsi();
   ASSERT_NE(ct, nullptr);
-  CheckRecovery("IBSI PAT1", *ct, IbsiLesionPoints(), TwoThreads());
+  CheckRecovery("IBSI PAT1", *ct, IbsiLesionPoints(), TwoThreads(), kIbsiTreMm);
 }
 
 TEST(Registration, RigidOnlyRecoversTheSameTransform) {
@@ -238,7 +250,7 @@ TEST(Registration, RigidOnlyRecoversTheSameTransform) {
   ASSERT_NE(ct, nullptr);
   Options o = TwoThreads();
   o.affine = false;
-  CheckRecovery("IBSI PAT1", *ct, IbsiLesionPoints(), o);
+  CheckRecovery("IBSI PAT1", *ct, IbsiLesionPoints(), o, kIbsiTreMm);
 }
 
 void ExpectNoSharedAnatomy(const radflow::Result<Result>& r) {

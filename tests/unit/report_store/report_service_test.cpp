@@ -185,7 +185,8 @@ TEST_F(ReportServiceTest, DraftSignedIntoAnSrWithOutboxAndFollowups) {
   EXPECT_EQ(parsed->Type().substr(0, 7), "ORU^R01");
   EXPECT_EQ(parsed->ControlId(), signed_report->delivery[0].control_id);
 
-  // Retried with backoff, still pending (at-least-once: never given up on a dead peer).
+  // Retried with backoff, still pending (at-least-once: never given up on a dead peer). The
+  // 10 s deadline is a hang guard, not a timing claim.
   const int64_t deadline = UnixMillis() + 10000;
   std::vector<storage::OutboxRow> rows;
   while (UnixMillis() < deadline) {

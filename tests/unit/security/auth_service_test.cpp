@@ -368,7 +368,8 @@ TEST_F(AuthServiceTest, UnknownUserCostsTheSameArgon2Time) {
   const double known = time("rad");
   const double unknown = time("nobody");
   // Both verify one Argon2id hash of the same parameters (~tens of ms); a missing verify
-  // would make the unknown case take well under a millisecond.
+  // would make the unknown case take well under a millisecond (docs/authentication.md; these
+  // bounds check that the verify happens, they are not a speed claim).
   EXPECT_GT(unknown, known * 0.5) << "known " << known << " s, unknown " << unknown << " s";
   EXPECT_GT(unknown, 0.002);
   auto r = auth_->LoginLocal("nobody", "whatever", "x");

@@ -53,7 +53,9 @@ TEST(VectorIndexTest, RecallAgainstExactSearch) {
   }
   const double recall = static_cast<double>(hits) / (kQueries * kK);
   std::printf("recall@10 = %.4f (M 16, ef_construction 200, ef 64)\n", recall);
-  EXPECT_GE(recall, 0.95);  // docs/similar-cases.md: the benchmark's 100k lesions reach more
+  // docs/similar-cases.md#Benchmark: ≥ 0.995 here (measured 0.9995; the index is built in one
+  // thread with hnswlib's fixed seed, so this is reproducible); the benchmark's 100k reach 0.9999.
+  EXPECT_GE(recall, 0.995);
 }
 
 TEST(VectorIndexTest, KeepFilterRemoveAndReplace) {

@@ -372,7 +372,8 @@ TEST_F(WorklistStoreTest, ClaimsAreExclusiveAuditedAndExpire) {
   EXPECT_EQ(events[0].study_uid, "1.1");
   EXPECT_EQ(events[0].reason, "claimed");
 
-  // Nobody renews it: the sweeper gives it back within the idle time plus a sweep.
+  // Nobody renews it: the sweeper gives it back within the idle time plus a sweep (300 ms +
+  // the 1 s sweep interval). The 5 s deadline is a hang guard, not a timing claim.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   std::optional<WorklistItem> now;
   while (std::chrono::steady_clock::now() < deadline) {
