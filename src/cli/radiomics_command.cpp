@@ -135,9 +135,8 @@ int RunRadiomics(const RadiomicsOptions& o) {
     if (!t.ok()) return Fail(t.status());
     // A named configuration is compared with its own table only: the z-rad export names its
     // data set in every row ("configuration C", "digital phantom").
-    const bool named = o.config == "phantom" || (o.config.size() == 1 && o.config[0] >= 'A' && o.config[0] <= 'E');
-    const std::string expected = o.config == "phantom" ? "digital phantom" : "configuration " + o.config;
-    if (named && !t->empty() && !t->front().dataset.empty() && t->front().dataset != expected) {
+    const std::string expected = radiomics::IbsiDataSetName(o.config);
+    if (!expected.empty() && !t->empty() && !t->front().dataset.empty() && t->front().dataset != expected) {
       return Fail({ErrorCode::kInvalidArgument, "the reference table " + o.reference + " is for '" +
                                                     t->front().dataset + "', not for --config " + o.config});
     }

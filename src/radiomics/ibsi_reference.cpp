@@ -145,6 +145,12 @@ std::string IbsiReferencePath(const std::string& data_root, const std::string& d
   return dir + "config_" + data_set + ".csv";
 }
 
+std::string IbsiDataSetName(std::string_view data_set) {
+  if (data_set == "phantom") return "digital phantom";
+  if (data_set.size() == 1 && data_set[0] >= 'A' && data_set[0] <= 'E') return "configuration " + std::string(data_set);
+  return "";
+}
+
 std::vector<IbsiComparison> CompareWithIbsi(const std::map<std::string, double>& ours,
                                             const std::vector<IbsiReferenceRow>& table) {
   std::vector<IbsiComparison> out;

@@ -49,6 +49,9 @@ Result<std::vector<IbsiReferenceRow>> ReadIbsiReferenceTable(const std::string& 
 
 // The z-rad export for a data set under `data_root` (shared/data): "phantom" or "A".."E".
 std::string IbsiReferencePath(const std::string& data_root, const std::string& data_set);
+// The name its rows give that data set ("digital phantom", "configuration C"); empty for a
+// name that is not one of them.
+std::string IbsiDataSetName(std::string_view data_set);
 
 struct IbsiComparison {
   IbsiReferenceRow reference;

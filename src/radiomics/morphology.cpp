@@ -168,7 +168,7 @@ double EllipsoidArea(double a, double b, double c) {
 
 }  // namespace
 
-std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask) {
+std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask, bool autocorrelation) {
   const auto& g = mask.geometry();
   if (image.geometry().size != g.size) return {};
   std::vector<P3> voxels;
@@ -276,6 +276,7 @@ std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask) {
   f.push_back({"morph_integ_int", volume * mean});
 
   // Spatial autocorrelation with inverse-distance weights over all voxel pairs.
+  if (!autocorrelation) return f;
   if (auto mg = MoranGeary(image, mask)) {
     f.push_back({"morph_moran_i", mg->first});
     f.push_back({"morph_geary_c", mg->second});

@@ -83,11 +83,8 @@ void FixIntensityMorphology(const ChainResult& c, std::vector<Feature>& morph, d
   for (const auto& f : morph) {
     if (f.tag == "morph_volume") volume = f.value;
   }
-  const auto autocorrelation = MoranGeary(c.image, c.intensity);
   for (auto& f : morph) {
     if (f.tag == "morph_integ_int") f.value = volume * mean;
-    if (f.tag == "morph_moran_i" && autocorrelation) f.value = autocorrelation->first;
-    if (f.tag == "morph_geary_c" && autocorrelation) f.value = autocorrelation->second;
     if (f.tag == "morph_com" && n > 0 && w != 0) {
       double d2 = 0;
       for (int a = 0; a < 3; ++a) {
@@ -96,6 +93,14 @@ void FixIntensityMorphology(const ChainResult& c, std::vector<Feature>& morph, d
       }
       f.value = std::sqrt(d2);
     }
+  }
+  // Computed once, on the intensity mask (Morphology was asked to leave them out); where that
+  // mask has too few voxels or no variance, on the morphological mask.
+  auto autocorrelation = MoranGeary(c.image, c.intensity);
+  if (!autocorrelation) autocorrelation = MoranGeary(c.image, c.morphological);
+  if (autocorrelation) {
+    morph.push_back({"morph_moran_i", autocorrelation->first});
+    morph.push_back({"morph_geary_c", autocorrelation->second});
   }
 }
 
@@ -135,7 +140,7 @@ Result<Extraction> ExtractFeatures(const imaging::ImageVolume& image, const imag
   for (const auto& f : stats) {
     if (f.tag == "stat_mean") mean = f.value;
   }
-  auto morph = Morphology(c.image, c.morphological);
+  auto morph = Morphology(c.image, c.morphological, /*autocorrelation=*/false);
   FixIntensityMorphology(c, morph, mean);
   append(std::move(morph));
   append(LocalIntensity(c.image, c.intensity));

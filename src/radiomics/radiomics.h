@@ -39,7 +39,9 @@ struct Settings {
 // Moran's I and Geary's C (these two only for ROIs of at most 20000 voxels: the cost is
 // quadratic). Not computed: oriented bounding box, minimum-volume enclosing ellipsoid
 // (IBSI gives no reference values for them).
-std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask);
+// `autocorrelation` false leaves Moran's I and Geary's C out: the pipeline computes them on
+// the intensity mask instead, and they are the costliest morphology features.
+std::vector<Feature> Morphology(const ImageVolume& image, const Mask& mask, bool autocorrelation = true);
 // IBSI 3.2 local intensity peaks: mean intensity in a 1 cm^3 sphere (voxel centres within
 // it, inside the ROI or not) around the ROI voxel(s) of highest intensity (loc_peak_loc)
 // and the highest such mean over all ROI voxels (loc_peak_glob). Uses the spacing.

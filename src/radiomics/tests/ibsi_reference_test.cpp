@@ -185,4 +185,12 @@ TEST(IbsiReference, CompareWithIbsi) {
 }
 
 }  // namespace
+
+TEST(IbsiReference, DataSetNamesAreTheTablesOwn) {
+  EXPECT_EQ(IbsiDataSetName("phantom"), "digital phantom");
+  EXPECT_EQ(IbsiDataSetName("C"), "configuration C");
+  EXPECT_EQ(IbsiDataSetName("F"), "");
+  EXPECT_EQ(IbsiDataSetName("cfg.json"), "");
+}
+
 }  // namespace radflow::radiomics
