@@ -13,12 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "dimse/dimse_server.h"
 #include "dimse/mwl_scp.h"
@@ -332,10 +334,16 @@ TEST_F(MwlScpTest, WorklistMatchesStationAndReturnsOnlyRequestedKeys) {
   EXPECT_EQ(Get(sps, DCM_ScheduledProcedureStepStartDate), "20260311");
   EXPECT_EQ(Get(sps, DCM_ScheduledProcedureStepStartTime), "103000");
   EXPECT_FALSE(sps->tagExists(DCM_Modality));
-  // One query audit record, with the match count.
+  // One query audit record, with the match count. The SCP records it once the C-FIND has
+  // ended, after the final response has gone out, so it may land just after Find returns:
+  // wait for it (up to 5 s, far above the milliseconds it takes).
   bool audited = false;
-  for (const auto& e : Events()) {
-    if (e.event == "query" && e.detail == "C-FIND MWL: 1 matches" && e.success && e.user == "MODALITY") audited = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!audited && std::chrono::steady_clock::now() < deadline) {
+    for (const auto& e : Events()) {
+      if (e.event == "query" && e.detail == "C-FIND MWL: 1 matches" && e.success && e.user == "MODALITY") audited = true;
+    }
+    if (!audited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(audited);
 }
