@@ -16,6 +16,11 @@
 #   test browser.security_admin: tests/browser/security_admin.test.mjs, the Users and Audit pages
 #   test browser.research:    tests/browser/research.test.mjs, cohort counts, export, download
 #   test browser.deid_viewer: tests/browser/deid_viewer.test.mjs, OHIF on a `radflow deid` study
+#   test browser.microscopy:  tests/browser/microscopy.test.mjs, OHIF's microscopy mode on slides
+#                             (OrthancWSIDicomizer's and `radflow wsi import`'s CMU-1, highdicom,
+#                             openslide-python), pan and zoom across the levels (issue 17)
+#   test browser.ophthalmic:  tests/browser/ophthalmic.test.mjs, OHIF on `radflow op import`
+#                             photographs (OP 8 and 16 bit) and the study page's conformance panel
 #   test browser.exams:       tests/browser/exams.test.mjs, the technologist's Exams page (issue 14)
 #   test browser.scheduling:  tests/browser/scheduling.test.mjs, the manager's Scheduling page (issue 14)
 if(RADFLOW_FUZZ)
@@ -72,8 +77,8 @@ if(RADFLOW_TESTS)
     ENVIRONMENT "RADFLOW_BIN=${CMAKE_BINARY_DIR}/radflow;RADFLOW_DATA=${RADFLOW_SHARED_DATA};TCP_NODELAY=1;RADFLOW_APP_DIR=${RADFLOW_WEB_SOURCE_DIR}/dist;RADFLOW_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts/web")
 
   # Issue 18: sign-in, the administrator's security pages, the research hub, and OHIF on a
-  # de-identified study.
-  foreach(name_timeout IN ITEMS login:240 security_admin:240 research:360 deid_viewer:300)
+  # de-identified study. Issue 17: OHIF's microscopy mode, and OHIF on OP photographs.
+  foreach(name_timeout IN ITEMS login:240 security_admin:240 research:360 deid_viewer:300 microscopy:300 ophthalmic:240)
     string(REPLACE ":" ";" nt ${name_timeout})
     list(GET nt 0 name)
     list(GET nt 1 timeout)

@@ -25,11 +25,16 @@ PACKAGES=(
   # orders and scheduling (issue 14): XGBoost's C API (no-show model); scikit-learn is the
   # benchmark's same-run peer
   libxgboost-dev python3-sklearn
+  # beyond radiology (issue 17): vendor slides through OpenSlide (and libtiff) for
+  # `radflow wsi import`; python3-openslide reads the source slide in the import tests
+  libopenslide-dev python3-openslide
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks
   dcmtk orthanc dicom3tools sqlite3 python3 python3-pydicom python3-numpy procps curl
   python3-hl7 python3-jsonschema
+  # Orthanc's DICOMweb and whole-slide plugins and OrthancWSIDicomizer: the WSI peers (issue 17)
+  orthanc-dicomweb orthanc-wsi
   # the audit trail's syslog peer over TLS, and certificates for the TLS tests
   rsyslog rsyslog-gnutls openssl libxml2-utils
 )

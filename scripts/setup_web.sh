@@ -5,6 +5,8 @@
 #      elsewhere, e.g. NodeSource, is kept as it is).
 #   2. The prebuilt OHIF viewer, pinned, into $RADFLOW_WEB_CACHE/dist, rewritten once to be
 #      served under /ohif/ (docs: shared notes/ohif.md). radflow serves it (--web-dir).
+#      The slide microscopy viewer stays (OHIF's microscopy mode, docs/ophthalmic.md and
+#      docs/wsi.md); a copy installed without it (rewrite 1) is redone.
 #   3. playwright-core for tests/browser (pinned in tests/browser/package-lock.json).
 #   4. The web application's packages: `npm ci` in web/ when web/node_modules was not
 #      installed from the current web/package-lock.json (make builds web/dist from them).
@@ -17,7 +19,7 @@ set -euo pipefail
 OHIF_VERSION=3.13.2
 MOUNT=/ohif/
 # Bump when the rewrite below changes, so that installed copies are redone.
-REWRITE_REVISION=1
+REWRITE_REVISION=2
 CACHE=${RADFLOW_WEB_CACHE:-/var/cache/radflow/ohif-${OHIF_VERSION}}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -53,9 +55,15 @@ if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
   trap '$SUDO rm -rf "$work"' EXIT
   $SUDO tar -xzf "$tarball" -C "$work" package/dist
   dist="$work/package/dist"
-  # onnxruntime (OHIF's optional AI tools) and the slide microscopy viewer: never
-  # requested for radiology viewing, 156 MB.
-  $SUDO rm -rf "$dist/ort" "$dist/dicom-microscopy-viewer"
+  # onnxruntime (OHIF's optional AI tools, 136 MB) is never requested. The slide
+  # microscopy viewer (dicom-microscopy-viewer, 20 MB; the microscopy mode loads it for
+  # studies with ModalitiesInStudy SM) stays; its source maps (10 MB) go.
+  $SUDO rm -rf "$dist/ort"
+  $SUDO rm -f "$dist"/dicom-microscopy-viewer/*.map
+  if [ ! -f "$dist/dicom-microscopy-viewer/dicomMicroscopyViewer.min.js" ]; then
+    echo "radflow setup_web: the OHIF package has no dicom-microscopy-viewer" >&2
+    exit 1
+  fi
 
   # The build assumes it is served at "/": move every absolute path under $MOUNT.
   # perl -pi -e EXPRESSION FILES..., with $ENV{MOUNT} (single quotes on purpose).
@@ -64,6 +72,9 @@ if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
   # shellcheck disable=SC2016
   rewrite 's{window\.PUBLIC_URL="/"}{window.PUBLIC_URL="$ENV{MOUNT}"}g;
                      s{\b(href|src|content)="/(?!/)}{$1="$ENV{MOUNT}}g' "$dist/index.html"
+  # The web app manifest is fetched without credentials unless asked: under radflow's
+  # sign-in that is a 401 in the console of every viewer load.
+  rewrite 's{<link rel="manifest" href=}{<link rel="manifest" crossorigin="use-credentials" href=}' "$dist/index.html"
   # webpack's public path, from which chunks, workers, wasm codecs and fonts are loaded.
   mapfile -t bundles < <(grep -l '__webpack_require__.p = "/";' "$dist"/*.js || true)
   if [ ${#bundles[@]} -eq 0 ]; then
@@ -73,6 +84,14 @@ if [ "$(cat "$CACHE/dist/.radflow-install" 2>/dev/null)" != "$marker" ]; then
   # shellcheck disable=SC2016
   rewrite 's{__webpack_require__\.p = "/";}{__webpack_require__.p = "$ENV{MOUNT}";}g' \
     "${bundles[@]}"
+  # The microscopy viewer is imported from an absolute path in the app bundle; its worker
+  # and wasm codecs then load relative to PUBLIC_URL (window.PUBLIC_LIB_URL).
+  mapfile -t dmv < <(grep -l "'/dicom-microscopy-viewer/" "$dist"/*.js || true)
+  if [ ${#dmv[@]} -eq 0 ]; then
+    echo "radflow setup_web: no dicom-microscopy-viewer import found in the OHIF bundles" >&2
+    exit 1
+  fi
+  rewrite "s{'/dicom-microscopy-viewer/}{'\$ENV{MOUNT}dicom-microscopy-viewer/}g" "${dmv[@]}"
   # Fonts and images referenced from the style sheets.
   # shellcheck disable=SC2016
   rewrite 's{url\(/(?!/)}{url($ENV{MOUNT}}g' "$dist"/*.css

@@ -65,10 +65,35 @@ int64_t AuditCoalescer::Now() const {
       .count();
 }
 
+std::string AuditCoalescer::Key(const audit::AuditEvent& e) {
+  std::string key;
+  key.reserve(e.user.size() + e.event.size() + e.study_uid.size() + 4);
+  key.append(e.user).append(1, '\n').append(e.event).append(1, '\n').append(e.study_uid).append(1, '\n');
+  key.append(e.success ? "1" : "0");
+  return key;
+}
+
+bool AuditCoalescer::AddRepeat(const audit::AuditEvent& e) {
+  if (!sink_) return false;
+  const int64_t now = Now();
+  const std::string key = Key(e);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return false;
+  auto it = open_.find(key);
+  if (it == open_.end() || now - it->second.started >= kWindowMs) return false;
+  Window& w = it->second;
+  ++w.repeats;
+  w.last = e;
+  w.last.at_ms = now;
+  w.last.patient_id = w.patient_id;
+  w.last.patient_name = w.patient_name;
+  return true;
+}
+
 void AuditCoalescer::Add(audit::AuditEvent e) {
   if (!sink_) return;
   const int64_t now = Now();
-  const std::string key = e.user + '\n' + e.event + '\n' + e.study_uid + '\n' + (e.success ? "1" : "0");
+  const std::string key = Key(e);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) {  // after Stop: no more windows
     e.at_ms = now;
@@ -86,7 +111,7 @@ void AuditCoalescer::Add(audit::AuditEvent e) {
   e.detail += "; count=1";
   e.at_ms = now;
   sink_(e);
-  open_[key] = Window{now, 0, audit::AuditEvent{}};
+  open_[key] = Window{now, 0, audit::AuditEvent{}, e.patient_id, e.patient_name};
 }
 
 void AuditCoalescer::Close(Window& w) {

@@ -33,6 +33,10 @@ class AuditCoalescer {
   AuditCoalescer(audit::AuditSink sink, std::function<int64_t()> clock = nullptr, bool background = true);
   ~AuditCoalescer();  // Stop()
   void Add(audit::AuditEvent e);
+  // When `e` repeats an open window (same key, within kWindowMs) counts it there, with the
+  // patient fields of the window's first event (the key names the study), and returns true:
+  // the caller then need not look the patient up. false: pass `e` to Add (also without a sink).
+  bool AddRepeat(const audit::AuditEvent& e);
   // Closes the windows older than kWindowMs (the background thread calls it).
   void Sweep();
   // Closes every window and stops the thread. Idempotent.
@@ -43,7 +47,9 @@ class AuditCoalescer {
     int64_t started = 0;
     int64_t repeats = 0;
     audit::AuditEvent last;
+    std::string patient_id, patient_name;  // of the window's first event
   };
+  static std::string Key(const audit::AuditEvent& e);
   void Close(Window& w);
   int64_t Now() const;
   audit::AuditSink sink_;

@@ -117,6 +117,7 @@ constexpr std::array kRules = {
     R("GET", "/api/v1/studies/{study}/priors", CLIN, 0, "view", "/api/v1/studies/{study}/priors", "ranked priors"),
     R("GET", "/api/v1/studies/{study}/lesions", CLIN_REF, REF, "view", "/api/v1/studies/{study}/lesions", "tracked lesions"),
     R("GET", "/api/v1/studies/{study}/findings", CLIN_REF, REF, "view", "/api/v1/studies/{study}/findings", "AI findings"),
+    R("GET", "/api/v1/studies/{study}/conformance", CLIN_REF, REF, "query", "/api/v1/studies/{study}/conformance", "conformance problems of the study's instances"),
     R("GET", "/api/v1/studies/{study}/reports", CLIN_REF, REF, "view", "/api/v1/studies/{study}/reports", "the study's reports"),
     R("POST", "/api/v1/studies/{study}/reports", RAD, 0, "report-changed", "/api/v1/studies/{study}/reports", "new draft"),
     R("GET", "/api/v1/studies/{study}/proposals", RAD, 0, "view", "/api/v1/studies/{study}/proposals", "AI proposals"),
@@ -205,25 +206,31 @@ bool MethodMatches(std::string_view rule, std::string_view method) {
   return rule == "*" || rule == method || (rule == "GET" && method == "HEAD");
 }
 
-// Matches path segments against pattern segments; fills captures.
-bool MatchSegments(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& path,
-                   std::map<std::string, std::string>* captures) {
+using Segments = std::vector<std::string_view>;
+
+// Whether path segments match pattern segments (no captures: those are filled only for the
+// row that wins, see Capture).
+bool MatchSegments(const Segments& pat, const Segments& path) {
   size_t i = 0;
   for (; i < pat.size(); ++i) {
     if (pat[i] == "**") return i + 1 == pat.size();  // the rest, zero or more
     if (i >= path.size()) return false;
-    if (IsCapture(pat[i])) {
-      (*captures)[std::string(pat[i].substr(1, pat[i].size() - 2))] = std::string(path[i]);
-    } else if (pat[i] != "*" && pat[i] != path[i]) {
-      return false;
-    }
+    if (!IsCapture(pat[i]) && pat[i] != "*" && pat[i] != path[i]) return false;
   }
   return i == path.size();
 }
 
-// true when a is more specific than b.
-bool MoreSpecific(std::string_view a, std::string_view b) {
-  auto sa = SplitPath(a), sb = SplitPath(b);
+// The {x} segments of a matching pattern.
+std::map<std::string, std::string> Capture(const Segments& pat, const Segments& path) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < pat.size() && i < path.size(); ++i) {
+    if (IsCapture(pat[i])) out[std::string(pat[i].substr(1, pat[i].size() - 2))] = std::string(path[i]);
+  }
+  return out;
+}
+
+// true when pattern a is more specific than pattern b (both split).
+bool MoreSpecific(const Segments& sa, const Segments& sb) {
   for (size_t i = 0; i < std::min(sa.size(), sb.size()); ++i) {
     int ra = Rank(sa[i]), rb = Rank(sb[i]);
     if (ra != rb) return ra > rb;
@@ -232,6 +239,38 @@ bool MoreSpecific(std::string_view a, std::string_view b) {
   if (sa.size() > sb.size()) return sa[sb.size()] != "**";
   if (sb.size() > sa.size()) return sb[sa.size()] == "**";
   return false;
+}
+
+// The built-in table's patterns, split once (a function-local static: thread-safe
+// initialisation, C++11 [stmt.dcl]/4); the views point into the constexpr table.
+const std::vector<Segments>& SplitTable() {
+  static const std::vector<Segments> split = [] {
+    std::vector<Segments> out;
+    out.reserve(kRules.size());
+    for (const RouteRule& r : kRules) out.push_back(SplitPath(r.pattern));
+    return out;
+  }();
+  return split;
+}
+
+// The most specific row; `pattern_of(i)` gives row i's split pattern.
+template <typename PatternOf>
+std::optional<Match> BestMatch(std::span<const RouteRule> rules, std::string_view method, std::string_view path,
+                               PatternOf pattern_of) {
+  const Segments segs = SplitPath(path);
+  const Segments* best_pat = nullptr;
+  size_t best = 0;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (!MethodMatches(rules[i].method, method)) continue;
+    const Segments& pat = pattern_of(i);
+    if (!MatchSegments(pat, segs)) continue;
+    if (!best_pat || MoreSpecific(pat, *best_pat)) {
+      best_pat = &pat;
+      best = i;
+    }
+  }
+  if (!best_pat) return std::nullopt;
+  return Match{&rules[best], Capture(*best_pat, segs)};
 }
 
 std::string Lower(std::string s) {
@@ -284,15 +323,15 @@ std::span<const RouteRule> Rules() { return kRules; }
 
 std::optional<Match> FindRuleIn(std::span<const RouteRule> rules, std::string_view method,
                                 std::string_view path) {
-  const auto segs = SplitPath(path);
-  std::optional<Match> best;
-  for (const RouteRule& r : rules) {
-    if (!MethodMatches(r.method, method)) continue;
-    Match m{&r, {}};
-    if (!MatchSegments(SplitPath(r.pattern), segs, &m.captures)) continue;
-    if (!best || MoreSpecific(r.pattern, best->rule->pattern)) best = std::move(m);
+  if (rules.data() == kRules.data() && rules.size() == kRules.size()) {
+    const auto& split = SplitTable();
+    return BestMatch(rules, method, path, [&](size_t i) -> const Segments& { return split[i]; });
   }
-  return best;
+  // Another table (tests): its patterns split on each call.
+  std::vector<Segments> split;
+  split.reserve(rules.size());
+  for (const RouteRule& r : rules) split.push_back(SplitPath(r.pattern));
+  return BestMatch(rules, method, path, [&](size_t i) -> const Segments& { return split[i]; });
 }
 
 std::optional<Match> FindRule(std::string_view method, std::string_view path) {
@@ -300,14 +339,20 @@ std::optional<Match> FindRule(std::string_view method, std::string_view path) {
 }
 
 Decision Authorize(const Caller& caller, std::string_view method, std::string_view path,
-                   const std::multimap<std::string, std::string>& /*query*/, ScopeLookup& lookup) {
+                   const std::multimap<std::string, std::string>& query, ScopeLookup& lookup) {
+  return AuthorizeMatch(caller, method, path, query, lookup, FindRule(method, path));
+}
+
+Decision AuthorizeMatch(const Caller& caller, std::string_view method, std::string_view path,
+                        const std::multimap<std::string, std::string>& /*query*/, ScopeLookup& lookup,
+                        std::optional<Match> match) {
   Decision d;
-  d.match = FindRule(method, path);
-  const std::string what = std::string(method) + " " + std::string(path);
+  d.match = std::move(match);
+  auto what_of = [&] { return std::string(method) + " " + std::string(path); };
   if (!d.match || d.match->rule->deny()) {
     // Still 401 first for an anonymous caller: nothing about the route is revealed.
     if (!caller.authenticated) return Deny(std::move(d), Decision::Outcome::kUnauthenticated, "authentication required");
-    return Deny(std::move(d), Decision::Outcome::kForbidden, "no access rule for " + what);
+    return Deny(std::move(d), Decision::Outcome::kForbidden, "no access rule for " + what_of());
   }
   const RouteRule& rule = *d.match->rule;
   if (rule.is_public) {
@@ -319,7 +364,7 @@ Decision Authorize(const Caller& caller, std::string_view method, std::string_vi
   if (bit == 0) return Deny(std::move(d), Decision::Outcome::kForbidden, "unknown role '" + caller.role + "'");
   if ((rule.roles & bit) == 0) {
     return Deny(std::move(d), Decision::Outcome::kForbidden,
-                "role " + caller.role + " may not " + what + " (rule " + std::string(rule.method) + " " +
+                "role " + caller.role + " may not " + what_of() + " (rule " + std::string(rule.method) + " " +
                     std::string(rule.pattern) + ")");
   }
   const auto& cap = d.match->captures;

@@ -108,6 +108,11 @@ std::string NormalizePersonName(std::string_view pn);
 // are checked through `lookup`. `query`: the decoded query parameters.
 Decision Authorize(const Caller& caller, std::string_view method, std::string_view path,
                    const std::multimap<std::string, std::string>& query, ScopeLookup& lookup);
+// The same with the row FindRule(method, path) returned already (the guard looks it up once
+// per request); `match` must be that result.
+Decision AuthorizeMatch(const Caller& caller, std::string_view method, std::string_view path,
+                        const std::multimap<std::string, std::string>& query, ScopeLookup& lookup,
+                        std::optional<Match> match);
 
 // A registered route of the HTTP server and whether a non-deny row covers it: an exact path
 // must be matched by a row with at least one literal segment (or be "/"); a prefix needs a

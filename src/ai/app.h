@@ -81,20 +81,32 @@ struct DerivedSeries {
   imaging::ImageVolume image;          // HU, on the input volume's grid
 };
 
+// A Part-10 object an app wrote itself (apps whose manifest input is "files": a SEG of a
+// slide, a SEG or SR of a photograph), into AppInput::out_dir. The engine stores it as it
+// is, through IngestService::Store, like the objects it writes for volume apps.
+struct AppObject {
+  std::string path;  // under AppInput::out_dir
+  std::string kind;  // "seg" | "sr"
+};
+
 struct AppOutput {
-  std::vector<SegmentOutput> segments;
+  std::vector<SegmentOutput> segments;  // volume apps only (on the input volume's grid)
   std::vector<Finding> findings;
-  std::vector<DerivedSeries> derived;
+  std::vector<DerivedSeries> derived;   // volume apps only
+  std::vector<AppObject> objects;       // files apps: the objects they wrote
   std::string summary;  // one line for the job list, e.g. "2 nodules, largest 8 mm"
 };
 
 struct AppInput {
-  imaging::ImageVolume image;     // HU (after rescale), on LoadSeries' regular grid
+  // HU (after rescale), on LoadSeries' regular grid. Empty for an app whose manifest input
+  // is "files" (slides, photographs): such an app reads `files` itself.
+  imaging::ImageVolume image;
   imaging::SeriesReport report;   // what the stack looked like (tilt, spacing, missing slices)
   std::vector<std::string> files; // the series' Part-10 files
   std::map<std::string, std::string> attributes;  // first instance's attributes by keyword
   const AppManifest* manifest = nullptr;
   int threads = 1;
+  std::string out_dir;  // where a files app writes its own objects (AppOutput::objects)
 };
 
 // A built-in app: C++ compiled into radflow, named by `runner: builtin:<name>`.

@@ -356,8 +356,8 @@ Status ParseTree(const json& j, const std::string& base_dir, AppManifest* m) {
   if (!j.is_object()) return Err("manifest", "expected an object at the top level");
   RADFLOW_RETURN_IF_ERROR(
       CheckObject(j, "",
-                  {"id", "name", "version", "vendor", "intended_use", "enabled", "rules", "outputs",
-                   "resources", "timeout_s", "max_attempts", "priority", "runner", "preprocess",
+                  {"id", "name", "version", "vendor", "intended_use", "enabled", "rules", "input",
+                   "outputs", "resources", "timeout_s", "max_attempts", "priority", "runner", "preprocess",
                    "postprocess", "settings"}));
   RADFLOW_RETURN_IF_ERROR(ReadString(j, "", "id", &m->id, true));
   if (!IsValidId(m->id)) {
@@ -376,6 +376,8 @@ Status ParseTree(const json& j, const std::string& base_dir, AppManifest* m) {
       RADFLOW_RETURN_IF_ERROR(ParseRule((*rules)[i], At("rules", i), &m->rules[i]));
     }
   }
+  // What the app is given (docs/apps.md, "input"): a volume, or the series' files only.
+  RADFLOW_RETURN_IF_ERROR(ReadEnum(j, "", "input", {"volume", "files"}, &m->input));
   if (Field(j, "outputs") != nullptr) {
     RADFLOW_RETURN_IF_ERROR(ReadStringList(j, "", "outputs", &m->outputs));
     std::set<std::string> seen;
@@ -385,6 +387,12 @@ Status ParseTree(const json& j, const std::string& base_dir, AppManifest* m) {
         return Err(At("outputs", i), "'" + o + "' is not one of seg, sr, findings, derived");
       }
       if (!seen.insert(o).second) return Err(At("outputs", i), "'" + o + "' listed twice");
+    }
+  }
+  if (m->input == "files") {
+    // A files app writes its own objects (SEG, SR): a derived volume series needs a volume.
+    for (size_t i = 0; i < m->outputs.size(); ++i) {
+      if (m->outputs[i] == "derived") return Err(At("outputs", i), "'derived' needs input 'volume'");
     }
   }
   if (const json* v = Field(j, "resources")) {
@@ -404,6 +412,14 @@ Status ParseTree(const json& j, const std::string& base_dir, AppManifest* m) {
   const json* runner = Field(j, "runner");
   if (runner == nullptr) return Err("runner", "required");
   RADFLOW_RETURN_IF_ERROR(ParseRunner(*runner, base_dir, &m->runner));
+  // A model sees tensors cut from a volume; only C++ apps read slides and photographs.
+  if (m->input == "files" && m->runner.kind != Runner::Kind::kBuiltin) {
+    return Err("input", "'files' needs a builtin runner (a model runner takes a volume)");
+  }
+  if (m->input == "files" && (Field(j, "preprocess") != nullptr || Field(j, "postprocess") != nullptr)) {
+    return Err(Field(j, "preprocess") != nullptr ? "preprocess" : "postprocess",
+               "does not apply to input 'files'");
+  }
   if (const json* v = Field(j, "preprocess")) {
     RADFLOW_RETURN_IF_ERROR(ParsePreprocess(*v, &m->preprocess));
   }

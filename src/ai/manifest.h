@@ -73,6 +73,10 @@ struct AppManifest {
   std::string intended_use;
   bool enabled = true;      // default state; the REST API can change it (persisted in the index)
   std::vector<Rule> rules;  // all must match
+  // What the app is given: "volume" (the series loaded as a volume in patient space, the
+  // default) or "files" (the series' Part-10 files only, for slides and photographs: the
+  // app reads them and writes its own results, AppOutput::objects).
+  std::string input = "volume";
   // Subset of "seg", "sr", "findings", "derived".
   std::vector<std::string> outputs{"seg", "sr", "findings"};
   Resources resources;

@@ -43,7 +43,7 @@ ordered_json AppJson(const ai::AppStatus& a) {
   return {{"id", m.id},           {"name", m.name},       {"version", m.version},
           {"vendor", m.vendor},   {"intended_use", m.intended_use},
           {"enabled", a.enabled}, {"runner", ai::RunnerName(m.runner)},     {"rules", rules},
-          {"outputs", m.outputs}, {"timeout_s", m.timeout_s},
+          {"outputs", m.outputs}, {"input", m.input}, {"timeout_s", m.timeout_s},
           {"max_attempts", m.max_attempts}, {"priority", m.priority},
           {"resources", {{"threads", m.resources.threads}, {"memory_mb", m.resources.memory_mb},
                          {"gpu", m.resources.gpu}}},

@@ -120,7 +120,10 @@ function render(studies) {
   tbody.replaceChildren();
   for (const study of studies) {
     const uid = text(study, '0020000D');
-    const link = `/ohif/viewer?StudyInstanceUIDs=${encodeURIComponent(uid)}`;
+    // Slides (ModalitiesInStudy SM) open in OHIF's microscopy mode (dicom-microscopy-viewer).
+    const slide = ((study['00080061'] && study['00080061'].Value) || []).includes('SM');
+    const link = slide ? `/ohif/microscopy?StudyInstanceUIDs=${encodeURIComponent(uid)}`
+      : `/ohif/viewer?StudyInstanceUIDs=${encodeURIComponent(uid)}`;
     const tr = document.createElement('tr');
     tr.dataset.studyUid = uid;
     const cells = [

@@ -15,4 +15,11 @@ std::string StatsJson(const storage::IndexStats& stats);
 void RegisterRestApi(http::HttpServer& server, storage::Index& index,
                      const std::atomic<bool>& ready);
 
+// GET /api/v1/studies/{study}/conformance: every instance of the study with the problems
+// ingest found against its IOD (dicom/conformance.h), as
+// {"study_instance_uid","instances":[{"series_instance_uid","sop_instance_uid",
+// "sop_class_uid","iod","problems":[...]}]}; 404 for an unknown study. A link of the
+// GET /api/v1/studies/ chain (ai_api.h `other_study_routes`): other subpaths go to `next`.
+http::Handler ConformanceStudyRoutes(storage::Index& index, http::Handler next);
+
 }  // namespace radflow::api

@@ -1,5 +1,6 @@
 // WADO-RS (PS3.18 10.4): studies, series and instances as multipart/related DICOM,
 // metadata in the DICOM JSON model, frames, bulk data, rendered images and thumbnails.
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -7,8 +8,10 @@
 #include "api/dicomweb.h"
 #include "api/multipart.h"
 #include "dicom/json_model.h"
+#include "pixel/frame_cache.h"
 #include "pixel/pixel_data.h"
 #include "query/matching.h"
+#include "slide/slide_reader.h"
 
 namespace radflow::api {
 
@@ -77,6 +80,16 @@ std::string FrameMediaType(const std::string& ts) {
 // The instances a retrieve path names, in order.
 Result<std::vector<InstanceLocation>> Locate(const DicomWebContext& ctx, const std::string& study,
                                             const std::string& series, const std::string& sop) {
+  if (!sop.empty() && !series.empty()) {
+    // One instance (frames of a slide, its metadata): the index's prepared lookup by SOP
+    // Instance UID, no query built and compiled per request.
+    auto found = ctx.index->FindInstance(sop);
+    if (!found.ok()) return found.status();
+    if (!found.value() || found.value()->study_uid != study || found.value()->series_uid != series) {
+      return Status(ErrorCode::kNotFound, "no instance " + sop);
+    }
+    return std::vector<InstanceLocation>{*found.value()};
+  }
   std::vector<std::pair<dicom::Tag, std::string>> keys{{t::kStudyInstanceUID, study}};
   if (!series.empty()) keys.emplace_back(t::kSeriesInstanceUID, series);
   if (!sop.empty()) keys.emplace_back(t::kSOPInstanceUID, sop);
@@ -114,6 +127,22 @@ http::Response MultipartResponse(const std::string& type, std::vector<PartSource
   auto boundary = NewBoundary();
   http::Response res;
   res.content_type = "multipart/related; type=\"" + type + "\"; boundary=" + boundary;
+  // A few generated parts (a slide viewer's tile requests): one body with a Content-Length,
+  // sent in one write, rather than a chunked stream of several.
+  constexpr size_t kEagerParts = 16;
+  const bool eager = parts.size() <= kEagerParts &&
+                     std::all_of(parts.begin(), parts.end(), [](const PartSource& p) { return p.file.empty(); });
+  if (eager) {
+    for (auto& p : parts) {
+      auto bytes = p.bytes();
+      if (!bytes.ok()) return ErrorResponse(bytes.status());
+      res.body += PartHeader(boundary, p.content_type, bytes->size());
+      res.body += bytes.value();
+      res.body += "\r\n";
+    }
+    res.body += CloseDelimiter(boundary);
+    return res;
+  }
   struct State {
     std::vector<PartSource> parts;
     size_t next = 0;
@@ -233,51 +262,101 @@ Result<std::vector<int>> ParseFrameList(const std::string& list) {
   return frames;
 }
 
+// The transfer syntax a frame media type means when the client names none (PS3.18
+// Table 8.7.3-5 defaults).
+std::string DefaultFrameSyntax(const std::string& type) {
+  if (type == "image/jpeg") return "1.2.840.10008.1.2.4.50";
+  if (type == "image/jls") return "1.2.840.10008.1.2.4.80";
+  if (type == "image/jp2") return "1.2.840.10008.1.2.4.90";
+  if (type == "image/jphc") return "1.2.840.10008.1.2.4.201";
+  if (type == "image/dicom-rle") return "1.2.840.10008.1.2.5";
+  return "";
+}
+
+// A frame list's answer: the stored bitstream (compressed, or native bytes as stored) when
+// the client takes the stored transfer syntax; else pixels decoded to Explicit VR Little
+// Endian (application/octet-stream). Frames are read through the process-wide frame-offset
+// cache (pixel::SharedFrameCache): one scan of the file per instance, then a pread a frame.
 http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
                       const InstanceLocation& l, const std::string& list) {
   auto frames = ParseFrameList(list);
   if (!frames.ok()) return http::Response::Error(frames.status());
   const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
-  auto info = pixel::ReadImageInfo(path);
-  if (!info.ok()) return http::Response::Error(info.status());
+  auto layout = pixel::SharedFrameCache().Layout(path);
+  if (!layout.ok() && layout.status().code() != ErrorCode::kUnsupported) {
+    return http::Response::Error(layout.status());
+  }
+  std::shared_ptr<const pixel::FrameLayout> cached = layout.ok() ? layout.value() : nullptr;
+  int number_of_frames = 0;
+  if (cached) {
+    number_of_frames = cached->info.number_of_frames;
+  } else {
+    auto info = pixel::ReadImageInfo(path);
+    if (!info.ok()) return http::Response::Error(info.status());
+    number_of_frames = info->number_of_frames;
+  }
   for (int f : frames.value()) {
-    if (f > info->number_of_frames) {
+    if (f > number_of_frames) {
       return Error(ErrorCode::kNotFound, "frame " + std::to_string(f) + " of " +
-                                             std::to_string(info->number_of_frames));
+                                             std::to_string(number_of_frames));
     }
   }
-  // Stored bitstream when the client takes it (transfer-syntax=* or the stored syntax),
-  // else pixels decoded to Explicit VR Little Endian.
-  const std::string stored_type = FrameMediaType(l.transfer_syntax_uid);
-  bool compressed = false;
+  const std::string& stored_ts = l.transfer_syntax_uid;
+  const std::string stored_type = FrameMediaType(stored_ts);
+  bool as_stored = false;
   std::string part_type;  // empty: nothing the client accepts
+  std::string refused;    // why the last media range could not be served
   for (const auto& r : ParseAccept(req.Header("accept"))) {
     std::string type = r.type;
     std::string ts = r.params.count("transfer-syntax") ? r.params.at("transfer-syntax") : "";
     if (type == "multipart/related") {
       type = r.params.count("type") ? r.params.at("type") : "application/octet-stream";
     }
-    if (!stored_type.empty() && (ts == "*" || ts == l.transfer_syntax_uid) &&
-        (type == stored_type || type == "application/octet-stream" || type == "*/*")) {
-      compressed = true;
-      part_type = stored_type + "; transfer-syntax=" + l.transfer_syntax_uid;
+    const bool any = type == "*/*" || type == "image/*" || type == "multipart/*";
+    const bool octet = type == "application/octet-stream";
+    if (!stored_type.empty() && (type == stored_type || octet || any)) {
+      // */* without a transfer syntax keeps meaning decoded pixels (as before issue 17).
+      const bool takes_stored = ts == "*" || ts == stored_ts ||
+                                (ts.empty() && type == stored_type && DefaultFrameSyntax(type) == stored_ts);
+      if (takes_stored) {
+        as_stored = true;
+        part_type = stored_type + "; transfer-syntax=" + stored_ts;
+        break;
+      }
+    }
+    if (stored_type.empty() && (octet || any) && (ts == "*" || ts == stored_ts) &&
+        stored_ts != "1.2.840.10008.1.2.2") {
+      as_stored = true;  // native frames as stored (little endian)
+      part_type = "application/octet-stream; transfer-syntax=" + stored_ts;
       break;
     }
-    if ((type == "application/octet-stream" || type == "*/*") &&
-        (ts.empty() || ts == "*" || ts == kExplicitLE)) {
+    if ((octet || any) && (ts.empty() || ts == "*" || ts == kExplicitLE)) {
       part_type = std::string("application/octet-stream; transfer-syntax=") + kExplicitLE;
       break;
     }
+    refused = "'" + type + (ts.empty() ? "" : "; transfer-syntax=" + ts) + "' is not available: ";
   }
-  if (part_type.empty()) return NotAcceptable("frames are available as application/octet-stream, or as " +
-                                        (stored_type.empty() ? std::string("stored (uncompressed)") : stored_type));
-  const auto read = compressed ? &pixel::EncodedFrame : &pixel::DecodeFrame;
+  if (part_type.empty()) {
+    return NotAcceptable(refused + "the frames of " + l.sop_uid + " are stored as " + stored_ts +
+                         (stored_type.empty() ? std::string(" (uncompressed)") : " (" + stored_type + ")") +
+                         "; they are available as that media type with transfer-syntax=" + stored_ts +
+                         " or *, or decoded as application/octet-stream (transfer-syntax=" + kExplicitLE + ")");
+  }
   std::vector<PartSource> parts;
   for (int f : frames.value()) {
     const int index = f - 1;
-    parts.push_back({part_type, [read, path, index] { return read(path, index); }, ""});
+    // Native little-endian frames are their decoded bytes already: the cache serves them too.
+    const bool native_cached = cached && !cached->encapsulated && stored_type.empty();
+    if (cached && (as_stored || native_cached)) {
+      parts.push_back({part_type, [path, cached, index] { return pixel::FrameCache::ReadFrame(path, *cached, index); }, ""});
+    } else if (as_stored) {
+      parts.push_back({part_type, [path, index] { return pixel::EncodedFrame(path, index); }, ""});
+    } else {
+      parts.push_back({part_type, [path, index] { return pixel::DecodeFrame(path, index); }, ""});
+    }
   }
-  return MultipartResponse(compressed ? stored_type : "application/octet-stream", std::move(parts));
+  const std::string multipart_type = as_stored && !stored_type.empty() ? stored_type : "application/octet-stream";
+  return MultipartResponse(multipart_type, std::move(parts));
 }
 
 http::Response Bulk(const DicomWebContext& ctx, const InstanceLocation& l, const std::string& tag_hex) {
@@ -287,7 +366,19 @@ http::Response Bulk(const DicomWebContext& ctx, const InstanceLocation& l, const
   std::vector<PartSource> parts;
   const dicom::Tag tg = *tag;
   if (tg == t::kPixelData && !FrameMediaType(l.transfer_syntax_uid).empty()) {
-    // Encapsulated pixel data: served decoded, all frames.
+    // Encapsulated pixel data: served decoded, all frames, in memory: a whole slide level
+    // (thousands of tiles) is refused and left to /frames.
+    auto info = pixel::ReadImageInfo(path);
+    if (!info.ok()) return http::Response::Error(info.status());
+    constexpr uint64_t kMaxDecodedBulk = uint64_t{256} << 20;
+    const uint64_t decoded = uint64_t(info->rows) * uint64_t(info->columns) *
+                             uint64_t(info->samples_per_pixel) * uint64_t((info->bits_allocated + 7) / 8) *
+                             uint64_t(info->number_of_frames);
+    if (decoded > kMaxDecodedBulk) {
+      return NotAcceptable("Pixel Data of " + l.sop_uid + " is " + std::to_string(decoded >> 20) +
+                           " MB decoded (" + std::to_string(info->number_of_frames) +
+                           " frames), more than the 256 MB served in one part: retrieve its /frames");
+    }
     parts.push_back({std::string("application/octet-stream; transfer-syntax=") + kExplicitLE,
                      [path]() -> Result<std::string> {
                        auto frames = pixel::DecodeFrames(path);
@@ -354,6 +445,81 @@ http::Response Rendered(const DicomWebContext& ctx, const http::Request& req,
   return res;
 }
 
+// radflow extension (docs/wsi.md): GET .../instances/{level}/rendered?region=x,y,w,h
+// [&viewport=W,H][&quality=Q] renders pixels [x, x+w) x [y, y+h) of a slide level's Total
+// Pixel Matrix (PS3.3 C.8.12.4, 0-based), composed from its tiles by slide::ReadRegion;
+// outside the matrix is white. viewport scales the region to fit (aspect kept).
+http::Response RenderedRegion(const DicomWebContext& ctx, const http::Request& req,
+                              const InstanceLocation& l) {
+  auto ints = [](const std::string& v) {
+    std::vector<long> out;
+    size_t start = 0;
+    for (size_t i = 0; i <= v.size(); ++i) {
+      if (i < v.size() && v[i] != ',') continue;
+      std::string item = v.substr(start, i - start);
+      start = i + 1;
+      char* end = nullptr;
+      long n = std::strtol(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0') return std::vector<long>{};
+      out.push_back(n);
+    }
+    return out;
+  };
+  pixel::RenderOptions o;
+  std::vector<long> region;
+  for (const auto& [name, value] : req.query) {
+    if (name == "region") {
+      region = ints(value);
+      if (region.size() != 4 || region[2] < 1 || region[3] < 1 || region[2] > 65536 || region[3] > 65536 ||
+          std::labs(region[0]) > (1L << 30) || std::labs(region[1]) > (1L << 30)) {
+        return Error(ErrorCode::kInvalidArgument, "region must be x,y,width,height (integers, width and height 1..65536)");
+      }
+    } else if (name == "viewport") {
+      auto v = ints(value);
+      if (v.size() != 2 || v[0] < 1 || v[1] < 1 || v[0] > 8192 || v[1] > 8192) {
+        return Error(ErrorCode::kInvalidArgument, "viewport must be vw,vh (1..8192)");
+      }
+      o.width = static_cast<int>(v[0]);
+      o.height = static_cast<int>(v[1]);
+    } else if (name == "quality") {
+      auto v = ints(value);
+      if (v.size() != 1 || v[0] < 1 || v[0] > 100) return Error(ErrorCode::kInvalidArgument, "quality must be 1..100");
+      o.quality = static_cast<int>(v[0]);
+    }
+  }
+  for (const auto& r : ParseAccept(req.Header("accept"))) {
+    if (r.type == "image/png" || r.type == "image/jpeg") {
+      o.media_type = r.type;
+      break;
+    }
+    if (r.type == "*/*" || r.type == "image/*") break;
+  }
+  if (o.width == 0 && o.height == 0 && region[2] * region[3] > 4096L * 4096L) {
+    return Error(ErrorCode::kInvalidArgument, "a region over 16 megapixels needs a viewport");
+  }
+  auto slide = slide::ReadSlideSeries({ctx.blobs->AbsolutePath(l.blob_path)});
+  if (!slide.ok()) {
+    return ErrorResponse(Status(slide.status().code(), "region of " + l.sop_uid + ": " + slide.status().message()));
+  }
+  const slide::SlideLevel* level = nullptr;
+  for (const auto& lv : slide->levels) {
+    if (lv.sop_instance_uid == l.sop_uid) level = &lv;
+  }
+  if (level == nullptr) {
+    return Error(ErrorCode::kInvalidArgument, "region applies to a slide level (ImageType VOLUME); " +
+                                                  l.sop_uid + " is not one");
+  }
+  auto image = slide::ReadRegion(*level, static_cast<int>(region[0]), static_cast<int>(region[1]),
+                                 static_cast<int>(region[2]), static_cast<int>(region[3]));
+  if (!image.ok()) return ErrorResponse(image.status());
+  auto encoded = pixel::EncodeRendered(image->pixels.data(), image->width, image->height, image->samples, o);
+  if (!encoded.ok()) return http::Response::Error(encoded.status());
+  http::Response res;
+  res.content_type = o.media_type;
+  res.body = std::move(encoded.value());
+  return res;
+}
+
 }  // namespace
 
 http::Response WadoRetrieve(const DicomWebContext& ctx, const http::Request& req,
@@ -383,6 +549,10 @@ http::Response WadoRetrieve(const DicomWebContext& ctx, const http::Request& req
   if (action == "thumbnail" || action == "rendered") {
     // A study or series is represented by its middle instance (PS3.18 10.4.1.1.4).
     const auto& l = sop.empty() ? all[all.size() / 2] : all.front();
+    if (action == "rendered" && req.query.count("region")) {
+      if (sop.empty()) return Error(ErrorCode::kInvalidArgument, "region applies to an instance (a slide level)");
+      return RenderedRegion(ctx, req, l);
+    }
     return Rendered(ctx, req, l, 0, action == "thumbnail");
   }
   if (sop.empty()) return Error(ErrorCode::kNotFound, "no such WADO-RS resource: " + req.path);

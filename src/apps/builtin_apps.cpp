@@ -6,6 +6,8 @@
 #include "ai/app.h"
 #include "apps/head/head_bleed.h"
 #include "apps/lung/lung_apps.h"
+#include "apps/ophthalmic/fundus_quality.h"
+#include "apps/pathology/wsi_tissue.h"
 #include "apps/qc/qc_apps.h"
 #include "apps/test_apps.h"
 
@@ -19,6 +21,8 @@ void RegisterBuiltinApps() {
     ai::RegisterBuiltin("ct-head-bleed", [](const ai::AppInput& in) { return head::RunHeadBleed(in); });
     ai::RegisterBuiltin("ct-quality", [](const ai::AppInput& in) { return qc::RunCtQuality(in); });
     ai::RegisterBuiltin("ct-denoise", [](const ai::AppInput& in) { return qc::RunCtDenoise(in); });
+    ai::RegisterBuiltin("wsi-tissue", [](const ai::AppInput& in) { return pathology::RunWsiTissue(in); });
+    ai::RegisterBuiltin("fundus-quality", [](const ai::AppInput& in) { return ophthalmic::RunFundusQuality(in); });
     const char* test = std::getenv("RADFLOW_ENABLE_TEST_APPS");
     if (test != nullptr && std::string(test) == "1") RegisterTestApps();
   });

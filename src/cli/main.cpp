@@ -14,9 +14,11 @@
 #include "cli/deid_command.h"
 #include "cli/export_command.h"
 #include "cli/noshow_command.h"
+#include "cli/op_command.h"
 #include "cli/orders_command.h"
 #include "cli/routes_command.h"
 #include "cli/user_command.h"
+#include "cli/wsi_command.h"
 #include "base/log.h"
 #include "cli/followups_command.h"
 #include "cli/import_command.h"
@@ -272,6 +274,8 @@ int main(int argc, char** argv) {
   cli::AddExportCommands(app, run_selected);
   cli::AddNoshowCommands(app, run_selected);
   cli::AddOrdersCommands(app, run_selected);
+  cli::AddWsiCommands(app, run_selected);
+  cli::AddOpCommands(app, run_selected);
 
   CLI11_PARSE(app, argc, argv);
   apps::RegisterBuiltinApps();

@@ -1,6 +1,7 @@
 #include "dicom/instance.h"
 
 #include "dicom/charset.h"
+#include "dicom/conformance.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -8,11 +9,13 @@
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmf.h>
+#include <dcmtk/dcmdata/dcsequen.h>
 
 #include <dcmtk/oflog/oflog.h>
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -52,7 +55,50 @@ bool DeclaredLengthsExceedFile(DcmDataset& ds, uintmax_t file_size) {
   return static_cast<uintmax_t>(len) > file_size;
 }
 
+Tag TagOf(const DcmElement& el) {
+  return MakeTag(el.getGTag(), el.getETag());
+}
+
+// Zero length (PS3.5 7.1.1), or a sequence without items; encapsulated Pixel Data (undefined
+// length, PS3.5 A.4) is not empty. The length field as read: DcmElement::getLength() would
+// load values the parser left on disk.
+bool IsEmptyValue(DcmElement& el) {
+  if (el.ident() == EVR_SQ) return static_cast<DcmSequenceOfItems&>(el).card() == 0;
+  return el.getLengthField() == 0;
+}
+
+void SortByTag(ItemPresence& item) {
+  auto by_tag = [](const ElementPresence& a, const ElementPresence& b) { return a.tag < b.tag; };
+  // DCMTK keeps an item's elements in tag order already; sorting is the guarantee Find needs.
+  if (!std::is_sorted(item.elements.begin(), item.elements.end(), by_tag)) {
+    std::stable_sort(item.elements.begin(), item.elements.end(), by_tag);
+  }
+}
+
+ItemPresence PresenceOf(DcmItem& item) {
+  ItemPresence out;
+  out.elements.reserve(item.card());
+  for (unsigned long i = 0; i < item.card(); ++i) {
+    if (DcmElement* el = item.getElement(i)) out.elements.push_back({TagOf(*el), IsEmptyValue(*el)});
+  }
+  SortByTag(out);
+  return out;
+}
+
 }  // namespace
+
+const ElementPresence* ItemPresence::Find(Tag tag) const {
+  auto it = std::lower_bound(elements.begin(), elements.end(), tag,
+                             [](const ElementPresence& e, Tag t) { return e.tag < t; });
+  return it != elements.end() && it->tag == tag ? &*it : nullptr;
+}
+
+const std::vector<ItemPresence>& DatasetPresence::ItemsOf(Tag sequence) const {
+  static const std::vector<ItemPresence> kNone;
+  auto it = std::lower_bound(sequences.begin(), sequences.end(), sequence,
+                             [](const auto& s, Tag t) { return s.first < t; });
+  return it != sequences.end() && it->first == sequence ? it->second : kNone;
+}
 
 const std::string& AttributeMap::Get(Tag tag) const {
   static const std::string kEmpty;
@@ -62,8 +108,10 @@ const std::string& AttributeMap::Get(Tag tag) const {
 
 bool IsValidUid(std::string_view uid) {
   // Lenient on purpose: real modalities emit components with leading zeros; what the hub
-  // needs is a key that is safe everywhere (SQL, file names, URLs).
-  if (uid.empty() || uid.size() > 64) return false;
+  // needs is a key that is safe everywhere (SQL, file names, URLs). Up to 128 characters,
+  // not PS3.5 9.1's 64: slides from the field carry longer ones (issue 17) and must still be
+  // stored; dicom::CheckConformance reports a UID over 64 as a conformance problem.
+  if (uid.empty() || uid.size() > 128) return false;
   for (char c : uid) {
     if ((c < '0' || c > '9') && c != '.') return false;
   }
@@ -123,15 +171,33 @@ Result<ParsedInstance> Parse(const std::string& path) {
   // then stay in their original encoding.
   (void)ConvertToUtf8(*ds);
 
+  // One walk of the top level: the attribute map, and the presence the IOD check reads
+  // (dicom/conformance.h), so that the check needs no second parse.
+  out.presence.top.elements.reserve(ds->card());
   for (unsigned long i = 0; i < ds->card(); ++i) {
     DcmElement* el = ds->getElement(i);
-    if (el == nullptr || !IsTextualVr(el->ident())) continue;
+    if (el == nullptr) continue;
+    const Tag tag = TagOf(*el);
+    const bool empty = IsEmptyValue(*el);
+    out.presence.top.elements.push_back({tag, empty});
+    if (el->ident() == EVR_SQ && !empty && ConformanceChecksItemsOf(tag)) {
+      auto& seq = static_cast<DcmSequenceOfItems&>(*el);
+      std::vector<ItemPresence> items;
+      items.reserve(seq.card());
+      for (unsigned long k = 0; k < seq.card(); ++k) {
+        if (DcmItem* item = seq.getItem(k)) items.push_back(PresenceOf(*item));
+      }
+      out.presence.sequences.emplace_back(tag, std::move(items));
+    }
+    if (!IsTextualVr(el->ident())) continue;
     if (el->getLengthField() > kMaxIndexedValue) continue;
     OFString value;
     if (el->getOFStringArray(value).bad()) continue;
-    const DcmTagKey& key = el->getTag();
-    out.attributes.Set(MakeTag(key.getGroup(), key.getElement()), value.c_str());
+    out.attributes.Set(tag, value.c_str());
   }
+  SortByTag(out.presence.top);
+  std::sort(out.presence.sequences.begin(), out.presence.sequences.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
 
   struct Required {
     Tag tag;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "dicom/conformance.h"
 #include "dicom/instance.h"
 
 namespace radflow::ingest {
@@ -66,6 +67,15 @@ struct TempGuard {
   ~TempGuard() { storage::BlobStore::DiscardTemp(path); }
 };
 
+// The IOD check (PS3.3 Annex A) of a parsed object, from what ParsePart10File recorded
+// (no second parse). Its problems are stored with the instance and logged once; they never
+// refuse it. The recorded structure is dropped then: the index needs none of it.
+std::vector<std::string> ConformanceOf(dicom::ParsedInstance& parsed) {
+  auto problems = dicom::CheckConformance(parsed);
+  parsed.presence = {};
+  return problems;
+}
+
 StoreResult ResultFor(const dicom::ParsedInstance& p) {
   StoreResult r;
   r.sop_class_uid = p.sop_class_uid;
@@ -107,11 +117,13 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
     if (resolved) return std::move(*resolved);
     replace = true;
   }
+  auto problems = ConformanceOf(parsed.value());
   auto blob = blobs_.Commit(temp_path);
   if (!blob.ok()) return blob.status();
   storage::InstanceEntry entry;
   entry.instance = std::move(parsed.value());
   entry.blob_path = blob.value();
+  entry.conformance_problems = std::move(problems);
   return Finish(std::move(entry), replace, result, origin);
 }
 
@@ -136,7 +148,10 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   // committed, so a crash never leaves a named blob without a row (a row without its blob
   // is removed by the start-up recovery).
   auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.SyncTemp(temp_path); });
-  auto parsed = dicom::ParsePart10File("/proc/self/fd/" + std::to_string(fd));
+  const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
+  auto parsed = dicom::ParsePart10File(by_fd);
+  std::vector<std::string> problems;
+  if (parsed.ok()) problems = ConformanceOf(parsed.value());
   ::close(fd);
   if (parsed.ok() && identified) *identified = ResultFor(parsed.value());
   Result<std::optional<storage::InstanceLocation>> existing{std::nullopt};
@@ -157,6 +172,7 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     storage::InstanceEntry entry;
     entry.instance = std::move(parsed.value());
     entry.blob_path = relative;
+    entry.conformance_problems = std::move(problems);
     return Finish(std::move(entry), /*replace=*/true, result, origin);
   }
 
@@ -165,6 +181,7 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   entry.instance = std::move(parsed.value());
   entry.blob_path = relative;
   entry.blob_size = static_cast<uint64_t>(st.st_size);
+  entry.conformance_problems = std::move(problems);
   auto committed = index_.Commit(entry, false);
   Status blob = pending.get();
   const bool inserted = committed.ok() && committed->outcome == storage::Index::Outcome::kInserted;
@@ -234,6 +251,12 @@ Result<StoreResult> IngestService::Completed(const Result<storage::Index::Commit
       return result;
   }
   log::Debug("stored " + result.sop_instance_uid + " from " + origin.detail);
+  if (!entry.conformance_problems.empty()) {
+    std::string list;
+    for (const auto& p : entry.conformance_problems) list += (list.empty() ? "" : "; ") + p;
+    log::Warn("stored " + result.sop_instance_uid + " (" + result.sop_class_uid + ") with " +
+              std::to_string(entry.conformance_problems.size()) + " conformance problems: " + list);
+  }
   Publish({Event::Type::kInstanceStored, result.study_instance_uid, result.series_instance_uid,
            result.sop_instance_uid});
   NoteSeriesActivity(result.study_instance_uid, result.series_instance_uid);

@@ -71,6 +71,54 @@ std::optional<StartOfFrame> FindStartOfFrame(std::string_view s) {
   return std::nullopt;
 }
 
+// How a 3-component JPEG stream codes its colour, by the conventions libjpeg follows
+// (jdapimin.c default_decompress_parms): an Adobe APP14 marker's transform (0 RGB, 1 YCbCr),
+// else a JFIF APP0 (YCbCr), else component identifiers 'R','G','B' (RGB); kUnknown otherwise.
+// Datasets label such streams wrongly both ways: tiles copied from Aperio SVS files (RGB)
+// as YBR_FULL_422 by OrthancWSIDicomizer, JFIF YCbCr frames as RGB in pathml's slide.
+enum class StreamColour { kUnknown, kRgb, kYcbcr };
+
+StreamColour ColourOfStream(std::string_view s) {
+  auto byte = [&](size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(s[i])); };
+  if (s.size() < 4 || byte(0) != 0xFF || byte(1) != 0xD8) return StreamColour::kUnknown;
+  bool jfif = false, three = false, rgb_ids = false;
+  std::optional<unsigned> adobe_transform;
+  size_t i = 2;
+  while (i + 4 <= s.size()) {
+    if (byte(i) != 0xFF) return StreamColour::kUnknown;
+    const unsigned m = byte(i + 1);
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9) return StreamColour::kUnknown;
+    if (m == 0xDA) break;  // the markers before the first scan are what libjpeg goes by
+    const size_t len = (byte(i + 2) << 8) | byte(i + 3);
+    if (len < 2 || i + 2 + len > s.size()) return StreamColour::kUnknown;
+    if (m == 0xE0 && len >= 7 && s.substr(i + 4, 5) == std::string_view("JFIF\0", 5)) jfif = true;
+    if (m == 0xEE && len >= 14 && s.substr(i + 4, 5) == "Adobe") adobe_transform = byte(i + 15);
+    const bool sof = (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC);
+    if (sof) {
+      if (len < 8 + 9 || byte(i + 9) != 3) return StreamColour::kUnknown;
+      rgb_ids = byte(i + 10) == 'R' && byte(i + 13) == 'G' && byte(i + 16) == 'B';
+      three = true;
+    }
+    i += 2 + len;
+  }
+  if (!three) return StreamColour::kUnknown;
+  if (adobe_transform) {
+    if (*adobe_transform == 0) return StreamColour::kRgb;
+    if (*adobe_transform == 1) return StreamColour::kYcbcr;
+    return StreamColour::kUnknown;
+  }
+  if (jfif) return StreamColour::kYcbcr;
+  return rgb_ids ? StreamColour::kRgb : StreamColour::kUnknown;
+}
+
 }  // namespace
 
 Result<DecodedFrame> DecodeWithDcmtk(std::string_view frame, const ImageInfo& info) {
@@ -110,7 +158,15 @@ Result<DecodedFrame> DecodeWithDcmtk(std::string_view frame, const ImageInfo& in
   if (info.samples_per_pixel > 1) {
     ds.putAndInsertUint16(DCM_PlanarConfiguration, static_cast<Uint16>(info.planar_configuration));
   }
-  ds.putAndInsertString(DCM_PhotometricInterpretation, info.photometric_interpretation.c_str());
+  // The colour conversion follows the stream, not a label that contradicts it: DCMTK's
+  // EDC_photometricInterpretation converts YCbCr->RGB exactly when the dataset says YBR_FULL*.
+  std::string coded = info.photometric_interpretation;
+  if (codec == "JPEG" && info.samples_per_pixel == 3) {
+    const StreamColour colour = ColourOfStream(frame);
+    if (coded.rfind("YBR_FULL", 0) == 0 && colour == StreamColour::kRgb) coded = "RGB";
+    if (coded == "RGB" && colour == StreamColour::kYcbcr) coded = "YBR_FULL";
+  }
+  ds.putAndInsertString(DCM_PhotometricInterpretation, coded.c_str());
   ds.putAndInsertString(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
   auto* seq = new DcmPixelSequence(DCM_PixelSequenceTag);
   seq->insert(new DcmPixelItem(DCM_PixelItemTag));  // empty Basic Offset Table

@@ -223,6 +223,26 @@ Result<std::string> DecodeFrame(const std::string& path, int frame_index) {
   });
 }
 
+FrameDecoder::FrameDecoder(std::unique_ptr<PixelObject> obj) : obj_(std::move(obj)) {}
+FrameDecoder::~FrameDecoder() = default;
+const ImageInfo& FrameDecoder::info() const { return obj_->info(); }
+
+Result<std::unique_ptr<FrameDecoder>> FrameDecoder::Open(const std::string& path) {
+  return Guard("FrameDecoder", [&]() -> Result<std::unique_ptr<FrameDecoder>> {
+    auto opened = PixelObject::Open(path);
+    if (!opened.ok()) return opened.status();
+    return std::unique_ptr<FrameDecoder>(new FrameDecoder(std::move(opened.value())));
+  });
+}
+
+Result<std::string> FrameDecoder::Decode(int frame_index) {
+  return Guard("DecodeFrame", [&]() -> Result<std::string> {
+    auto frame = DecodeOne(*obj_, frame_index);
+    if (!frame.ok()) return frame.status();
+    return std::move(frame->pixels);
+  });
+}
+
 Result<std::vector<std::string>> DecodeFrames(const std::string& path) {
   return Guard("DecodeFrames", [&]() -> Result<std::vector<std::string>> {
     auto opened = PixelObject::Open(path);

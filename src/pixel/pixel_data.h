@@ -7,6 +7,8 @@
 // allocations are bounded by the declared image size (and the file size for native data).
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +52,24 @@ Result<std::string> DecodeFrame(const std::string& path, int frame_index);
 // Every frame decoded as DecodeFrame does, the file opened once.
 Result<std::vector<std::string>> DecodeFrames(const std::string& path);
 
+class PixelObject;
+
+// One file opened once for several of its frames, each decoded as DecodeFrame does (a slide
+// region's tiles: the header, per-frame functional groups included, is parsed once). Not
+// thread-safe: one decoder per thread.
+class FrameDecoder {
+ public:
+  // Errors: those of ReadImageInfo.
+  static Result<std::unique_ptr<FrameDecoder>> Open(const std::string& path);
+  ~FrameDecoder();
+  const ImageInfo& info() const;
+  Result<std::string> Decode(int frame_index);
+
+ private:
+  explicit FrameDecoder(std::unique_ptr<PixelObject> obj);
+  std::unique_ptr<PixelObject> obj_;
+};
+
 // The Part-10 bytes of a copy of the object in Explicit VR Little Endian
 // (1.2.840.10008.1.2.1) or Implicit VR Little Endian (1.2.840.10008.1.2): all frames
 // decoded, PlanarConfiguration 0, PhotometricInterpretation as decoded (e.g. YBR_FULL_422
@@ -70,5 +90,12 @@ struct RenderOptions {
 };
 Result<std::string> RenderFrame(const std::string& path, int frame_index,
                                 const RenderOptions& options);
+
+// 8-bit pixels already rendered (samples 1 or 3, row-major, no padding) scaled to fit
+// options.width/height (aspect preserved; area average when shrinking, bilinear when
+// enlarging) and encoded as options.media_type. The window options do not apply.
+// WADO-RS /rendered?region= of a slide level (docs/wsi.md).
+Result<std::string> EncodeRendered(const uint8_t* pixels, int width, int height, int samples,
+                                   const RenderOptions& options);
 
 }  // namespace radflow::pixel

@@ -221,7 +221,66 @@ Result<std::string> Render(const std::string& path, int index, const RenderOptio
   return out;
 }
 
+// Box (area) average when shrinking, bilinear when enlarging; per channel.
+std::vector<unsigned char> Scale(const uint8_t* px, int w, int h, int c, int ow, int oh) {
+  std::vector<unsigned char> out(size_t(ow) * size_t(oh) * size_t(c));
+  const double sx = double(w) / ow, sy = double(h) / oh;
+  for (int y = 0; y < oh; ++y) {
+    for (int x = 0; x < ow; ++x) {
+      for (int k = 0; k < c; ++k) {
+        double v = 0;
+        if (sx >= 1 && sy >= 1) {
+          const int x0 = int(x * sx), x1 = std::max(x0 + 1, std::min(w, int((x + 1) * sx)));
+          const int y0 = int(y * sy), y1 = std::max(y0 + 1, std::min(h, int((y + 1) * sy)));
+          double sum = 0;
+          for (int yy = y0; yy < y1; ++yy)
+            for (int xx = x0; xx < x1; ++xx) sum += px[(size_t(yy) * w + xx) * c + k];
+          v = sum / double((x1 - x0) * (y1 - y0));
+        } else {
+          const double fx = std::clamp((x + 0.5) * sx - 0.5, 0.0, double(w - 1));
+          const double fy = std::clamp((y + 0.5) * sy - 0.5, 0.0, double(h - 1));
+          const int ix = int(fx), iy = int(fy);
+          const int jx = std::min(ix + 1, w - 1), jy = std::min(iy + 1, h - 1);
+          const double ax = fx - ix, ay = fy - iy;
+          auto at = [&](int xx, int yy) { return double(px[(size_t(yy) * w + xx) * c + k]); };
+          v = (1 - ay) * ((1 - ax) * at(ix, iy) + ax * at(jx, iy)) + ay * ((1 - ax) * at(ix, jy) + ax * at(jx, jy));
+        }
+        out[(size_t(y) * ow + x) * c + k] = static_cast<unsigned char>(std::lround(std::clamp(v, 0.0, 255.0)));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<std::string> EncodeRendered(const uint8_t* pixels, int width, int height, int samples,
+                                   const RenderOptions& o) {
+  RADFLOW_RETURN_IF_ERROR(ValidateOptions(o));
+  if (width < 1 || height < 1 || (samples != 1 && samples != 3) || pixels == nullptr) {
+    return Status(ErrorCode::kInvalidArgument, "no pixels to render");
+  }
+  int w = width, h = height;
+  std::vector<unsigned char> scaled;
+  const unsigned char* data = pixels;
+  if (o.width > 0 || o.height > 0) {
+    // Scaled to fit the viewport, aspect preserved (PS3.18 8.3.5.1.3).
+    const double inf = std::numeric_limits<double>::infinity();
+    const double s = std::min(o.width > 0 ? double(o.width) / width : inf,
+                              o.height > 0 ? double(o.height) / height : inf);
+    w = static_cast<int>(std::clamp<long>(std::lround(width * s), 1, kMaxRenderedSide));
+    h = static_cast<int>(std::clamp<long>(std::lround(height * s), 1, kMaxRenderedSide));
+    if (w != width || h != height) {
+      scaled = Scale(pixels, width, height, samples, w, h);
+      data = scaled.data();
+    }
+  }
+  std::string out;
+  const bool ok = o.media_type == "image/png" ? EncodePng(data, w, h, samples, &out)
+                                              : EncodeJpeg(data, w, h, samples, o.quality, &out);
+  if (!ok) return Status(ErrorCode::kInternal, "cannot encode " + o.media_type);
+  return out;
+}
 
 Result<std::string> RenderFrame(const std::string& path, int frame_index,
                                 const RenderOptions& options) {

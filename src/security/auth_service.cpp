@@ -206,27 +206,30 @@ Result<http::Identity> AuthService::Authenticate(const http::Request& request) {
 }
 
 Result<http::Identity> AuthService::AuthenticateToken(const std::string& token) {
-  auto row = store_->TokenByHash(crypto::Sha256Hex(token));
+  // The token and its account in one read of the database, on every request: a revocation
+  // or a disabled account (also by `radflow token revoke` in another process) applies to the
+  // next request.
+  auto row = store_->TokenAndUserByHash(crypto::Sha256Hex(token));
   if (!row.ok()) return row.status();
   if (!row.value()) return Unauthenticated("unknown token");
-  const storage::TokenRow& t = **row;
+  const storage::TokenRow& t = (*row)->token;
+  const std::optional<storage::UserRow>& user = (*row)->user;
   const int64_t now = Now();
   if (t.revoked_at != 0) return Unauthenticated("token revoked");
   if (t.expires_at != 0 && t.expires_at <= now) return Unauthenticated("token expired");
-  auto user = store_->GetUser(t.user);
-  if (!user.ok()) return user.status();
-  if (!user.value()) return Unauthenticated("the token's account no longer exists");
-  if ((*user)->disabled) return Unauthenticated("account disabled");
+  if (!user) return Unauthenticated("the token's account no longer exists");
+  if (user->disabled) return Unauthenticated("account disabled");
   if (now - t.last_used >= kTouchInterval) (void)store_->TouchToken(t.id, now);
-  return http::Identity{(*user)->name, (*user)->role, "token", (*user)->referring_name};
+  return http::Identity{user->name, user->role, "token", user->referring_name};
 }
 
 Result<http::Identity> AuthService::AuthenticateSession(const std::string& cookie_value) {
   const std::string hash = crypto::Sha256Hex(cookie_value);
-  auto row = store_->GetSession(hash);
+  auto row = store_->SessionAndUserByHash(hash);  // one read: the session and its account
   if (!row.ok()) return row.status();
   if (!row.value()) return Unauthenticated("unknown session (signed out or expired)");
-  const storage::SessionRow& s = **row;
+  const storage::SessionRow& s = (*row)->session;
+  const std::optional<storage::UserRow>& user = (*row)->user;
   const int64_t now = Now();
   if (s.expires_at <= now || s.last_seen + int64_t{options_.session_idle_minutes} * kMinute <= now) {
     (void)store_->DeleteSession(hash);
@@ -235,14 +238,12 @@ Result<http::Identity> AuthService::AuthenticateSession(const std::string& cooki
   http::Identity identity{s.user, s.role, s.method, s.referring_name};
   if (s.method == "session") {
     // A local account: its current role and state, so that a change applies at once.
-    auto user = store_->GetUser(s.user);
-    if (!user.ok()) return user.status();
-    if (!user.value() || (*user)->disabled) {
+    if (!user || user->disabled) {
       (void)store_->DeleteSession(hash);
       return Unauthenticated("account disabled");
     }
-    identity.role = (*user)->role;
-    identity.referring_name = (*user)->referring_name;
+    identity.role = user->role;
+    identity.referring_name = user->referring_name;
   }
   if (now - s.last_seen >= kTouchInterval) (void)store_->TouchSession(hash, now);
   return identity;

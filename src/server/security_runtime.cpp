@@ -199,7 +199,8 @@ std::optional<http::Response> SecurityRuntime::State::Guard(http::Request& req) 
       return Unauthenticated(req, id.status().message(), true);
     }
   }
-  auto d = access::Authorize(caller, req.method, req.path, req.query, lookup);
+  // The row found above, not looked up a second time.
+  auto d = access::AuthorizeMatch(caller, req.method, req.path, req.query, lookup, std::move(match));
   switch (d.outcome) {
     case access::Decision::Outcome::kAllow:
       break;
@@ -243,7 +244,7 @@ std::optional<http::Response> SecurityRuntime::State::Guard(http::Request& req) 
 
 void SecurityRuntime::State::Observe(const http::Request& req, const http::Response& res) {
   if (!coalescer) return;
-  GuardNote note = t_note.request == &req ? t_note : GuardNote{};
+  GuardNote note = t_note.request == &req ? std::move(t_note) : GuardNote{};
   t_note = GuardNote{};
   if (!note.rule) {
     auto m = access::FindRule(req.method, req.path);
@@ -289,6 +290,9 @@ void SecurityRuntime::State::Observe(const http::Request& req, const http::Respo
       }
     }
   }
+  // A repeat within the coalescer's window is only counted: no patient lookup for it (the
+  // window keeps the patient of its first event; the key names the study).
+  if (coalescer->AddRepeat(e)) return;
   if (!e.study_uid.empty()) {
     auto row = lookup.StudyRow(e.study_uid);
     if (row.ok() && row->has_value()) {

@@ -358,7 +358,7 @@ int RunServer(const ServerConfig& config) {
   api::WorklistApiContext wl_api{&worklist, [&followup](const std::string& study) { return followup.Lesions(study); },
                                  api::ReportStudyRoutes(reports)};
   api::RegisterReportApi(http, reports);
-  api::RegisterAiApi(http, engine, api::StudyRoutes(wl_api));
+  api::RegisterAiApi(http, engine, api::ConformanceStudyRoutes(*h.index, api::StudyRoutes(wl_api)));
   api::RegisterAdminApi(http, {&engine, admin_store.value().get(), &similar});
   api::RegisterWorklistApi(http, wl_api);
   api::RegisterOrdersApi(http, order_service);

@@ -29,6 +29,16 @@ const char* FromClause(ResourceLevel level) {
   return "";
 }
 
+// Conformance problems are stored one per line (migration 013).
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
 const char* OrderClause(ResourceLevel level) {
   switch (level) {
     case ResourceLevel::kPatient: return "p.id";
@@ -96,18 +106,55 @@ class Index::Impl {
   std::deque<Pending*> queue;
   std::mutex write_mu;  // held while the writer connection is in a transaction
 
+  // Select's statements, prepared once per reader connection: the few query shapes a server
+  // repeats (a study's row for the access scope and the audit trail, WADO-RS lookups) skip
+  // SQLite's parser. Bounded (least recently used goes), as QIDO builds many shapes. Used
+  // only by the thread holding the connection's lease; reset after each use (Statement).
+  class SelectCache {
+   public:
+    static constexpr size_t kMax = 16;
+    ~SelectCache() {
+      for (auto& [sql, stmt] : entries_) sqlite3_finalize(stmt);
+    }
+    Result<sqlite3_stmt*> Get(SqliteDb& db, const std::string& sql) {
+      for (size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].first != sql) continue;
+        if (i > 0) std::swap(entries_[i], entries_[i - 1]);  // the frequent ones move forward
+        return entries_[i > 0 ? i - 1 : 0].second;
+      }
+      auto p = db.PrepareOnce(sql);
+      if (!p.ok()) return p.status();
+      if (entries_.size() == kMax) {
+        sqlite3_finalize(entries_.back().second);
+        entries_.pop_back();
+      }
+      entries_.emplace_back(sql, p.value());
+      return p.value();
+    }
+
+   private:
+    std::vector<std::pair<std::string, sqlite3_stmt*>> entries_;
+  };
+  // A reader connection with its Select statements (declared after db: finalized before the
+  // connection closes).
+  struct Reader {
+    std::unique_ptr<SqliteDb> db;
+    SelectCache select;
+  };
+
   std::mutex pool_mu;
-  std::vector<std::unique_ptr<SqliteDb>> readers;
+  std::vector<std::unique_ptr<Reader>> readers;
 
   struct Lease {
-    Lease(Impl* i, std::unique_ptr<SqliteDb> d) : impl(i), db(std::move(d)) {}
+    Lease(Impl* i, std::unique_ptr<Reader> r) : impl(i), reader(std::move(r)), db(reader->db.get()) {}
     Lease(Lease&&) = default;
     Impl* impl;
-    std::unique_ptr<SqliteDb> db;
+    std::unique_ptr<Reader> reader;
+    SqliteDb* db;
     ~Lease() {
-      if (db) {
+      if (reader) {
         std::lock_guard<std::mutex> g(impl->pool_mu);
-        impl->readers.push_back(std::move(db));
+        impl->readers.push_back(std::move(reader));
       }
     }
   };
@@ -122,7 +169,9 @@ class Index::Impl {
     }
     auto db = SqliteDb::Open(path);
     if (!db.ok()) return db.status();
-    return Lease{this, std::move(db.value())};
+    auto reader = std::make_unique<Reader>();
+    reader->db = std::move(db.value());
+    return Lease{this, std::move(reader)};
   }
 
   Status Migrate();
@@ -256,10 +305,11 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
   }
   RADFLOW_RETURN_IF_ERROR(run(
       "INSERT INTO instances (sop_uid, sop_class_uid, instance_number, rows, columns,"
-      " number_of_frames, transfer_syntax_uid, blob_path, series_fk, blob_size, stored_at)"
-      " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      " number_of_frames, transfer_syntax_uid, blob_path, conformance, series_fk, blob_size,"
+      " stored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
       {in.sop_instance_uid, in.sop_class_uid, a.Get(t::kInstanceNumber), a.Get(t::kRows),
-       a.Get(t::kColumns), a.Get(t::kNumberOfFrames), in.transfer_syntax_uid, e.blob_path},
+       a.Get(t::kColumns), a.Get(t::kNumberOfFrames), in.transfer_syntax_uid, e.blob_path,
+       JoinLines(e.conformance_problems)},
       {series, static_cast<int64_t>(e.blob_size), UnixMillis()}));
   RADFLOW_RETURN_IF_ERROR(run(
       "UPDATE series SET num_instances = num_instances + 1, updated_at = ?2 WHERE id = ?1", {},
@@ -468,7 +518,7 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
   auto lease = AcquireReader();
   if (!lease.ok()) return lease.status();
   SqliteDb& db = *lease.value().db;
-  auto p = db.PrepareOnce(sql);
+  auto p = lease.value().reader->select.Get(db, sql);
   if (!p.ok()) return p.status();
   std::vector<Row> rows;
   Status status;
@@ -489,8 +539,7 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
       }
       rows.push_back(std::move(row));
     }
-  }
-  sqlite3_finalize(p.value());
+  }  // ~Statement resets it for the next use
   if (!status.ok()) return status;
   return rows;
 }
@@ -503,6 +552,38 @@ Result<std::vector<InstanceLocation>> Index::Locate(const Query& query) {
   std::vector<InstanceLocation> out;
   auto r = impl_->Select(query, true, &out);
   if (!r.ok()) return r.status();
+  return out;
+}
+
+Result<std::vector<InstanceConformance>> Index::Conformance(const std::string& study_uid) {
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  SqliteDb& db = *lease.value().db;
+  std::vector<InstanceConformance> out;
+  Status status;
+  {
+    auto p = db.Prepare("SELECT se.series_uid, i.sop_uid, i.sop_class_uid, i.conformance FROM " +
+                        std::string(FromClause(ResourceLevel::kInstance)) +
+                        " WHERE s.study_uid = ? ORDER BY CAST(se.series_number AS INTEGER), se.id, " +
+                        OrderClause(ResourceLevel::kInstance));
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, study_uid);
+    while (st.Step(&status)) {
+      InstanceConformance c{st.Text(0), st.Text(1), st.Text(2), {}};
+      const std::string text = st.Text(3);
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        if (end > start) c.problems.push_back(text.substr(start, end - start));
+        start = end + 1;
+      }
+      out.push_back(std::move(c));
+    }
+  }
+  if (!status.ok()) return status;
+  if (out.empty()) return Status(ErrorCode::kNotFound, "no study " + study_uid);
   return out;
 }
 

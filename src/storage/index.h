@@ -48,6 +48,9 @@ class Index {
   Result<IndexStats> Stats();
   // Removes an instance row, its now-empty parents, and fixes the counters.
   Status DeleteInstance(const std::string& sop_uid);
+  // Every instance of the study with its conformance problems (empty when none were
+  // found), in series and instance order. kNotFound when the study is not stored.
+  Result<std::vector<InstanceConformance>> Conformance(const std::string& study_uid);
   Status ForEachInstance(const std::function<void(const InstanceLocation&)>& fn);
   // Instances stored within `window_ms` before the most recently stored one: the only rows
   // an interrupted store can have left without a durable blob.

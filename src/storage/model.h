@@ -75,6 +75,16 @@ struct InstanceEntry {
   dicom::ParsedInstance instance;
   std::string blob_path;
   uint64_t blob_size = 0;
+  // What the IOD's mandatory modules lack (dicom::CheckConformance); stored, never refused.
+  std::vector<std::string> conformance_problems;
+};
+
+// One instance's conformance report (GET /api/v1/studies/{uid}/conformance).
+struct InstanceConformance {
+  std::string series_uid;
+  std::string sop_uid;
+  std::string sop_class_uid;
+  std::vector<std::string> problems;
 };
 
 struct IndexStats {

@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "storage/sqlite_db.h"
 
@@ -18,20 +20,37 @@ constexpr const char* kSessionColumns =
 constexpr const char* kTokenColumns =
     "id, user_name, token_hash, label, created_at, expires_at, last_used, revoked_at";
 
-UserRow ReadUser(const Statement& st) {
+// The user columns from column `at` on.
+UserRow ReadUserAt(const Statement& st, int at) {
   UserRow u;
-  u.name = st.Text(0);
-  u.role = st.Text(1);
-  u.display_name = st.Text(2);
-  u.referring_name = st.Text(3);
-  u.password_hash = st.Text(4);
-  u.disabled = st.Int(5) != 0;
-  u.failed_count = static_cast<int>(st.Int(6));
-  u.first_failure_at = st.Int(7);
-  u.locked_until = st.Int(8);
-  u.created_at = st.Int(9);
-  u.last_login = st.Int(10);
+  u.name = st.Text(at + 0);
+  u.role = st.Text(at + 1);
+  u.display_name = st.Text(at + 2);
+  u.referring_name = st.Text(at + 3);
+  u.password_hash = st.Text(at + 4);
+  u.disabled = st.Int(at + 5) != 0;
+  u.failed_count = static_cast<int>(st.Int(at + 6));
+  u.first_failure_at = st.Int(at + 7);
+  u.locked_until = st.Int(at + 8);
+  u.created_at = st.Int(at + 9);
+  u.last_login = st.Int(at + 10);
   return u;
+}
+UserRow ReadUser(const Statement& st) { return ReadUserAt(st, 0); }
+
+// Columns "a, b" as "t.a, t.b" (for a join).
+std::string Qualified(const char* columns, const char* alias) {
+  std::string out, cols = columns;
+  size_t start = 0;
+  while (start < cols.size()) {
+    size_t end = cols.find(',', start);
+    if (end == std::string::npos) end = cols.size();
+    std::string c = cols.substr(start, end - start);
+    c.erase(0, c.find_first_not_of(' '));
+    out += (out.empty() ? "" : ", ") + std::string(alias) + "." + c;
+    start = end + 1;
+  }
+  return out;
 }
 
 SessionRow ReadSession(const Statement& st) {
@@ -68,8 +87,39 @@ using Binder = std::function<void(Statement&)>;
 
 class SecurityStore::Impl {
  public:
-  std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::mutex write_mu;  // one thread at a time on the writer
+  std::unique_ptr<SqliteDb> writer;
+  std::string path;
+
+  // Reader connections, one per concurrent request at most (every authenticated request
+  // reads here: one shared connection behind a mutex serialised them). A connection is used
+  // by one thread at a time: the lease's.
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<SqliteDb>> readers;
+  struct ReaderLease {
+    Impl* impl;
+    std::unique_ptr<SqliteDb> db;
+    ReaderLease(Impl* i, std::unique_ptr<SqliteDb> d) : impl(i), db(std::move(d)) {}
+    ReaderLease(ReaderLease&&) = default;
+    ~ReaderLease() {
+      if (!db) return;
+      std::lock_guard g(impl->pool_mu);
+      impl->readers.push_back(std::move(db));
+    }
+  };
+  Result<ReaderLease> Reader() {
+    {
+      std::lock_guard g(pool_mu);
+      if (!readers.empty()) {
+        ReaderLease l{this, std::move(readers.back())};
+        readers.pop_back();
+        return l;
+      }
+    }
+    auto db = SqliteDb::Open(path);
+    if (!db.ok()) return db.status();
+    return ReaderLease{this, std::move(db.value())};
+  }
 
   // Runs one statement to completion; *changes gets sqlite3_changes. A constraint
   // violation becomes Conflict `conflict` when that is not empty.
@@ -142,15 +192,17 @@ Result<std::unique_ptr<SecurityStore>> SecurityStore::Open(const std::string& in
   if (!conns.ok()) return conns.status();
   auto impl = std::make_unique<Impl>();
   impl->writer = std::move(conns->writer);
-  impl->reader = std::move(conns->reader);
+  impl->path = index_path;
+  impl->readers.push_back(std::move(conns->reader));
   return std::unique_ptr<SecurityStore>(new SecurityStore(std::move(impl)));
 }
 
 // ------------------------------------------------------------------------------ users
 
 Result<bool> SecurityStore::HasUsers() {
-  std::lock_guard lock(impl_->read_mu);
-  auto rows = Impl::Rows<int64_t>(*impl_->reader, "SELECT COUNT(*) FROM users", [](Statement&) {},
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  auto rows = Impl::Rows<int64_t>(*reader.value().db, "SELECT COUNT(*) FROM users", [](Statement&) {},
                                   [](const Statement& st) { return st.Int(0); });
   if (!rows.ok()) return rows.status();
   return !rows->empty() && rows->front() > 0;
@@ -171,13 +223,15 @@ Status SecurityStore::InsertFirstUser(const UserRow& user) {
 }
 
 Result<std::optional<UserRow>> SecurityStore::GetUser(const std::string& name) {
-  std::lock_guard lock(impl_->read_mu);
-  return Impl::User(*impl_->reader, name);
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::User(*reader.value().db, name);
 }
 
 Result<std::vector<UserRow>> SecurityStore::Users() {
-  std::lock_guard lock(impl_->read_mu);
-  return Impl::Rows<UserRow>(*impl_->reader, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name",
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::Rows<UserRow>(*reader.value().db, std::string("SELECT ") + kUserColumns + " FROM users ORDER BY name",
                              [](Statement&) {}, ReadUser);
 }
 
@@ -276,10 +330,27 @@ Status SecurityStore::InsertSession(const SessionRow& r) {
 }
 
 Result<std::optional<SessionRow>> SecurityStore::GetSession(const std::string& id_hash) {
-  std::lock_guard lock(impl_->read_mu);
-  return Impl::One<SessionRow>(*impl_->reader,
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::One<SessionRow>(*reader.value().db,
                                std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id_hash = ?",
                                [&](Statement& st) { st.Bind(1, id_hash); }, ReadSession);
+}
+
+Result<std::optional<SecurityStore::SessionAndUser>> SecurityStore::SessionAndUserByHash(const std::string& id_hash) {
+  // Columns 0-9 the session, 10 whether the account exists, 11-21 the account.
+  static const std::string sql = "SELECT " + Qualified(kSessionColumns, "s") + ", u.name IS NOT NULL, " +
+                                 Qualified(kUserColumns, "u") +
+                                 " FROM sessions s LEFT JOIN users u ON u.name = s.user_name"
+                                 " WHERE s.id_hash = ?";
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::One<SessionAndUser>(*reader.value().db, sql, [&](Statement& st) { st.Bind(1, id_hash); },
+                                   [](const Statement& st) {
+                                     SessionAndUser r{ReadSession(st), std::nullopt};
+                                     if (st.Int(10) != 0) r.user = ReadUserAt(st, 11);
+                                     return r;
+                                   });
 }
 
 Status SecurityStore::TouchSession(const std::string& id_hash, int64_t now_ms) {
@@ -332,22 +403,41 @@ Result<int64_t> SecurityStore::InsertToken(const TokenRow& t) {
 }
 
 Result<std::optional<TokenRow>> SecurityStore::TokenByHash(const std::string& token_hash) {
-  std::lock_guard lock(impl_->read_mu);
-  return Impl::One<TokenRow>(*impl_->reader,
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::One<TokenRow>(*reader.value().db,
                              std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE token_hash = ?",
                              [&](Statement& st) { st.Bind(1, token_hash); }, ReadToken);
 }
 
+Result<std::optional<SecurityStore::TokenAndUser>> SecurityStore::TokenAndUserByHash(const std::string& token_hash) {
+  // Columns 0-7 the token, 8 whether the account exists, 9-19 the account.
+  static const std::string sql = "SELECT " + Qualified(kTokenColumns, "t") + ", u.name IS NOT NULL, " +
+                                 Qualified(kUserColumns, "u") +
+                                 " FROM api_tokens t LEFT JOIN users u ON u.name = t.user_name"
+                                 " WHERE t.token_hash = ?";
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::One<TokenAndUser>(*reader.value().db, sql, [&](Statement& st) { st.Bind(1, token_hash); },
+                                 [](const Statement& st) {
+                                   TokenAndUser r{ReadToken(st), std::nullopt};
+                                   if (st.Int(8) != 0) r.user = ReadUserAt(st, 9);
+                                   return r;
+                                 });
+}
+
 Result<std::optional<TokenRow>> SecurityStore::TokenById(int64_t id) {
-  std::lock_guard lock(impl_->read_mu);
-  return Impl::One<TokenRow>(*impl_->reader, std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE id = ?",
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
+  return Impl::One<TokenRow>(*reader.value().db, std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE id = ?",
                              [&](Statement& st) { st.Bind(1, id); }, ReadToken);
 }
 
 Result<std::vector<TokenRow>> SecurityStore::Tokens(const std::string& user) {
-  std::lock_guard lock(impl_->read_mu);
+  auto reader = impl_->Reader();
+  if (!reader.ok()) return reader.status();
   return Impl::Rows<TokenRow>(
-      *impl_->reader,
+      *reader.value().db,
       std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE ?1 = '' OR user_name = ?1 ORDER BY id DESC",
       [&](Statement& st) { st.Bind(1, user); }, ReadToken);
 }

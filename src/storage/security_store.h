@@ -81,6 +81,13 @@ class SecurityStore {
   // --- sessions
   Status InsertSession(const SessionRow& session);
   Result<std::optional<SessionRow>> GetSession(const std::string& id_hash);
+  // The session and its account (by user_name) in one statement; `user` nullopt when no
+  // local account has the name (an OpenID Connect session, or the account is gone).
+  struct SessionAndUser {
+    SessionRow session;
+    std::optional<UserRow> user;
+  };
+  Result<std::optional<SessionAndUser>> SessionAndUserByHash(const std::string& id_hash);
   Status TouchSession(const std::string& id_hash, int64_t now_ms);
   Status DeleteSession(const std::string& id_hash);
   Status DeleteUserSessions(const std::string& user);
@@ -90,6 +97,13 @@ class SecurityStore {
   // --- API tokens
   Result<int64_t> InsertToken(const TokenRow& token);  // returns the id
   Result<std::optional<TokenRow>> TokenByHash(const std::string& token_hash);
+  // The token and its account in one statement (one read transaction per authenticated
+  // request); nullopt without such a token, `user` nullopt when the account is gone.
+  struct TokenAndUser {
+    TokenRow token;
+    std::optional<UserRow> user;
+  };
+  Result<std::optional<TokenAndUser>> TokenAndUserByHash(const std::string& token_hash);
   Result<std::optional<TokenRow>> TokenById(int64_t id);
   // user "" : every token; newest first.
   Result<std::vector<TokenRow>> Tokens(const std::string& user);

@@ -960,7 +960,7 @@ class StowBadInputTests(DicomWebBase):
     def test_unknown_study_and_bad_query(self):
         self.assert_json_error(self.client.get("studies/2.25.12345"), 404, "2.25.12345")
         self.assert_json_error(self.client.get("studies/1.2.3.x"), 400)
-        self.assert_json_error(self.client.get("studies/" + "1." * 40 + "1"), 400)  # > 64 chars
+        self.assert_json_error(self.client.get("studies/" + "1." * 70 + "1"), 400)  # > 128 chars
         self.assert_json_error(self.client.qido("studies", {"Bogus": "1"}), 400, "Bogus")
         self.assert_json_error(self.client.qido("series", {"SeriesDate": "2020-01-01"}), 400)
         self.assert_json_error(self.client.qido("instances", {"limit": "1.5"}), 400)

@@ -23,7 +23,9 @@ TEST(Uid, ValidityIsSafeForKeys) {
   EXPECT_FALSE(IsValidUid(""));
   EXPECT_FALSE(IsValidUid("1.2.abc"));
   EXPECT_FALSE(IsValidUid("../../etc/passwd"));
-  EXPECT_FALSE(IsValidUid(std::string(65, '1')));
+  EXPECT_TRUE(IsValidUid(std::string(65, '1')));   // over PS3.5's 64, seen on slides: stored
+  EXPECT_TRUE(IsValidUid(std::string(128, '1')));
+  EXPECT_FALSE(IsValidUid(std::string(129, '1')));
 }
 
 TEST(ParsePart10, RealCtSlice) {
@@ -37,6 +39,23 @@ TEST(ParsePart10, RealCtSlice) {
   EXPECT_EQ(r->attributes.Get(tags::kRows), "512");
   EXPECT_FALSE(r->study_instance_uid.empty());
   EXPECT_FALSE(r->attributes.Has(tags::kPixelData));  // not loaded
+}
+
+// The structure the IOD check reads (dicom/conformance.h), recorded by the same parse.
+TEST(ParsePart10, RecordsPresenceForTheConformanceCheck) {
+  auto r = ParsePart10File(radflow::testing::ChestCtFiles()[0]);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const ItemPresence& top = r->presence.top;
+  ASSERT_NE(top.Find(tags::kAccessionNumber), nullptr);
+  EXPECT_TRUE(top.Find(tags::kAccessionNumber)->empty);  // zero length in the file
+  ASSERT_NE(top.Find(tags::kPixelData), nullptr);         // present, though not loaded
+  EXPECT_FALSE(top.Find(tags::kPixelData)->empty);
+  ASSERT_NE(top.Find(MakeTag(0x0008, 0x1140)), nullptr);  // ReferencedImageSequence, 1 item
+  EXPECT_FALSE(top.Find(MakeTag(0x0008, 0x1140))->empty);
+  EXPECT_EQ(top.Find(MakeTag(0x0048, 0x0105)), nullptr);  // no OpticalPathSequence
+  // Items only of the sequences the check looks into: none in a CT slice.
+  EXPECT_TRUE(r->presence.sequences.empty());
+  EXPECT_TRUE(r->presence.ItemsOf(MakeTag(0x0008, 0x1140)).empty());
 }
 
 TEST(ParsePart10, RejectsWithTheReason) {

@@ -6,7 +6,7 @@ import { apiErrorFrom } from './lib/errors';
 import { getReader } from './lib/reader';
 import { worklistUrl, type ListView } from './lib/query';
 import type {
-  Finding, Job, LesionFollowUp, PriorsAnswer, StudyDetail, TrackedLesion, WorklistItem, WorklistItemWithAudit,
+  ConformanceReport, Finding, Job, LesionFollowUp, PriorsAnswer, StudyDetail, TrackedLesion, WorklistItem, WorklistItemWithAudit,
   WorklistPage, ItemState,
 } from './types';
 
@@ -59,6 +59,9 @@ export const api = {
   lesions: (uid: string, signal?: AbortSignal) =>
     request<TrackedLesion[] | LesionFollowUp>('GET', `/api/v1/studies/${enc(uid)}/lesions`, undefined, signal)
       .then((r): LesionFollowUp => (Array.isArray(r) ? { lesions: r } : { ...r, lesions: r?.lesions ?? [] })),
+  conformance: (uid: string, signal?: AbortSignal) =>
+    request<ConformanceReport>('GET', `/api/v1/studies/${enc(uid)}/conformance`, undefined, signal)
+      .then((r): ConformanceReport => ({ ...r, instances: r?.instances ?? [] })),
   jobs: (uid: string, signal?: AbortSignal) =>
     request<Job[] | { jobs: Job[] }>('GET', `/api/v1/jobs?study=${enc(uid)}&limit=200`, undefined, signal)
       .then((r) => (Array.isArray(r) ? r : r?.jobs ?? [])),

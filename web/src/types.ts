@@ -67,6 +67,20 @@ export interface Series {
   first_sop_uid: string;
 }
 
+/** GET /api/v1/studies/{uid}/conformance (docs/wsi.md): the IOD check of every stored instance. */
+export interface InstanceConformance {
+  series_instance_uid: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  iod?: string;  // the IOD checked against ("" when only the common modules are)
+  problems: string[];
+}
+
+export interface ConformanceReport {
+  study_instance_uid?: string;
+  instances: InstanceConformance[];
+}
+
 export interface StudyDetail {
   study: WorklistItem;
   series: Series[];

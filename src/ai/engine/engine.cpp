@@ -60,6 +60,7 @@ struct Running {
   pid_t pid = 0;
   SteadyClock::time_point deadline;
   std::string out_dir;
+  std::set<std::string> files;  // the series' files at this attempt's start
   bool timed_out = false;
   bool cancelled = false;
   bool exited = false;  // the process has ended (not yet reaped): never signal it again
@@ -84,6 +85,15 @@ struct Engine::Impl {
   std::map<int64_t, int64_t> stable_at;                  // job id → SeriesStable time
   std::map<int64_t, std::unique_ptr<Running>> running;
   std::set<std::string> app_series;  // series the engine itself stored: never routed
+  // A SeriesStable that found the app's job on the series still queued or running: when
+  // that job ends, the app is queued again if the series gained files after it started
+  // (e.g. a slide level that arrived while the job ran). In memory: after a restart the
+  // interrupted job runs again and reads the whole series.
+  struct Deferred {
+    int64_t stable_ms = 0;
+    bool stat = false;
+  };
+  std::map<std::pair<std::string, std::string>, Deferred> deferred;  // (app id, series UID)
   std::thread scheduler;
   SteadyClock::time_point last_reconcile = SteadyClock::now();
 
@@ -158,13 +168,26 @@ struct Engine::Impl {
         continue;
       }
       // One job per app and series at a time: a series that becomes stable again while
-      // its job is queued or running is not queued twice.
+      // its job is queued or running is not queued twice; it is remembered (before the
+      // check, so that a job ending meanwhile sees it) and queued again when that job
+      // ends, if the series gained files after the job started (RequeueIfGrown).
+      const auto key = std::make_pair(m.id, series_uid);
+      {
+        std::lock_guard lock(mu);
+        deferred[key] = Deferred{stable_ms, stat};
+      }
       auto id = jobs.EnqueueUnlessActive(NewJob(m, located->first, series_uid, stat, trigger));
       if (!id.ok()) return id.status();
-      if (!id->has_value()) continue;
+      std::lock_guard lock(mu);
+      if (!id->has_value()) {
+        log::Info("ai: series " + series_uid + " became stable again while a " + m.id +
+                  " job on it is queued or running: queued again when that job ends if the series"
+                  " gained instances after it started");
+        continue;
+      }
+      deferred.erase(key);
       log::Info("ai: queued job " + std::to_string(**id) + " (" + m.id + ") on series " + series_uid);
       queued.push_back(**id);
-      std::lock_guard lock(mu);
       if (stable_ms > 0) stable_at[**id] = stable_ms;
     }
     Status marked = jobs.MarkRouted(series_uid, routed_at);
@@ -270,6 +293,7 @@ struct Engine::Impl {
     r->job = job;
     r->memory_mb = app.resources.memory_mb;
     r->out_dir = options.work_dir + "/job-" + std::to_string(job.id) + "-" + std::to_string(job.attempts);
+    r->files.insert(located->second.begin(), located->second.end());
     std::error_code ec;
     fs::remove_all(r->out_dir, ec);
     fs::create_directories(r->out_dir, ec);
@@ -344,9 +368,55 @@ struct Engine::Impl {
     }
     std::error_code ec;
     if (!shutting_down) fs::remove_all(r->out_dir, ec);
+    if (!shutting_down) RequeueIfGrown(*r, cancelled);
     std::lock_guard lock(mu);
     stable_at.erase(job.id);
     r->done = true;
+    cv.notify_all();
+  }
+
+  // After a job's attempt: the SeriesStable remembered while it was active (Route) queues
+  // the app again when the series gained files the attempt did not get. A retry (the job
+  // queued again) reads the whole series when it starts: the entry waits for its end. A
+  // cancelled job is not followed by another.
+  void RequeueIfGrown(const Running& r, bool cancelled) {
+    const Job& job = r.job;
+    auto now = jobs.Get(job.id);
+    if (now.ok() && now->has_value() && (*now)->state == JobState::kQueued) return;
+    Deferred d;
+    {
+      std::lock_guard lock(mu);
+      auto it = deferred.find({job.app_id, job.series_uid});
+      if (it == deferred.end()) return;
+      d = it->second;
+      deferred.erase(it);
+    }
+    if (cancelled) return;
+    auto located = SeriesFiles(job.series_uid);
+    if (!located.ok()) return;
+    size_t added = 0;
+    for (const auto& f : located->second) added += r.files.count(f) == 0;
+    if (added == 0) return;
+    AppManifest m;
+    {
+      std::lock_guard lock(mu);
+      const AppManifest* app = RunningLocked(job.app_id);
+      if (app == nullptr) return;
+      m = *app;
+    }
+    if (!Enabled(m)) return;
+    const std::string trigger = "series-stable (" + std::to_string(added) + " instance(s) stored while job " +
+                                std::to_string(job.id) + " ran)";
+    auto id = jobs.EnqueueUnlessActive(NewJob(m, located->first, job.series_uid, d.stat, trigger));
+    if (!id.ok()) {
+      log::Warn("ai: queueing " + m.id + " again on series " + job.series_uid + ": " + id.status().ToString());
+      return;
+    }
+    if (!id->has_value()) return;
+    log::Info("ai: queued job " + std::to_string(**id) + " (" + m.id + ") on series " + job.series_uid + ": " +
+              trigger);
+    std::lock_guard lock(mu);
+    if (d.stable_ms > 0) stable_at[**id] = d.stable_ms;
     cv.notify_all();
   }
 
@@ -370,8 +440,8 @@ struct Engine::Impl {
       Fail(job, error);
       return;
     }
-    // Results enter like any other instance: one chokepoint, same durability. Nothing is
-    // stored unless all of it can be: paths must lie in the job's folder.
+    // Results enter like any other instance: one chokepoint, same durability. The checks
+    // (paths in the job's folder, UIDs not stored yet) run before anything is stored.
     // The paths stored are the checked ones, inside the folder, never the worker's strings.
     std::vector<std::string> checked;
     std::error_code folder_ec;
@@ -385,6 +455,16 @@ struct Engine::Impl {
         return;
       }
       checked.push_back((folder / rel).string());
+    }
+    // A result needs a SOP Instance UID of its own (PS3.3 C.12.1.1.1): one already stored
+    // (a source's, an earlier result's) would be kept, not stored.
+    for (const auto& o : run->objects) {
+      auto found = index.FindInstance(o.sop_instance_uid);
+      if (found.ok() && found->has_value()) {
+        std::lock_guard lock(mu);
+        Fail(job, "its " + o.kind + " result's SOPInstanceUID " + o.sop_instance_uid + " is already stored");
+        return;
+      }
     }
     nlohmann::json objects = nlohmann::json::array();
     bool stored_any = false;
@@ -405,6 +485,15 @@ struct Engine::Impl {
         std::lock_guard lock(mu);
         // A retry would store new copies of what is already in: fail for good then.
         FailFinal(job, "storing its " + o.kind + " result: " + stored.status().ToString(), stored_any);
+        return;
+      }
+      if (stored->outcome == ingest::StoreOutcome::kAlreadyStored ||
+          stored->outcome == ingest::StoreOutcome::kKeptExisting) {
+        // Stored meanwhile under the same UID: ingest kept that instance, not this result.
+        std::lock_guard lock(mu);
+        FailFinal(job, "storing its " + o.kind + " result: SOPInstanceUID " + o.sop_instance_uid +
+                           " is already stored (" + ingest::OutcomeName(stored->outcome) + "); the result was not stored",
+                  stored_any);
         return;
       }
       stored_any = true;

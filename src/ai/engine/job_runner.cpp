@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ai/engine/app_objects.h"
 #include "ai/infer/model_app.h"
 #include "ai/results/results.h"
 #include "ai/routing.h"
@@ -53,6 +54,52 @@ Code CodeFrom(const nlohmann::json& j) {
   return {j.value("value", ""), j.value("scheme", ""), j.value("meaning", "")};
 }
 
+// Manifest input "files" (slides, photographs): no volume is loaded; the app reads the
+// files and writes its own SEG / SR into <out_dir>/objects, stored as the engine's are.
+Result<AppRun> RunFilesApp(const AppManifest& app, const std::vector<std::string>& files, SeriesFacts facts,
+                           const std::string& out_dir, Clock::time_point t0) {
+  AppRun run;
+  AppInput input;
+  input.files = files;
+  input.manifest = &app;
+  input.threads = std::max(1, app.resources.threads);
+  // Absolute: an app's paths built from out_dir then mean the same as names relative to it.
+  std::error_code ec;
+  input.out_dir =
+      (std::filesystem::absolute(out_dir.empty() ? "." : out_dir, ec) / "objects").lexically_normal().string();
+  std::filesystem::create_directories(input.out_dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + input.out_dir + ": " + ec.message());
+  const SeriesFacts source = facts;
+  input.attributes = std::move(facts);
+  run.load_ms = MsSince(t0);
+
+  auto t1 = Clock::now();
+  run.app_started_at_ms = UnixMillis();
+  auto output = Invoke(app, input);
+  run.app_ms = MsSince(t1);
+  run.app_finished_at_ms = UnixMillis();
+  if (!output.ok()) return output.status();
+  AppOutput& out = output.value();
+  run.summary = out.summary;
+
+  auto t2 = Clock::now();
+  if (!out.segments.empty() || !out.derived.empty()) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "a files app returns its SEG and SR as objects, not segments or derived volumes");
+  }
+  auto objects = CollectAppObjects(out.objects, input.out_dir, source, app, files);
+  if (!objects.ok()) return objects.status();
+  run.objects = std::move(objects.value());
+  const bool stored_seg = std::any_of(run.objects.begin(), run.objects.end(),
+                                      [](const WrittenResult& o) { return o.kind == "seg"; });
+  if (!stored_seg) {
+    for (auto& f : out.findings) f.segment_number = 0;  // no SEG stored to point into
+  }
+  if (Wants(app, "findings") || Wants(app, "sr")) run.findings = std::move(out.findings);
+  run.write_ms = MsSince(t2);
+  return run;
+}
+
 }  // namespace
 
 Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& files,
@@ -62,6 +109,7 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
   auto t0 = Clock::now();
   auto facts = ReadSeriesFacts(files);
   if (!facts.ok()) return facts.status();
+  if (app.input == "files") return RunFilesApp(app, files, std::move(facts.value()), out_dir, t0);
   auto series = imaging::LoadSeries(files);
   if (!series.ok()) return Status(series.status().code(), "loading the series: " + series.status().message());
   AppInput input;
@@ -81,6 +129,10 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
   if (!output.ok()) return output.status();
   AppOutput& out = output.value();
   run.summary = out.summary;
+  // A volume app's results are written by the engine (segments, derived, findings → SR).
+  if (!out.objects.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "the app returned objects: objects need input 'files'");
+  }
 
   auto t2 = Clock::now();
   // What the manifest does not list is not written.

@@ -21,15 +21,18 @@ struct AppRun {
   std::string summary;
   std::vector<Finding> findings;
   std::vector<WrittenResult> objects;
-  double load_ms = 0;   // series → volume
+  double load_ms = 0;   // series → volume (files apps: reading the first header)
   double app_ms = 0;    // the app itself
-  double write_ms = 0;  // SEG / SR / derived objects
+  double write_ms = 0;  // SEG / SR / derived objects (files apps: checking the app's own)
   int64_t app_started_at_ms = 0;   // unix ms when the app was called (series loaded)
   int64_t app_finished_at_ms = 0;  // unix ms when the app returned
 };
 
 // Loads the series, runs the app (builtin or model), writes the outputs the manifest lists
-// into out_dir. Thread count from the manifest's resources.
+// into out_dir. Thread count from the manifest's resources. An app whose manifest input is
+// "files" gets no volume (LoadSeries is not called): it reads AppInput::files and writes
+// its own objects into AppInput::out_dir = <out_dir>/objects; those listed in
+// AppOutput::objects become `objects` here (CollectAppObjects, ai/engine/app_objects.h).
 Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& files,
                       const std::string& out_dir);
 

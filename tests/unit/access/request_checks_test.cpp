@@ -94,5 +94,43 @@ TEST(AuditCoalescer, ANewEventAfterTheWindowClosesTheOldOne) {
   EXPECT_EQ(out[2].detail, "GET /x; count=1");
 }
 
+// AddRepeat: the guard's shortcut (no patient lookup for a repeat). A key with no open window
+// (first, another key, after the window, after Stop) is left to Add; a repeat is counted and
+// its closing record carries the patient of the window's first event.
+TEST(AuditCoalescer, AddRepeatCountsOnlyOpenWindows) {
+  std::vector<audit::AuditEvent> out;
+  int64_t now = 0;
+  AuditCoalescer c([&](const audit::AuditEvent& e) { out.push_back(e); }, [&] { return now; }, false);
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "1.2")));
+  auto first = Event("ann", "retrieve", "1.2");
+  first.patient_id = "P1";
+  first.patient_name = "DOE^JANE";
+  c.Add(first);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].patient_id, "P1");
+  now = 10;
+  EXPECT_TRUE(c.AddRepeat(Event("ann", "retrieve", "1.2")));   // no patient fields given
+  now = 20;
+  EXPECT_TRUE(c.AddRepeat(Event("ann", "retrieve", "1.2")));
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "9.9")));  // another study
+  EXPECT_FALSE(c.AddRepeat(Event("bob", "retrieve", "1.2")));  // another user
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "1.2", /*success=*/false)));
+  EXPECT_EQ(out.size(), 1u);
+  now = AuditCoalescer::kWindowMs;  // the window is over: not a repeat any more
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "1.2")));
+  c.Sweep();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].detail, "GET /x; count=2 (repeated within 60 s)");
+  EXPECT_EQ(out[1].patient_id, "P1");
+  EXPECT_EQ(out[1].patient_name, "DOE^JANE");
+  EXPECT_EQ(out[1].at_ms, 20);
+  c.Add(first);
+  c.Stop();
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "1.2")));  // after Stop: Add passes it on
+
+  AuditCoalescer silent(nullptr, [&] { return now; }, false);
+  EXPECT_FALSE(silent.AddRepeat(Event("ann", "retrieve", "1.2")));
+}
+
 }  // namespace
 }  // namespace radflow::access

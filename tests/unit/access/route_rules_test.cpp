@@ -224,5 +224,45 @@ TEST(RouteRules, JsonAndText) {
   EXPECT_EQ(ScopeName(kScopeReferring | kScopeAiJob), "referring,ai-job");
 }
 
+// The built-in table's patterns are split once; another span (a copy here) is split per call:
+// both give the same row and captures for every example path and method, and AuthorizeMatch
+// with the row found decides as Authorize does.
+TEST(RouteRules, PresplitTableMatchesAnyOtherSpan) {
+  const std::vector<RouteRule> copy(Rules().begin(), Rules().end());
+  FakeLookup l;
+  l.referring["1.1"] = "DOE^JOHN";
+  int checked = 0;
+  for (const RouteRule& r : Rules()) {
+    std::string path(r.example);
+    for (auto [from, to] : {std::pair{"{study}", "1.1"}, std::pair{"{series}", "2.2"}}) {
+      for (size_t at; (at = path.find(from)) != std::string::npos;) path.replace(at, std::string_view(from).size(), to);
+    }
+    for (std::string_view method : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}) {
+      auto a = FindRule(method, path);
+      auto b = FindRuleIn(copy, method, path);
+      ASSERT_EQ(a.has_value(), b.has_value()) << method << " " << path;
+      if (!a) continue;
+      EXPECT_EQ(a->rule - Rules().data(), b->rule - copy.data()) << method << " " << path;
+      EXPECT_EQ(a->captures, b->captures) << method << " " << path;
+      for (const Caller& c : {kAnonymous, As("administrator"), As("referring", "DOE^JOHN"), As("ai-service")}) {
+        auto x = Authorize(c, method, path, kNoQuery, l);
+        auto y = AuthorizeMatch(c, method, path, kNoQuery, l, FindRule(method, path));
+        EXPECT_EQ(x.outcome, y.outcome) << method << " " << path;
+        EXPECT_EQ(x.reason, y.reason) << method << " " << path;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
+  // Paths no example has: trailing slashes, extra segments, the root.
+  for (std::string_view p : {"/", "//", "/dicom-web/studies/1/series/2/instances/3/frames/1,2",
+                             "/api/v1/studies/1/", "/assets", "/dicom-web"}) {
+    auto a = FindRule("GET", p);
+    auto b = FindRuleIn(copy, "GET", p);
+    ASSERT_EQ(a.has_value(), b.has_value()) << p;
+    if (a) EXPECT_EQ(a->rule->pattern, b->rule->pattern) << p;
+  }
+}
+
 }  // namespace
 }  // namespace radflow::access

@@ -166,6 +166,43 @@ TEST_F(AuthServiceTest, TokenExpiry) {
   EXPECT_EQ(auth_->CreateToken("nobody", 1, "", cli_).status().code(), ErrorCode::kNotFound);
 }
 
+// Another process (`radflow token revoke`, `radflow user set` while the server runs; here a
+// second service on the same index.db) changes what the next request gets: every request
+// reads the token or session with its account, nothing is cached.
+TEST_F(AuthServiceTest, ChangesFromAnotherProcessApplyToTheNextRequest) {
+  AddUser("rad", "radiologist", "DOE^JOHN");
+  auto token = auth_->CreateToken("rad", 1, "", cli_);
+  auto session = auth_->LoginLocal("rad", kPassword, "10.0.0.5");
+  ASSERT_TRUE(token.ok() && session.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(auth_->Authenticate(Bearer(token->token)).ok());
+  auto cli = OpenService();
+  ASSERT_NE(cli, nullptr);
+
+  UserChange role;
+  role.role = "referring";
+  role.referring_name = "ROE^JANE";
+  ASSERT_TRUE(cli->UpdateUser("rad", role, cli_).ok());
+  for (const auto& r : {Bearer(token->token), Cookie(session->cookie_value)}) {
+    auto id = auth_->Authenticate(r);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    EXPECT_EQ(id->role, "referring");
+    EXPECT_EQ(id->referring_name, "ROE^JANE");
+  }
+
+  ASSERT_TRUE(cli->RevokeToken(token->id, cli_).ok());
+  ExpectUnauthenticated(Bearer(token->token), "token revoked");
+  EXPECT_TRUE(auth_->Authenticate(Cookie(session->cookie_value)).ok());
+
+  auto other = auth_->CreateToken("rad", 1, "", cli_);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(auth_->Authenticate(Bearer(other->token)).ok());
+  UserChange off;
+  off.disabled = true;
+  ASSERT_TRUE(cli->UpdateUser("rad", off, cli_).ok());
+  ExpectUnauthenticated(Bearer(other->token), "account disabled");
+  ExpectUnauthenticated(Cookie(session->cookie_value), "unknown session (signed out or expired)");
+}
+
 TEST_F(AuthServiceTest, DisabledAccountLosesTokensAndSessions) {
   AddUser("admin", "administrator");
   AddUser("rad", "radiologist");

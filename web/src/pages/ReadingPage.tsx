@@ -207,7 +207,7 @@ export function ReadingPage({ uid }: { uid: string }) {
   }, []);
 
   const showViewer = (mode === 'reading' || mode === 'viewonly' || mode === 'done') && priors !== null;
-  const viewerUrl = priors !== null ? ohifViewerUrl(uid, priors) : '';
+  const viewerUrl = priors !== null ? ohifViewerUrl(uid, priors, item?.modalities) : '';
   const prior = priors?.[0];
 
   return (

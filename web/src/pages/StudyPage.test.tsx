@@ -5,9 +5,13 @@ import { setReader } from '../lib/reader';
 import { FakeEventSource, installFetch, item, type Call } from '../test/fakes';
 
 let calls: Call[];
+let conformance: unknown;
 
 beforeEach(() => {
   localStorage.clear();
+  conformance = { study_instance_uid: '1.2.3', instances: [
+    { series_instance_uid: '9.1', sop_instance_uid: '7.7', sop_class_uid: '1.2.840.10008.5.1.4.1.1.2', iod: 'CT Image', problems: [] },
+  ] };
   setReader('dr.a');
   FakeEventSource.install();
   const study = item({ study_uid: '1.2.3', accession_number: 'A77', order_priority: 'HIGH',
@@ -31,6 +35,7 @@ beforeEach(() => {
         { tracking_uid: 't2', tracking_id: 'Lesion 2', status: 'new', volume_change_pct: null, diameter_change_mm: null, doubling_time_days: null, current: { size_mm: 5 }, prior: null },
       ] } };
     }
+    if (c.url === '/api/v1/studies/1.2.3/conformance' && conformance) return { body: conformance };
     if (c.url.endsWith('/claim')) return { status: 409, body: { error: 'claimed by dr.b', code: 'conflict', holder: 'dr.b' } };
     return undefined;
   });
@@ -57,6 +62,41 @@ describe('study page', () => {
     expect(screen.getByTestId('lesion-followup').textContent).toBe('against prior 1.2.0 · 365 days apart');
     expect(screen.getByTestId('audit').textContent).toContain('unread → in_progress');
     expect(screen.getByTestId('holder').textContent).toContain('dr.b');
+  });
+
+  it('says when every instance meets its IOD', async () => {
+    render(<App />);
+    expect((await screen.findByTestId('conformance-summary')).textContent)
+      .toBe('All 1 instance meet the checked requirements of their IOD.');
+    expect(screen.queryByTestId('conformance')).toBeNull();
+  });
+
+  it('lists the conformance problems of the stored instances', async () => {
+    conformance = { study_instance_uid: '1.2.3', instances: [
+      { series_instance_uid: '9.1', sop_instance_uid: '7.7', sop_class_uid: '1.2.840.10008.5.1.4.1.1.2', iod: 'CT Image', problems: [] },
+      { series_instance_uid: '9.2', sop_instance_uid: '1.2.3.4.5.6.7.8.9.10.11.12.99', sop_class_uid: '1.2.840.10008.5.1.4.1.1.77.1.6', iod: '',
+        problems: ['missing Type 1 ImageType (0008,0008): Whole Slide Microscopy Image module (PS3.3 C.8.12.4)',
+                   'missing Type 1 OpticalPathSequence (0048,0105): Optical Path module (PS3.3 C.8.12.5)'] },
+    ] };
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('conformance')).toBeTruthy());
+    expect(screen.getByTestId('conformance-summary').textContent)
+      .toBe('2 problems in 1 of 2 instances (stored anyway; viewers may not show them).');
+    const rows = [...document.querySelectorAll('table.conformance tbody tr')];
+    expect(rows).toHaveLength(1);
+    expect(rows[0].getAttribute('data-sop-uid')).toBe('1.2.3.4.5.6.7.8.9.10.11.12.99');
+    expect(rows[0].textContent).toContain('900 SR AI report');
+    expect(rows[0].textContent).toContain('VL Whole Slide Microscopy');
+    expect([...rows[0].querySelectorAll('li')].map((li) => li.textContent)).toEqual([
+      'missing Type 1 ImageType (0008,0008): Whole Slide Microscopy Image module (PS3.3 C.8.12.4)',
+      'missing Type 1 OpticalPathSequence (0048,0105): Optical Path module (PS3.3 C.8.12.5)',
+    ]);
+  });
+
+  it('says when the conformance report cannot be loaded', async () => {
+    conformance = undefined;
+    render(<App />);
+    expect((await screen.findByTestId('conformance-error')).textContent).toMatch(/^Conformance report unavailable: /);
   });
 
   it('names the holder when a claim is refused', async () => {

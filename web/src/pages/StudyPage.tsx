@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api, thumbnailUrl } from '../api';
+import { ConformancePanel } from '../components/Conformance';
 import { FindingsTable, LesionsTable } from '../components/Findings';
 import { PatientHeader } from '../components/PatientHeader';
 import { useNow } from '../hooks/useNow';
@@ -24,12 +25,14 @@ export function StudyPage({ uid }: { uid: string }) {
   const jobs = useResource(() => api.jobs(uid), [uid]);
   const priors = useResource(() => api.priors(uid), [uid]);
   const lesions = useResource(() => api.lesions(uid), [uid]);
+  const conformance = useResource(() => api.conformance(uid), [uid]);
   const [message, setMessage] = useState<{ kind: 'error' | 'info'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
   useWorklistEvents((events) => {
     void study.reload();
     void item.reload();
+    void conformance.reload();
     if (events.some((e) => e.reason === 'ai' || e.reason === 'updated' || e.reason === 'reconnected')) {
       void findings.reload();
       void jobs.reload();
@@ -188,6 +191,11 @@ export function StudyPage({ uid }: { uid: string }) {
           <LesionsTable followUp={lesions.data} error={lesions.error} />
         </section>
       </div>
+
+      <section className="panel" data-testid="conformance-panel">
+        <h3>Conformance</h3>
+        <ConformancePanel report={conformance.data} error={conformance.error} series={series} />
+      </section>
 
       <section className="panel">
         <h3>Audit trail</h3>
