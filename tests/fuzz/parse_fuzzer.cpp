@@ -1,4 +1,5 @@
-// libFuzzer target over the ingest parse-and-validate path (dicom::ParsePart10File).
+// libFuzzer target over the ingest parse-and-validate path (dicom::ParsePart10File) and the
+// conformance check ingest runs on what it parsed (dicom::CheckConformance).
 // Untrusted bytes must yield a Status, never a crash or a hang.
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "dicom/conformance.h"
 #include "dicom/instance.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -18,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r.ok()) {
     // A parsed instance always carries the keys ingest relies on.
     if (!radflow::dicom::IsValidUid(r->sop_instance_uid)) __builtin_trap();
+    (void)radflow::dicom::CheckConformance(*r);
   }
   return 0;
 }

@@ -122,6 +122,9 @@ TEST_F(OidcProviderTest, KeyRotationWithoutRestart) {
   ASSERT_TRUE(idp_.Start(k2 + "," + k1_, "http://127.0.0.1:1/cb", port));
   std::string new_token = idp_.ClientToken();
   ASSERT_NE(new_token.find("eyJ"), std::string::npos);
+  // Refetches are rate-limited to one per interval (0.5 s here), counted from the first
+  // fetch: wait past it, or a fast provider restart leaves k2 unknown (a race, seen in CI).
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
   auto id = p.VerifyBearer(new_token);  // unknown kid k2: one JWKS refetch
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_TRUE(p.VerifyBearer(old_token).ok());
