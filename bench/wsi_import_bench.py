@@ -4,13 +4,16 @@ in the same run, rounds interleaved (numbers go to docs/benchmarks.md, docs/wsi-
 
   python3 bench/wsi_import_bench.py [--rounds 5] [--slide PATH] [--threads 1,2]
 
-For each round and thread count: OrthancWSIDicomizer --pyramid 1 (level 0 tiles copied, lower
+For each round and thread count (the tools' order alternates from round to round):
+OrthancWSIDicomizer --pyramid 1 (level 0 tiles copied, lower
 levels computed down to one tile, written to a folder) and `radflow wsi import --out` (the
 same pyramid, plus THUMBNAIL, LABEL and OVERVIEW instances), then `radflow wsi import --data`
 (the same, stored through IngestService::Store into a fresh data directory). Reported: medians
-of wall time and CPU time (user + sys) of the whole process, bytes written (all instances, and the VOLUME pyramid
-alone), instance counts, and the mean absolute error of the level-1 pixels against a 2x2 box
-filter of OpenSlide's level 0 (8-bit samples; frames decoded by Pillow as a viewer would).
+of wall time, CPU time (user + sys) and peak RSS (os.wait4's ru_maxrss) of each process, bytes written (all instances, and the VOLUME pyramid
+alone), instance counts, and the level-1 pixels' distance from a 2x2 box filter of OpenSlide's
+level 0 (mean absolute difference of 8-bit samples; frames decoded by Pillow as a viewer
+would). That filter is radflow's own downsampling, so the figure measures closeness to it,
+not quality: a tool with another (e.g. smoother) filter is farther by construction.
 Run from the repository root after the radflow binary is built.
 """
 import argparse
@@ -18,7 +21,6 @@ import glob
 import json
 import os
 import shutil
-import resource
 import statistics
 import struct
 import subprocess
@@ -26,6 +28,45 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _launcher(requests, replies):
+    """Runs each command it is sent and replies with (wall s, CPU s, peak RSS KiB, exit code).
+    Forked before numpy and the slides are loaded: on Linux a child's ru_maxrss includes the
+    memory it had before exec (the forking process's), so children of the bench process itself
+    would report the bench's own hundreds of MB."""
+    for line in os.fdopen(requests, "r"):
+        cmd, err_path = json.loads(line)
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(null, 1)
+                os.dup2(err, 2)
+                os.execv(cmd[0], cmd)
+            except BaseException as e:  # noqa: BLE001  (reported through the error file)
+                os.write(2, ("cannot run %s: %s\n" % (cmd[0], e)).encode())
+            finally:
+                os._exit(127)
+        _, status, usage = os.wait4(pid, 0)  # this process's own rusage
+        dt = time.perf_counter() - t0
+        os.write(replies, (json.dumps([dt, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                                       os.waitstatus_to_exitcode(status)]) + "\n").encode())
+    os._exit(0)
+
+
+_req_r, _req_w = os.pipe()
+_rep_r, _rep_w = os.pipe()
+if os.fork() == 0:
+    os.close(_req_w)
+    os.close(_rep_r)
+    _launcher(_req_r, _rep_w)
+os.close(_req_r)
+os.close(_rep_w)
+_requests = os.fdopen(_req_w, "w")
+_replies = os.fdopen(_rep_r, "r")
 
 sys.path.append("/usr/lib/python3/dist-packages")  # Debian's pydicom, numpy, openslide
 import numpy as np  # noqa: E402
@@ -107,23 +148,16 @@ def mosaic_tiff(src, dst, repeat):
 
 
 def timed(cmd):
-    """(wall seconds, CPU seconds user+sys, peak RSS KiB) of one process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-    _, err = proc.communicate()
-    dt = time.perf_counter() - t0
-    # communicate() reaped it; its rusage is in RUSAGE_CHILDREN deltas
-    if proc.returncode != 0:
-        raise SystemExit("%s failed (%d): %s" % (cmd[0], proc.returncode, err[-2000:]))
-    return dt
-
-
-def timed_cpu(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    dt = timed(cmd)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return dt, cpu, after.ru_maxrss
+    """(wall seconds, CPU seconds user+sys, peak RSS in KiB) of this one process, from
+    os.wait4 in the small launcher process (RUSAGE_CHILDREN would be the maximum over every
+    child so far, i.e. of the largest run before it)."""
+    with tempfile.NamedTemporaryFile(prefix="wsi-bench-err-") as err:
+        _requests.write(json.dumps([[str(c) for c in cmd], err.name]) + "\n")
+        _requests.flush()
+        dt, cpu, rss, code = json.loads(_replies.readline())
+        if code != 0:
+            raise SystemExit("%s failed (%d): %s" % (cmd[0], code, err.read()[-2000:].decode("utf-8", "replace")))
+    return dt, cpu, rss  # ru_maxrss: KiB on Linux
 
 
 def summarize(folder):
@@ -194,14 +228,20 @@ def main():
                     "radflow --data": lambda out: [BIN, "wsi", "import", a.slide, "--data", out,
                                                    "--threads", str(th)],
                 }
-                for name, cmd in runs.items():
+                # Alternate the order round by round: neither tool always runs first (cold
+                # page cache, CPU frequency) or right after the other.
+                order = list(runs.items())
+                if r % 2:
+                    order.reverse()
+                for name, cmd in order:
                     out = os.path.join(work, "%s-%d-%d" % (name.replace(" ", "").replace("-", ""), th, r))
                     os.makedirs(out)
-                    dt, cpu, _ = timed_cpu(cmd(out))
+                    dt, cpu, rss = timed(cmd(out))
                     key = "%s, %d thread%s" % (name, th, "" if th == 1 else "s")
-                    entry = results.setdefault(key, {"seconds": [], "cpu_seconds": []})
+                    entry = results.setdefault(key, {"seconds": [], "cpu_seconds": [], "peak_rss_kib": []})
                     entry["seconds"].append(dt)
                     entry["cpu_seconds"].append(cpu)
+                    entry["peak_rss_kib"].append(rss)
                     if r == 0 and name != "radflow --data":
                         entry.update(summarize(out))
                         entry["level1_mean_abs_error"] = level1_error(entry.pop("level1"), a.slide)
@@ -211,10 +251,11 @@ def main():
                     shutil.rmtree(out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("slide: %s (%d rounds, interleaved)" % (a.slide, a.rounds))
+    print("slide: %s (%d rounds, interleaved, order alternating)" % (a.slide, a.rounds))
     for key, e in results.items():
         e["median_seconds"] = statistics.median(e["seconds"])
         e["median_cpu_seconds"] = statistics.median(e["cpu_seconds"])
+        e["median_peak_rss_mib"] = round(statistics.median(e["peak_rss_kib"]) / 1024, 1)
         e["seconds"] = [round(s, 4) for s in e["seconds"]]
         e["cpu_seconds"] = [round(s, 4) for s in e["cpu_seconds"]]
     print(json.dumps(results, indent=2))
@@ -222,10 +263,13 @@ def main():
         suffix = "%d thread%s" % (th, "" if th == 1 else "s")
         o, rf = results["orthanc, " + suffix], results["radflow --out, " + suffix]
         print("%s: radflow %.3f s (CPU %.3f s) vs Orthanc %.3f s (CPU %.3f s): wall ratio %.2f; "
-              "VOLUME bytes %d vs %d (ratio %.2f)" % (
+              "VOLUME bytes %d vs %d (ratio %.2f); peak RSS %.1f vs %.1f MiB; level-1 distance from "
+              "a 2x2 box filter of level 0 %s vs %s" % (
                   suffix, rf["median_seconds"], rf["median_cpu_seconds"], o["median_seconds"],
                   o["median_cpu_seconds"], rf["median_seconds"] / o["median_seconds"],
-                  rf["volume_bytes"], o["volume_bytes"], rf["volume_bytes"] / o["volume_bytes"]))
+                  rf["volume_bytes"], o["volume_bytes"], rf["volume_bytes"] / o["volume_bytes"],
+                  rf["median_peak_rss_mib"], o["median_peak_rss_mib"],
+                  rf.get("level1_mean_abs_error"), o.get("level1_mean_abs_error")))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,9 @@ bool AuditCoalescer::AddRepeat(const audit::AuditEvent& e) {
   auto it = open_.find(key);
   if (it == open_.end() || now - it->second.started >= kWindowMs) return false;
   Window& w = it->second;
+  // The window's first lookup found no patient (study not yet indexed, or a failed read):
+  // the caller looks it up again rather than auditing this access without one.
+  if (!e.study_uid.empty() && w.patient_id.empty()) return false;
   ++w.repeats;
   w.last = e;
   w.last.at_ms = now;
@@ -104,6 +107,10 @@ void AuditCoalescer::Add(audit::AuditEvent e) {
   if (it != open_.end() && now - it->second.started < kWindowMs) {
     ++it->second.repeats;
     e.at_ms = now;
+    if (it->second.patient_id.empty()) {  // found now: later repeats may skip the lookup
+      it->second.patient_id = e.patient_id;
+      it->second.patient_name = e.patient_name;
+    }
     it->second.last = std::move(e);
     return;
   }

@@ -7,6 +7,7 @@
 #include "api/dicom_json.h"
 #include "api/dicomweb.h"
 #include "api/multipart.h"
+#include "dicom/instance.h"
 #include "dicom/json_model.h"
 #include "pixel/frame_cache.h"
 #include "pixel/pixel_data.h"
@@ -127,32 +128,47 @@ http::Response MultipartResponse(const std::string& type, std::vector<PartSource
   auto boundary = NewBoundary();
   http::Response res;
   res.content_type = "multipart/related; type=\"" + type + "\"; boundary=" + boundary;
-  // A few generated parts (a slide viewer's tile requests): one body with a Content-Length,
-  // sent in one write, rather than a chunked stream of several.
+  // A few small generated parts (a slide viewer's tile requests): one body with a
+  // Content-Length, sent in one write, rather than a chunked stream of several. Once the
+  // parts produced pass kEagerBytes (decoded frames, a big bulk part) the rest streams.
   constexpr size_t kEagerParts = 16;
+  constexpr size_t kEagerBytes = size_t{4} << 20;
   const bool eager = parts.size() <= kEagerParts &&
                      std::all_of(parts.begin(), parts.end(), [](const PartSource& p) { return p.file.empty(); });
+  size_t produced = 0;
+  std::string head;  // parts already produced, sent first when the rest streams
   if (eager) {
-    for (auto& p : parts) {
-      auto bytes = p.bytes();
+    for (; produced < parts.size() && head.size() <= kEagerBytes; ++produced) {
+      auto bytes = parts[produced].bytes();
       if (!bytes.ok()) return ErrorResponse(bytes.status());
-      res.body += PartHeader(boundary, p.content_type, bytes->size());
-      res.body += bytes.value();
-      res.body += "\r\n";
+      head += PartHeader(boundary, parts[produced].content_type, bytes->size());
+      head += bytes.value();
+      head += "\r\n";
     }
-    res.body += CloseDelimiter(boundary);
-    return res;
+    if (produced == parts.size()) {
+      res.body = std::move(head);
+      res.body += CloseDelimiter(boundary);
+      return res;
+    }
   }
   struct State {
     std::vector<PartSource> parts;
     size_t next = 0;
+    std::string head;
     std::unique_ptr<std::ifstream> in;
     bool closed = false;
   };
   auto st = std::make_shared<State>();
   st->parts = std::move(parts);
+  st->next = produced;
+  st->head = std::move(head);
   res.stream = [st, boundary](std::string& chunk) -> bool {
     constexpr size_t kChunk = 1 << 20;
+    if (!st->head.empty()) {
+      chunk = std::move(st->head);
+      st->head.clear();
+      return true;
+    }
     if (st->in) {
       chunk.resize(kChunk);
       st->in->read(chunk.data(), static_cast<std::streamsize>(kChunk));
@@ -282,8 +298,10 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
   auto frames = ParseFrameList(list);
   if (!frames.ok()) return http::Response::Error(frames.status());
   const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
+  // Any scan failure but a missing file takes the DCMTK path (EncodedFrame/DecodeFrame),
+  // which reads more than the scanner does; the cache logged the failure once.
   auto layout = pixel::SharedFrameCache().Layout(path);
-  if (!layout.ok() && layout.status().code() != ErrorCode::kUnsupported) {
+  if (!layout.ok() && layout.status().code() == ErrorCode::kNotFound) {
     return http::Response::Error(layout.status());
   }
   std::shared_ptr<const pixel::FrameLayout> cached = layout.ok() ? layout.value() : nullptr;
@@ -311,20 +329,28 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
     std::string ts = r.params.count("transfer-syntax") ? r.params.at("transfer-syntax") : "";
     if (type == "multipart/related") {
       type = r.params.count("type") ? r.params.at("type") : "application/octet-stream";
+    } else if (type == "multipart/*") {
+      type = r.params.count("type") ? r.params.at("type") : "";  // "": any part type
     }
-    const bool any = type == "*/*" || type == "image/*" || type == "multipart/*";
+    // */* without a transfer syntax keeps meaning decoded pixels (as before issue 17).
+    // image/* matches only a stored image type (the bitstream as stored); multipart/* with
+    // no type takes the frames as stored, whatever they are.
+    const bool star = type == "*/*";
+    const bool image_any = type == "image/*";
+    const bool stored_any = type.empty();
+    const bool any = star || stored_any;
     const bool octet = type == "application/octet-stream";
-    if (!stored_type.empty() && (type == stored_type || octet || any)) {
-      // */* without a transfer syntax keeps meaning decoded pixels (as before issue 17).
+    if (!stored_type.empty() && (type == stored_type || octet || any || image_any)) {
       const bool takes_stored = ts == "*" || ts == stored_ts ||
-                                (ts.empty() && type == stored_type && DefaultFrameSyntax(type) == stored_ts);
+                                (ts.empty() && ((type == stored_type && DefaultFrameSyntax(type) == stored_ts) ||
+                                                image_any || stored_any));
       if (takes_stored) {
         as_stored = true;
         part_type = stored_type + "; transfer-syntax=" + stored_ts;
         break;
       }
     }
-    if (stored_type.empty() && (octet || any) && (ts == "*" || ts == stored_ts) &&
+    if (stored_type.empty() && (octet || any) && (ts == "*" || ts == stored_ts || (stored_any && ts.empty())) &&
         stored_ts != "1.2.840.10008.1.2.2") {
       as_stored = true;  // native frames as stored (little endian)
       part_type = "application/octet-stream; transfer-syntax=" + stored_ts;
@@ -334,7 +360,7 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
       part_type = std::string("application/octet-stream; transfer-syntax=") + kExplicitLE;
       break;
     }
-    refused = "'" + type + (ts.empty() ? "" : "; transfer-syntax=" + ts) + "' is not available: ";
+    refused = "'" + (stored_any ? std::string("multipart/*") : type) + (ts.empty() ? "" : "; transfer-syntax=" + ts) + "' is not available: ";
   }
   if (part_type.empty()) {
     return NotAcceptable(refused + "the frames of " + l.sop_uid + " are stored as " + stored_ts +
@@ -348,7 +374,15 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
     // Native little-endian frames are their decoded bytes already: the cache serves them too.
     const bool native_cached = cached && !cached->encapsulated && stored_type.empty();
     if (cached && (as_stored || native_cached)) {
-      parts.push_back({part_type, [path, cached, index] { return pixel::FrameCache::ReadFrame(path, *cached, index); }, ""});
+      parts.push_back({part_type, [path, cached, index, as_stored]() -> Result<std::string> {
+                         auto frame = pixel::FrameCache::ReadFrame(path, *cached, index);
+                         if (!pixel::FrameCache::IsStale(frame.status())) return frame;
+                         // The blob changed after the layout was read: located again, or DCMTK.
+                         frame = pixel::SharedFrameCache().Frame(path, index);
+                         if (frame.ok() || frame.status().code() == ErrorCode::kNotFound) return frame;
+                         return as_stored ? pixel::EncodedFrame(path, index) : pixel::DecodeFrame(path, index);
+                       },
+                       ""});
     } else if (as_stored) {
       parts.push_back({part_type, [path, index] { return pixel::EncodedFrame(path, index); }, ""});
     } else {
@@ -375,7 +409,8 @@ http::Response Bulk(const DicomWebContext& ctx, const InstanceLocation& l, const
                              uint64_t(info->samples_per_pixel) * uint64_t((info->bits_allocated + 7) / 8) *
                              uint64_t(info->number_of_frames);
     if (decoded > kMaxDecodedBulk) {
-      return NotAcceptable("Pixel Data of " + l.sop_uid + " is " + std::to_string(decoded >> 20) +
+      // 400, not 406: no Accept header would make it available (docs/wsi.md).
+      return Error(ErrorCode::kInvalidArgument, "Pixel Data of " + l.sop_uid + " is " + std::to_string(decoded >> 20) +
                            " MB decoded (" + std::to_string(info->number_of_frames) +
                            " frames), more than the 256 MB served in one part: retrieve its /frames");
     }
@@ -445,6 +480,32 @@ http::Response Rendered(const DicomWebContext& ctx, const http::Request& req,
   return res;
 }
 
+// The files of the level `l` belongs to (path, SOP Instance UID), its own first: with a
+// ConcatenationUID (PS3.3 C.7.6.16.2.2), the series' instances of the same concatenation
+// too (read from each file's header: the index does not hold it; a slide series is small).
+Result<std::vector<std::pair<std::string, std::string>>> LevelFiles(const DicomWebContext& ctx,
+                                                                    const InstanceLocation& l) {
+  constexpr dicom::Tag kConcatenationUID = dicom::MakeTag(0x0020, 0x9161);
+  auto concatenation = [](const std::string& path) -> std::string {
+    auto parsed = dicom::ParsePart10File(path);
+    if (!parsed.ok()) return "";
+    std::string v = parsed->attributes.Get(kConcatenationUID);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.pop_back();
+    return v;
+  };
+  std::vector<std::pair<std::string, std::string>> out{{ctx.blobs->AbsolutePath(l.blob_path), l.sop_uid}};
+  const std::string uid = concatenation(out.front().first);
+  if (uid.empty()) return out;
+  auto series = Locate(ctx, l.study_uid, l.series_uid, "");
+  if (!series.ok()) return series.status();
+  for (const auto& other : series.value()) {
+    if (other.sop_uid == l.sop_uid) continue;
+    const std::string path = ctx.blobs->AbsolutePath(other.blob_path);
+    if (concatenation(path) == uid) out.emplace_back(path, other.sop_uid);
+  }
+  return out;
+}
+
 // radflow extension (docs/wsi.md): GET .../instances/{level}/rendered?region=x,y,w,h
 // [&viewport=W,H][&quality=Q] renders pixels [x, x+w) x [y, y+h) of a slide level's Total
 // Pixel Matrix (PS3.3 C.8.12.4, 0-based), composed from its tiles by slide::ReadRegion;
@@ -497,13 +558,28 @@ http::Response RenderedRegion(const DicomWebContext& ctx, const http::Request& r
   if (o.width == 0 && o.height == 0 && region[2] * region[3] > 4096L * 4096L) {
     return Error(ErrorCode::kInvalidArgument, "a region over 16 megapixels needs a viewport");
   }
-  auto slide = slide::ReadSlideSeries({ctx.blobs->AbsolutePath(l.blob_path)});
+  auto files = LevelFiles(ctx, l);
+  if (!files.ok()) return ErrorResponse(files.status());
+  std::vector<std::string> paths;
+  for (const auto& [path, uid] : files.value()) paths.push_back(path);
+  // Messages name instances by SOP Instance UID, never by blob path.
+  auto client_text = [&](std::string m) {
+    for (const auto& [path, uid] : files.value()) {
+      for (size_t at; (at = m.find(path)) != std::string::npos;) m.replace(at, path.size(), uid);
+    }
+    return m;
+  };
+  auto slide = slide::ReadSlideSeries(paths);
   if (!slide.ok()) {
-    return ErrorResponse(Status(slide.status().code(), "region of " + l.sop_uid + ": " + slide.status().message()));
+    return ErrorResponse(Status(slide.status().code(), "region of " + l.sop_uid + ": " + client_text(slide.status().message())));
   }
+  const std::string own_path = paths.front();
   const slide::SlideLevel* level = nullptr;
   for (const auto& lv : slide->levels) {
-    if (lv.sop_instance_uid == l.sop_uid) level = &lv;
+    if (lv.sop_instance_uid == l.sop_uid || lv.path == own_path) level = &lv;
+    for (const auto& part : lv.parts) {
+      if (part.path == own_path) level = &lv;  // any part of a concatenation names its level
+    }
   }
   if (level == nullptr) {
     return Error(ErrorCode::kInvalidArgument, "region applies to a slide level (ImageType VOLUME); " +
@@ -511,7 +587,7 @@ http::Response RenderedRegion(const DicomWebContext& ctx, const http::Request& r
   }
   auto image = slide::ReadRegion(*level, static_cast<int>(region[0]), static_cast<int>(region[1]),
                                  static_cast<int>(region[2]), static_cast<int>(region[3]));
-  if (!image.ok()) return ErrorResponse(image.status());
+  if (!image.ok()) return ErrorResponse(Status(image.status().code(), client_text(image.status().message())));
   auto encoded = pixel::EncodeRendered(image->pixels.data(), image->width, image->height, image->samples, o);
   if (!encoded.ok()) return http::Response::Error(encoded.status());
   http::Response res;

@@ -46,6 +46,9 @@ void Print(const OpCliOptions& o, const op::OpObject& r, const char* outcome) {
     j["bits_allocated"] = r.bits_allocated;
     j["copied"] = r.copied;
     j["bytes"] = r.bytes;
+    j["removed_segments"] = r.removed_segments;
+    j["exif_orientation"] = r.exif_orientation;
+    j["icc_profile_bytes"] = r.icc_profile_bytes;
     j["outcome"] = outcome;
     if (!o.out.empty()) j["path"] = o.out;
     std::cout << j.dump(2) << "\n";

@@ -1,4 +1,4 @@
-// `radflow op import` (issue 17): fundus photographs wrapped as DICOM Ophthalmic Photography. Owner: see /tmp/contract17.md.
+// `radflow op import` (issue 17): fundus photographs wrapped as DICOM Ophthalmic Photography.
 #pragma once
 
 #include <functional>

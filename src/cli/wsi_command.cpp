@@ -94,6 +94,9 @@ int RunImport(const WsiCliOptions& o) {
   if (!(o.import.section_thickness_um > 0 && o.import.section_thickness_um < 1000)) {
     return Fail({ErrorCode::kInvalidArgument, "--thickness-um must be in (0, 1000)"});
   }
+  if (!(o.import.mpp == 0 || (o.import.mpp > 0 && o.import.mpp < 1000))) {
+    return Fail({ErrorCode::kInvalidArgument, "--mpp must be in (0, 1000) microns per pixel"});
+  }
   if (o.import.jpeg_quality < 1 || o.import.jpeg_quality > 100) {
     return Fail({ErrorCode::kInvalidArgument, "--quality must be 1..100"});
   }
@@ -140,8 +143,10 @@ void AddWsiCommands(CLI::App& app, std::function<int()>& run) {
                      "ContainerIdentifier of the slide (default: the file name without extension)");
   import->add_option("--thickness-um", o->import.section_thickness_um,
                      "section thickness in micrometres (ImagedVolumeDepth)")->capture_default_str();
+  import->add_option("--mpp", o->import.mpp,
+                     "microns per pixel at level 0 (overrides the file; needed when it records none)");
   import->add_option("--quality", o->import.jpeg_quality, "JPEG quality of computed tiles")->capture_default_str();
-  import->add_option("--threads", o->import.threads, "encoder threads")->capture_default_str();
+  import->add_option("--threads", o->import.threads, "decoder/encoder threads (clamped to 1..4 x CPUs)")->capture_default_str();
   import->add_option("--format", o->format, "text | json")->capture_default_str();
   import->callback([o, &run] { run = [o] { return RunImport(*o); }; });
 }

@@ -1,4 +1,4 @@
-// `radflow wsi import` (issue 17): vendor slides (OpenSlide) into DICOM WSI. Owner: see /tmp/contract17.md.
+// `radflow wsi import` (issue 17): vendor slides (OpenSlide) into DICOM WSI.
 #pragma once
 
 #include <functional>

@@ -39,113 +39,6 @@ struct Module {
 
 using T = Type;
 
-const Module kPatient{"Patient", "C.7.1.1",
-                      {{0x0010, 0x0010, "PatientName", T::k2}, {0x0010, 0x0020, "PatientID", T::k2},
-                       {0x0010, 0x0030, "PatientBirthDate", T::k2}, {0x0010, 0x0040, "PatientSex", T::k2}}, {}};
-const Module kGeneralStudy{"General Study", "C.7.2.1",
-                           {{0x0020, 0x000D, "StudyInstanceUID", T::k1}, {0x0008, 0x0020, "StudyDate", T::k2},
-                            {0x0008, 0x0030, "StudyTime", T::k2}, {0x0008, 0x0090, "ReferringPhysicianName", T::k2},
-                            {0x0020, 0x0010, "StudyID", T::k2}, {0x0008, 0x0050, "AccessionNumber", T::k2}}, {}};
-const Module kGeneralSeries{"General Series", "C.7.3.1",
-                            {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x000E, "SeriesInstanceUID", T::k1},
-                             {0x0020, 0x0011, "SeriesNumber", T::k2}}, {}};
-const Module kLaterality{"General Series", "C.7.3.1", {{0x0020, 0x0060, "Laterality", T::k2CLaterality}}, {}};
-const Module kWsmSeries{"Whole Slide Microscopy Series", "C.8.12.3", {{0x0008, 0x0060, "Modality", T::k1}}, {}};
-const Module kOpSeries{"Ophthalmic Photography Series", "C.8.17.1", {{0x0008, 0x0060, "Modality", T::k1}}, {}};
-const Module kSegSeries{"Segmentation Series", "C.8.20.1",
-                        {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x0011, "SeriesNumber", T::k1}}, {}};
-const Module kSrSeries{"SR Document Series", "C.17.1",
-                       {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x000E, "SeriesInstanceUID", T::k1},
-                        {0x0020, 0x0011, "SeriesNumber", T::k1},
-                        {0x0008, 0x1111, "ReferencedPerformedProcedureStepSequence", T::k2}}, {}};
-const Module kFrameOfReference{"Frame of Reference", "C.7.4.1",
-                               {{0x0020, 0x0052, "FrameOfReferenceUID", T::k1},
-                                {0x0020, 0x1040, "PositionReferenceIndicator", T::k2}}, {}};
-const Module kGeneralEquipment{"General Equipment", "C.7.5.1", {{0x0008, 0x0070, "Manufacturer", T::k2}}, {}};
-const Module kEnhancedEquipment{"Enhanced General Equipment", "C.7.5.2",
-                                {{0x0008, 0x0070, "Manufacturer", T::k1}, {0x0008, 0x1090, "ManufacturerModelName", T::k1},
-                                 {0x0018, 0x1000, "DeviceSerialNumber", T::k1}, {0x0018, 0x1020, "SoftwareVersions", T::k1}}, {}};
-const Module kGeneralImage{"General Image", "C.7.6.1", {{0x0020, 0x0013, "InstanceNumber", T::k2}}, {}};
-const Module kImagePlane{"Image Plane", "C.7.6.2",
-                         {{0x0028, 0x0030, "PixelSpacing", T::k1}, {0x0020, 0x0037, "ImageOrientationPatient", T::k1},
-                          {0x0020, 0x0032, "ImagePositionPatient", T::k1}, {0x0018, 0x0050, "SliceThickness", T::k2}}, {}};
-const Module kImagePixel{"Image Pixel", "C.7.6.3",
-                         {{0x0028, 0x0002, "SamplesPerPixel", T::k1}, {0x0028, 0x0004, "PhotometricInterpretation", T::k1},
-                          {0x0028, 0x0010, "Rows", T::k1}, {0x0028, 0x0011, "Columns", T::k1},
-                          {0x0028, 0x0100, "BitsAllocated", T::k1}, {0x0028, 0x0101, "BitsStored", T::k1},
-                          {0x0028, 0x0102, "HighBit", T::k1}, {0x0028, 0x0103, "PixelRepresentation", T::k1},
-                          {0x7FE0, 0x0010, "PixelData", T::k1CPixelData}}, {}};
-const Module kCtImage{"CT Image", "C.8.2.1",
-                      {{0x0008, 0x0008, "ImageType", T::k1}, {0x0028, 0x1052, "RescaleIntercept", T::k1},
-                       {0x0028, 0x1053, "RescaleSlope", T::k1}, {0x0018, 0x0060, "KVP", T::k2},
-                       {0x0020, 0x0012, "AcquisitionNumber", T::k2}}, {}};
-const Module kMrImage{"MR Image", "C.8.3.1",
-                      {{0x0008, 0x0008, "ImageType", T::k1}, {0x0018, 0x0020, "ScanningSequence", T::k1},
-                       {0x0018, 0x0021, "SequenceVariant", T::k1}, {0x0018, 0x0022, "ScanOptions", T::k2},
-                       {0x0018, 0x0023, "MRAcquisitionType", T::k2}, {0x0018, 0x0081, "EchoTime", T::k2},
-                       {0x0018, 0x0091, "EchoTrainLength", T::k2}}, {}};
-const Module kAcquisitionContext{"Acquisition Context", "C.7.6.14",
-                                 {{0x0040, 0x0555, "AcquisitionContextSequence", T::k2}}, {}};
-// Shared Functional Groups are Type 1 in the WSM and SEG specialisations of C.7.6.16.
-const Module kMultiFrameFunctionalGroups{
-    "Multi-frame Functional Groups", "C.7.6.16",
-    {{0x5200, 0x9229, "SharedFunctionalGroupsSequence", T::k1},
-     {0x5200, 0x9230, "PerFrameFunctionalGroupsSequence", T::k1CUnlessTiledFull},
-     {0x0020, 0x0013, "InstanceNumber", T::k1}, {0x0008, 0x0023, "ContentDate", T::k1},
-     {0x0008, 0x0033, "ContentTime", T::k1}, {0x0028, 0x0008, "NumberOfFrames", T::k1}}, {}};
-const Module kMultiFrameDimension{"Multi-frame Dimension", "C.7.6.17",
-                                  {{0x0020, 0x9221, "DimensionOrganizationSequence", T::k1},
-                                   {0x0020, 0x9222, "DimensionIndexSequence", T::k1CUnlessTiledFull}}, {}};
-const Module kSpecimen{"Specimen", "C.7.6.22",
-                       {{0x0040, 0x0512, "ContainerIdentifier", T::k1},
-                        {0x0040, 0x0513, "IssuerOfTheContainerIdentifierSequence", T::k2},
-                        {0x0040, 0x0518, "ContainerTypeCodeSequence", T::k2},
-                        {0x0040, 0x0560, "SpecimenDescriptionSequence", T::k1}},
-                       {{0x0040, 0x0560, {{0x0040, 0x0551, "SpecimenIdentifier", T::k1},
-                                          {0x0040, 0x0554, "SpecimenUID", T::k1}}}}};
-const Module kWsmImage{"Whole Slide Microscopy Image", "C.8.12.4",
-                       {{0x0008, 0x0008, "ImageType", T::k1}, {0x0008, 0x002A, "AcquisitionDateTime", T::k1},
-                        {0x0008, 0x9206, "VolumetricProperties", T::k1}, {0x0048, 0x0010, "SpecimenLabelInImage", T::k1},
-                        {0x0028, 0x0301, "BurnedInAnnotation", T::k1}, {0x0048, 0x0011, "FocusMethod", T::k1},
-                        {0x0048, 0x0012, "ExtendedDepthOfField", T::k1}, {0x0028, 0x2110, "LossyImageCompression", T::k1},
-                        {0x0048, 0x0006, "TotalPixelMatrixColumns", T::k1}, {0x0048, 0x0007, "TotalPixelMatrixRows", T::k1},
-                        {0x0048, 0x0008, "TotalPixelMatrixOriginSequence", T::k1}}, {}};
-const Module kOpticalPath{"Optical Path", "C.8.12.5",
-                          {{0x0048, 0x0105, "OpticalPathSequence", T::k1}},
-                          {{0x0048, 0x0105, {{0x0048, 0x0106, "OpticalPathIdentifier", T::k1},
-                                             {0x0022, 0x0016, "IlluminationTypeCodeSequence", T::k1}}}}};
-const Module kOpImage{"Ophthalmic Photography Image", "C.8.17.2",
-                      {{0x0008, 0x0008, "ImageType", T::k1}, {0x0020, 0x0013, "InstanceNumber", T::k1},
-                       {0x0008, 0x0023, "ContentDate", T::k1}, {0x0008, 0x0033, "ContentTime", T::k1},
-                       {0x0028, 0x0301, "BurnedInAnnotation", T::k1}}, {}};
-const Module kOcularRegion{"Ocular Region Imaged", "C.8.17.5",
-                           {{0x0020, 0x0062, "ImageLaterality", T::k1}, {0x0008, 0x2218, "AnatomicRegionSequence", T::k1}}, {}};
-const Module kOpAcquisition{"Ophthalmic Photography Acquisition Parameters", "C.8.17.3",
-                            {{0x0022, 0x0005, "PatientEyeMovementCommanded", T::k2},
-                             {0x0022, 0x000C, "HorizontalFieldOfView", T::k2},
-                             {0x0022, 0x001B, "RefractiveStateSequence", T::k2},
-                             {0x0022, 0x000A, "EmmetropicMagnification", T::k2},
-                             {0x0022, 0x000B, "IntraOcularPressure", T::k2}, {0x0022, 0x000D, "PupilDilated", T::k2}}, {}};
-const Module kOpPhotographic{"Ophthalmic Photographic Parameters", "C.8.17.4",
-                             {{0x0022, 0x0015, "AcquisitionDeviceTypeCodeSequence", T::k1},
-                              {0x0022, 0x0016, "IlluminationTypeCodeSequence", T::k2},
-                              {0x0022, 0x0017, "LightPathFilterTypeStackCodeSequence", T::k2},
-                              {0x0022, 0x0018, "ImagePathFilterTypeStackCodeSequence", T::k2},
-                              {0x0022, 0x0019, "LensesCodeSequence", T::k2}, {0x0018, 0x7004, "DetectorType", T::k2}}, {}};
-const Module kSegImage{"Segmentation Image", "C.8.20.2",
-                       {{0x0008, 0x0008, "ImageType", T::k1}, {0x0062, 0x0001, "SegmentationType", T::k1},
-                        {0x0062, 0x0002, "SegmentSequence", T::k1}, {0x0028, 0x2110, "LossyImageCompression", T::k1},
-                        {0x0070, 0x0080, "ContentLabel", T::k1}, {0x0070, 0x0081, "ContentDescription", T::k2}}, {}};
-const Module kSrGeneral{"SR Document General", "C.17.2",
-                        {{0x0020, 0x0013, "InstanceNumber", T::k1}, {0x0040, 0xA491, "CompletionFlag", T::k1},
-                         {0x0040, 0xA493, "VerificationFlag", T::k1}, {0x0008, 0x0023, "ContentDate", T::k1},
-                         {0x0008, 0x0033, "ContentTime", T::k1},
-                         {0x0040, 0xA372, "PerformedProcedureCodeSequence", T::k2}}, {}};
-const Module kSrContent{"SR Document Content", "C.17.3",
-                        {{0x0040, 0xA040, "ValueType", T::k1}, {0x0040, 0xA050, "ContinuityOfContent", T::k1}}, {}};
-const Module kSopCommon{"SOP Common", "C.12.1",
-                        {{0x0008, 0x0016, "SOPClassUID", T::k1}, {0x0008, 0x0018, "SOPInstanceUID", T::k1}}, {}};
-
 struct Iod {
   const char* name;
   const char* ref;
@@ -154,6 +47,114 @@ struct Iod {
 };
 
 const std::vector<Iod>& Iods() {
+  // The modules are function-local statics like the table itself: initialised on first use,
+  // never read before their constructors ran (no static initialisation order problem).
+  static const Module kPatient{"Patient", "C.7.1.1",
+                        {{0x0010, 0x0010, "PatientName", T::k2}, {0x0010, 0x0020, "PatientID", T::k2},
+                         {0x0010, 0x0030, "PatientBirthDate", T::k2}, {0x0010, 0x0040, "PatientSex", T::k2}}, {}};
+  static const Module kGeneralStudy{"General Study", "C.7.2.1",
+                             {{0x0020, 0x000D, "StudyInstanceUID", T::k1}, {0x0008, 0x0020, "StudyDate", T::k2},
+                              {0x0008, 0x0030, "StudyTime", T::k2}, {0x0008, 0x0090, "ReferringPhysicianName", T::k2},
+                              {0x0020, 0x0010, "StudyID", T::k2}, {0x0008, 0x0050, "AccessionNumber", T::k2}}, {}};
+  static const Module kGeneralSeries{"General Series", "C.7.3.1",
+                              {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x000E, "SeriesInstanceUID", T::k1},
+                               {0x0020, 0x0011, "SeriesNumber", T::k2}}, {}};
+  static const Module kLaterality{"General Series", "C.7.3.1", {{0x0020, 0x0060, "Laterality", T::k2CLaterality}}, {}};
+  static const Module kWsmSeries{"Whole Slide Microscopy Series", "C.8.12.3", {{0x0008, 0x0060, "Modality", T::k1}}, {}};
+  static const Module kOpSeries{"Ophthalmic Photography Series", "C.8.17.1", {{0x0008, 0x0060, "Modality", T::k1}}, {}};
+  static const Module kSegSeries{"Segmentation Series", "C.8.20.1",
+                          {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x0011, "SeriesNumber", T::k1}}, {}};
+  static const Module kSrSeries{"SR Document Series", "C.17.1",
+                         {{0x0008, 0x0060, "Modality", T::k1}, {0x0020, 0x000E, "SeriesInstanceUID", T::k1},
+                          {0x0020, 0x0011, "SeriesNumber", T::k1},
+                          {0x0008, 0x1111, "ReferencedPerformedProcedureStepSequence", T::k2}}, {}};
+  static const Module kFrameOfReference{"Frame of Reference", "C.7.4.1",
+                                 {{0x0020, 0x0052, "FrameOfReferenceUID", T::k1},
+                                  {0x0020, 0x1040, "PositionReferenceIndicator", T::k2}}, {}};
+  static const Module kGeneralEquipment{"General Equipment", "C.7.5.1", {{0x0008, 0x0070, "Manufacturer", T::k2}}, {}};
+  static const Module kEnhancedEquipment{"Enhanced General Equipment", "C.7.5.2",
+                                  {{0x0008, 0x0070, "Manufacturer", T::k1}, {0x0008, 0x1090, "ManufacturerModelName", T::k1},
+                                   {0x0018, 0x1000, "DeviceSerialNumber", T::k1}, {0x0018, 0x1020, "SoftwareVersions", T::k1}}, {}};
+  static const Module kGeneralImage{"General Image", "C.7.6.1", {{0x0020, 0x0013, "InstanceNumber", T::k2}}, {}};
+  static const Module kImagePlane{"Image Plane", "C.7.6.2",
+                           {{0x0028, 0x0030, "PixelSpacing", T::k1}, {0x0020, 0x0037, "ImageOrientationPatient", T::k1},
+                            {0x0020, 0x0032, "ImagePositionPatient", T::k1}, {0x0018, 0x0050, "SliceThickness", T::k2}}, {}};
+  static const Module kImagePixel{"Image Pixel", "C.7.6.3",
+                           {{0x0028, 0x0002, "SamplesPerPixel", T::k1}, {0x0028, 0x0004, "PhotometricInterpretation", T::k1},
+                            {0x0028, 0x0010, "Rows", T::k1}, {0x0028, 0x0011, "Columns", T::k1},
+                            {0x0028, 0x0100, "BitsAllocated", T::k1}, {0x0028, 0x0101, "BitsStored", T::k1},
+                            {0x0028, 0x0102, "HighBit", T::k1}, {0x0028, 0x0103, "PixelRepresentation", T::k1},
+                            {0x7FE0, 0x0010, "PixelData", T::k1CPixelData}}, {}};
+  static const Module kCtImage{"CT Image", "C.8.2.1",
+                        {{0x0008, 0x0008, "ImageType", T::k1}, {0x0028, 0x1052, "RescaleIntercept", T::k1},
+                         {0x0028, 0x1053, "RescaleSlope", T::k1}, {0x0018, 0x0060, "KVP", T::k2},
+                         {0x0020, 0x0012, "AcquisitionNumber", T::k2}}, {}};
+  static const Module kMrImage{"MR Image", "C.8.3.1",
+                        {{0x0008, 0x0008, "ImageType", T::k1}, {0x0018, 0x0020, "ScanningSequence", T::k1},
+                         {0x0018, 0x0021, "SequenceVariant", T::k1}, {0x0018, 0x0022, "ScanOptions", T::k2},
+                         {0x0018, 0x0023, "MRAcquisitionType", T::k2}, {0x0018, 0x0081, "EchoTime", T::k2},
+                         {0x0018, 0x0091, "EchoTrainLength", T::k2}}, {}};
+  static const Module kAcquisitionContext{"Acquisition Context", "C.7.6.14",
+                                   {{0x0040, 0x0555, "AcquisitionContextSequence", T::k2}}, {}};
+  // Shared Functional Groups are Type 1 in the WSM and SEG specialisations of C.7.6.16.
+  static const Module kMultiFrameFunctionalGroups{
+      "Multi-frame Functional Groups", "C.7.6.16",
+      {{0x5200, 0x9229, "SharedFunctionalGroupsSequence", T::k1},
+       {0x5200, 0x9230, "PerFrameFunctionalGroupsSequence", T::k1CUnlessTiledFull},
+       {0x0020, 0x0013, "InstanceNumber", T::k1}, {0x0008, 0x0023, "ContentDate", T::k1},
+       {0x0008, 0x0033, "ContentTime", T::k1}, {0x0028, 0x0008, "NumberOfFrames", T::k1}}, {}};
+  static const Module kMultiFrameDimension{"Multi-frame Dimension", "C.7.6.17",
+                                    {{0x0020, 0x9221, "DimensionOrganizationSequence", T::k1},
+                                     {0x0020, 0x9222, "DimensionIndexSequence", T::k1CUnlessTiledFull}}, {}};
+  static const Module kSpecimen{"Specimen", "C.7.6.22",
+                         {{0x0040, 0x0512, "ContainerIdentifier", T::k1},
+                          {0x0040, 0x0513, "IssuerOfTheContainerIdentifierSequence", T::k2},
+                          {0x0040, 0x0518, "ContainerTypeCodeSequence", T::k2},
+                          {0x0040, 0x0560, "SpecimenDescriptionSequence", T::k1}},
+                         {{0x0040, 0x0560, {{0x0040, 0x0551, "SpecimenIdentifier", T::k1},
+                                            {0x0040, 0x0554, "SpecimenUID", T::k1}}}}};
+  static const Module kWsmImage{"Whole Slide Microscopy Image", "C.8.12.4",
+                         {{0x0008, 0x0008, "ImageType", T::k1}, {0x0008, 0x002A, "AcquisitionDateTime", T::k1},
+                          {0x0008, 0x9206, "VolumetricProperties", T::k1}, {0x0048, 0x0010, "SpecimenLabelInImage", T::k1},
+                          {0x0028, 0x0301, "BurnedInAnnotation", T::k1}, {0x0048, 0x0011, "FocusMethod", T::k1},
+                          {0x0048, 0x0012, "ExtendedDepthOfField", T::k1}, {0x0028, 0x2110, "LossyImageCompression", T::k1},
+                          {0x0048, 0x0006, "TotalPixelMatrixColumns", T::k1}, {0x0048, 0x0007, "TotalPixelMatrixRows", T::k1},
+                          {0x0048, 0x0008, "TotalPixelMatrixOriginSequence", T::k1}}, {}};
+  static const Module kOpticalPath{"Optical Path", "C.8.12.5",
+                            {{0x0048, 0x0105, "OpticalPathSequence", T::k1}},
+                            {{0x0048, 0x0105, {{0x0048, 0x0106, "OpticalPathIdentifier", T::k1},
+                                               {0x0022, 0x0016, "IlluminationTypeCodeSequence", T::k1}}}}};
+  static const Module kOpImage{"Ophthalmic Photography Image", "C.8.17.2",
+                        {{0x0008, 0x0008, "ImageType", T::k1}, {0x0020, 0x0013, "InstanceNumber", T::k1},
+                         {0x0008, 0x0023, "ContentDate", T::k1}, {0x0008, 0x0033, "ContentTime", T::k1},
+                         {0x0028, 0x0301, "BurnedInAnnotation", T::k1}}, {}};
+  static const Module kOcularRegion{"Ocular Region Imaged", "C.8.17.5",
+                             {{0x0020, 0x0062, "ImageLaterality", T::k1}, {0x0008, 0x2218, "AnatomicRegionSequence", T::k1}}, {}};
+  static const Module kOpAcquisition{"Ophthalmic Photography Acquisition Parameters", "C.8.17.3",
+                              {{0x0022, 0x0005, "PatientEyeMovementCommanded", T::k2},
+                               {0x0022, 0x000C, "HorizontalFieldOfView", T::k2},
+                               {0x0022, 0x001B, "RefractiveStateSequence", T::k2},
+                               {0x0022, 0x000A, "EmmetropicMagnification", T::k2},
+                               {0x0022, 0x000B, "IntraOcularPressure", T::k2}, {0x0022, 0x000D, "PupilDilated", T::k2}}, {}};
+  static const Module kOpPhotographic{"Ophthalmic Photographic Parameters", "C.8.17.4",
+                               {{0x0022, 0x0015, "AcquisitionDeviceTypeCodeSequence", T::k1},
+                                {0x0022, 0x0016, "IlluminationTypeCodeSequence", T::k2},
+                                {0x0022, 0x0017, "LightPathFilterTypeStackCodeSequence", T::k2},
+                                {0x0022, 0x0018, "ImagePathFilterTypeStackCodeSequence", T::k2},
+                                {0x0022, 0x0019, "LensesCodeSequence", T::k2}, {0x0018, 0x7004, "DetectorType", T::k2}}, {}};
+  static const Module kSegImage{"Segmentation Image", "C.8.20.2",
+                         {{0x0008, 0x0008, "ImageType", T::k1}, {0x0062, 0x0001, "SegmentationType", T::k1},
+                          {0x0062, 0x0002, "SegmentSequence", T::k1}, {0x0028, 0x2110, "LossyImageCompression", T::k1},
+                          {0x0070, 0x0080, "ContentLabel", T::k1}, {0x0070, 0x0081, "ContentDescription", T::k2}}, {}};
+  static const Module kSrGeneral{"SR Document General", "C.17.2",
+                          {{0x0020, 0x0013, "InstanceNumber", T::k1}, {0x0040, 0xA491, "CompletionFlag", T::k1},
+                           {0x0040, 0xA493, "VerificationFlag", T::k1}, {0x0008, 0x0023, "ContentDate", T::k1},
+                           {0x0008, 0x0033, "ContentTime", T::k1},
+                           {0x0040, 0xA372, "PerformedProcedureCodeSequence", T::k2}}, {}};
+  static const Module kSrContent{"SR Document Content", "C.17.3",
+                          {{0x0040, 0xA040, "ValueType", T::k1}, {0x0040, 0xA050, "ContinuityOfContent", T::k1}}, {}};
+  static const Module kSopCommon{"SOP Common", "C.12.1",
+                          {{0x0008, 0x0016, "SOPClassUID", T::k1}, {0x0008, 0x0018, "SOPInstanceUID", T::k1}}, {}};
   static const std::vector<Iod> kIods = {
       {"CT Image", "A.3", {"1.2.840.10008.5.1.4.1.1.2"},
        {&kPatient, &kGeneralStudy, &kGeneralSeries, &kFrameOfReference, &kGeneralEquipment, &kGeneralImage,
@@ -176,6 +177,8 @@ const std::vector<Iod>& Iods() {
        {"1.2.840.10008.5.1.4.1.1.88.11", "1.2.840.10008.5.1.4.1.1.88.22", "1.2.840.10008.5.1.4.1.1.88.33",
         "1.2.840.10008.5.1.4.1.1.88.34"},
        {&kPatient, &kGeneralStudy, &kSrSeries, &kGeneralEquipment, &kSrGeneral, &kSrContent, &kSopCommon}},
+      // Last, no SOP class: what any other object is checked against (Check).
+      {"", "", {}, {&kPatient, &kGeneralStudy, &kSopCommon}},
   };
   return kIods;
 }
@@ -277,9 +280,8 @@ void CheckAttrs(const ItemPresence& ds, const ParsedInstance& root, const std::v
 }
 
 std::vector<std::string> Check(const ParsedInstance& p) {
-  static const Iod kCommon{"", "", {}, {&kPatient, &kGeneralStudy, &kSopCommon}};
   const Iod* iod = FindIod(p.sop_class_uid);
-  if (iod == nullptr) iod = &kCommon;
+  if (iod == nullptr) iod = &Iods().back();
   std::vector<std::string> out;
   std::set<std::string> seen;
   // Type 1 first, so that an attribute two modules require is reported with its strictest type.

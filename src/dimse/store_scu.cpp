@@ -39,6 +39,9 @@ T_ASC_PresentationContextID FindContext(T_ASC_Association* assoc, const std::str
   return fallback;
 }
 
+// Only for sizeof: the UID fields of DCMTK's request.
+T_DIMSE_C_StoreRQ req_uid_limit_probe();
+
 }  // namespace
 
 OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocation& loc,
@@ -50,6 +53,17 @@ OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocati
     counts->failed_uids.push_back(loc.sop_uid);
     return c;
   };
+  // DCMTK's C-STORE request holds UIDs of 64 characters (DIC_UI, PS3.5 9.1): a longer one
+  // (radflow stores UIDs up to 128) would go out truncated, naming another instance. The
+  // sub-operation fails instead (PS3.4 C.4.2.3: counted in Number of Failed Sub-operations).
+  if (loc.sop_uid.size() > sizeof req_uid_limit_probe().AffectedSOPInstanceUID - 1 ||
+      loc.sop_class_uid.size() > sizeof req_uid_limit_probe().AffectedSOPClassUID - 1) {
+    return fail(makeOFCondition(0, 4, OF_error,
+                                ("SOP Instance UID of " + std::to_string(loc.sop_uid.size()) +
+                                 " characters is longer than the 64 a C-STORE request carries (PS3.5 9.1): "
+                                 "not sent")
+                                    .c_str()));
+  }
   bool exact = false;
   T_ASC_PresentationContextID pres = FindContext(assoc, loc.sop_class_uid, loc.transfer_syntax_uid, &exact);
   if (pres == 0) {

@@ -1,6 +1,7 @@
 #include "op/jpeg_header.h"
 
 #include <cstdint>
+#include <map>
 
 namespace radflow::op {
 
@@ -10,7 +11,136 @@ int U16(std::string_view b, size_t i) {
   return (static_cast<uint8_t>(b[i]) << 8) | static_cast<uint8_t>(b[i + 1]);
 }
 
+uint32_t Exif32(std::string_view t, size_t i, bool le) {
+  const auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(t[i + k])); };
+  return le ? b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24 : b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+}
+int Exif16(std::string_view t, size_t i, bool le) {
+  const int lo = static_cast<uint8_t>(t[i + (le ? 0 : 1)]), hi = static_cast<uint8_t>(t[i + (le ? 1 : 0)]);
+  return hi << 8 | lo;
+}
+
+// Orientation (tag 0x0112, SHORT) of IFD0 in an APP1 "Exif\0\0" payload (EXIF 2.3 4.6.2,
+// TIFF 6.0 header and IFD); 0 when absent or unreadable.
+int ExifOrientation(std::string_view payload) {
+  if (payload.size() < 14 || payload.substr(0, 6) != std::string_view("Exif\0\0", 6)) return 0;
+  const std::string_view t = payload.substr(6);
+  const bool le = t.substr(0, 2) == "II";
+  if (!le && t.substr(0, 2) != "MM") return 0;
+  if (Exif16(t, 2, le) != 42) return 0;
+  const uint32_t ifd = Exif32(t, 4, le);
+  if (ifd > t.size() || t.size() - ifd < 2) return 0;
+  const int entries = Exif16(t, ifd, le);
+  for (int e = 0; e < entries; ++e) {
+    const size_t at = ifd + 2 + 12 * static_cast<size_t>(e);
+    if (at + 12 > t.size()) return 0;
+    if (Exif16(t, at, le) == 0x0112 && Exif16(t, at + 2, le) == 3) return Exif16(t, at + 8, le);
+  }
+  return 0;
+}
+
+// The identifier an APPn segment starts with (NUL-terminated by convention), for messages.
+std::string AppId(std::string_view payload) {
+  std::string id;
+  for (char c : payload.substr(0, 40)) {
+    if (c == '\0') break;
+    if (c < 0x20 || c > 0x7E) return id.empty() ? "?" : id;
+    id += c;
+  }
+  return id;
+}
+
 }  // namespace
+
+Result<JpegStream> CleanJpegStream(std::string_view b) {
+  if (b.size() < 4 || static_cast<uint8_t>(b[0]) != 0xFF || static_cast<uint8_t>(b[1]) != 0xD8) {
+    return Status(ErrorCode::kInvalidArgument, "not a JPEG file (no SOI marker)");
+  }
+  JpegStream out;
+  out.bytes.reserve(b.size());
+  out.bytes.append(b.substr(0, 2));
+  const auto at = [&](size_t k) { return static_cast<uint8_t>(b[k]); };
+  std::map<int, std::string_view> icc_chunks;  // sequence number (1-based) -> data
+  int icc_count = 0;
+  size_t i = 2;
+  for (;;) {
+    if (i + 2 > b.size()) {
+      return Status(ErrorCode::kInvalidArgument, "truncated JPEG: the file ends before its EOI marker");
+    }
+    if (at(i) != 0xFF) {
+      return Status(ErrorCode::kInvalidArgument, "corrupt JPEG: expected a marker at byte " + std::to_string(i));
+    }
+    if (at(i + 1) == 0xFF) {  // fill byte before a marker (T.81 B.1.1.2)
+      ++i;
+      continue;
+    }
+    const int marker = at(i + 1);
+    if (marker == 0xD9) {  // EOI
+      out.bytes.append("\xFF\xD9");
+      i += 2;
+      break;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // TEM, RSTn: no length
+      out.bytes.append(b.substr(i, 2));
+      i += 2;
+      continue;
+    }
+    if (i + 4 > b.size()) return Status(ErrorCode::kInvalidArgument, "truncated JPEG: a marker runs past the end");
+    const size_t len = static_cast<size_t>(U16(b, i + 2));
+    if (len < 2 || i + 2 + len > b.size()) {
+      return Status(ErrorCode::kInvalidArgument, "truncated JPEG: a marker segment runs past the end");
+    }
+    const std::string_view payload = b.substr(i + 4, len - 2);
+    bool keep = true;
+    if (marker >= 0xE0 && marker <= 0xEF) {
+      keep = (marker == 0xE0 && payload.substr(0, 5) == std::string_view("JFIF\0", 5)) ||
+             (marker == 0xEE && payload.substr(0, 5) == "Adobe");
+      if (marker == 0xE1) {
+        const int o = ExifOrientation(payload);
+        if (o != 0 && out.exif_orientation == 0) out.exif_orientation = o;
+      }
+      if (marker == 0xE2 && payload.size() > 14 && payload.substr(0, 12) == std::string_view("ICC_PROFILE\0", 12)) {
+        icc_chunks[static_cast<uint8_t>(payload[12])] = payload.substr(14);
+        icc_count = static_cast<uint8_t>(payload[13]);
+      }
+      if (!keep) {
+        out.removed.push_back("APP" + std::to_string(marker - 0xE0) + " '" + AppId(payload) + "' (" +
+                              std::to_string(len + 2) + " bytes)");
+      }
+    } else if (marker == 0xFE) {
+      keep = false;
+      out.removed.push_back("COM (" + std::to_string(len + 2) + " bytes)");
+    }
+    if (keep) out.bytes.append(b.substr(i, 2 + len));
+    i += 2 + len;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data after SOS, copied unchanged: it ends at the first marker that is
+    // not a stuffed 0xFF00 or a restart marker (T.81 B.1.1.5, F.1.2.3).
+    size_t j = i;
+    while (j + 1 < b.size() &&
+           !(at(j) == 0xFF && at(j + 1) != 0x00 && !(at(j + 1) >= 0xD0 && at(j + 1) <= 0xD7))) {
+      ++j;
+    }
+    if (j + 1 >= b.size()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "truncated JPEG: the scan data ends without an EOI marker (the file was cut short)");
+    }
+    out.bytes.append(b.substr(i, j - i));
+    i = j;
+  }
+  if (icc_count > 0 && static_cast<int>(icc_chunks.size()) == icc_count && icc_chunks.begin()->first == 1 &&
+      icc_chunks.rbegin()->first == icc_count) {
+    for (const auto& [n, data] : icc_chunks) out.icc_profile.append(data);
+  }
+  if (i < b.size()) {
+    // Zero padding after EOI is what some writers leave; anything else (a second image,
+    // MPF, trailer data) is dropped and reported.
+    if (b.substr(i).find_first_not_of('\0') != std::string_view::npos) {
+      out.removed.push_back(std::to_string(b.size() - i) + " bytes after EOI");
+    }
+  }
+  return out;
+}
 
 std::string JpegProcessName(int sof) {
   switch (sof) {

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -24,6 +25,22 @@ struct JpegHeader {
 
 // Reads the markers up to the first SOS. Errors name what is wrong (not a JPEG, truncated).
 Result<JpegHeader> ReadJpegHeader(std::string_view bytes);
+
+// The stream to store, from a whole JPEG file. Kept: SOI, the marker segments decoding
+// needs (DQT, DHT, DRI, SOFn, SOS, DNL …), APP0 "JFIF" and APP14 "Adobe" (the colour
+// transform depends on them, PS3.5 8.2.1), the entropy-coded data unchanged, EOI. Removed:
+// APP1–APP13, APP15, other APP0/APP14 segments and COM (EXIF, XMP, IPTC, ICC, comments,
+// thumbnails: text and pictures that de-identification does not look at inside Pixel
+// Data), and every byte after EOI. A stream without EOI (cut inside its scan) is refused.
+struct JpegStream {
+  std::string bytes;
+  std::vector<std::string> removed;  // "APP1 'Exif' (2048 bytes)", "312 bytes after EOI"
+  int exif_orientation = 0;          // EXIF tag 0x0112 of an APP1 'Exif' (1 = as stored), 0 if none
+  // The colour profile of APP2 'ICC_PROFILE' chunks (ICC.1 B.4), joined in their order; empty
+  // when there is none or its chunks are incomplete. For ICCProfile (0028,2000), PS3.3 C.11.15.
+  std::string icc_profile;
+};
+Result<JpegStream> CleanJpegStream(std::string_view bytes);
 
 // "baseline" … "lossless" for SOF n, for messages.
 std::string JpegProcessName(int sof);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "op/op_codes.h"
+#include "op/vr_values.h"
 
 namespace radflow::op {
 
@@ -12,7 +13,12 @@ Status CheckOptions(const OpOptions& o) {
                   "--laterality must be R, L or B (ImageLaterality, PS3.3 C.8.17.5), not '" + o.laterality + "'");
   }
   if (o.patient_id.empty()) return Status(ErrorCode::kInvalidArgument, "--patient-id is required");
-  if (o.patient_id.size() > 64) return Status(ErrorCode::kInvalidArgument, "--patient-id longer than 64 characters (LO)");
+  // Each value goes into the header as it is: it must fit its VR (PS3.5 6.2).
+  RADFLOW_RETURN_IF_ERROR(CheckVrValue("--patient-id", "LO", o.patient_id));
+  RADFLOW_RETURN_IF_ERROR(CheckVrValue("--patient-name", "PN", o.patient_name));
+  RADFLOW_RETURN_IF_ERROR(CheckVrValue("--study-uid", "UI", o.study_instance_uid));
+  RADFLOW_RETURN_IF_ERROR(CheckVrValue("--accession", "SH", o.accession_number));
+  RADFLOW_RETURN_IF_ERROR(CheckVrValue("--series-description", "LO", o.series_description));
   if (!FindDevice(o.device)) {
     return Status(ErrorCode::kInvalidArgument, "unknown --device '" + o.device + "' (CID 4202): " + DeviceNames());
   }

@@ -2,7 +2,8 @@
 // A.41 (OP 16 Bit): Patient, General Study, General Series, Ophthalmic Photography Series,
 // General Equipment, General Image, General Acquisition, Image Pixel, Multi-frame,
 // Acquisition Context, Ophthalmic Photography Image, Ocular Region Imaged, Ophthalmic
-// Photography Acquisition Parameters, Ophthalmic Photographic Parameters, SOP Common.
+// Photography Acquisition Parameters, Ophthalmic Photographic Parameters, ICC Profile (a
+// JPEG's APP2 profile), SOP Common.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -17,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/clock.h"
+#include "base/log.h"
 #include "op/jpeg_header.h"
 #include "op/op_codes.h"
 #include "op/op_import.h"
@@ -32,15 +35,6 @@ constexpr const char* kOp16 = UID_OphthalmicPhotography16BitImageStorage;  // 1.
 std::string NewUid() {
   char buf[100];
   dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
-
-std::string UtcNow(const char* format) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 
@@ -69,6 +63,9 @@ struct Pixels {
   E_TransferSyntax xfer = EXS_LittleEndianExplicit;
   std::string jpeg;                 // the stream, for JPEG
   std::vector<unsigned char> raw;   // the samples, for PNG
+  std::vector<std::string> removed;  // JPEG segments not stored (CleanJpegStream)
+  int exif_orientation = 0;
+  std::string icc_profile;  // the JPEG's APP2 profile, for ICCProfile (0028,2000)
 };
 
 Result<std::string> ReadAll(const std::string& path) {
@@ -122,7 +119,14 @@ Result<Pixels> FromJpeg(const std::string& path, std::string bytes) {
     return Status(ErrorCode::kUnsupported,
                   path + ": JPEG with " + std::to_string(h->components) + " components (only grey or colour)");
   }
-  p.jpeg = std::move(bytes);
+  // Metadata segments and bytes after EOI are dropped, the entropy-coded data copied as it
+  // is (jpeg_header.h); a stream cut inside its scan is refused here.
+  auto stream = CleanJpegStream(bytes);
+  if (!stream.ok()) return Status(stream.status().code(), path + ": " + stream.status().message());
+  p.jpeg = std::move(stream->bytes);
+  p.removed = std::move(stream->removed);
+  p.exif_orientation = stream->exif_orientation;
+  if (p.samples == 3) p.icc_profile = std::move(stream->icc_profile);
   return p;
 }
 
@@ -234,6 +238,12 @@ void BuildDataset(DcmDataset& ds, const Pixels& px, const OpOptions& o, OpObject
   PutEmptySequence(ds, DCM_ImagePathFilterTypeStackCodeSequence);
   PutEmptySequence(ds, DCM_LensesCodeSequence);
   ds.putAndInsertString(DCM_DetectorType, "");
+  // ICC Profile (C.11.15, U in the OP IODs): a colour JPEG's APP2 profile moves here, out of
+  // the stream (jpeg_header.h), so that the colours are still rendered as taken.
+  if (!px.icc_profile.empty()) {
+    ds.putAndInsertUint8Array(DCM_ICCProfile, reinterpret_cast<const Uint8*>(px.icc_profile.data()),
+                              static_cast<unsigned long>(px.icc_profile.size()));
+  }
 }
 
 }  // namespace
@@ -254,8 +264,21 @@ Result<OpObject> WriteOphthalmicPhotograph(const std::string& image_path, const 
     return Status(ErrorCode::kInvalidArgument, image_path + ": not a JPEG or PNG file");
   }
   if (!px.ok()) return px.status();
+  if (!px->removed.empty()) {
+    std::string list;
+    for (const auto& r : px->removed) list += (list.empty() ? "" : ", ") + r;
+    log::Info(image_path + ": not stored (metadata outside the image data): " + list);
+  }
+  if (px->exif_orientation > 1) {
+    // radflow stores the pixels as coded; viewers do not apply EXIF (it is not stored).
+    log::Warn(image_path + ": EXIF Orientation is " + std::to_string(px->exif_orientation) +
+              ", not 1: the photograph is stored as coded and may display rotated or mirrored");
+  }
 
   OpObject out;
+  out.removed_segments = px->removed;
+  out.exif_orientation = px->exif_orientation;
+  out.icc_profile_bytes = px->icc_profile.size();
   DcmFileFormat file;
   DcmDataset& ds = *file.getDataset();
   BuildDataset(ds, *px, options, out);

@@ -44,20 +44,42 @@ std::string ErrorText(const OFCondition& c) { return c.text(); }
 
 }  // namespace
 
-Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames) {
+namespace {
+
+// What LocateFrame needs beyond the table, computed once per table: each fragment's
+// offset (PS3.5 A.4 counts from the first fragment's Item tag) and, when no table can
+// locate the frames, the fragments that begin an image.
+struct FragmentStarts {
+  std::vector<uint64_t> starts;
+  std::vector<size_t> frame_starts;
+  bool marked = false;  // frame_starts was computed
+};
+
+FragmentStarts StartsOf(const FragmentTable& t, int frames) {
+  FragmentStarts s;
+  const size_t n = t.lengths.size();
+  s.starts.resize(n);
+  for (size_t i = 1; i < n; ++i) s.starts[i] = s.starts[i - 1] + 8 + t.lengths[i - 1];
+  if (t.starts_image && frames > 1 && n != static_cast<size_t>(frames)) {
+    s.marked = true;
+    for (size_t i = 0; i < n; ++i) {
+      if (t.starts_image(i)) s.frame_starts.push_back(i);
+    }
+  }
+  return s;
+}
+
+Result<FrameFragments> LocateWith(const FragmentTable& t, const FragmentStarts& s, int index, int frames) {
   const size_t n = t.lengths.size();
   if (n == 0) return Invalid("encapsulated Pixel Data has no fragments");
   if (index < 0 || index >= frames) return Status(ErrorCode::kNotFound, "no such frame");
-  std::vector<uint64_t> starts(n);
-  for (size_t i = 1; i < n; ++i) starts[i] = starts[i - 1] + 8 + t.lengths[i - 1];
-
   // PS3.5 A.4: the Extended Offset Table, when present, locates every frame.
   if (!t.extended_offsets.empty()) {
     if (t.extended_offsets.size() != static_cast<size_t>(frames)) {
       return Invalid("Extended Offset Table has " + std::to_string(t.extended_offsets.size()) +
                      " entries for " + std::to_string(frames) + " frames");
     }
-    auto f = FromOffsets(t.extended_offsets, starts, index);
+    auto f = FromOffsets(t.extended_offsets, s.starts, index);
     if (!f) return Invalid("Extended Offset Table does not match the fragments");
     if (t.extended_lengths.size() == t.extended_offsets.size())
       f->length = t.extended_lengths[index];
@@ -66,7 +88,7 @@ Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames
   // The Basic Offset Table; one that does not fit the fragments is ignored (seen in the
   // wild), the rules below still apply.
   if (t.basic_offsets.size() == static_cast<size_t>(frames)) {
-    if (auto f = FromOffsets(t.basic_offsets, starts, index)) return *f;
+    if (auto f = FromOffsets(t.basic_offsets, s.starts, index)) return *f;
   }
   if (frames == 1) return FrameFragments{0, n, std::nullopt};
   if (n == static_cast<size_t>(frames)) {
@@ -74,19 +96,29 @@ Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames
   }
   // No table and more fragments than frames: a frame starts at each fragment that begins
   // with a start-of-image marker.
-  if (t.starts_image) {
-    std::vector<size_t> frame_starts;
-    for (size_t i = 0; i < n; ++i) {
-      if (t.starts_image(i)) frame_starts.push_back(i);
-    }
-    if (frame_starts.size() == static_cast<size_t>(frames) && frame_starts[0] == 0) {
-      const size_t last =
-          static_cast<size_t>(index) + 1 < frame_starts.size() ? frame_starts[index + 1] : n;
-      return FrameFragments{frame_starts[index], last, std::nullopt};
+  if (s.marked) {
+    const auto& fs = s.frame_starts;
+    if (fs.size() == static_cast<size_t>(frames) && fs[0] == 0) {
+      const size_t last = static_cast<size_t>(index) + 1 < fs.size() ? fs[index + 1] : n;
+      return FrameFragments{fs[index], last, std::nullopt};
     }
   }
   return Invalid("cannot locate frame boundaries: " + std::to_string(n) + " fragments for " +
                  std::to_string(frames) + " frames and no usable offset table");
+}
+
+}  // namespace
+
+Result<FrameFragments> LocateFrame(const FragmentTable& t, int index, int frames) {
+  return LocateWith(t, StartsOf(t, frames), index, frames);
+}
+
+std::vector<Result<FrameFragments>> LocateFrames(const FragmentTable& t, int frames) {
+  const FragmentStarts s = StartsOf(t, frames);
+  std::vector<Result<FrameFragments>> out;
+  out.reserve(static_cast<size_t>(std::max(frames, 0)));
+  for (int i = 0; i < frames; ++i) out.push_back(LocateWith(t, s, i, frames));
+  return out;
 }
 
 // The fragments of one object's encapsulated Pixel Data, read once.

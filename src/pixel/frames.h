@@ -36,6 +36,9 @@ struct FrameFragments {
 // Pure: which fragments hold frame `index` of `frames`. kInvalidDicom when the tables
 // contradict the fragments.
 Result<FrameFragments> LocateFrame(const FragmentTable& table, int index, int frames);
+// Every frame at once, by the same rules: O(fragments + frames) rather than O(fragments)
+// per frame.
+std::vector<Result<FrameFragments>> LocateFrames(const FragmentTable& table, int frames);
 
 // The frame's bitstream, fragments joined (encapsulated syntaxes).
 Result<std::string> ReadEncapsulatedFrame(PixelObject& obj, int index);

@@ -1,5 +1,6 @@
 #include "storage/security_store.h"
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -91,11 +92,16 @@ class SecurityStore::Impl {
   std::unique_ptr<SqliteDb> writer;
   std::string path;
 
-  // Reader connections, one per concurrent request at most (every authenticated request
-  // reads here: one shared connection behind a mutex serialised them). A connection is used
-  // by one thread at a time: the lease's.
+  // Reader connections, one per concurrent request, at most kMaxReaders (each holds a
+  // page cache and a few descriptors): one shared connection behind a mutex serialised
+  // every request; an unbounded pool grew with the peak of HTTP threads and never shrank.
+  // Past the cap a request waits for a lease to come back. A connection is used by one
+  // thread at a time: the lease's.
+  static constexpr size_t kMaxReaders = 16;
   std::mutex pool_mu;
+  std::condition_variable pool_cv;
   std::vector<std::unique_ptr<SqliteDb>> readers;
+  size_t open_readers = 0;  // idle + leased
   struct ReaderLease {
     Impl* impl;
     std::unique_ptr<SqliteDb> db;
@@ -103,21 +109,33 @@ class SecurityStore::Impl {
     ReaderLease(ReaderLease&&) = default;
     ~ReaderLease() {
       if (!db) return;
-      std::lock_guard g(impl->pool_mu);
-      impl->readers.push_back(std::move(db));
+      {
+        std::lock_guard g(impl->pool_mu);
+        impl->readers.push_back(std::move(db));
+      }
+      impl->pool_cv.notify_one();
     }
   };
   Result<ReaderLease> Reader() {
     {
-      std::lock_guard g(pool_mu);
+      std::unique_lock g(pool_mu);
+      pool_cv.wait(g, [&] { return !readers.empty() || open_readers < kMaxReaders; });
       if (!readers.empty()) {
         ReaderLease l{this, std::move(readers.back())};
         readers.pop_back();
         return l;
       }
+      ++open_readers;
     }
     auto db = SqliteDb::Open(path);
-    if (!db.ok()) return db.status();
+    if (!db.ok()) {
+      {
+        std::lock_guard g(pool_mu);
+        --open_readers;
+      }
+      pool_cv.notify_one();
+      return db.status();
+    }
     return ReaderLease{this, std::move(db.value())};
   }
 

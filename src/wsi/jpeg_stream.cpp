@@ -3,8 +3,10 @@
 
 #include <jpeglib.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace radflow::wsi {
@@ -100,76 +102,99 @@ Result<Bytes> SpliceTables(const Bytes& tables, const Bytes& tile, bool adobe_rg
   return out;
 }
 
+namespace {
+
+// The libjpeg calls run in these helpers, whose only state after setjmp is their
+// parameters (never modified) and the C structs they point to: a longjmp from the error
+// handler back to the setjmp then leaves no C++ local with an indeterminate value and
+// skips no destructor (C11 7.13.2.1, C++ [csetjmp.syn]).
+bool CompressInto(jpeg_compress_struct* cinfo, ErrorMgr* err, const uint8_t* rgb, int width, int height,
+                  int quality, bool rgb_colour, unsigned char** mem, unsigned long* mem_size) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_compress(cinfo);
+  jpeg_mem_dest(cinfo, mem, mem_size);
+  cinfo->image_width = static_cast<JDIMENSION>(width);
+  cinfo->image_height = static_cast<JDIMENSION>(height);
+  cinfo->input_components = 3;
+  cinfo->in_color_space = JCS_RGB;
+  jpeg_set_defaults(cinfo);
+  jpeg_set_quality(cinfo, quality, TRUE);
+  if (rgb_colour) {
+    jpeg_set_colorspace(cinfo, JCS_RGB);  // writes APP14 transform 0, no JFIF
+  } else {
+    // 4:2:2 (2x1): DICOM YBR_FULL_422 (PS3.3 C.7.6.3.1.2).
+    cinfo->comp_info[0].h_samp_factor = 2;
+    cinfo->comp_info[0].v_samp_factor = 1;
+    cinfo->write_JFIF_header = FALSE;  // DICOM's attributes describe the stream
+  }
+  jpeg_start_compress(cinfo, TRUE);
+  while (cinfo->next_scanline < cinfo->image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(rgb + static_cast<size_t>(cinfo->next_scanline) * width * 3);
+    jpeg_write_scanlines(cinfo, &row, 1);
+  }
+  jpeg_finish_compress(cinfo);
+  return true;
+}
+
+bool ReadHeader(jpeg_decompress_struct* cinfo, ErrorMgr* err, const uint8_t* data, size_t size) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_decompress(cinfo);
+  jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
+  jpeg_read_header(cinfo, TRUE);
+  cinfo->out_color_space = JCS_RGB;
+  jpeg_start_decompress(cinfo);
+  return true;
+}
+
+bool ReadPixels(jpeg_decompress_struct* cinfo, ErrorMgr* err, uint8_t* out) {
+  if (setjmp(err->jump)) return false;
+  while (cinfo->output_scanline < cinfo->output_height) {
+    JSAMPROW row = out + static_cast<size_t>(cinfo->output_scanline) * cinfo->output_width * 3;
+    jpeg_read_scanlines(cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(cinfo);
+  return true;
+}
+
+}  // namespace
+
 Result<Bytes> EncodeJpeg(const uint8_t* rgb, int width, int height, int quality, JpegColour colour) {
   if (width <= 0 || height <= 0 || width > 65500 || height > 65500) {
     return Status(ErrorCode::kInvalidArgument, "JPEG encode: bad size");
   }
-  jpeg_compress_struct cinfo;
-  ErrorMgr err;
+  jpeg_compress_struct cinfo{};  // zeroed: jpeg_destroy is safe even if create failed
+  ErrorMgr err{};
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = OnError;
   unsigned char* mem = nullptr;
   unsigned long mem_size = 0;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_compress(&cinfo);
+  const bool ok = CompressInto(&cinfo, &err, rgb, width, height, quality, colour == JpegColour::kRgb, &mem, &mem_size);
+  jpeg_destroy_compress(&cinfo);
+  if (!ok) {
     std::free(mem);
     return Status(ErrorCode::kInternal, std::string("JPEG encode: ") + err.message);
   }
-  jpeg_create_compress(&cinfo);
-  jpeg_mem_dest(&cinfo, &mem, &mem_size);
-  cinfo.image_width = static_cast<JDIMENSION>(width);
-  cinfo.image_height = static_cast<JDIMENSION>(height);
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  if (colour == JpegColour::kRgb) {
-    jpeg_set_colorspace(&cinfo, JCS_RGB);  // writes APP14 transform 0, no JFIF
-  } else {
-    // 4:2:2 (2x1): DICOM YBR_FULL_422 (PS3.3 C.7.6.3.1.2).
-    cinfo.comp_info[0].h_samp_factor = 2;
-    cinfo.comp_info[0].v_samp_factor = 1;
-    cinfo.write_JFIF_header = FALSE;  // DICOM's attributes describe the stream
-  }
-  jpeg_start_compress(&cinfo, TRUE);
-  const size_t stride = static_cast<size_t>(width) * 3;
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(rgb + cinfo.next_scanline * stride);
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
   Bytes out(mem, mem + mem_size);
   std::free(mem);
   return out;
 }
 
 Result<Bytes> DecodeJpeg(const Bytes& stream, int* width, int* height) {
-  jpeg_decompress_struct cinfo;
-  ErrorMgr err;
+  jpeg_decompress_struct cinfo{};  // zeroed: jpeg_destroy is safe even if create failed
+  ErrorMgr err{};
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = OnError;
   err.pub.emit_message = Quiet;
   Bytes out;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return Status(ErrorCode::kInvalidArgument, std::string("JPEG decode: ") + err.message);
+  bool ok = ReadHeader(&cinfo, &err, stream.data(), stream.size());
+  if (ok) {
+    out.resize(static_cast<size_t>(cinfo.output_width) * cinfo.output_height * 3);
+    *width = static_cast<int>(cinfo.output_width);
+    *height = static_cast<int>(cinfo.output_height);
+    ok = ReadPixels(&cinfo, &err, out.data());
   }
-  jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, stream.data(), static_cast<unsigned long>(stream.size()));
-  jpeg_read_header(&cinfo, TRUE);
-  cinfo.out_color_space = JCS_RGB;
-  jpeg_start_decompress(&cinfo);
-  const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
-  out.resize(stride * cinfo.output_height);
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = out.data() + cinfo.output_scanline * stride;
-    jpeg_read_scanlines(&cinfo, &row, 1);
-  }
-  *width = static_cast<int>(cinfo.output_width);
-  *height = static_cast<int>(cinfo.output_height);
-  jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
+  if (!ok) return Status(ErrorCode::kInvalidArgument, std::string("JPEG decode: ") + err.message);
   return out;
 }
 

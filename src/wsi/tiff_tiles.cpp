@@ -16,14 +16,19 @@ TiffTiles::~TiffTiles() {
 }
 
 namespace {
-// libtiff's default handlers print to stderr; the caller reports failures itself.
-void Silent(const char*, const char*, va_list) {}
+// libtiff's default handlers print to stderr; the caller reports failures itself. Set per
+// handle (TIFFOpenExt, libtiff 4.5), so other libtiff users in the process keep theirs;
+// returning 1 stops libtiff from also calling the process-wide handler.
+int Silent(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 }  // namespace
 
 Result<std::unique_ptr<TiffTiles>> TiffTiles::Open(const std::string& path) {
-  TIFFSetWarningHandler(Silent);
-  TIFFSetErrorHandler(Silent);
-  TIFF* tif = TIFFOpen(path.c_str(), "rm");  // m: no memory mapping of huge files
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  if (!opts) return Status(ErrorCode::kInternal, "libtiff: out of memory");
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, Silent, nullptr);
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, Silent, nullptr);
+  TIFF* tif = TIFFOpenExt(path.c_str(), "rm", opts);  // m: no memory mapping of huge files
+  TIFFOpenOptionsFree(opts);  // the handle keeps its own copy of the handlers
   if (!tif) return Status(ErrorCode::kInvalidArgument, path + ": not a TIFF file libtiff can read");
   std::unique_ptr<TiffTiles> t(new TiffTiles());
   t->impl_ = std::make_unique<Impl>();
@@ -50,6 +55,11 @@ Result<std::unique_ptr<TiffTiles>> TiffTiles::Open(const std::string& path) {
     if (d.compression == COMPRESSION_JPEG && TIFFGetField(tif, TIFFTAG_JPEGTABLES, &count, &data) && data) {
       auto* p = static_cast<const uint8_t*>(data);
       d.jpeg_tables.assign(p, p + count);
+    }
+    uint64_t* counts = nullptr;
+    if (d.tiled && TIFFGetField(tif, TIFFTAG_TILEBYTECOUNTS, &counts) && counts) {
+      const ttile_t n = TIFFNumberOfTiles(tif);
+      for (ttile_t i = 0; i < n; ++i) d.raw_bytes += counts[i];
     }
     if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &count, &data) && data) {
       auto* p = static_cast<const uint8_t*>(data);

@@ -22,6 +22,7 @@ struct TiffDirectory {
   int planar_config = 1;
   Bytes jpeg_tables;  // JPEGTables (347), empty when absent
   Bytes icc_profile;  // InterColorProfile (34675), empty when absent
+  uint64_t raw_bytes = 0;  // sum of TileByteCounts (324/325): the stored tile bytes
   uint32_t tiles_across() const { return tiled ? (width + tile_width - 1) / tile_width : 0; }
   uint32_t tiles_down() const { return tiled ? (height + tile_height - 1) / tile_height : 0; }
 };

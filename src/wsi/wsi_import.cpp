@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "base/clock.h"
 #include "ingest/ingest_service.h"
 #include "wsi/icc_profile.h"
 #include "wsi/jpeg_stream.h"
@@ -26,15 +27,6 @@ namespace {
 // The first computed level is held in memory whole; beyond this (about 1 GiB of RGB) the
 // import refuses rather than exhausting memory (docs/wsi-import.md).
 constexpr int64_t kMaxComputedPixels = int64_t{1} << 28;
-
-std::string UtcNow(const char* format) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
 
 std::optional<double> Number(const std::optional<std::string>& s) {
   if (!s || s->empty()) return std::nullopt;
@@ -56,7 +48,16 @@ std::string AperioDateTime(const std::optional<std::string>& date, const std::op
   return buf;
 }
 
-// Microns per pixel: OpenSlide's properties, else the TIFF resolution tags.
+// The most columns or rows a level may have: JpegRows/SourceRows index rows in int.
+constexpr int64_t kMaxLevelSide = (int64_t{1} << 31) - 1;
+
+// 72 and 96 dpi (28.35 and 37.8 pixels/cm) are image editors' defaults, not a scanner's
+// measurement (a 0.25 um/pixel scan is 101,600 dpi): such a resolution is taken as unknown.
+bool EditorDefaultDpi(double pixels_per_inch) {
+  return std::fabs(pixels_per_inch - 72) < 0.05 || std::fabs(pixels_per_inch - 96) < 0.05;
+}
+
+// Microns per pixel: OpenSlide's properties, else the TIFF resolution tags; {0,0}: unknown.
 std::pair<double, double> MicronsPerPixel(const OpenSlideSource& os) {
   auto x = Number(os.Property("openslide.mpp-x"));
   auto y = Number(os.Property("openslide.mpp-y"));
@@ -66,9 +67,23 @@ std::pair<double, double> MicronsPerPixel(const OpenSlideSource& os) {
   auto unit = os.Property("tiff.ResolutionUnit");
   if (rx && ry && *rx > 0 && *ry > 0 && unit) {
     const double per = *unit == "centimeter" ? 10000.0 : *unit == "inch" ? 25400.0 : 0;
-    if (per > 0) return {per / *rx, per / *ry};
+    const double dpi_x = *rx * 25400.0 / per, dpi_y = *ry * 25400.0 / per;
+    if (per > 0 && !EditorDefaultDpi(dpi_x) && !EditorDefaultDpi(dpi_y)) return {per / *rx, per / *ry};
   }
   return {0, 0};
+}
+
+// OpenSlide's vendor names are lowercase identifiers ("aperio"); Manufacturer is the
+// company. Generic TIFF: the TIFF Make tag when present.
+std::string ManufacturerName(const std::string& vendor, const std::optional<std::string>& make) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"aperio", "Aperio"},     {"hamamatsu", "Hamamatsu"}, {"leica", "Leica"},   {"mirax", "3DHISTECH"},
+      {"philips", "Philips"},   {"sakura", "Sakura"},       {"ventana", "Ventana"}, {"trestle", "Trestle"}};
+  for (const auto& [id, name] : kNames) {
+    if (vendor == id) return name;
+  }
+  if (make && !make->empty()) return make->substr(0, 64);  // LO
+  return "unknown";
 }
 
 struct Converter {
@@ -83,6 +98,7 @@ struct Converter {
   double mpp_x = 0, mpp_y = 0;
   int64_t width0 = 0, height0 = 0;
   int instance_number = 0;
+  int threads = 1;  // options.threads within 1..4 x hardware threads
   std::set<int> copied_dirs;  // TIFF directories whose tiles were copied (baseline JPEG)
   ConversionReport report;
 
@@ -92,8 +108,17 @@ struct Converter {
     d.spacing_row_mm = mpp_y / 1000.0 * static_cast<double>(height0) / d.total_rows;
   }
 
-  InstanceDescription Describe(const std::array<std::string, 4>& type, uint32_t cols, uint32_t rows, uint32_t tw,
-                               uint32_t th, const std::string& photometric) {
+  Result<InstanceDescription> Describe(const std::array<std::string, 4>& type, uint32_t cols, uint32_t rows,
+                                       uint32_t tw, uint32_t th, const std::string& photometric) {
+    // 64-bit: a 2^31-column level of 16-pixel tiles has 2^27 tiles across.
+    const uint64_t frames = ((uint64_t{cols} + tw - 1) / tw) * ((uint64_t{rows} + th - 1) / th);
+    if (frames > kMaxFrames) {  // not kUnsupported: that would send CopyLevel's caller to re-encoding
+      return Status(ErrorCode::kInvalidArgument, slide + ": a " + std::to_string(cols) + "x" + std::to_string(rows) +
+                                                 " level in " + std::to_string(tw) + "x" + std::to_string(th) +
+                                                 " tiles has " + std::to_string(frames) +
+                                                 " frames, more than one instance holds (" +
+                                                 std::to_string(kMaxFrames) + ")");
+    }
     InstanceDescription d;
     d.image_type = type;
     d.sop_instance_uid = NewUid();
@@ -102,7 +127,7 @@ struct Converter {
     d.total_rows = rows;
     d.tile_columns = tw;
     d.tile_rows = th;
-    d.frames = ((cols + tw - 1) / tw) * ((rows + th - 1) / th);
+    d.frames = static_cast<uint32_t>(frames);
     d.photometric = photometric;
     FillSpacing(d);
     return d;
@@ -142,10 +167,20 @@ struct Converter {
         info->width != static_cast<int>(dir.tile_width) || info->height != static_cast<int>(dir.tile_height)) {
       return Status(ErrorCode::kUnsupported, "tiles are not baseline JPEG of the tile size");
     }
+    // The WSM Image module allows MONOCHROME2, RGB, YBR_FULL_422, YBR_ICT, YBR_RCT
+    // (PS3.3 C.8.12.4.1.5): YCbCr without chroma subsampling would be YBR_FULL (PS3.5
+    // 8.2.1), which is not among them, so such a level is computed instead.
+    if (!rgb && !info->chroma_subsampled) {
+      return Status(ErrorCode::kUnsupported, "YCbCr tiles without chroma subsampling (YBR_FULL)");
+    }
     // RGB streams get APP14 transform 0 unless they already say how they are coded.
     const bool add_adobe = rgb && !info->has_adobe;
-    const std::string photometric = rgb ? "RGB" : info->chroma_subsampled ? "YBR_FULL_422" : "YBR_FULL";
-    InstanceDescription d = Describe(type, dir.width, dir.height, dir.tile_width, dir.tile_height, photometric);
+    const std::string photometric = rgb ? "RGB" : "YBR_FULL_422";
+    auto described = Describe(type, dir.width, dir.height, dir.tile_width, dir.tile_height, photometric);
+    if (!described.ok()) return described.status();
+    InstanceDescription d = std::move(*described);
+    // Each fragment: the stored tile, the tables, APP14, an item header and a pad byte.
+    d.max_fragment_bytes = dir.raw_bytes + uint64_t{d.frames} * (dir.jpeg_tables.size() + 16 + 8 + 1);
     const std::string path = new_path();
     auto writer = WsmWriter::Begin(path, ctx, d);
     if (!writer.ok()) return writer.status();
@@ -211,7 +246,8 @@ struct Converter {
       }
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < std::max(1, options.threads); ++t) pool.emplace_back(work);
+    const size_t n = std::min<size_t>(static_cast<size_t>(threads), tiles.size());
+    for (size_t t = 1; t < n; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
     for (auto& e : errors) if (!e.ok()) return e;
@@ -260,7 +296,7 @@ struct Converter {
         else errors[i] = jpeg.status();
       }
     };
-    const int n = std::max(1, std::min(options.threads, tiles));
+    const int n = std::max(1, std::min(threads, tiles));
     std::vector<std::thread> pool;
     for (int t = 1; t < n; ++t) pool.emplace_back(work);
     work();
@@ -272,7 +308,9 @@ struct Converter {
   // A level encoded from pixels: `rows(y, h)` gives the strip of rows [y, y+h).
   Status EncodeLevel(const std::array<std::string, 4>& type, uint32_t w, uint32_t h, uint32_t tw, uint32_t th,
                      const std::function<Result<RgbRaster>(int, int)>& rows) {
-    InstanceDescription d = Describe(type, w, h, tw, th, "YBR_FULL_422");
+    auto described = Describe(type, w, h, tw, th, "YBR_FULL_422");
+    if (!described.ok()) return described.status();
+    const InstanceDescription& d = *described;
     const std::string path = new_path();
     auto writer = WsmWriter::Begin(path, ctx, d);
     if (!writer.ok()) return writer.status();
@@ -327,9 +365,10 @@ struct Converter {
     if (kind == "THUMBNAIL") *img = DistinctThumbnail(std::move(*img));
     const std::array<std::string, 4> type = {kind == "THUMBNAIL" ? "DERIVED" : "ORIGINAL", "PRIMARY", kind,
                                              kind == "THUMBNAIL" ? "RESAMPLED" : "NONE"};
-    InstanceDescription d = Describe(type, static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height),
-                                     static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height),
-                                     "YBR_FULL_422");
+    auto described = Describe(type, static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height),
+                              static_cast<uint32_t>(img->width), static_cast<uint32_t>(img->height), "YBR_FULL_422");
+    if (!described.ok()) return described.status();
+    InstanceDescription d = std::move(*described);
     if (kind != "THUMBNAIL") {  // a photograph of the slide: its scale is not known
       d.spacing_row_mm = d.spacing_column_mm = 0;
     }
@@ -347,6 +386,8 @@ struct Converter {
   }
 
   Status Run() {
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::clamp(options.threads, 1, 4 * hw);
     std::error_code ec;
     if (!fs::is_regular_file(slide, ec)) return Status(ErrorCode::kNotFound, slide + ": no such file");
     auto opened = OpenSlideSource::Open(slide);
@@ -356,10 +397,23 @@ struct Converter {
     if (t.ok()) tiff = std::move(*t);
     width0 = os->levels()[0].width;
     height0 = os->levels()[0].height;
-    if (width0 <= 0 || height0 <= 0 || width0 > 0xFFFFFFFFll || height0 > 0xFFFFFFFFll) {
-      return Status(ErrorCode::kInvalidArgument, slide + ": level 0 has an unusable size");
+    if (width0 <= 0 || height0 <= 0) return Status(ErrorCode::kInvalidArgument, slide + ": level 0 has no pixels");
+    if (width0 > kMaxLevelSide || height0 > kMaxLevelSide) {
+      return Status(ErrorCode::kUnsupported, slide + ": level 0 is " + std::to_string(width0) + "x" +
+                                                 std::to_string(height0) + ", larger than 2^31-1 on a side");
     }
-    std::tie(mpp_x, mpp_y) = MicronsPerPixel(*os);
+    if (options.mpp > 0) {
+      mpp_x = mpp_y = options.mpp;  // the user's value wins over the file's
+    } else {
+      std::tie(mpp_x, mpp_y) = MicronsPerPixel(*os);
+    }
+    // PixelSpacing and ImagedVolumeWidth/Height are Type 1C for VOLUME and THUMBNAIL images
+    // (PS3.3 C.8.12.4, A.32.8.3-1): without a resolution the objects would not conform.
+    if (mpp_x <= 0 || mpp_y <= 0) {
+      return Status(ErrorCode::kInvalidArgument,
+                    slide + ": the file records no resolution (microns per pixel; 72/96 dpi are taken as an "
+                            "editor's default); give level 0's with --mpp X");
+    }
     FillContext();
 
     // Source levels, finest first: copied when their TIFF directory holds baseline JPEG.
@@ -458,9 +512,13 @@ struct Converter {
     if (ctx.acquisition_datetime.empty()) ctx.acquisition_datetime = ctx.content_date + ctx.content_time;
     ctx.study_date = ctx.acquisition_datetime.substr(0, 8);
     ctx.study_time = ctx.acquisition_datetime.substr(8, 6);
-    ctx.manufacturer = os->vendor();
-    ctx.model_name = os->Property("aperio.ScanScope ID").value_or("unknown");
-    ctx.device_serial_number = os->Property("aperio.ScanScope ID").value_or("unknown");
+    // Enhanced General Equipment (C.7.5.2): Manufacturer, ManufacturerModelName and
+    // DeviceSerialNumber are Type 1, so "unknown" where the file does not say.
+    ctx.manufacturer = ManufacturerName(os->vendor(), os->Property("tiff.Make"));
+    ctx.model_name = os->Property("tiff.Model").value_or("unknown");
+    if (ctx.model_name.empty()) ctx.model_name = "unknown";
+    ctx.device_serial_number = os->Property("aperio.ScanScope ID").value_or("unknown");  // a scanner's serial
+    if (ctx.device_serial_number.empty()) ctx.device_serial_number = "unknown";
     ctx.software_versions = "radflow wsi import";
     // The source's ICC profile, else a generic sRGB one (OpenSlide's output is sRGB-like).
     if (tiff) {

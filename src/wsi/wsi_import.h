@@ -24,8 +24,11 @@ struct ImportOptions {
   // ImagedVolumeDepth and SliceThickness (Type 1C, PS3.3 C.8.12.4): vendor files do not
   // record the section thickness; 4 um is the usual paraffin section (docs/wsi-import.md).
   double section_thickness_um = 4;
+  // Microns per pixel at level 0; > 0 overrides the file's resolution. An import of a slide
+  // whose file records none (or an editor's 72/96 dpi) is refused unless it is given.
+  double mpp = 0;
   int jpeg_quality = 90;           // computed levels and associated images
-  int threads = 2;                 // encoders for computed tiles
+  int threads = 2;                 // decoders/encoders; clamped to 1..4 x hardware threads
 };
 
 struct WrittenInstance {

@@ -6,6 +6,7 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace radflow::wsi {
@@ -38,6 +39,7 @@ void PutEmptySequence(DcmItem& parent, const DcmTagKey& tag) {
 
 void Le16(uint8_t* p, uint16_t v) { p[0] = v & 255; p[1] = v >> 8; }
 void Le32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = (v >> (8 * i)) & 255; }
+void Le64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = (v >> (8 * i)) & 255; }
 
 // An item tag (FFFE,E000) with its length.
 bool WriteItemHeader(std::FILE* f, uint32_t length) {
@@ -110,7 +112,12 @@ void BuildDataset(DcmDataset& ds, const SlideContext& s, const InstanceDescripti
   ds.putAndInsertUint32(DCM_TotalPixelMatrixRows, d.total_rows);
   ds.putAndInsertUint32(DCM_TotalPixelMatrixFocalPlanes, 1);
   ds.putAndInsertUint32(DCM_NumberOfOpticalPaths, 1);
-  if (s.imaged_width_mm > 0) {
+  // ImagedVolume* are Type 1C for VOLUME and THUMBNAIL (C.8.12.4); the label and overview are
+  // photographs of (part of) the glass, not of level 0's region: left out there. The origin
+  // stays: it is Type 1 for every image (Microscope Slide Layer Tile Organization, C.8.12.15;
+  // dciodvfy names it when absent).
+  const bool of_level0 = d.image_type[2] == "VOLUME" || d.image_type[2] == "THUMBNAIL";
+  if (of_level0 && s.imaged_width_mm > 0) {
     ds.putAndInsertFloat32(DCM_ImagedVolumeWidth, static_cast<Float32>(s.imaged_width_mm));
     ds.putAndInsertFloat32(DCM_ImagedVolumeHeight, static_cast<Float32>(s.imaged_height_mm));
     if (s.imaged_depth_um > 0) ds.putAndInsertFloat32(DCM_ImagedVolumeDepth, static_cast<Float32>(s.imaged_depth_um));
@@ -212,9 +219,13 @@ WsmWriter::~WsmWriter() {
 }
 
 Result<std::unique_ptr<WsmWriter>> WsmWriter::Begin(const std::string& path, const SlideContext& slide,
-                                                    const InstanceDescription& d) {
+                                                    const InstanceDescription& d, uint64_t bot_limit) {
   if (d.frames == 0 || d.tile_columns == 0 || d.tile_rows == 0 || d.tile_columns > 65535 || d.tile_rows > 65535) {
     return Status(ErrorCode::kInvalidArgument, "bad tile layout for " + path);
+  }
+  if (d.frames > kMaxFrames) {
+    return Status(ErrorCode::kInvalidArgument, std::to_string(d.frames) + " frames: more than one instance holds (" +
+                                                   std::to_string(kMaxFrames) + ")");
   }
   DcmFileFormat file;
   BuildDataset(*file.getDataset(), slide, d);
@@ -223,6 +234,7 @@ Result<std::unique_ptr<WsmWriter>> WsmWriter::Begin(const std::string& path, con
   if (c.bad()) return Status(ErrorCode::kIoError, "cannot write " + path + ": " + c.text());
   std::unique_ptr<WsmWriter> w(new WsmWriter());
   w->path_ = path;
+  w->bot_limit_ = bot_limit;
   w->uncompressed_ = static_cast<uint64_t>(d.frames) * d.tile_columns * d.tile_rows * 3;
   {
     std::FILE* in = std::fopen(path.c_str(), "rb");
@@ -243,30 +255,60 @@ Result<std::unique_ptr<WsmWriter>> WsmWriter::Begin(const std::string& path, con
   w->f_ = std::fopen(path.c_str(), "r+b");  // r+: the offset table is patched in place
   if (!w->f_) return Status(ErrorCode::kIoError, "cannot append to " + path);
   w->frames_expected_ = d.frames;
+  // The offset table is chosen now: the last fragment's offset is below the fragments' total.
+  const uint64_t bound = d.max_fragment_bytes ? d.max_fragment_bytes : 2 * w->uncompressed_ + 1024ull * d.frames;
+  w->extended_ = bound > bot_limit;
   std::fseek(w->f_, 0, SEEK_END);
-  const uint64_t header_end = static_cast<uint64_t>(std::ftell(w->f_));
-  // (7FE0,0010) OB, undefined length: encapsulated (PS3.5 A.4).
+  uint64_t at = static_cast<uint64_t>(std::ftell(w->f_));
+  // Zeros written in pieces: a table of many frames is not held in memory twice.
+  auto zeros = [&](uint64_t n) {
+    static const uint8_t z[65536] = {};
+    while (n > 0) {
+      const size_t k = static_cast<size_t>(std::min<uint64_t>(n, sizeof z));
+      if (std::fwrite(z, 1, k, w->f_) != k) return false;
+      n -= k;
+    }
+    return true;
+  };
   uint8_t h[12];
+  bool ok = true;
+  if (w->extended_) {
+    // (7FE0,0001) OV Extended Offset Table, (7FE0,0002) OV its Lengths: one 64-bit value per
+    // frame each, filled by Finish() (PS3.3 C.7.6.3.1.8).
+    const uint32_t len = 8 * d.frames;
+    for (uint16_t element : {uint16_t{0x0001}, uint16_t{0x0002}}) {
+      Le16(h, 0x7FE0); Le16(h + 2, element); h[4] = 'O'; h[5] = 'V'; h[6] = 0; h[7] = 0; Le32(h + 8, len);
+      ok = ok && std::fwrite(h, 1, 12, w->f_) == 12;
+      if (element == 0x0001) w->bot_at_ = at + 12;
+      else w->eotl_at_ = at + 12;
+      ok = ok && zeros(len);
+      at += 12 + len;
+    }
+  }
+  // (7FE0,0010) OB, undefined length: encapsulated (PS3.5 A.4); the Basic Offset Table item
+  // is empty when the Extended Offset Table is present.
+  const uint32_t bot_len = w->extended_ ? 0 : 4 * d.frames;
   Le16(h, 0x7FE0); Le16(h + 2, 0x0010); h[4] = 'O'; h[5] = 'B'; h[6] = 0; h[7] = 0; Le32(h + 8, 0xFFFFFFFFu);
-  if (std::fwrite(h, 1, 12, w->f_) != 12 || !WriteItemHeader(w->f_, 4 * d.frames)) {
-    return Status(ErrorCode::kIoError, "cannot write " + path);
-  }
-  w->bot_at_ = header_end + 12 + 8;
-  std::vector<uint8_t> zeros(4 * static_cast<size_t>(d.frames), 0);
-  if (std::fwrite(zeros.data(), 1, zeros.size(), w->f_) != zeros.size()) {
-    return Status(ErrorCode::kIoError, "cannot write " + path);
-  }
-  w->first_item_ = w->bot_at_ + zeros.size();
+  ok = ok && std::fwrite(h, 1, 12, w->f_) == 12 && WriteItemHeader(w->f_, bot_len);
+  if (!w->extended_) w->bot_at_ = at + 12 + 8;
+  ok = ok && zeros(bot_len);
+  if (!ok) return Status(ErrorCode::kIoError, "cannot write " + path);
+  w->first_item_ = at + 12 + 8 + bot_len;
   w->offsets_.reserve(d.frames);
+  if (w->extended_) w->lengths_.reserve(d.frames);
   return w;
 }
 
 Status WsmWriter::AddFrame(const Bytes& jpeg) {
   if (offsets_.size() >= frames_expected_) return Status(ErrorCode::kInternal, "more frames than announced");
   const uint64_t at = static_cast<uint64_t>(std::ftell(f_)) - first_item_;
-  if (at > 0xFFFFFFFFull) return Status(ErrorCode::kUnsupported, "level over 4 GiB: the Basic Offset Table cannot address it");
-  offsets_.push_back(static_cast<uint32_t>(at));
+  if (!extended_ && at > bot_limit_) {
+    return Status(ErrorCode::kInternal, path_ + ": fragments beyond the Basic Offset Table's reach (bound too low)");
+  }
+  if (jpeg.size() >= 0xFFFFFFFEull) return Status(ErrorCode::kInvalidArgument, "a frame over 4 GiB");
+  offsets_.push_back(at);
   const uint32_t len = static_cast<uint32_t>(jpeg.size() + (jpeg.size() & 1));  // even length, NUL pad
+  if (extended_) lengths_.push_back(len);
   if (!WriteItemHeader(f_, len) || std::fwrite(jpeg.data(), 1, jpeg.size(), f_) != jpeg.size()) {
     return Status(ErrorCode::kIoError, "cannot write " + path_);
   }
@@ -284,15 +326,27 @@ Result<uint64_t> WsmWriter::Finish() {
   bool ok = std::fwrite(end, 1, 8, f_) == 8;
   const uint64_t size = static_cast<uint64_t>(std::ftell(f_));
   // Uncompressed frame bytes over the compressed fragments (C.7.6.1.1.5.2).
-  const uint64_t compressed = size - first_item_ - 8 * offsets_.size() - 8;
+  const uint64_t compressed = size - first_item_ - 8 * offsets_.size() - 8;  // item headers, delimiter
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%-16.16s",
                 Ds(compressed ? static_cast<double>(uncompressed_) / static_cast<double>(compressed) : 1).c_str());
   ok = ok && std::fseek(f_, static_cast<long>(ratio_at_), SEEK_SET) == 0 && std::fwrite(ratio, 1, 16, f_) == 16;
-  std::vector<uint8_t> bot(4 * offsets_.size());
-  for (size_t i = 0; i < offsets_.size(); ++i) Le32(&bot[4 * i], offsets_[i]);
-  ok = ok && std::fseek(f_, static_cast<long>(bot_at_), SEEK_SET) == 0 &&
-       std::fwrite(bot.data(), 1, bot.size(), f_) == bot.size();
+  if (extended_) {
+    std::vector<uint8_t> eot(8 * offsets_.size()), eotl(8 * offsets_.size());
+    for (size_t i = 0; i < offsets_.size(); ++i) {
+      Le64(&eot[8 * i], offsets_[i]);
+      Le64(&eotl[8 * i], lengths_[i]);
+    }
+    ok = ok && std::fseek(f_, static_cast<long>(bot_at_), SEEK_SET) == 0 &&
+         std::fwrite(eot.data(), 1, eot.size(), f_) == eot.size();
+    ok = ok && std::fseek(f_, static_cast<long>(eotl_at_), SEEK_SET) == 0 &&
+         std::fwrite(eotl.data(), 1, eotl.size(), f_) == eotl.size();
+  } else {
+    std::vector<uint8_t> bot(4 * offsets_.size());
+    for (size_t i = 0; i < offsets_.size(); ++i) Le32(&bot[4 * i], static_cast<uint32_t>(offsets_[i]));
+    ok = ok && std::fseek(f_, static_cast<long>(bot_at_), SEEK_SET) == 0 &&
+         std::fwrite(bot.data(), 1, bot.size(), f_) == bot.size();
+  }
   ok = (std::fclose(f_) == 0) && ok;
   f_ = nullptr;
   if (!ok) {

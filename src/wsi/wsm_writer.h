@@ -1,7 +1,10 @@
 // Writes one VL Whole Slide Microscopy Image instance (PS3.3 A.32.8) as a Part-10 file with
 // JPEG Baseline frames (Transfer Syntax 1.2.840.10008.1.2.4.50), streamed: the header is
-// written first, then each frame as one fragment (PS3.5 A.4), and the Basic Offset Table
-// reserved up front is filled at the end, so a level is never held in memory.
+// written first, then each frame as one fragment (PS3.5 A.4), and the offset table
+// reserved up front is filled at the end, so a level is never held in memory. The 32-bit
+// Basic Offset Table addresses 4 GiB of fragments; a level that may hold more gets an empty
+// Basic Offset Table and an Extended Offset Table (7FE0,0001) with its Lengths (7FE0,0002)
+// instead (PS3.5 A.4, PS3.3 C.7.6.3.1.8).
 #pragma once
 
 #include <array>
@@ -41,16 +44,31 @@ struct InstanceDescription {
   uint32_t frames = 0;
   std::string photometric;  // RGB, YBR_FULL_422, YBR_FULL
   double spacing_row_mm = 0, spacing_column_mm = 0;  // PixelSpacing; 0: unknown
+  // Upper bound of the fragments' bytes (item headers included); decides the offset table
+  // before any frame is written. 0: not known, bounded by twice the uncompressed size.
+  uint64_t max_fragment_bytes = 0;
   bool specimen_label_in_image = false;
   bool burned_in_annotation = false;
 };
 
+// The most frames one instance holds: NumberOfFrames is IS (at most 2^31-1) and the offset
+// tables' sizes (8 bytes a frame) must fit a 32-bit value length.
+constexpr uint32_t kMaxFrames = (1u << 29) - 1;
+// The Basic Offset Table's reach: offsets are 32-bit (PS3.5 A.4).
+constexpr uint64_t kBasicOffsetTableLimit = 0xFFFFFFFFull;
+
 class WsmWriter {
  public:
   ~WsmWriter();
+  // `bot_limit`: the largest fragment offset the Basic Offset Table may hold; beyond it
+  // (as max_fragment_bytes bounds) the Extended Offset Table is written. A parameter for tests.
   static Result<std::unique_ptr<WsmWriter>> Begin(const std::string& path, const SlideContext& slide,
-                                                  const InstanceDescription& instance);
+                                                  const InstanceDescription& instance,
+                                                  uint64_t bot_limit = kBasicOffsetTableLimit);
+  // kInternal when a frame would lie beyond the Basic Offset Table's reach (max_fragment_bytes
+  // was wrong): never kUnsupported, which callers read as "not copyable, compute the level".
   Status AddFrame(const Bytes& jpeg);
+  bool extended_offset_table() const { return extended_; }
   // Closes the pixel data; kInternal when fewer or more frames came than announced.
   // Returns the file's size in bytes.
   Result<uint64_t> Finish();
@@ -60,8 +78,12 @@ class WsmWriter {
   std::string path_;
   std::FILE* f_ = nullptr;
   uint32_t frames_expected_ = 0;
-  std::vector<uint32_t> offsets_;
-  uint64_t bot_at_ = 0;       // file offset of the Basic Offset Table's value
+  std::vector<uint64_t> offsets_;
+  std::vector<uint64_t> lengths_;  // fragment value lengths, for the Extended Offset Table Lengths
+  bool extended_ = false;
+  uint64_t bot_limit_ = kBasicOffsetTableLimit;
+  uint64_t bot_at_ = 0;       // file offset of the offset table's value (basic or extended)
+  uint64_t eotl_at_ = 0;      // file offset of the Extended Offset Table Lengths' value
   uint64_t first_item_ = 0;   // file offset of the first fragment item
   uint64_t ratio_at_ = 0;     // file offset of LossyImageCompressionRatio's value
   uint64_t uncompressed_ = 0;

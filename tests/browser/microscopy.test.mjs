@@ -8,12 +8,15 @@
 //   - the same slide converted by `radflow wsi import --out` (docs/wsi-import.md): five
 //     levels, THUMBNAIL, LABEL, OVERVIEW (OHIF puts the THUMBNAIL into the pyramid: it must
 //     not share a level's zoom factor, docs/wsi.md);
-//   - highdicom's sm_image.dcm and openslide-python's boxes_0.dcm (one level each);
-//   - pathml_negative/small_dicom.dcm (non-conformant: no ImageType, no OpticalPathSequence).
-// Each slide is opened at /ohif/microscopy?StudyInstanceUIDs=…; checks: the viewport shows
-// the slide (coloured/lit pixels in a screenshot of the viewport, thresholds below), no OHIF
-// error dialog (nor an error its error boundary caught), no failed /dicom-web request, no
-// page error, no console error. For the pyramids: zooming in (mouse wheel) fetches tiles of
+//   - highdicom's sm_image.dcm and openslide-python's boxes_0.dcm (one level each).
+// Also stored, not opened in the viewer: pathml_negative/small_dicom.dcm (non-conformant: no
+// ImageType, no OpticalPathSequence; only its study page's conformance panel is checked).
+// Each of the four slides is opened at /ohif/microscopy?StudyInstanceUIDs=…, within its own
+// time budget (SLIDE_MS: a slow run fails naming the slide and the step); checks: the
+// viewport shows the slide (coloured/lit pixels in a screenshot of the viewport, thresholds
+// below), no OHIF error dialog (nor an error its error boundary caught), no failed
+// /dicom-web request, no page error, no console error (strict: CONSOLE_ALLOWED lists the
+// messages excused, with why). For the pyramids: zooming in (mouse wheel) fetches tiles of
 // the finest level (level 0), panning (OHIF's Pan tool, a drag) fetches further tiles of it,
 // zooming out again shows the whole slide; tiles of at least two levels are fetched — the
 // viewer moves across the pyramid. Also: radflow's study list (/studies) links a slide
@@ -37,15 +40,40 @@ import {
 import { report, watch } from './signin.mjs';
 
 // Polls fn until it returns a truthy value; an exception (an OHIF error) ends the wait at once.
-async function waitFor(what, fn, timeoutMs, intervalMs = 200) {
-  const until = Date.now() + timeoutMs;
+// With a budget (slideBudget), the wait also ends when the slide's time is spent.
+async function waitFor(what, fn, timeoutMs, intervalMs = 200, budget = null) {
+  const own = Date.now() + timeoutMs;
+  const until = budget ? Math.min(own, budget.deadline) : own;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    if (Date.now() > until) {
+      if (budget && until < own) {
+        throw new Error(`${what}: the slide's budget of ${budget.ms / 1000} s (SLIDE_MS) was spent ` +
+                        `${Math.round((Date.now() - budget.start) / 1000)} s after it opened`);
+      }
+      throw new Error(`${what}: not within ${timeoutMs} ms`);
+    }
     await sleep(intervalMs);
   }
 }
+
+// Each slide's time: open, draw, zoom, pan, zoom out. A slide here takes 5–15 s on a
+// 2-core machine with software WebGL; the budget leaves room for a slow run and fails
+// clearly (naming the slide and the step) instead of running into the test's timeout.
+const SLIDE_MS = 75_000;
+const slideBudget = () => ({ ms: SLIDE_MS, start: Date.now(), deadline: Date.now() + SLIDE_MS });
+// The whole test: four slides, plus 120 s for the two conversions (OrthancWSIDicomizer,
+// radflow wsi import: ~15 s), the server and Chromium starting and the two page checks.
+// cmake/web.cmake gives ctest 480 s, more than this (420 s), so node reports the failure.
+const TEST_MS = 4 * SLIDE_MS + 120_000;
+
+// Console errors excused, each with the reason it is harmless. None has been seen in
+// headless Chromium (Debian chromium, OHIF 3.13.2) so far: add an entry only for a message
+// seen in a run, matched as narrowly as possible.
+const CONSOLE_ALLOWED = [];
+const consoleErrorsThatMatter = (errors) =>
+  errors.filter((e) => !CONSOLE_ALLOWED.some(({ pattern }) => pattern.test(String(e))));
 
 const ARTIFACTS = process.env.RADFLOW_ARTIFACTS || path.join(REPO, 'build', 'test-artifacts', 'web');
 const WSI = path.join(DATA, 'wsi');
@@ -179,13 +207,14 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
     if (errors.length) throw new Error(`OHIF shows an error: ${errors.join(' | ')}`);
   };
   let ok = false;
+  const budget = slideBudget();
   try {
     const t0 = Date.now();
     await page.goto(`${base}/ohif/microscopy?StudyInstanceUIDs=${studyUid}`);
     const box = await waitFor(`${name}: the slide viewport`, async () => {
       await failIfErrors();
       return viewportBox(page).catch(() => null);  // the page may still be navigating
-    }, VIEW_MS, 500);
+    }, VIEW_MS, 500, budget);
     const first = await waitFor(`${name}: the slide drawn`, async () => {
       await failIfErrors();
       if (!frames.size) return null;
@@ -193,7 +222,7 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
       if (!c) return null;
       const drawn = c.litShare > DRAWN_LIT && c.colours >= DRAWN_COLOURS && (levels.size < 2 || c.colouredShare > TISSUE_COLOURED);
       return drawn ? c : null;
-    }, VIEW_MS, 500);
+    }, VIEW_MS, 500, budget);
     const shownMs = Date.now() - t0;
     log(`${name}: drawn ${shownMs} ms after navigation: ${JSON.stringify(first)}; frames ${JSON.stringify(counts(frames))}`);
     await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
@@ -213,7 +242,7 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
         await page.mouse.wheel(0, -300);
         await sleep(700);
         return frames.get(fineUid)?.size > 0;
-      }, 30_000, 100);
+      }, 30_000, 100, budget);
       await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
       const zoomed = await viewportColours(page, box);
       const level0AfterZoom = frames.get(fineUid).size;
@@ -222,16 +251,20 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
       assert.ok(zoomed.colouredShare > TISSUE_COLOURED, `${name}: the zoomed view shows the slide`);
 
       // Pan: OHIF's Pan tool (toolbar), then drag by most of the viewport until more level-0
-      // tiles arrive.
+      // tiles arrive. The drags turn through the four diagonals, so the view circles around
+      // where it zoomed in (new ground each time) instead of running into the slide's edge.
       await page.locator('[data-cy="dragPan"]').first().click();
+      const diagonals = [[1, 1], [-1, 1], [-1, -1], [1, -1]];
+      let drag = 0;
       await waitFor(`${name}: more level 0 tiles after panning`, async () => {
-        await page.mouse.move(cx + box.width * 0.35, cy + box.height * 0.35);
+        const [dx, dy] = diagonals[drag++ % diagonals.length];
+        await page.mouse.move(cx + dx * box.width * 0.35, cy + dy * box.height * 0.35);
         await page.mouse.down();
-        await page.mouse.move(cx - box.width * 0.35, cy - box.height * 0.35, { steps: 12 });
+        await page.mouse.move(cx - dx * box.width * 0.35, cy - dy * box.height * 0.35, { steps: 12 });
         await page.mouse.up();
         await sleep(800);
         return frames.get(fineUid).size > level0AfterZoom;
-      }, 20_000, 100);
+      }, 20_000, 100, budget);
       await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
       const level0AfterPan = frames.get(fineUid).size;
       await page.screenshot({ path: path.join(ARTIFACTS, `microscopy-${name}-panned.png`) });
@@ -252,7 +285,9 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
     assert.deepEqual([...boundary, ...await ohifErrors(page)], [], `${name}: no error dialog`);
     assert.deepEqual(seen.failures.filter((f) => f.url.startsWith('/dicom-web')), [], `${name}: no failed /dicom-web request`);
     assert.deepEqual(seen.pageErrors, [], `${name}: no page error`);
-    assert.deepEqual(seen.consoleErrors, [], `${name}: no console error`);
+    assert.deepEqual(consoleErrorsThatMatter(seen.consoleErrors), [], `${name}: no console error`);
+    if (seen.consoleErrors.length) log(`${name}: console errors excused (CONSOLE_ALLOWED): ${seen.consoleErrors.length}`);
+    log(`${name}: ${Math.round((Date.now() - budget.start) / 1000)} s of its ${SLIDE_MS / 1000} s budget`);
     ok = true;
     return result;
   } finally {
@@ -267,7 +302,7 @@ async function viewSlide(context, base, { name, studyUid, levels }) {
   }
 }
 
-test('OHIF microscopy mode opens slides stored in radflow', { timeout: 280_000 }, async (t) => {
+test('OHIF microscopy mode opens slides stored in radflow', { timeout: TEST_MS }, async (t) => {
   checkPrerequisites([WSI], [[DICOMIZER, 'OrthancWSIDicomizer (Debian orthanc-wsi)'],
     [path.join(WEB_DIR, 'dicom-microscopy-viewer', 'dicomMicroscopyViewer.min.js'),
      'the OHIF microscopy viewer (scripts/setup_web.sh keeps it; re-run make setup)']]);
@@ -287,7 +322,7 @@ test('OHIF microscopy mode opens slides stored in radflow', { timeout: 280_000 }
     const openslide = opensLibrary();
     // Orthanc WSI 1.1 writes no ImageType (Type 1, PS3.3 C.8.12.4) unless a dataset gives it;
     // its own sample dataset (--sample-dataset) does (DERIVED\\PRIMARY\\VOLUME\\NONE), and
-    // OHIF's microscopy viewer needs value 3 (VOLUME). Procedure: /tmp/h17/orthanc-dicomizer.md.
+    // OHIF's microscopy viewer needs value 3 (VOLUME): docs/wsi.md, "Viewing slides in OHIF".
     const dataset = path.join(tmp, 'orthanc-dataset.json');
     fs.writeFileSync(dataset, execFileSync(DICOMIZER, ['--sample-dataset'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     execFileSync(DICOMIZER, [`--dataset=${dataset}`, `--folder=${orthancDir}`, '--pyramid=1',
@@ -324,7 +359,9 @@ test('OHIF microscopy mode opens slides stored in radflow', { timeout: 280_000 }
     await signInContext(context, base, 'admin');
     const results = [];
     for (const s of slides) {
-      await t.test(`${s.name} in the microscopy viewer`, async () => { results.push(await viewSlide(context, base, s)); });
+      // The subtest's timeout backs up the slide's own budget (SLIDE_MS) by 15 s.
+      await t.test(`${s.name} in the microscopy viewer`, { timeout: SLIDE_MS + 15_000 },
+                   async () => { results.push(await viewSlide(context, base, s)); });
     }
     await t.test("radflow's study list (/studies) links slides to the microscopy mode", async () => {
       const page = await context.newPage();

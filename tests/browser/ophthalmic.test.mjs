@@ -7,7 +7,7 @@
 // The viewer opens the study at /ohif/viewer?StudyInstanceUIDs=…; checks: the viewport
 // draws the photograph (lit pixels and grey levels), both series are listed, no OHIF error
 // dialog, no failed /dicom-web request, no page or console error; then the 16-bit series is
-// shown too.
+// shown too (the viewport turns from colour to grey: see GREY_SHARE).
 // The web app's study page (/study/UID) shows the conformance panel: every instance meets
 // the checked requirements of its IOD.
 // Screenshots (RADFLOW_ARTIFACTS, default build/test-artifacts/web/): ophthalmic-*.png.
@@ -34,6 +34,40 @@ const VIEW_MS = 60_000;
 // least this many distinct grey levels (6 bits) — an empty or flat viewport has a handful.
 const DRAWN_LIT = 0.2;
 const DRAWN_LEVELS = 16;
+// Grey or colour, on the viewport's lit pixels (mean > 12 of 255): a pixel is grey when its
+// R, G and B differ by at most GREY_SPREAD of 255. The colour photograph (red-orange fundus)
+// has almost none; the 16-bit grey one drawn through a grey VOI has R = G = B. The 16-bit
+// series counts as shown when at least GREY_SHARE of the lit pixels are grey, and the colour
+// one as colour when at most COLOUR_GREY_SHARE are.
+const GREY_SPREAD = 4;
+const GREY_SHARE = 0.9;
+const COLOUR_GREY_SHARE = 0.2;
+
+// Share of the lit pixels of the largest visible canvas (the viewport) that are grey.
+async function greyShare(page) {
+  return page.evaluate((spread) => {
+    const c = [...document.querySelectorAll('canvas')]
+      .filter((el) => el.width > 64 && el.height > 64 && el.offsetParent !== null)
+      .sort((a, b) => b.width * b.height - a.width * a.height)[0];
+    if (!c) return null;
+    const w = Math.min(c.width, 512);
+    const h = Math.min(c.height, 512);
+    const copy = document.createElement('canvas');
+    copy.width = w;
+    copy.height = h;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(c, 0, 0, w, h);
+    const d = ctx.getImageData(0, 0, w, h).data;
+    let lit = 0;
+    let grey = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if ((d[i] + d[i + 1] + d[i + 2]) / 3 <= 12) continue;
+      lit++;
+      if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) <= spread) grey++;
+    }
+    return lit ? Math.round((grey / lit) * 1000) / 1000 : null;
+  }, GREY_SPREAD);
+}
 
 async function ohifErrors(page) {
   return page.evaluate(() => {
@@ -102,6 +136,10 @@ test('OHIF shows fundus photographs stored by radflow op import', { timeout: 200
       return v && v.litShare > DRAWN_LIT && v.levels >= DRAWN_LEVELS ? v : null;
     }, VIEW_MS, 500);
     log(`drawn ${Date.now() - t0} ms after navigation: ${JSON.stringify(drawn)}`);
+    const colourGrey = await greyShare(page);
+    log(`colour photograph: grey share of lit pixels ${colourGrey}`);
+    assert.ok(colourGrey !== null && colourGrey <= COLOUR_GREY_SHARE,
+              `the colour photograph is drawn in colour (grey share ${colourGrey} > ${COLOUR_GREY_SHARE})`);
     await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => {});
     await page.screenshot({ path: path.join(ARTIFACTS, 'ophthalmic-viewer.png') });
     const text = await page.evaluate(() => document.body.innerText);
@@ -111,10 +149,15 @@ test('OHIF shows fundus photographs stored by radflow op import', { timeout: 200
     const thumb = page.getByText('Fundus 16-bit grey').first();
     await thumb.dblclick();
     const frames16 = () => frameUrls.filter((u) => u.includes(grey.sop_instance_uid)).length;
-    await waitFor('the 16-bit photograph fetched and drawn', async () => {
+    // Drawn means the viewport turned grey: the colour image it showed before was lit with
+    // as many levels, so only the colour change proves the 16-bit image is on screen.
+    const shown16 = await waitFor('the 16-bit photograph fetched and drawn (the viewport turns grey)', async () => {
       const v = (await viewportPixels(page)).viewport;
-      return frames16() > 0 && v && v.litShare > DRAWN_LIT && v.levels >= DRAWN_LEVELS ? v : null;
+      if (!(frames16() > 0 && v && v.litShare > DRAWN_LIT && v.levels >= DRAWN_LEVELS)) return null;
+      const g = await greyShare(page);
+      return g !== null && g >= GREY_SHARE ? { ...v, greyShare: g } : null;
     }, VIEW_MS, 500);
+    log(`16-bit photograph shown: ${JSON.stringify(shown16)}`);
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(ARTIFACTS, 'ophthalmic-viewer-16bit.png') });
     assert.deepEqual(await ohifErrors(page), [], 'no error dialog');

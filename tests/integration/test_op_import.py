@@ -12,8 +12,11 @@ Ophthalmic Photography.
     and 16-bit) by C-STORE (storescu) into the running server; QIDO lists the three OP
     instances of the patient with their SOP classes, WADO-RS metadata carries the coded
     attributes, and the retrieved JPEG instance's frame is the file's stream;
-  - bad input (not an image, progressive or 4:4:4 JPEG, a missing file, a bad laterality
-    or device): exit status 2, a message naming the reason, nothing stored.
+  - EXIF APP1, COM and bytes after EOI are not stored (the stream stored is the file's
+    without them; an EXIF Orientation other than 1 is warned about);
+  - bad input (not an image, progressive, 4:4:4 or truncated JPEG, a PNG declaring 1e6 x 1e6
+    pixels, a missing file, a bad laterality or device, option values that do not fit their
+    VR): exit status 2, a message naming the reason, nothing stored.
 """
 import json
 import os
@@ -95,6 +98,15 @@ class OpImportTests(harness.ServerTestCase):
         im.save(cls.path("ycc444.jpg"), subsampling=0, quality=90)
         with open(cls.path("notes.jpg"), "w") as f:
             f.write("not a photograph\n")
+        with open(RETINA, "rb") as f:
+            jpeg = f.read()
+        with open(cls.path("half.jpg"), "wb") as f:
+            f.write(jpeg[:len(jpeg) // 2])  # cut inside the scan data
+        # A PNG declaring 1e6 x 1e6 16-bit RGB (6 TB decoded) in a few bytes.
+        with open(cls.path("bomb.png"), "wb") as f:
+            ihdr = struct.pack(">IIBBBBB", 1000000, 1000000, 16, 2, 0, 0, 0)
+            f.write(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+                    + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF))
 
     @classmethod
     def tearDownClass(cls):
@@ -104,9 +116,9 @@ class OpImportTests(harness.ServerTestCase):
     def path(cls, name):
         return os.path.join(cls.dir, name)
 
-    def op_import(self, image, *args, laterality="R", patient="OP-IT-1"):
+    def op_import(self, image, *args, laterality="R", patient="OP-IT-1", name="FUNDUS^TEST"):
         return harness.radflow_cli("op", "import", image, "--laterality", laterality,
-                                   "--patient-id", patient, "--patient-name", "FUNDUS^TEST",
+                                   "--patient-id", patient, "--patient-name", name,
                                    "--format", "json", *args)
 
     def write(self, image, name, *args, **kw):
@@ -169,6 +181,47 @@ class OpImportTests(harness.ServerTestCase):
                                 "SeriesDescription", "PresentationLUTShape")
                   if getattr(ds, kw, None) not in (None, "") and getattr(theirs, kw, None) in (None, "")]
         print("\nradflow fills, img2dcm leaves empty: %s" % ", ".join(filled))
+
+    def test_exif_and_trailer_are_not_stored(self):
+        """An APP1 'Exif' (Orientation 6, text naming the patient), a COM segment and bytes
+        after EOI: none of them reaches Pixel Data; the stream stored is retina.jpg's."""
+        with open(RETINA, "rb") as f:
+            jpeg = f.read()
+        app0 = 4 + struct.unpack(">H", jpeg[4:6])[0]
+        tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) \
+            + struct.pack(">I", 0)
+        exif = b"Exif\x00\x00" + tiff + b"Owner: DOE^JANE"
+        com = b"patient DOE^JANE"
+        tagged = (jpeg[:app0] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+                  + b"\xff\xfe" + struct.pack(">H", len(com) + 2) + com + jpeg[app0:] + b"MPF second image")
+        src = self.path("exif.jpg")
+        with open(src, "wb") as f:
+            f.write(tagged)
+        out = self.path("exif.dcm")
+        proc = self.op_import(src, "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(dciodvfy_errors(out), [])
+        self.assertEqual(report["exif_orientation"], 6)
+        self.assertEqual(len(report["removed_segments"]), 3, report["removed_segments"])
+        self.assertIn("EXIF Orientation is 6", proc.stderr, "the rotation is warned about")
+        frame = first_fragment(out)
+        self.assertEqual(frame.rstrip(b"\0"), jpeg.rstrip(b"\0"), "the stored stream is the photograph without them")
+        self.assertNotIn(b"\xff\xe1", frame, "no APP1 marker in the stored JPEG")
+        self.assertNotIn(b"DOE^JANE", frame)
+
+    def test_icc_profile_moves_to_icc_profile_attribute(self):
+        """A JPEG with an embedded sRGB profile (APP2, written by Pillow): the profile is stored
+        as ICCProfile (0028,2000), not inside Pixel Data; dciodvfy 0 errors."""
+        from PIL import Image, ImageCms
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        src = self.path("icc.jpg")
+        Image.fromarray(self.rgb8).save(src, quality=90, icc_profile=profile)
+        out, report = self.write(src, "icc.dcm")
+        self.assertEqual(report["icc_profile_bytes"], len(profile))
+        ds = harness.read_dataset(out)
+        self.assertEqual(bytes(ds.ICCProfile)[:len(profile)], profile)
+        self.assertNotIn(b"ICC_PROFILE", first_fragment(out))
 
     def test_png_8_and_16_bit_lossless(self):
         np = self.np
@@ -250,12 +303,19 @@ class OpImportTests(harness.ServerTestCase):
             (self.path("ycc444.jpg"), [], "4:4:4"),
             (self.path("missing.png"), [], "cannot be opened"),
             (RETINA, ["--device", "toaster"], "unknown --device 'toaster'"),
+            (self.path("half.jpg"), [], "truncated JPEG: the scan data ends without an EOI marker"),
+            (self.path("bomb.png"), [], "1000000x1000000 pixels is larger than 65535"),
+            (RETINA, ["--study-uid", "1.2.x"], "--study-uid '1.2.x' is not a UID"),
+            (RETINA, ["--accession", "A" * 17], "--accession '%s' is 17 characters, more than the 16 of SH" % ("A" * 17)),
         ]
         for image, extra, reason in cases:
             proc = self.op_import(image, "--data", data, *extra)
             self.assertEqual(proc.returncode, 2, "%s: %s" % (image, proc.stderr))
             self.assertIn(reason, proc.stderr, image)
             self.assertNotIn("Traceback", proc.stderr)
+        proc = self.op_import(RETINA, "--data", data, name="DOE\\JANE")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("--patient-name 'DOE\\JANE' contains a backslash", proc.stderr)
         proc = self.op_import(RETINA, "--data", data, laterality="X")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("--laterality must be R, L or B", proc.stderr)

@@ -41,7 +41,7 @@ STABLE = 3  # --stable-seconds
 
 def dicomize_slide(out_dir):
     """CMU-1-Small-Region.svs → a DICOM WSM pyramid in one series (5 instances, one per level),
-    as /tmp/h17/orthanc-dicomizer.md describes."""
+    with Debian's OrthancWSIDicomizer (docs/wsi.md, "Viewing slides in OHIF")."""
     dataset = os.path.join(out_dir, "dataset.json")
     with open(dataset, "w") as f:
         json.dump({"PatientID": "WSI-E2E-1", "PatientName": "SLIDE^E2E", "PatientBirthDate": "",

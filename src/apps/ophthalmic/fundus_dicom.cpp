@@ -17,8 +17,9 @@
 #include <memory>
 
 #include "ai/codes.h"
-#include "apps/ophthalmic/fundus_dicom.h"
 #include "apps/ophthalmic/fundus_codes.h"
+#include "apps/ophthalmic/fundus_dicom.h"
+#include "base/clock.h"
 #include "pixel/pixel_data.h"
 
 namespace radflow::apps::ophthalmic {
@@ -35,15 +36,6 @@ std::string Get(DcmItem& ds, const DcmTagKey& tag) {
 }
 
 std::string Err(const std::string& what, const OFCondition& c) { return what + ": " + c.text(); }
-
-std::string Now(const char* fmt) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, fmt, &tm);
-  return buf;
-}
 
 std::string NewUid() {
   char buf[100];
@@ -119,7 +111,7 @@ void AddContributingEquipment(DcmItem& ds, const ai::Algorithm& a) {
   item->putAndInsertString(DCM_Manufacturer, a.manufacturer.c_str());
   item->putAndInsertString(DCM_ManufacturerModelName, a.name.substr(0, 64).c_str());
   item->putAndInsertString(DCM_SoftwareVersions, a.version.c_str());
-  item->putAndInsertString(DCM_ContributionDateTime, Now("%Y%m%d%H%M%S").c_str());
+  item->putAndInsertString(DCM_ContributionDateTime, UtcNow("%Y%m%d%H%M%S").c_str());
   item->putAndInsertString(DCM_ContributionDescription, ("AI app " + a.id).c_str());
   DcmItem* purpose = nullptr;
   item->findOrCreateSequenceItem(DCM_PurposeOfReferenceCodeSequence, purpose, -2);
@@ -279,8 +271,8 @@ Result<ai::WrittenObject> WriteFundusSegmentation(const FundusAnalysis& analysis
   seg->getSeries().setSeriesInstanceUID(series_uid.c_str());
   seg->getSeries().setSeriesNumber(std::to_string(series_number).c_str());
   seg->getSeries().setSeriesDescription(("AI " + model + " segmentation").substr(0, 64).c_str());
-  seg->getGeneralImage().setContentDate(Now("%Y%m%d").c_str());
-  seg->getGeneralImage().setContentTime(Now("%H%M%S").c_str());
+  seg->getGeneralImage().setContentDate(UtcNow("%Y%m%d").c_str());
+  seg->getGeneralImage().setContentTime(UtcNow("%H%M%S").c_str());
 
   // The photograph has no Frame of Reference; a SEG whose frames reference their source
   // image needs none (A.51.3, with no plane position / orientation), but dcmiod's rules

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <map>
 
+#include "base/clock.h"
+
 namespace radflow::apps::pathology {
 namespace {
 
@@ -20,15 +22,6 @@ constexpr const char* kWsmSopClass = UID_VLWholeSlideMicroscopyImageStorage;
 std::string NewUid() {
   char buf[100];
   dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
-
-std::string Now(const char* format) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 
@@ -136,7 +129,7 @@ Result<SlideSegWritten> WriteSlideSegmentation(const SlideSegInput& in, const st
   DcmFileFormat file;
   DcmDataset& ds = *file.getDataset();
   const std::string sop_uid = NewUid(), series_uid = NewUid();
-  const std::string date = Now("%Y%m%d"), time = Now("%H%M%S");
+  const std::string date = UtcNow("%Y%m%d"), time = UtcNow("%H%M%S");
   Copy(src, ds,
        {DCM_SpecificCharacterSet, DCM_StudyInstanceUID, DCM_IssuerOfPatientIDQualifiersSequence,
         DCM_IssuerOfAccessionNumberSequence, DCM_OtherPatientIDsSequence},

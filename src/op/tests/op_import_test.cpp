@@ -1,9 +1,12 @@
 // WriteOphthalmicPhotograph on the shared fundus photograph (JPEG copied byte for byte) and
 // on PNGs made here (8-bit RGB, 16-bit grey: samples equal), the frame-header reader on
-// hand-made streams, and the errors for input that cannot become an OP object.
+// hand-made streams, metadata segments left out of the stored JPEG (an ICC profile moved to
+// ICCProfile), and the errors for input that cannot become an OP object (truncated JPEG, PNG
+// declaring a huge image, values that do not fit their VR).
 #include <gtest/gtest.h>
 #include <png.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -21,6 +24,7 @@
 #include "op/jpeg_header.h"
 #include "op/op_codes.h"
 #include "op/op_import.h"
+#include "op/vr_values.h"
 
 namespace fs = std::filesystem;
 
@@ -266,6 +270,183 @@ TEST(OpImport, RefusesWhatItCannotCopyNamingTheReason) {
   auto missing = WriteOphthalmicPhotograph(tmp / "nope.jpg", Options(), tmp / "nope.dcm");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+}
+
+// A PNG of only a signature, IHDR (width x height, 16-bit RGB) and a small IDAT: what a
+// decompression bomb declares before any pixel data.
+std::string PngDeclaring(uint32_t width, uint32_t height) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    std::string td = type + data;
+    const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()));
+    return be32(static_cast<uint32_t>(data.size())) + td + be32(static_cast<uint32_t>(crc));
+  };
+  std::string ihdr = be32(width) + be32(height) + std::string("\x10\x02\x00\x00\x00", 5);  // 16-bit RGB
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", std::string("\x78\x9c\x03\x00", 4)) +
+         chunk("IEND", "");
+}
+
+TEST(OpImport, PngDeclaringAHugeImageIsRefusedBeforeAllocating) {
+  TempDir tmp;
+  // 1e6 x 1e6 16-bit RGB would be 6 TB: over the US limit of Rows/Columns.
+  WriteFile(tmp / "bomb.png", PngDeclaring(1000000, 1000000));
+  auto r = WriteOphthalmicPhotograph(tmp / "bomb.png", Options(), tmp / "bomb.dcm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("1000000x1000000 pixels is larger than 65535"), std::string::npos)
+      << r.status().message();
+  // 60000 x 60000 16-bit RGB fits US but is 20 GB decoded: over the 256 MB budget.
+  WriteFile(tmp / "big.png", PngDeclaring(60000, 60000));
+  r = WriteOphthalmicPhotograph(tmp / "big.png", Options(), tmp / "big.dcm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("would decode to 20599 MB, more than the 256 MB"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(tmp / "big.dcm"));
+}
+
+TEST(OpImport, JpegCutInsideItsScanIsRefused) {
+  TempDir tmp;
+  const std::string jpeg = ReadFile(kRetina);
+  WriteFile(tmp / "half.jpg", jpeg.substr(0, jpeg.size() / 2));
+  auto r = WriteOphthalmicPhotograph(tmp / "half.jpg", Options(), tmp / "half.dcm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("truncated JPEG: the scan data ends without an EOI marker"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(tmp / "half.dcm"));
+  // Zero padding after EOI is accepted (and not stored).
+  WriteFile(tmp / "padded.jpg", jpeg + std::string(3, '\0'));
+  auto padded = WriteOphthalmicPhotograph(tmp / "padded.jpg", Options(), tmp / "padded.dcm");
+  ASSERT_TRUE(padded.ok()) << padded.status().ToString();
+  EXPECT_TRUE(padded->removed_segments.empty());
+}
+
+// An APP1 'Exif' segment: big-endian TIFF header, IFD0 with Orientation (0x0112) = value.
+std::string ExifApp1(int orientation) {
+  std::string tiff("MM\x00\x2A\x00\x00\x00\x08", 8);
+  tiff += std::string("\x00\x01", 2);                                     // one entry
+  tiff += std::string("\x01\x12\x00\x03\x00\x00\x00\x01", 8);            // Orientation, SHORT, 1
+  tiff += std::string{0, static_cast<char>(orientation), 0, 0};          // value, left-justified
+  tiff += std::string(4, '\0');                                          // no next IFD
+  const std::string payload = std::string("Exif\0\0", 6) + tiff + "Camera serial 12345, owner DOE^JANE";
+  const size_t len = payload.size() + 2;
+  return std::string("\xFF\xE1", 2) + static_cast<char>(len >> 8) + static_cast<char>(len & 255) + payload;
+}
+
+TEST(OpImport, MetadataSegmentsAndTrailerAreNotStored) {
+  TempDir tmp;
+  const std::string jpeg = ReadFile(kRetina);
+  const size_t app0_end = 4 + ((static_cast<uint8_t>(jpeg[4]) << 8) | static_cast<uint8_t>(jpeg[5]));
+  const std::string xmp = std::string("http://ns.adobe.com/xap/1.0/\0", 29) + "<x:xmpmeta>DOE^JANE</x:xmpmeta>";
+  const std::string app1_xmp = std::string("\xFF\xE1\x00", 3) + static_cast<char>(xmp.size() + 2) + xmp;
+  const std::string com = std::string("\xFF\xFE\x00\x0A", 4) + "PHI here";
+  const std::string tagged = jpeg.substr(0, app0_end) + ExifApp1(6) + app1_xmp + com + jpeg.substr(app0_end) +
+                             "trailing bytes of a second image";
+  WriteFile(tmp / "exif.jpg", tagged);
+  auto r = WriteOphthalmicPhotograph(tmp / "exif.jpg", Options(), tmp / "exif.dcm");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exif_orientation, 6);
+  ASSERT_EQ(r->removed_segments.size(), 4u);
+  EXPECT_EQ(r->removed_segments[0].rfind("APP1 'Exif'", 0), 0u) << r->removed_segments[0];
+  EXPECT_EQ(r->removed_segments[1].rfind("APP1 'http://ns.adobe.com/xap/1.0/'", 0), 0u) << r->removed_segments[1];
+  EXPECT_EQ(r->removed_segments[2], "COM (12 bytes)");
+  EXPECT_EQ(r->removed_segments[3], "32 bytes after EOI");
+
+  // The stored stream is the original file: JFIF APP0 and the entropy-coded data as they were.
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile((tmp / "exif.dcm").c_str()).good());
+  DcmElement* el = nullptr;
+  ASSERT_TRUE(file.getDataset()->findAndGetElement(DCM_PixelData, el).good());
+  DcmPixelSequence* seq = nullptr;
+  ASSERT_TRUE(static_cast<DcmPixelData*>(el)->getEncapsulatedRepresentation(EXS_JPEGProcess1, nullptr, seq).good());
+  DcmPixelItem* frag = nullptr;
+  ASSERT_TRUE(seq->getItem(frag, 1).good());
+  Uint8* data = nullptr;
+  ASSERT_TRUE(frag->getUint8Array(data).good());
+  const std::string stored(reinterpret_cast<const char*>(data), frag->getLength());
+  std::string original = jpeg;
+  if (original.size() % 2) original.push_back('\0');
+  EXPECT_TRUE(stored == original) << "stored " << stored.size() << " bytes, original " << original.size();
+  EXPECT_EQ(stored.find("\xFF\xE1"), std::string::npos) << "an APP1 marker is still in the stored stream";
+  EXPECT_EQ(stored.find("DOE^JANE"), std::string::npos);
+}
+
+// APP2 'ICC_PROFILE' chunk n of count (ICC.1 B.4).
+std::string IccChunk(int n, int count, const std::string& data) {
+  const std::string payload = std::string("ICC_PROFILE\0", 12) + static_cast<char>(n) + static_cast<char>(count) + data;
+  const size_t len = payload.size() + 2;
+  return std::string("\xFF\xE2", 2) + static_cast<char>(len >> 8) + static_cast<char>(len & 255) + payload;
+}
+
+TEST(OpImport, IccProfileMovesFromTheStreamToIccProfile) {
+  TempDir tmp;
+  const std::string jpeg = ReadFile(kRetina);
+  const size_t app0_end = 4 + ((static_cast<uint8_t>(jpeg[4]) << 8) | static_cast<uint8_t>(jpeg[5]));
+  const std::string a(300, 'a'), b(201, 'b');  // odd total: ICCProfile is padded, not the stream
+  // Chunks out of order: joined by their sequence numbers.
+  WriteFile(tmp / "icc.jpg", jpeg.substr(0, app0_end) + IccChunk(2, 2, b) + IccChunk(1, 2, a) + jpeg.substr(app0_end));
+  auto r = WriteOphthalmicPhotograph(tmp / "icc.jpg", Options(), tmp / "icc.dcm");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->icc_profile_bytes, 501u);
+  EXPECT_EQ(r->removed_segments.size(), 2u);
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile((tmp / "icc.dcm").c_str()).good());
+  const Uint8* icc = nullptr;
+  unsigned long n = 0;
+  ASSERT_TRUE(file.getDataset()->findAndGetUint8Array(DCM_ICCProfile, icc, &n).good());
+  ASSERT_GE(n, 501u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(icc), 501), a + b);
+  // An incomplete profile (chunk 2 of 2 missing) is not written.
+  WriteFile(tmp / "icc1.jpg", jpeg.substr(0, app0_end) + IccChunk(1, 2, a) + jpeg.substr(app0_end));
+  auto partial = WriteOphthalmicPhotograph(tmp / "icc1.jpg", Options(), tmp / "icc1.dcm");
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->icc_profile_bytes, 0u);
+}
+
+TEST(VrValues, OptionsMustFitTheirVr) {
+  auto msg = [](std::string_view opt, std::string_view vr, std::string_view v) {
+    Status st = CheckVrValue(opt, vr, v);
+    return st.ok() ? std::string() : st.message();
+  };
+  EXPECT_EQ(msg("--study-uid", "UI", "1.2.840.10008.5.1.4.1.1.77.1.5.1"), "");
+  EXPECT_EQ(msg("--study-uid", "UI", ""), "");
+  EXPECT_NE(msg("--study-uid", "UI", "1.2.x").find("--study-uid '1.2.x' is not a UID"), std::string::npos);
+  EXPECT_NE(msg("--study-uid", "UI", "1.02.3"), "");   // leading zero
+  EXPECT_NE(msg("--study-uid", "UI", "1..3"), "");     // empty component
+  EXPECT_NE(msg("--study-uid", "UI", "1.2."), "");
+  EXPECT_NE(msg("--study-uid", "UI", "1." + std::string(63, '1')), "");  // 65 characters
+  EXPECT_EQ(msg("--accession", "SH", std::string(16, 'A')), "");
+  EXPECT_NE(msg("--accession", "SH", std::string(17, 'A')).find("17 characters, more than the 16 of SH"),
+            std::string::npos);
+  EXPECT_EQ(msg("--patient-id", "LO", "Jürgen-" + std::string(57, 'x')), "");  // 64 characters, 65 bytes
+  EXPECT_NE(msg("--patient-id", "LO", "A\\B").find("--patient-id 'A\\B' contains a backslash"), std::string::npos);
+  EXPECT_NE(msg("--patient-id", "LO", "A\nB").find("control character"), std::string::npos);
+  EXPECT_NE(msg("--patient-id", "LO", "\xC3(").find("not UTF-8"), std::string::npos);
+  EXPECT_EQ(msg("--patient-name", "PN", "DOE^JANE^M^DR^PHD=ドウ^ジェーン"), "");
+  EXPECT_NE(msg("--patient-name", "PN", "DOE\\JANE").find("--patient-name"), std::string::npos);
+  EXPECT_NE(msg("--patient-name", "PN", "A=B=C=D").find("more than 3 component groups"), std::string::npos);
+  EXPECT_NE(msg("--patient-name", "PN", "A^B^C^D^E^F").find("more than 5 name components"), std::string::npos);
+  EXPECT_NE(msg("--patient-name", "PN", std::string(65, 'A')).find("longer than 64"), std::string::npos);
+}
+
+TEST(OpImport, BadOptionValuesAreRefusedNamingTheOption) {
+  TempDir tmp;
+  OpOptions o = Options();
+  o.study_instance_uid = "1.2.x";
+  auto r = WriteOphthalmicPhotograph(kRetina, o, tmp / "uid.dcm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--study-uid '1.2.x' is not a UID"), std::string::npos);
+  o = Options();
+  o.accession_number = "ACCESSION-NUMBER-17";
+  EXPECT_NE(CheckOptions(o).message().find("--accession"), std::string::npos);
+  o = Options();
+  o.patient_name = "DOE\\JANE";
+  EXPECT_NE(CheckOptions(o).message().find("--patient-name"), std::string::npos);
+  o = Options();
+  o.series_description = std::string(65, 'd');
+  EXPECT_NE(CheckOptions(o).message().find("--series-description"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp / "uid.dcm"));
 }
 
 TEST(OpCodes, NamesAndCodesFindTheSameConcept) {

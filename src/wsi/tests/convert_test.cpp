@@ -77,6 +77,18 @@ TEST(ConvertSlide, CmuSmallRegionCopiesLevelZeroAndComputesTheRest) {
   EXPECT_EQ(Str(ds, DCM_TotalPixelMatrixColumns), "2220");
   EXPECT_EQ(Str(ds, DCM_NumberOfFrames), "130");
   EXPECT_EQ(Str(ds, DCM_AcquisitionDateTime), "20091229095915");
+  // The company, not OpenSlide's "aperio"; the ScanScope ID is a serial, not a model.
+  EXPECT_EQ(Str(ds, DCM_Manufacturer), "Aperio");
+  EXPECT_EQ(Str(ds, DCM_DeviceSerialNumber), "CPAPERIOCS");
+  EXPECT_EQ(Str(ds, DCM_ManufacturerModelName), "unknown");
+  EXPECT_TRUE(ds->tagExists(DCM_ImagedVolumeWidth));
+  // The label and overview photograph the glass: level 0's extent does not describe them
+  // (Type 1C for VOLUME and THUMBNAIL only, C.8.12.4); the origin is Type 1 everywhere.
+  for (int k : {6, 7}) {
+    DcmFileFormat other;
+    ASSERT_TRUE(other.loadFile(r->instances[k].path.c_str()).good());
+    EXPECT_FALSE(other.getDataset()->tagExists(DCM_ImagedVolumeWidth)) << r->instances[k].kind;
+  }
   DcmItem* shared = nullptr;
   ASSERT_TRUE(ds->findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0).good());
   DcmItem* pm = nullptr;
@@ -107,9 +119,22 @@ TEST(ConvertSlide, CmuSmallRegionCopiesLevelZeroAndComputesTheRest) {
   EXPECT_EQ(frame, *expected);
 }
 
-TEST(ConvertSlide, BoxesTiffIsReencodedLevelByLevel) {
+TEST(ConvertSlide, BoxesTiffWithoutAResolutionNeedsMpp) {
+  // boxes.tiff says 28.35 pixels/cm (72 dpi): an image editor's default, not a measurement.
   TempDir tmp;
   auto r = ConvertSlide(kData + "openslide_python/boxes.tiff", {}, tmp.Paths());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("--mpp"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("boxes.tiff"), std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp.dir / "f0.dcm"));
+}
+
+TEST(ConvertSlide, BoxesTiffIsReencodedLevelByLevel) {
+  TempDir tmp;
+  ImportOptions o;
+  o.mpp = 0.25;
+  auto r = ConvertSlide(kData + "openslide_python/boxes.tiff", o, tmp.Paths());
   ASSERT_TRUE(r.ok()) << r.status().message();
   // Deflate tiles: not copyable; 4 source levels, the last (37x31) fits one 64-px tile.
   ASSERT_EQ(r->instances.size(), 4u);
@@ -121,6 +146,13 @@ TEST(ConvertSlide, BoxesTiffIsReencodedLevelByLevel) {
   DcmFileFormat ff;
   ASSERT_TRUE(ff.loadFile(r->instances[0].path.c_str()).good());
   EXPECT_EQ(Str(ff.getDataset(), DCM_ImageType), "DERIVED\\PRIMARY\\VOLUME\\NONE");
+  DcmItem* shared = nullptr;
+  ASSERT_TRUE(ff.getDataset()->findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0).good());
+  DcmItem* pm = nullptr;
+  ASSERT_TRUE(shared->findAndGetSequenceItem(DCM_PixelMeasuresSequence, pm, 0).good());
+  EXPECT_EQ(Str(pm, DCM_PixelSpacing), "0.00025\\0.00025");  // --mpp, in mm
+  // Generic TIFF without a Make tag: Manufacturer and model are "unknown" (Type 1, C.7.5.2).
+  EXPECT_EQ(Str(ff.getDataset(), DCM_Manufacturer), "unknown");
 }
 
 TEST(ConvertSlide, SmallSvsOneTileLargerThanTheImage) {

@@ -132,5 +132,29 @@ TEST(AuditCoalescer, AddRepeatCountsOnlyOpenWindows) {
   EXPECT_FALSE(silent.AddRepeat(Event("ann", "retrieve", "1.2")));
 }
 
+// A window whose first lookup found no patient does not hand that emptiness to its
+// repeats: the caller is told to look the patient up (and Add keeps the one found).
+TEST(AuditCoalescer, RepeatOfAWindowWithoutPatientIsLookedUp) {
+  std::vector<audit::AuditEvent> out;
+  int64_t now = 0;
+  AuditCoalescer c([&](const audit::AuditEvent& e) { out.push_back(e); }, [&] { return now; }, false);
+  c.Add(Event("ann", "retrieve", "1.2"));  // lookup came back empty
+  now = 10;
+  EXPECT_FALSE(c.AddRepeat(Event("ann", "retrieve", "1.2")));
+  auto found = Event("ann", "retrieve", "1.2");
+  found.patient_id = "P1";
+  found.patient_name = "DOE^JANE";
+  c.Add(found);
+  now = 20;
+  EXPECT_TRUE(c.AddRepeat(Event("ann", "retrieve", "1.2")));
+  c.Sweep();
+  now = AuditCoalescer::kWindowMs + 1;
+  c.Sweep();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].detail, "GET /x; count=2 (repeated within 60 s)");
+  EXPECT_EQ(out[1].patient_id, "P1");
+  c.Stop();
+}
+
 }  // namespace
 }  // namespace radflow::access

@@ -8,12 +8,16 @@
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrov.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <thread>
 
 #include "../test_data.h"
 #include "pixel/frame_cache.h"
@@ -79,7 +83,9 @@ std::string FrameBytes(int k) {
   return s;
 }
 
-std::string WriteManyFrames(const std::string& dir, int frames) {
+std::string WriteManyFrames(const std::string& dir, int frames,
+                            const std::function<void(DcmDataset*)>& extra = nullptr,
+                            E_EncodingType sequences = EET_ExplicitLength) {
   DcmFileFormat ff;
   DcmDataset* ds = ff.getDataset();
   char uid[100];
@@ -108,8 +114,9 @@ std::string WriteManyFrames(const std::string& dir, int frames) {
   auto* pixels = new DcmPixelData(DCM_PixelData);
   pixels->putOriginalRepresentation(EXS_JPEGProcess1, nullptr, seq);
   ds->insert(pixels);
+  if (extra) extra(ds);
   const std::string path = dir + "/many.dcm";
-  EXPECT_TRUE(ff.saveFile(path.c_str(), EXS_JPEGProcess1).good());
+  EXPECT_TRUE(ff.saveFile(path.c_str(), EXS_JPEGProcess1, sequences).good());
   return path;
 }
 
@@ -177,6 +184,107 @@ TEST(FrameCache, MalformedFilesAreErrorsNotCrashes) {
   }
   FrameCache cache;
   EXPECT_EQ(cache.Frame(dir.str() + "/absent.dcm", 0).status().code(), ErrorCode::kNotFound);
+}
+
+// A file the scanner refuses (sequences nested 70 deep, undefined lengths) but DCMTK reads:
+// the failure is an error of the layout, kept for the file (one scan), and EncodedFrame
+// (what WADO-RS then uses) still serves the frames.
+TEST(FrameCache, ScanRefusalIsKeptAndDcmtkStillReads) {
+  radflow::testing::ScratchDir dir;
+  const std::string path = WriteManyFrames(
+      dir.str(), 3,
+      [](DcmDataset* ds) {
+        DcmItem* item = ds;
+        for (int depth = 0; depth < 70; ++depth) {
+          DcmItem* next = nullptr;
+          ASSERT_TRUE(item->findOrCreateSequenceItem(DcmTag(0x0009, 0x1010, EVR_SQ), next, 0).good());
+          item = next;
+        }
+      },
+      EET_UndefinedLength);
+  FrameCache cache;
+  for (int k = 0; k < 3; ++k) {
+    auto layout = cache.Layout(path);
+    ASSERT_FALSE(layout.ok());
+    EXPECT_NE(layout.status().code(), ErrorCode::kNotFound);
+  }
+  EXPECT_EQ(cache.scans(), 1u);  // the refusal is remembered for the same file
+  auto frame = EncodedFrame(path, 2);
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  EXPECT_EQ(frame.value(), FrameBytes(2));
+}
+
+// Concurrent first requests wait for one scan.
+TEST(FrameCache, ConcurrentFirstRequestsScanOnce) {
+  radflow::testing::ScratchDir dir;
+  const std::string path = WriteManyFrames(dir.str(), 2000);
+  FrameCache cache;
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto f = cache.Frame(path, t * 100);
+      if (f.ok() && f.value() == FrameBytes(t * 100)) ++good;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 8);
+  EXPECT_EQ(cache.scans(), 1u);
+}
+
+// The cache holds layouts up to its byte budget, least recently used evicted.
+TEST(FrameCache, ByteBudgetEvictsLeastRecentlyUsed) {
+  radflow::testing::ScratchDir dir;
+  std::vector<std::string> paths;
+  for (int k = 0; k < 4; ++k) {
+    fs::create_directories(dir.str() + "/" + std::to_string(k));
+    paths.push_back(WriteManyFrames(dir.str() + "/" + std::to_string(k), 1000));
+  }
+  FrameCache probe;
+  ASSERT_TRUE(probe.Layout(paths[0]).ok());
+  const size_t one = probe.bytes();
+  EXPECT_GT(one, 1000u * 16);   // the per-frame table is counted
+  EXPECT_LT(one, 1000u * 64);   // ~36 bytes a frame (offset, length, frame entry) + fixed
+  FrameCache cache(one * 2 + one / 2);
+  for (const auto& p : paths) ASSERT_TRUE(cache.Layout(p).ok());
+  EXPECT_EQ(cache.entries(), 2u);
+  EXPECT_LE(cache.bytes(), one * 2 + one / 2);
+  ASSERT_TRUE(cache.Layout(paths[3]).ok());  // still held: no scan
+  EXPECT_EQ(cache.scans(), 4u);
+  ASSERT_TRUE(cache.Layout(paths[0]).ok());  // evicted: scanned again
+  EXPECT_EQ(cache.scans(), 5u);
+}
+
+// A layout read before the file was replaced is not used on the new file's bytes.
+TEST(FrameCache, ReadFrameRefusesAReplacedFile) {
+  radflow::testing::ScratchDir dir;
+  const std::string path = WriteManyFrames(dir.str(), 3);
+  FrameCache cache;
+  auto layout = cache.Layout(path);
+  ASSERT_TRUE(layout.ok());
+  fs::create_directories(dir.str() + "/next");
+  fs::rename(WriteManyFrames(dir.str() + "/next", 5), path);
+  auto stale = FrameCache::ReadFrame(path, *layout.value(), 1);
+  EXPECT_TRUE(FrameCache::IsStale(stale.status())) << stale.status().ToString();
+  auto f = cache.Frame(path, 4);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f.value(), FrameBytes(4));
+}
+
+// Extended Offset Table entries are checked before anything is allocated (PS3.3 C.7.6.3.1.8).
+TEST(FrameCache, ExtendedOffsetTableLongerThanTheFramesIsRefused) {
+  radflow::testing::ScratchDir dir;
+  const std::string path = WriteManyFrames(dir.str(), 3, [](DcmDataset* ds) {
+    std::vector<Uint64> offsets(1000, 0);
+    auto* table = new DcmOther64bitVeryLong(DCM_ExtendedOffsetTable);
+    ASSERT_TRUE(table->putUint64Array(offsets.data(), offsets.size()).good());
+    ASSERT_TRUE(ds->insert(table).good());
+  });
+  FrameCache cache;
+  auto layout = cache.Layout(path);
+  ASSERT_FALSE(layout.ok());
+  EXPECT_NE(layout.status().message().find("1000 entries for 3 frames"), std::string::npos)
+      << layout.status().ToString();
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ export function ConformancePanel({ report, error, series }: {
               <td title={i.sop_class_uid}>{i.iod || SOP_CLASS_NAMES[i.sop_class_uid] || i.sop_class_uid}</td>
               <td>
                 <ul className="problems">
-                  {i.problems.map((p) => <li key={p}>{p}</li>)}
+                  {/* Problems may repeat (one attribute in two modules): index + text is unique. */}
+                  {i.problems.map((p, n) => <li key={`${n}:${p}`}>{p}</li>)}
                 </ul>
               </td>
             </tr>

@@ -19,6 +19,8 @@ describe('ohifViewerUrl', () => {
     expect(ohifViewerUrl('1.2.3', [], 'OP')).toBe('/ohif/viewer?StudyInstanceUIDs=1.2.3');
     expect(isSlideStudy(['CT', 'SM'])).toBe(true);
     expect(isSlideStudy('SMR')).toBe(false);
+    // Encoded like src/api/ohif.cpp's links: nothing else can ride along in the query.
+    expect(ohifViewerUrl('1.2&x=<y>', [], 'SM')).toBe('/ohif/microscopy?StudyInstanceUIDs=1.2%26x%3D%3Cy%3E');
   });
   it('never compares a study with itself', () => {
     expect(ohifViewerUrl('1.2.3', [{ study_uid: '1.2.3' }])).toBe('/ohif/viewer?StudyInstanceUIDs=1.2.3');

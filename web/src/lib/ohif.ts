@@ -19,8 +19,10 @@ export function isSlideStudy(modalities: string | string[] | null | undefined): 
  */
 export function ohifViewerUrl(current: string, priors: { study_uid: string }[] | null | undefined,
                               modalities?: string | string[] | null): string {
-  // A slide opens in the microscopy mode, alone: the mode has no two-study protocol.
-  if (isSlideStudy(modalities)) return `${OHIF_MICROSCOPY}?StudyInstanceUIDs=${current}`;
+  // A slide opens in the microscopy mode, alone: the mode has no two-study protocol. The UID
+  // is encoded as src/api/ohif.cpp encodes it (a UID has only digits and dots, but the value
+  // comes from the server and goes into a URL).
+  if (isSlideStudy(modalities)) return `${OHIF_MICROSCOPY}?StudyInstanceUIDs=${encodeURIComponent(current)}`;
   const prior = (priors ?? []).find((p) => p.study_uid && p.study_uid !== current);
   const params = new URLSearchParams();
   params.set('StudyInstanceUIDs', prior ? `${current},${prior.study_uid}` : current);

@@ -1,5 +1,5 @@
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../App';
 import { setReader } from '../lib/reader';
 import { FakeEventSource, installFetch, item, type Call } from '../test/fakes';
@@ -91,6 +91,31 @@ describe('study page', () => {
       'missing Type 1 ImageType (0008,0008): Whole Slide Microscopy Image module (PS3.3 C.8.12.4)',
       'missing Type 1 OpticalPathSequence (0048,0105): Optical Path module (PS3.3 C.8.12.5)',
     ]);
+  });
+
+  it('keeps repeated problems apart and reloads the report only when instances may have changed', async () => {
+    const twice = 'missing Type 2 PatientOrientation (0020,0020): General Image module (PS3.3 C.7.6.1)';
+    conformance = { study_instance_uid: '1.2.3', instances: [
+      { series_instance_uid: '9.1', sop_instance_uid: '7.7', sop_class_uid: '1.2.840.10008.5.1.4.1.1.2', iod: 'CT Image', problems: [twice, twice] },
+    ] };
+    const consoleError = vi.spyOn(console, 'error');
+    render(<App />);
+    await waitFor(() => expect(document.querySelectorAll('table.conformance li')).toHaveLength(2));
+    // React reports duplicate keys on console.error ("Encountered two children with the same key").
+    expect(consoleError.mock.calls.filter((c) => /same key/.test(String(c[0])))).toEqual([]);
+    consoleError.mockRestore();
+    const loads = () => calls.filter((c) => c.url === '/api/v1/studies/1.2.3/conformance').length;
+    const before = loads();
+    const es = FakeEventSource.instances.at(-1)!;
+    act(() => {
+      es.emit('worklist', { study_uid: '1.2.3', reason: 'claimed' });
+      es.emit('worklist', { study_uid: '1.2.3', reason: 'state' });
+    });
+    await waitFor(() => expect(calls.filter((c) => c.url === '/api/v1/worklist/1.2.3').length).toBeGreaterThan(1));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(loads()).toBe(before);
+    act(() => { es.emit('worklist', { study_uid: '1.2.3', reason: 'updated' }); });
+    await waitFor(() => expect(loads()).toBe(before + 1));
   });
 
   it('says when the conformance report cannot be loaded', async () => {

@@ -15,6 +15,11 @@ import { Link, navigate, readPath, studyPath } from '../router';
 import type { ItemState } from '../types';
 
 const ORDER_PRIORITIES = ['STAT', 'HIGH', 'ROUTINE', 'MEDIUM', 'LOW'];
+// Worklist events after which the study's instances may have changed (src/workflow:
+// arrived / updated when instances are stored; reconnected: events may have been missed).
+// Claims, releases, state and priority changes and AI results leave the conformance report
+// as it was.
+const INSTANCE_EVENTS = new Set(['arrived', 'updated', 'reconnected']);
 
 export function StudyPage({ uid }: { uid: string }) {
   const reader = useReader();
@@ -32,7 +37,7 @@ export function StudyPage({ uid }: { uid: string }) {
   useWorklistEvents((events) => {
     void study.reload();
     void item.reload();
-    void conformance.reload();
+    if (events.some((e) => INSTANCE_EVENTS.has(e.reason))) void conformance.reload();
     if (events.some((e) => e.reason === 'ai' || e.reason === 'updated' || e.reason === 'reconnected')) {
       void findings.reload();
       void jobs.reload();
