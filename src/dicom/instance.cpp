@@ -10,6 +10,7 @@
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcsequen.h>
+#include <dcmtk/dcmdata/dcuid.h>
 
 #include <dcmtk/oflog/oflog.h>
 
@@ -104,6 +105,12 @@ const std::string& AttributeMap::Get(Tag tag) const {
   static const std::string kEmpty;
   auto it = values_.find(tag);
   return it == values_.end() ? kEmpty : it->second;
+}
+
+std::string NewUid() {
+  char buf[100];
+  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
+  return buf;
 }
 
 bool IsValidUid(std::string_view uid) {

@@ -72,4 +72,7 @@ Result<ParsedInstance> ParsePart10File(const std::string& path);
 // PS3.5 9.1, leniently: 1-128 characters (the standard says 64), digits and dots only.
 bool IsValidUid(std::string_view uid);
 
+// A new UID (PS3.5 9.1) under DCMTK's site root: for the objects radflow writes.
+std::string NewUid();
+
 }  // namespace radflow::dicom

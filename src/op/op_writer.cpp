@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "dicom/instance.h"
 #include "op/jpeg_header.h"
 #include "op/op_codes.h"
 #include "op/op_import.h"
@@ -32,11 +33,7 @@ namespace {
 constexpr const char* kOp8 = UID_OphthalmicPhotography8BitImageStorage;    // 1.2.840.10008.5.1.4.1.1.77.1.5.1
 constexpr const char* kOp16 = UID_OphthalmicPhotography16BitImageStorage;  // 1.2.840.10008.5.1.4.1.1.77.1.5.2
 
-std::string NewUid() {
-  char buf[100];
-  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
+using dicom::NewUid;
 
 std::string Ratio(double v) {
   char buf[32];

@@ -358,10 +358,3 @@ Result<uint64_t> WsmWriter::Finish() {
 
 }  // namespace radflow::wsi
 
-namespace radflow::wsi {
-std::string NewUid() {
-  char buf[100];
-  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
-}  // namespace radflow::wsi

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "dicom/instance.h"
 #include "wsi/jpeg_stream.h"
 
 namespace radflow::wsi {
@@ -92,6 +93,6 @@ class WsmWriter {
 }  // namespace radflow::wsi
 
 namespace radflow::wsi {
-// A new UID under DCMTK's site root (as the other writers of radflow).
-std::string NewUid();
+// New UIDs: the one definition in dicom/instance.h.
+using dicom::NewUid;
 }  // namespace radflow::wsi

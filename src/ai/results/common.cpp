@@ -76,11 +76,6 @@ const SourceInstance* MatchSlice(const LoadedSource& src, const imaging::Geometr
   return nullptr;
 }
 
-std::string NewUid() {
-  char buf[100];
-  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
 
 static std::tm UtcNow() {
   std::time_t t = std::time(nullptr);

@@ -11,6 +11,7 @@
 
 #include "ai/results/results.h"
 #include "base/status.h"
+#include "dicom/instance.h"
 #include "imaging/volume.h"
 
 namespace radflow::ai::results_internal {
@@ -54,7 +55,7 @@ Result<std::vector<WrittenObject>> WriteDerivedSeries(const DerivedSeries& deriv
                                                       const Algorithm& algorithm,
                                                       const std::string& out_dir, int series_number);
 
-std::string NewUid();
+using dicom::NewUid;
 // "YYYYMMDD" and "HHMMSS" now (UTC).
 std::string Today();
 std::string NowTime();

@@ -20,6 +20,7 @@
 #include "apps/ophthalmic/fundus_codes.h"
 #include "apps/ophthalmic/fundus_dicom.h"
 #include "base/clock.h"
+#include "dicom/instance.h"
 #include "pixel/pixel_data.h"
 
 namespace radflow::apps::ophthalmic {
@@ -37,11 +38,7 @@ std::string Get(DcmItem& ds, const DcmTagKey& tag) {
 
 std::string Err(const std::string& what, const OFCondition& c) { return what + ": " + c.text(); }
 
-std::string NewUid() {
-  char buf[100];
-  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
+using dicom::NewUid;
 
 uint8_t Clamp8(double v) { return uint8_t(std::lround(std::clamp(v, 0.0, 255.0))); }
 

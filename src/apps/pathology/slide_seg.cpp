@@ -12,6 +12,7 @@
 #include <map>
 
 #include "base/clock.h"
+#include "dicom/instance.h"
 
 namespace radflow::apps::pathology {
 namespace {
@@ -19,11 +20,7 @@ namespace {
 constexpr const char* kSegSopClass = UID_SegmentationStorage;
 constexpr const char* kWsmSopClass = UID_VLWholeSlideMicroscopyImageStorage;
 
-std::string NewUid() {
-  char buf[100];
-  dcmGenerateUniqueIdentifier(buf, SITE_INSTANCE_UID_ROOT);
-  return buf;
-}
+using dicom::NewUid;
 
 // DS (PS3.5 6.2): at most 16 characters.
 std::string Ds(double v) {
