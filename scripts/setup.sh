@@ -28,6 +28,11 @@ PACKAGES=(
   # beyond radiology (issue 17): vendor slides through OpenSlide (and libtiff) for
   # `radflow wsi import`; python3-openslide reads the source slide in the import tests
   libopenslide-dev python3-openslide
+  # scale (issue 15): the PostgreSQL index through libpq, PostgreSQL 15 itself for the tests
+  # (initdb/pg_ctl into a temporary folder) and Orthanc's PostgreSQL plugin (the benchmark's
+  # peer); libcurl (above) signs S3 requests; wrk drives the HTTP benchmarks; python3-boto3 is
+  # the S3 tests' independent client; CharLS (through DCMTK's dcmjpls) compresses stored pixels
+  libpq-dev postgresql-15 orthanc-postgresql wrk python3-boto3 python3-psycopg2
   # fuzzing (libFuzzer ships with clang's runtime)
   clang-14 libclang-rt-14-dev
   # real peers used by the tests and benchmarks

@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "base/clock.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -70,7 +70,7 @@ constexpr const char* kLesionSelect =
     " LEFT JOIN studies s ON s.study_uid = f.study_uid"
     " LEFT JOIN patients p ON p.id = s.patient_fk";
 
-LesionFinding ReadLesion(sqlite3_stmt* raw, const Statement& st) {
+LesionFinding ReadLesion(Prepared* raw, const Statement& st) {
   LesionFinding l;
   FindingRow& f = l.finding;
   f.id = st.Int(0);
@@ -81,12 +81,12 @@ LesionFinding ReadLesion(sqlite3_stmt* raw, const Statement& st) {
   f.type_code = st.Text(5);
   f.type_meaning = st.Text(6);
   f.label = st.Text(7);
-  f.x = sqlite3_column_double(raw, 8);
-  f.y = sqlite3_column_double(raw, 9);
-  f.z = sqlite3_column_double(raw, 10);
-  f.size_mm = sqlite3_column_double(raw, 11);
-  f.volume_ml = sqlite3_column_double(raw, 12);
-  f.score = sqlite3_column_double(raw, 13);
+  f.x = raw->Double(8);
+  f.y = raw->Double(9);
+  f.z = raw->Double(10);
+  f.size_mm = raw->Double(11);
+  f.volume_ml = raw->Double(12);
+  f.score = raw->Double(13);
   f.severity = st.Text(14);
   f.details_json = st.Text(15);
   f.created_at = st.Int(16);
@@ -170,7 +170,7 @@ std::vector<AppPerformance> AggregatePerformance(const std::vector<PerformanceFa
 class AiAdminStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
   Status Audit(const std::string& app_id, const std::string& action, const std::string& actor,
                const std::string& version, const std::string& note) {
@@ -314,7 +314,7 @@ Result<JobTimings> AiAdminStore::Timings(const std::string& app_id) {
   Status s;
   while (st.Step(&s)) {
     ++t.timed;
-    if (sqlite3_column_type(p.value(), 0) != SQLITE_NULL) app_ms.push_back(sqlite3_column_double(p.value(), 0));
+    if (!p.value()->IsNull(0)) app_ms.push_back(p.value()->Double(0));
     if (st.Int(1) > 0 && st.Int(2) >= st.Int(1)) total_ms.push_back(static_cast<double>(st.Int(2) - st.Int(1)));
   }
   if (!s.ok()) return s;

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <variant>
 
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -44,14 +44,14 @@ struct Where {
   void Add(const std::string& clause) { sql += " AND " + clause; }
 };
 
-void BindAll(sqlite3_stmt* raw, const Where& w, int first = 1) {
+void BindAll(Prepared* raw, const Where& w, int first = 1) {
   int i = first;
   for (const auto& v : w.values) {
     if (std::holds_alternative<int64_t>(v)) {
-      sqlite3_bind_int64(raw, i++, std::get<int64_t>(v));
+      raw->BindInt(i++, std::get<int64_t>(v));
     } else {
       const auto& s = std::get<std::string>(v);
-      sqlite3_bind_text(raw, i++, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      raw->BindText(i++, s);
     }
   }
 }
@@ -74,7 +74,7 @@ std::vector<std::string> SplitList(const std::string& s) {
 class AuditStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 };
 
 AuditStore::AuditStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -92,7 +92,7 @@ Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& index_pa
 Status AuditStore::Insert(const std::vector<AuditRow>& rows) {
   if (rows.empty()) return Status::Ok();
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return db.Transaction(
       [&]() -> Status {
         auto p = db.Prepare(
@@ -165,7 +165,7 @@ Result<AuditPage> AuditStore::Search(const AuditFilter& f) {
   const int64_t offset = std::max(f.offset, 0);
 
   std::lock_guard lock(impl_->read_mu);
-  SqliteDb& db = *impl_->reader;
+  Db& db = *impl_->reader;
   AuditPage page;
   // One read transaction: the count and the page see the same rows.
   RADFLOW_RETURN_IF_ERROR(db.Exec("BEGIN"));
@@ -189,8 +189,8 @@ Result<AuditPage> AuditStore::Search(const AuditFilter& f) {
     Statement st(p.value());
     BindAll(p.value(), w);
     const int n = static_cast<int>(w.values.size());
-    sqlite3_bind_int64(p.value(), n + 1, limit);
-    sqlite3_bind_int64(p.value(), n + 2, offset);
+    p.value()->BindInt(n + 1, limit);
+    p.value()->BindInt(n + 2, offset);
     Status s;
     while (st.Step(&s)) page.records.push_back(ReadRow(st));
     if (!s.ok()) return finish(s);

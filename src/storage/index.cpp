@@ -7,7 +7,7 @@
 
 #include "base/clock.h"
 #include "storage/schema_sql.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -91,7 +91,7 @@ InstanceLocation ReadLocation(const Statement& st, int first) {
 class Index::Impl {
  public:
   std::string path;
-  std::unique_ptr<SqliteDb> writer;
+  std::unique_ptr<Db> writer;
 
   // Group commit (LevelDB's DBImpl::Write): the writer at the front of the queue commits
   // everything queued behind it in one transaction, then wakes the others.
@@ -113,32 +113,26 @@ class Index::Impl {
   class SelectCache {
    public:
     static constexpr size_t kMax = 16;
-    ~SelectCache() {
-      for (auto& [sql, stmt] : entries_) sqlite3_finalize(stmt);
-    }
-    Result<sqlite3_stmt*> Get(SqliteDb& db, const std::string& sql) {
+    Result<Prepared*> Get(Db& db, const std::string& sql) {
       for (size_t i = 0; i < entries_.size(); ++i) {
         if (entries_[i].first != sql) continue;
         if (i > 0) std::swap(entries_[i], entries_[i - 1]);  // the frequent ones move forward
-        return entries_[i > 0 ? i - 1 : 0].second;
+        return entries_[i > 0 ? i - 1 : 0].second.get();
       }
       auto p = db.PrepareOnce(sql);
       if (!p.ok()) return p.status();
-      if (entries_.size() == kMax) {
-        sqlite3_finalize(entries_.back().second);
-        entries_.pop_back();
-      }
-      entries_.emplace_back(sql, p.value());
-      return p.value();
+      if (entries_.size() == kMax) entries_.pop_back();
+      entries_.emplace_back(sql, std::move(p.value()));
+      return entries_.back().second.get();
     }
 
    private:
-    std::vector<std::pair<std::string, sqlite3_stmt*>> entries_;
+    std::vector<std::pair<std::string, std::unique_ptr<Prepared>>> entries_;
   };
   // A reader connection with its Select statements (declared after db: finalized before the
   // connection closes).
   struct Reader {
-    std::unique_ptr<SqliteDb> db;
+    std::unique_ptr<Db> db;
     SelectCache select;
   };
 
@@ -150,7 +144,7 @@ class Index::Impl {
     Lease(Lease&&) = default;
     Impl* impl;
     std::unique_ptr<Reader> reader;
-    SqliteDb* db;
+    Db* db;
     ~Lease() {
       if (reader) {
         std::lock_guard<std::mutex> g(impl->pool_mu);
@@ -167,7 +161,7 @@ class Index::Impl {
         return l;
       }
     }
-    auto db = SqliteDb::Open(path);
+    auto db = OpenDb(path);
     if (!db.ok()) return db.status();
     auto reader = std::make_unique<Reader>();
     reader->db = std::move(db.value());
@@ -177,23 +171,21 @@ class Index::Impl {
   Status Migrate();
   Result<CommitResult> WriteOne(const InstanceEntry& e, bool replace);
   Status DeleteTx(const std::string& sop_uid, std::string* blob_path);
-  Result<std::optional<InstanceLocation>> FindLocation(SqliteDb& db, const std::string& sop);
+  Result<std::optional<InstanceLocation>> FindLocation(Db& db, const std::string& sop);
   void CommitBatch(std::vector<Pending*>& batch);
   Result<std::vector<Row>> Select(const Query& q, bool locations_only,
                                   std::vector<InstanceLocation>* locations);
 };
 
 Status Index::Impl::Migrate() {
-  auto st = writer->PrepareOnce("PRAGMA user_version");
-  if (!st.ok()) return st.status();
-  int version = 0;
-  if (sqlite3_step(st.value()) == SQLITE_ROW) version = sqlite3_column_int(st.value(), 0);
-  sqlite3_finalize(st.value());
+  auto current = writer->SchemaVersion();
+  if (!current.ok()) return current.status();
+  const int version = current.value();
   for (const auto& m : kMigrations) {
     if (m.version <= version) continue;
     Status s = writer->Transaction([&] {
       Status st = writer->Exec(m.sql);
-      return st.ok() ? writer->Exec("PRAGMA user_version = " + std::to_string(m.version)) : st;
+      return st.ok() ? writer->SetSchemaVersion(m.version) : st;
     });
     if (!s.ok()) {
       return Status(ErrorCode::kDatabaseError,
@@ -203,7 +195,7 @@ Status Index::Impl::Migrate() {
   return Status::Ok();
 }
 
-Result<std::optional<InstanceLocation>> Index::Impl::FindLocation(SqliteDb& db,
+Result<std::optional<InstanceLocation>> Index::Impl::FindLocation(Db& db,
                                                                   const std::string& sop) {
   auto p = db.Prepare(std::string("SELECT ") + kLocationColumns + " FROM " +
                       FromClause(ResourceLevel::kInstance) + " WHERE i.sop_uid = ?");
@@ -221,7 +213,7 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
   const auto& in = e.instance;
   const auto& a = in.attributes;
   CommitResult out;
-  SqliteDb& db = *writer;
+  Db& db = *writer;
   Status status;
 
   auto existing = FindLocation(db, in.sop_instance_uid);
@@ -267,7 +259,7 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
         "INSERT INTO patients (patient_id, patient_name, birth_date, sex) VALUES (?,?,?,?)",
         {a.Get(t::kPatientID), a.Get(t::kPatientName), a.Get(t::kPatientBirthDate),
          a.Get(t::kPatientSex)}));
-    patient = sqlite3_last_insert_rowid(db.raw());
+    patient = db.LastInsertId();
   }
   RADFLOW_RETURN_IF_ERROR(
       lookup("SELECT id FROM studies WHERE study_uid = ?", in.study_instance_uid, &study));
@@ -279,7 +271,7 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
          a.Get(t::kAccessionNumber), a.Get(t::kStudyID), a.Get(t::kStudyDescription),
          a.Get(t::kReferringPhysicianName)},
         {patient}));
-    study = sqlite3_last_insert_rowid(db.raw());
+    study = db.LastInsertId();
     RADFLOW_RETURN_IF_ERROR(
         run("UPDATE patients SET num_studies = num_studies + 1 WHERE id = ?", {}, {patient}));
   }
@@ -294,7 +286,7 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
          a.Get(t::kSeriesDescription), a.Get(t::kBodyPartExamined), a.Get(t::kSeriesDate),
          a.Get(t::kSeriesTime), a.Get(t::kManufacturer)},
         {study}));
-    series = sqlite3_last_insert_rowid(db.raw());
+    series = db.LastInsertId();
     RADFLOW_RETURN_IF_ERROR(run(
         "UPDATE studies SET num_series = num_series + 1, modalities = (SELECT"
         " COALESCE(group_concat(m, '\\'), '') FROM (SELECT DISTINCT modality AS m FROM series"
@@ -322,7 +314,7 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
 }
 
 Status Index::Impl::DeleteTx(const std::string& sop_uid, std::string* blob_path) {
-  SqliteDb& db = *writer;
+  Db& db = *writer;
   auto p = db.Prepare(
       "SELECT i.id, i.series_fk, se.study_fk, s.patient_fk, i.blob_path FROM instances i"
       " JOIN series se ON se.id = i.series_fk JOIN studies s ON s.id = se.study_fk"
@@ -366,7 +358,7 @@ void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
       // A savepoint per entry: one bad row fails only its own writer.
       (void)writer->Exec("SAVEPOINT entry");
       p->result = WriteOne(*p->entry, p->replace);
-      if (sqlite3_get_autocommit(writer->raw())) {
+      if (!writer->InTransaction()) {
         // SQLite rolled the whole transaction back itself (disk full, I/O error, out of
         // memory): nothing of this batch is stored, and a further SAVEPOINT would begin a
         // transaction of its own.
@@ -388,7 +380,7 @@ Index::~Index() = default;
 Result<std::unique_ptr<Index>> Index::Open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  auto db = SqliteDb::Open(path);
+  auto db = OpenDb(path);
   if (!db.ok()) return db.status();
   impl->writer = std::move(db.value());
   RADFLOW_RETURN_IF_ERROR(impl->Migrate());
@@ -517,7 +509,7 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
 
   auto lease = AcquireReader();
   if (!lease.ok()) return lease.status();
-  SqliteDb& db = *lease.value().db;
+  Db& db = *lease.value().db;
   auto p = lease.value().reader->select.Get(db, sql);
   if (!p.ok()) return p.status();
   std::vector<Row> rows;
@@ -558,7 +550,7 @@ Result<std::vector<InstanceLocation>> Index::Locate(const Query& query) {
 Result<std::vector<InstanceConformance>> Index::Conformance(const std::string& study_uid) {
   auto lease = impl_->AcquireReader();
   if (!lease.ok()) return lease.status();
-  SqliteDb& db = *lease.value().db;
+  Db& db = *lease.value().db;
   std::vector<InstanceConformance> out;
   Status status;
   {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -53,7 +53,7 @@ constexpr const char* kFindingColumns =
     "id, job_fk, app_id, study_uid, series_uid, type_code, type_meaning, label, x, y, z,"
     " size_mm, volume_ml, score, severity, details_json, created_at";
 
-FindingRow ReadFinding(sqlite3_stmt* raw, const Statement& st) {
+FindingRow ReadFinding(Prepared* raw, const Statement& st) {
   FindingRow f;
   f.id = st.Int(0);
   f.job_id = st.Int(1);
@@ -63,12 +63,12 @@ FindingRow ReadFinding(sqlite3_stmt* raw, const Statement& st) {
   f.type_code = st.Text(5);
   f.type_meaning = st.Text(6);
   f.label = st.Text(7);
-  f.x = sqlite3_column_double(raw, 8);
-  f.y = sqlite3_column_double(raw, 9);
-  f.z = sqlite3_column_double(raw, 10);
-  f.size_mm = sqlite3_column_double(raw, 11);
-  f.volume_ml = sqlite3_column_double(raw, 12);
-  f.score = sqlite3_column_double(raw, 13);
+  f.x = raw->Double(8);
+  f.y = raw->Double(9);
+  f.z = raw->Double(10);
+  f.size_mm = raw->Double(11);
+  f.volume_ml = raw->Double(12);
+  f.score = raw->Double(13);
   f.severity = st.Text(14);
   f.details_json = st.Text(15);
   f.created_at = st.Int(16);
@@ -89,7 +89,7 @@ std::optional<JobState> ParseJobState(std::string_view name) {
 class JobStore::Impl {
  public:
   std::mutex mu;  // SqliteDb is opened NOMUTEX: one thread at a time on the connection
-  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<Db> db;
 
   // A BEGIN still busy after the busy timeout is retried (5 attempts with backoff).
   Status Transaction(const std::function<Status()>& fn) { return db->Transaction(fn, 5); }
@@ -107,7 +107,7 @@ class JobStore::Impl {
   }
 
   // Executes a prepared write; *changes gets the number of rows it changed.
-  Status Run(const std::string& sql, const std::function<void(sqlite3_stmt*, Statement&)>& bind,
+  Status Run(const std::string& sql, const std::function<void(Prepared*, Statement&)>& bind,
              int* changes = nullptr) {
     auto p = db->Prepare(sql);
     if (!p.ok()) return p.status();
@@ -115,7 +115,7 @@ class JobStore::Impl {
     bind(p.value(), st);
     Status s;
     st.Step(&s);
-    if (changes) *changes = sqlite3_changes(db->raw());
+    if (changes) *changes = db->Changes();
     return s;
   }
 
@@ -177,7 +177,7 @@ Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) 
   if (!std::filesystem::exists(index_path, ec)) {
     return {ErrorCode::kNotFound, "no index database at " + index_path};
   }
-  auto db = SqliteDb::Open(index_path);
+  auto db = OpenDb(index_path);
   if (!db.ok()) return db.status();
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db.value());
@@ -203,13 +203,13 @@ Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_acti
         "INSERT INTO ai_jobs (app_id, app_version, study_uid, series_uid, state, priority,"
         " max_attempts, not_before, created_at, trigger, results_json)"
         " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, '[]')",
-        [&](sqlite3_stmt*, Statement& st) {
+        [&](Prepared*, Statement& st) {
           st.Bind(1, job.app_id).Bind(2, job.app_version).Bind(3, job.study_uid);
           st.Bind(4, job.series_uid).Bind(5, int64_t{job.priority});
           st.Bind(6, int64_t{std::max(job.max_attempts, 1)}).Bind(7, job.not_before);
           st.Bind(8, job.created_at > 0 ? job.created_at : UnixMillis()).Bind(9, job.trigger);
         }));
-    id = sqlite3_last_insert_rowid(impl_->db->raw());
+    id = impl_->db->LastInsertId();
     return Status::Ok();
   });
   g.unlock();
@@ -239,7 +239,7 @@ Status JobStore::MarkRouted(const std::string& series_uid, int64_t now_ms) {
     return impl_->Run(
         "INSERT INTO ai_routed (series_uid, routed_at) VALUES (?, ?)"
         " ON CONFLICT (series_uid) DO UPDATE SET routed_at = excluded.routed_at",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, series_uid).Bind(2, now_ms); }, nullptr);
+        [&](Prepared*, Statement& st) { st.Bind(1, series_uid).Bind(2, now_ms); }, nullptr);
   });
 }
 
@@ -276,7 +276,7 @@ Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?"
         " WHERE id = ? AND state = 'queued'",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed);
+        [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed);
   });
   if (!s.ok()) return s;
   return changed > 0;
@@ -292,7 +292,7 @@ Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& su
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
           " results_json = ?, error = '' WHERE id = ? AND state = 'running'",
-          [&](sqlite3_stmt*, Statement& st) {
+          [&](Prepared*, Statement& st) {
             st.Bind(1, now_ms).Bind(2, summary);
             st.Bind(3, results_json.empty() ? std::string("[]") : results_json).Bind(4, id);
           },
@@ -315,7 +315,7 @@ Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error
         RADFLOW_RETURN_IF_ERROR(impl_->Run(
             "UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?"
             " WHERE id = ? AND state = 'running' AND cancel_requested = 0",
-            [&](sqlite3_stmt*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
+            [&](Prepared*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
             &changed));
         if (changed > 0) return Status::Ok();
       }
@@ -323,7 +323,7 @@ Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled' ELSE 'failed'"
           " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
-          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
+          [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
           &changed));
       return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
     });
@@ -340,11 +340,11 @@ Result<bool> JobStore::RequestCancel(int64_t id, int64_t now_ms) {
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled'"
         " WHERE id = ? AND state = 'queued'",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed));
+        [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed));
     if (changed == 0) {
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
-          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, id); }, &changed));
+          [&](Prepared*, Statement& st) { st.Bind(1, id); }, &changed));
     }
     accepted = changed > 0;
     if (accepted) return Status::Ok();
@@ -368,7 +368,7 @@ Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& re
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, error = ?"
           " WHERE id = ? AND state IN ('queued', 'running')",
-          [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms).Bind(2, reason).Bind(3, id); },
+          [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, reason).Bind(3, id); },
           &changed));
       if (changed > 0) return Status::Ok();
       auto state = impl_->StateOf(id);
@@ -389,12 +389,12 @@ Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
         "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?,"
         " error = 'cancelled (interrupted by a restart)'"
         " WHERE state = 'running' AND cancel_requested = 1",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, now_ms); }, &cancelled));
+        [&](Prepared*, Statement& st) { st.Bind(1, now_ms); }, &cancelled));
     // The attempt is not given back: attempts was counted by MarkRunning.
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'queued', error = 'interrupted by a restart'"
         " WHERE state = 'running'",
-        [](sqlite3_stmt*, Statement&) {}, &requeued);
+        [](Prepared*, Statement&) {}, &requeued);
   });
   if (!s.ok()) return s;
   return requeued;
@@ -406,7 +406,7 @@ Status JobStore::ReturnToQueue(int64_t id, const std::string& reason) {
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), error = ?"
         " WHERE id = ? AND state = 'running'",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
+        [&](Prepared*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
   });
 }
 
@@ -469,17 +469,17 @@ Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& 
     if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(job_id)};
     // Foreign keys are off on radflow's connections: the job's old rows go here.
     RADFLOW_RETURN_IF_ERROR(impl_->Run("DELETE FROM ai_findings WHERE job_fk = ?",
-                                       [&](sqlite3_stmt*, Statement& st) { st.Bind(1, job_id); }));
+                                       [&](Prepared*, Statement& st) { st.Bind(1, job_id); }));
     for (const auto& r : rows) {
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "INSERT INTO ai_findings (job_fk, app_id, study_uid, series_uid, type_code,"
           " type_meaning, label, x, y, z, size_mm, volume_ml, score, severity, details_json,"
           " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          [&](sqlite3_stmt* raw, Statement& st) {
+          [&](Prepared* raw, Statement& st) {
             st.Bind(1, job_id).Bind(2, r.app_id).Bind(3, r.study_uid).Bind(4, r.series_uid);
             st.Bind(5, r.type_code).Bind(6, r.type_meaning).Bind(7, r.label);
             const double reals[] = {r.x, r.y, r.z, r.size_mm, r.volume_ml, r.score};
-            for (int k = 0; k < 6; ++k) sqlite3_bind_double(raw, 8 + k, reals[k]);
+            for (int k = 0; k < 6; ++k) raw->BindDouble(8 + k, reals[k]);
             st.Bind(14, r.severity.empty() ? std::string("info") : r.severity);
             st.Bind(15, r.details_json.empty() ? std::string("{}") : r.details_json);
             st.Bind(16, r.created_at > 0 ? r.created_at : now);
@@ -534,7 +534,7 @@ Status JobStore::SetAppEnabled(const std::string& app_id, bool enabled) {
     return impl_->Run(
         "INSERT INTO ai_apps (app_id, enabled) VALUES (?, ?)"
         " ON CONFLICT (app_id) DO UPDATE SET enabled = excluded.enabled",
-        [&](sqlite3_stmt*, Statement& st) { st.Bind(1, app_id).Bind(2, int64_t{enabled}); });
+        [&](Prepared*, Statement& st) { st.Bind(1, app_id).Bind(2, int64_t{enabled}); });
   });
 }
 

@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "base/clock.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -19,7 +19,7 @@ constexpr const char* kTrackColumns =
 class LesionStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
   Status WriteIdentities(const std::string& study_uid, const std::vector<LesionIdentity>& ids) {
     auto p = writer->Prepare(
@@ -73,12 +73,12 @@ Status LesionStore::SaveFollowUp(const LesionFollowUpRow& f, const std::vector<L
           " matrix_json, metric, interval_days, sr_series_uid, sr_sop_uid, created_at)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       if (!p.ok()) return p.status();
-      sqlite3_stmt* raw = p.value();
+      Prepared* raw = p.value();
       Statement st(raw);
       st.Bind(1, f.study_uid).Bind(2, f.prior_study_uid).Bind(3, f.state).Bind(4, f.error);
       st.Bind(5, f.matrix_json);
-      sqlite3_bind_double(raw, 6, f.metric);
-      sqlite3_bind_double(raw, 7, f.interval_days);
+      raw->BindDouble(6, f.metric);
+      raw->BindDouble(7, f.interval_days);
       st.Bind(8, f.sr_series_uid).Bind(9, f.sr_sop_uid).Bind(10, now);
       Status s;
       st.Step(&s);
@@ -94,19 +94,19 @@ Status LesionStore::SaveFollowUp(const LesionFollowUpRow& f, const std::vector<L
       if (t.status != "tracked" && t.status != "new" && t.status != "resolved") {
         return {ErrorCode::kInvalidArgument, "lesion status must be tracked, new or resolved, not " + t.status};
       }
-      sqlite3_stmt* raw = p.value();
+      Prepared* raw = p.value();
       Statement st(raw);
       st.Bind(1, f.study_uid).Bind(2, f.prior_study_uid).Bind(3, t.finding_id).Bind(4, t.prior_finding_id);
       st.Bind(5, t.tracking_uid).Bind(6, t.tracking_id).Bind(7, t.status).Bind(8, t.trend);
-      sqlite3_bind_double(raw, 9, t.volume_change_pct);
-      sqlite3_bind_double(raw, 10, t.diameter_change_mm);
+      raw->BindDouble(9, t.volume_change_pct);
+      raw->BindDouble(10, t.diameter_change_mm);
       if (t.doubling_time_days) {
-        sqlite3_bind_double(raw, 11, *t.doubling_time_days);
+        raw->BindDouble(11, *t.doubling_time_days);
       } else {
-        sqlite3_bind_null(raw, 11);
+        raw->BindNull(11);
       }
-      sqlite3_bind_double(raw, 12, t.distance_mm);
-      sqlite3_bind_double(raw, 13, t.interval_days);
+      raw->BindDouble(12, t.distance_mm);
+      raw->BindDouble(13, t.interval_days);
       st.Bind(14, t.current_json).Bind(15, t.prior_json).Bind(16, t.created_at ? t.created_at : now);
       Status s;
       st.Step(&s);
@@ -122,7 +122,7 @@ Result<std::optional<LesionFollowUpRow>> LesionStore::FollowUp(const std::string
       "SELECT study_uid, prior_study_uid, state, error, matrix_json, metric, interval_days,"
       " sr_series_uid, sr_sop_uid, created_at FROM lesion_followups WHERE study_uid = ?");
   if (!p.ok()) return p.status();
-  sqlite3_stmt* raw = p.value();
+  Prepared* raw = p.value();
   Statement st(raw);
   st.Bind(1, study_uid);
   Status s;
@@ -134,8 +134,8 @@ Result<std::optional<LesionFollowUpRow>> LesionStore::FollowUp(const std::string
     f.state = st.Text(2);
     f.error = st.Text(3);
     f.matrix_json = st.Text(4);
-    f.metric = sqlite3_column_double(raw, 5);
-    f.interval_days = sqlite3_column_double(raw, 6);
+    f.metric = raw->Double(5);
+    f.interval_days = raw->Double(6);
     f.sr_series_uid = st.Text(7);
     f.sr_sop_uid = st.Text(8);
     f.created_at = st.Int(9);
@@ -150,7 +150,7 @@ Result<std::vector<LesionTrackRow>> LesionStore::Tracks(const std::string& study
   auto p = impl_->reader->Prepare(std::string("SELECT ") + kTrackColumns +
                                   " FROM lesion_tracks WHERE study_uid = ? ORDER BY id");
   if (!p.ok()) return p.status();
-  sqlite3_stmt* raw = p.value();
+  Prepared* raw = p.value();
   Statement st(raw);
   st.Bind(1, study_uid);
   Status s;
@@ -166,11 +166,11 @@ Result<std::vector<LesionTrackRow>> LesionStore::Tracks(const std::string& study
     t.tracking_id = st.Text(6);
     t.status = st.Text(7);
     t.trend = st.Text(8);
-    t.volume_change_pct = sqlite3_column_double(raw, 9);
-    t.diameter_change_mm = sqlite3_column_double(raw, 10);
-    if (sqlite3_column_type(raw, 11) != SQLITE_NULL) t.doubling_time_days = sqlite3_column_double(raw, 11);
-    t.distance_mm = sqlite3_column_double(raw, 12);
-    t.interval_days = sqlite3_column_double(raw, 13);
+    t.volume_change_pct = raw->Double(9);
+    t.diameter_change_mm = raw->Double(10);
+    if (!raw->IsNull(11)) t.doubling_time_days = raw->Double(11);
+    t.distance_mm = raw->Double(12);
+    t.interval_days = raw->Double(13);
     t.current_json = st.Text(14);
     t.prior_json = st.Text(15);
     t.created_at = st.Int(16);

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <mutex>
 
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -61,7 +61,7 @@ const std::string& OrderColumns() {
   return cols;
 }
 
-OrderRow ReadOrder(const Statement& st, sqlite3_stmt* raw) {
+OrderRow ReadOrder(const Statement& st, Prepared* raw) {
   OrderRow o;
   o.id = st.Int(0);
   int c = 1;
@@ -70,20 +70,20 @@ OrderRow ReadOrder(const Statement& st, sqlite3_stmt* raw) {
   for (const auto& t : kIntColumns) o.*(t.field) = st.Int(c++);
   o.duration_minutes = static_cast<int>(st.Int(c++));
   o.reminder_sent = st.Int(c++) != 0;
-  o.noshow_risk = sqlite3_column_double(raw, c++);
+  o.noshow_risk = raw->Double(c++);
   return o;
 }
 
 // Binds the written columns from index `first`: <text...>, <int...>, duration, reminder,
 // risk, patient_name_key. Returns the next free index.
-int BindOrder(Statement& st, sqlite3_stmt* raw, const OrderRow& o, int first) {
+int BindOrder(Statement& st, Prepared* raw, const OrderRow& o, int first) {
   int i = first;
   for (const auto& t : kOrderTextFields) st.Bind(i++, o.*(t.member));
   for (const auto& t : kTextColumns) st.Bind(i++, o.*(t.field));
   for (const auto& t : kIntColumns) st.Bind(i++, o.*(t.field));
   st.Bind(i++, int64_t{o.duration_minutes});
   st.Bind(i++, int64_t{o.reminder_sent ? 1 : 0});
-  sqlite3_bind_double(raw, i++, o.noshow_risk);
+  raw->BindDouble(i++, o.noshow_risk);
   st.Bind(i++, Lower(o.patient_name));
   return i;
 }
@@ -183,7 +183,7 @@ OrderAuditRow ReadAudit(const Statement& st) {
 }
 
 template <typename Row, typename Read>
-Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Bind& bind, Read read) {
+Result<std::vector<Row>> Rows(Db& db, const std::string& sql, const Bind& bind, Read read) {
   auto p = db.Prepare(sql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
@@ -196,18 +196,18 @@ Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Bind& 
 }
 
 // Runs one statement; `changes` (optional) receives the rows it changed.
-Status Run(SqliteDb& db, const std::string& sql, const Bind& bind, int* changes = nullptr) {
+Status Run(Db& db, const std::string& sql, const Bind& bind, int* changes = nullptr) {
   auto p = db.Prepare(sql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
   bind(st);
   Status s;
   st.Step(&s);
-  if (changes) *changes = sqlite3_changes(db.raw());
+  if (changes) *changes = db.Changes();
   return s;
 }
 
-Result<int64_t> Scalar(SqliteDb& db, const std::string& sql, const Bind& bind) {
+Result<int64_t> Scalar(Db& db, const std::string& sql, const Bind& bind) {
   auto p = db.Prepare(sql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
@@ -219,9 +219,9 @@ Result<int64_t> Scalar(SqliteDb& db, const std::string& sql, const Bind& bind) {
 }
 
 // A failed write that broke a UNIQUE constraint, named for the caller (kConflict).
-Status Conflict(SqliteDb& db, const Status& failed, const OrderRow& o) {
-  if ((sqlite3_extended_errcode(db.raw()) & 0xff) != SQLITE_CONSTRAINT) return failed;
-  const std::string msg = sqlite3_errmsg(db.raw());
+Status Conflict(Db& db, const Status& failed, const OrderRow& o) {
+  if (!db.LastErrorWasUniqueViolation()) return failed;
+  const std::string msg = db.LastErrorMessage();
   if (msg.find("placer_order_number") != std::string::npos) {
     return {ErrorCode::kConflict, "placer order number '" + o.placer_order_number + "' is taken by another order"};
   }
@@ -234,7 +234,7 @@ Status Conflict(SqliteDb& db, const Status& failed, const OrderRow& o) {
   return {ErrorCode::kConflict, "order violates a constraint: " + msg};
 }
 
-Status WriteAudit(SqliteDb& db, const OrderAuditRow& a) {
+Status WriteAudit(Db& db, const OrderAuditRow& a) {
   return Run(db, "INSERT INTO order_audit (order_id, at, user, action, note) VALUES (?, ?, ?, ?, ?)",
              [&](Statement& st) { st.Bind(1, a.order_id).Bind(2, a.at).Bind(3, a.user).Bind(4, a.action).Bind(5, a.note); });
 }
@@ -296,20 +296,20 @@ std::pair<std::string, Bind> Where(const OrderFilter& f) {
 class OrderStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
   Status Transaction(const std::function<Status()>& fn) { return writer->Transaction(fn, 5); }
 
-  Result<std::vector<OrderRow>> Orders(SqliteDb& db, const std::string& tail, const Bind& bind) {
+  Result<std::vector<OrderRow>> Orders(Db& db, const std::string& tail, const Bind& bind) {
     return Rows<OrderRow>(db, "SELECT " + OrderColumns() + " FROM orders " + tail, bind, ReadOrder);
   }
-  Result<std::optional<OrderRow>> One(SqliteDb& db, const std::string& tail, const Bind& bind) {
+  Result<std::optional<OrderRow>> One(Db& db, const std::string& tail, const Bind& bind) {
     auto rows = Orders(db, tail + " LIMIT 1", bind);
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::optional<OrderRow>();
     return std::optional<OrderRow>(rows->front());
   }
-  Status WriteOrder(SqliteDb& db, const OrderRow& o) {
+  Status WriteOrder(Db& db, const OrderRow& o) {
     auto p = db.Prepare(UpdateOrderSql());
     if (!p.ok()) return p.status();
     Statement st(p.value());
@@ -344,13 +344,13 @@ void OrderStore::SetStudyUidRoot(const std::string& root) {
 Result<PatientRow> OrderStore::UpsertPatient(const PatientRow& patient, int64_t now_ms) {
   if (patient.patient_id.empty()) return {ErrorCode::kInvalidArgument, "a patient needs a PatientID"};
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   PatientRow out;
   Status s = impl_->Transaction([&]() -> Status {
     auto existing = Rows<PatientRow>(db,
         std::string("SELECT ") + kPatientColumns + " FROM order_patients WHERE patient_id = ? AND issuer_of_patient_id = ?",
         [&](Statement& st) { st.Bind(1, patient.patient_id).Bind(2, patient.issuer_of_patient_id); },
-        [](const Statement& st, sqlite3_stmt*) { return ReadPatient(st); });
+        [](const Statement& st, Prepared*) { return ReadPatient(st); });
     if (!existing.ok()) return existing.status();
     if (existing->empty()) {
       out = patient;
@@ -386,7 +386,7 @@ Result<std::optional<PatientRow>> OrderStore::GetPatient(const std::string& pati
   auto rows = Rows<PatientRow>(*impl_->reader,
       std::string("SELECT ") + kPatientColumns + " FROM order_patients WHERE patient_id = ? AND issuer_of_patient_id = ?",
       [&](Statement& st) { st.Bind(1, patient_id).Bind(2, issuer); },
-      [](const Statement& st, sqlite3_stmt*) { return ReadPatient(st); });
+      [](const Statement& st, Prepared*) { return ReadPatient(st); });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<PatientRow>();
   return std::optional<PatientRow>(rows->front());
@@ -402,14 +402,14 @@ Result<OrderStore::MergeResult> OrderStore::MergePatient(const std::string& from
     return {ErrorCode::kInvalidArgument, "a patient cannot be merged into itself (" + from_id + ")"};
   }
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   MergeResult result;
   Status s = impl_->Transaction([&]() -> Status {
     auto read_patient = [&](const std::string& id, const std::string& issuer) -> Result<std::optional<PatientRow>> {
       auto rows = Rows<PatientRow>(db,
           std::string("SELECT ") + kPatientColumns + " FROM order_patients WHERE patient_id = ? AND issuer_of_patient_id = ?",
           [&](Statement& st) { st.Bind(1, id).Bind(2, issuer); },
-          [](const Statement& st, sqlite3_stmt*) { return ReadPatient(st); });
+          [](const Statement& st, Prepared*) { return ReadPatient(st); });
       if (!rows.ok()) return rows.status();
       if (rows->empty()) return std::optional<PatientRow>();
       return std::optional<PatientRow>(rows->front());
@@ -459,7 +459,7 @@ Result<OrderStore::MergeResult> OrderStore::MergePatient(const std::string& from
     // Orders: each moves with an audit row.
     auto moved = Rows<int64_t>(db, "SELECT id FROM orders WHERE patient_id = ? AND issuer_of_patient_id = ?",
                                [&](Statement& st) { st.Bind(1, from_id).Bind(2, from_issuer); },
-                               [](const Statement& st, sqlite3_stmt*) { return st.Int(0); });
+                               [](const Statement& st, Prepared*) { return st.Int(0); });
     if (!moved.ok()) return moved.status();
     RADFLOW_RETURN_IF_ERROR(Run(db,
         "UPDATE orders SET patient_id = ?, issuer_of_patient_id = ?, patient_name = ?, patient_name_key = ?,"
@@ -517,7 +517,7 @@ Result<OrderStore::MergeResult> OrderStore::MergePatient(const std::string& from
               st.Bind(4, survivor.birth_date).Bind(5, survivor.birth_date).Bind(6, survivor.sex);
               st.Bind(7, survivor.sex).Bind(8, *from_fk);
             }));
-        target = static_cast<int64_t>(sqlite3_last_insert_rowid(db.raw()));
+        target = static_cast<int64_t>(db.LastInsertId());
       }
       int studies = 0;
       RADFLOW_RETURN_IF_ERROR(Run(db, "UPDATE studies SET patient_fk = ? WHERE patient_fk = ?",
@@ -548,7 +548,7 @@ Result<OrderRow> OrderStore::InsertOrder(const OrderRow& order, const std::strin
   if (out.priority.empty()) out.priority = "ROUTINE";
   if (out.status.empty()) out.status = "scheduled";
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   const bool make_uid = out.study_uid.empty();
   // A placeholder unique until the id is known (the column is UNIQUE NOT NULL).
   if (make_uid) out.study_uid = "pending:" + std::to_string(now_ms) + ":" + out.placer_order_number + ":" + out.accession_number;
@@ -562,7 +562,7 @@ Result<OrderRow> OrderStore::InsertOrder(const OrderRow& order, const std::strin
       st.Step(&step);
       if (!step.ok()) return Conflict(db, step, out);
     }
-    out.id = static_cast<int64_t>(sqlite3_last_insert_rowid(db.raw()));
+    out.id = static_cast<int64_t>(db.LastInsertId());
     bool changed = false;
     if (make_uid) {
       // <uid_root>.<order id>.<ms time> (PS3.5 9.1: at most 64 characters).
@@ -631,11 +631,10 @@ Result<std::vector<OrderRow>> OrderStore::ListOrders(const OrderFilter& filter) 
   std::vector<OrderRow> out;
   Status s;
   {
-    Statement st(p.value());
+    Statement st(p.value().get());
     bind(st);
-    while (st.Step(&s)) out.push_back(ReadOrder(st, p.value()));
+    while (st.Step(&s)) out.push_back(ReadOrder(st, p.value().get()));
   }
-  sqlite3_finalize(p.value());
   if (!s.ok()) return s;
   return out;
 }
@@ -648,18 +647,17 @@ Result<int64_t> OrderStore::CountOrders(const OrderFilter& filter) {
   int64_t n = 0;
   Status s;
   {
-    Statement st(p.value());
+    Statement st(p.value().get());
     bind(st);
     if (st.Step(&s)) n = st.Int(0);
   }
-  sqlite3_finalize(p.value());
   if (!s.ok()) return s;
   return n;
 }
 
 Result<OrderRow> OrderStore::MutateOrder(int64_t id, const OrderChange& change) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   OrderRow row;
   Status s = impl_->Transaction([&]() -> Status {
     auto found = impl_->One(db, "WHERE id = ?", [&](Statement& st) { st.Bind(1, id); });
@@ -689,7 +687,7 @@ Result<std::vector<OrderAuditRow>> OrderStore::OrderAudit(int64_t order_id) {
   return Rows<OrderAuditRow>(*impl_->reader,
                              "SELECT id, order_id, at, user, action, note FROM order_audit WHERE order_id = ? ORDER BY id",
                              [&](Statement& st) { st.Bind(1, order_id); },
-                             [](const Statement& st, sqlite3_stmt*) { return ReadAudit(st); });
+                             [](const Statement& st, Prepared*) { return ReadAudit(st); });
 }
 
 Result<AttendanceHistory> OrderStore::History(const std::string& patient_id, int64_t before_ms) {
@@ -719,7 +717,7 @@ Result<AttendanceHistory> OrderStore::History(const std::string& patient_id, int
 Status OrderStore::InsertMpps(const MppsRow& m) {
   if (m.sop_instance_uid.empty()) return {ErrorCode::kInvalidArgument, "an MPPS needs its SOP Instance UID"};
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return impl_->Transaction([&]() -> Status {
     Status s = Run(db,
         std::string("INSERT INTO mpps (") + kMppsColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -729,8 +727,7 @@ Status OrderStore::InsertMpps(const MppsRow& m) {
           st.Bind(9, m.order_id).Bind(10, m.started_at).Bind(11, m.ended_at).Bind(12, m.dataset_json);
           st.Bind(13, m.created_at).Bind(14, m.updated_at);
         });
-    if (!s.ok() && (sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_PRIMARYKEY ||
-                    sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE)) {
+    if (!s.ok() && db.LastErrorWasUniqueViolation()) {
       return {ErrorCode::kConflict, "MPPS instance " + m.sop_instance_uid + " exists (PS3.4 F.7.2.1.1)"};
     }
     return s;
@@ -742,7 +739,7 @@ Result<std::optional<MppsRow>> OrderStore::GetMpps(const std::string& sop_instan
   auto rows = Rows<MppsRow>(*impl_->reader,
                             std::string("SELECT ") + kMppsColumns + " FROM mpps WHERE sop_instance_uid = ?",
                             [&](Statement& st) { st.Bind(1, sop_instance_uid); },
-                            [](const Statement& st, sqlite3_stmt*) { return ReadMpps(st); });
+                            [](const Statement& st, Prepared*) { return ReadMpps(st); });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<MppsRow>();
   return std::optional<MppsRow>(rows->front());
@@ -750,7 +747,7 @@ Result<std::optional<MppsRow>> OrderStore::GetMpps(const std::string& sop_instan
 
 Status OrderStore::UpdateMpps(const MppsRow& m) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return impl_->Transaction([&]() -> Status {
     int changes = 0;
     RADFLOW_RETURN_IF_ERROR(Run(db,
@@ -774,7 +771,7 @@ Status OrderStore::UpdateMpps(const MppsRow& m) {
 Status OrderStore::AddUnmatched(const UnmatchedStudyRow& u) {
   if (u.study_uid.empty()) return {ErrorCode::kInvalidArgument, "an unmatched study needs its StudyInstanceUID"};
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return impl_->Transaction([&]() -> Status {
     return Run(db,
         std::string("INSERT OR IGNORE INTO unmatched_studies (") + kUnmatchedColumns +
@@ -792,7 +789,7 @@ Result<std::vector<UnmatchedStudyRow>> OrderStore::ListUnmatched(bool include_re
   return Rows<UnmatchedStudyRow>(*impl_->reader,
       std::string("SELECT ") + kUnmatchedColumns + " FROM unmatched_studies" +
           (include_resolved ? "" : " WHERE resolved_by = ''") + " ORDER BY arrived_at, study_uid",
-      [](Statement&) {}, [](const Statement& st, sqlite3_stmt*) { return ReadUnmatched(st); });
+      [](Statement&) {}, [](const Statement& st, Prepared*) { return ReadUnmatched(st); });
 }
 
 Result<std::vector<UnmatchedStudyRow>> OrderStore::OpenUnmatchedByAccession(const std::string& accession_number) {
@@ -802,14 +799,14 @@ Result<std::vector<UnmatchedStudyRow>> OrderStore::OpenUnmatchedByAccession(cons
       std::string("SELECT ") + kUnmatchedColumns +
           " FROM unmatched_studies WHERE accession_number = ? AND resolved_by = '' ORDER BY arrived_at, study_uid",
       [&](Statement& st) { st.Bind(1, accession_number); },
-      [](const Statement& st, sqlite3_stmt*) { return ReadUnmatched(st); });
+      [](const Statement& st, Prepared*) { return ReadUnmatched(st); });
 }
 
 Status OrderStore::ResolveUnmatched(const std::string& study_uid, int64_t order_id, const std::string& user,
                                     int64_t now_ms) {
   const std::string by = user.empty() ? "system" : user;
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return impl_->Transaction([&]() -> Status {
     int changes = 0;
     RADFLOW_RETURN_IF_ERROR(Run(db,

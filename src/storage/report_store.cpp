@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "base/clock.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -95,7 +95,7 @@ OutboxRow ReadOutbox(const Statement& st) {
   return o;
 }
 
-FollowupRow ReadFollowup(sqlite3_stmt* raw, const Statement& st) {
+FollowupRow ReadFollowup(Prepared* raw, const Statement& st) {
   FollowupRow f;
   f.id = st.Int(0);
   f.report_id = st.Int(1);
@@ -105,8 +105,8 @@ FollowupRow ReadFollowup(sqlite3_stmt* raw, const Statement& st) {
   f.finding = st.Text(5);
   f.modality = st.Text(6);
   f.body_region = st.Text(7);
-  if (sqlite3_column_type(raw, 8) != SQLITE_NULL) f.interval_min_days = static_cast<int>(st.Int(8));
-  if (sqlite3_column_type(raw, 9) != SQLITE_NULL) f.interval_max_days = static_cast<int>(st.Int(9));
+  if (!raw->IsNull(8)) f.interval_min_days = static_cast<int>(st.Int(8));
+  if (!raw->IsNull(9)) f.interval_max_days = static_cast<int>(st.Int(9));
   f.conditional = st.Int(10) != 0;
   f.text = st.Text(11);
   f.base_date = st.Text(12);
@@ -120,11 +120,11 @@ FollowupRow ReadFollowup(sqlite3_stmt* raw, const Statement& st) {
   return f;
 }
 
-void BindOptional(sqlite3_stmt* raw, int i, const std::optional<int>& v) {
+void BindOptional(Prepared* raw, int i, const std::optional<int>& v) {
   if (v) {
-    sqlite3_bind_int64(raw, i, *v);
+    raw->BindInt(i, *v);
   } else {
-    sqlite3_bind_null(raw, i);
+    raw->BindNull(i);
   }
 }
 
@@ -135,11 +135,11 @@ bool IsSigned(const std::string& status) { return status == "preliminary" || sta
 class ReportStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
   // One statement run to completion on `db` (no rows expected).
-  static Status Run(SqliteDb& db, const std::string& sql,
-                    const std::function<void(Statement&, sqlite3_stmt*)>& bind) {
+  static Status Run(Db& db, const std::string& sql,
+                    const std::function<void(Statement&, Prepared*)>& bind) {
     auto p = db.Prepare(sql);
     if (!p.ok()) return p.status();
     Statement st(p.value());
@@ -151,8 +151,8 @@ class ReportStore::Impl {
 
   // Every row of a SELECT on `db`, read with `read`.
   template <typename Row, typename Read>
-  static Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql,
-                                       const std::function<void(Statement&, sqlite3_stmt*)>& bind,
+  static Result<std::vector<Row>> Rows(Db& db, const std::string& sql,
+                                       const std::function<void(Statement&, Prepared*)>& bind,
                                        Read read) {
     auto p = db.Prepare(sql);
     if (!p.ok()) return p.status();
@@ -165,22 +165,22 @@ class ReportStore::Impl {
     return out;
   }
 
-  static Result<std::vector<ReportRow>> Reports(SqliteDb& db, const std::string& where,
-                                                const std::function<void(Statement&, sqlite3_stmt*)>& bind) {
+  static Result<std::vector<ReportRow>> Reports(Db& db, const std::string& where,
+                                                const std::function<void(Statement&, Prepared*)>& bind) {
     return Rows<ReportRow>(db, std::string("SELECT ") + kReportColumns + " FROM reports WHERE " + where, bind,
-                           [](sqlite3_stmt*, const Statement& st) { return ReadReport(st); });
+                           [](Prepared*, const Statement& st) { return ReadReport(st); });
   }
 
-  static Result<std::optional<ReportRow>> ReportById(SqliteDb& db, int64_t id) {
-    auto rows = Reports(db, "id = ?", [&](Statement& st, sqlite3_stmt*) { st.Bind(1, id); });
+  static Result<std::optional<ReportRow>> ReportById(Db& db, int64_t id) {
+    auto rows = Reports(db, "id = ?", [&](Statement& st, Prepared*) { st.Bind(1, id); });
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::optional<ReportRow>();
     return std::optional<ReportRow>(rows->front());
   }
 
-  static Result<std::optional<FollowupRow>> FollowupById(SqliteDb& db, int64_t id) {
+  static Result<std::optional<FollowupRow>> FollowupById(Db& db, int64_t id) {
     auto rows = Rows<FollowupRow>(db, std::string("SELECT ") + kFollowupColumns + " FROM followups WHERE id = ?",
-                                  [&](Statement& st, sqlite3_stmt*) { st.Bind(1, id); }, ReadFollowup);
+                                  [&](Statement& st, Prepared*) { st.Bind(1, id); }, ReadFollowup);
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::optional<FollowupRow>();
     return std::optional<FollowupRow>(rows->front());
@@ -205,7 +205,7 @@ class ReportStore::Impl {
     Status s;
     st.Step(&s);
     RADFLOW_RETURN_IF_ERROR(s);
-    return static_cast<int64_t>(sqlite3_last_insert_rowid(writer->raw()));
+    return static_cast<int64_t>(writer->LastInsertId());
   }
 
   Status InsertFollowup(const FollowupRow& f, int64_t report_id, int64_t now) {
@@ -214,7 +214,7 @@ class ReportStore::Impl {
                " modality, body_region, interval_min_days, interval_max_days, conditional, text,"
                " base_date, due_date, state, satisfied_by, closed_reason, closed_by, created_at,"
                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               [&](Statement& st, sqlite3_stmt* raw) {
+               [&](Statement& st, Prepared* raw) {
                  st.Bind(1, report_id).Bind(2, f.study_uid).Bind(3, f.patient_id).Bind(4, f.issuer_of_patient_id);
                  st.Bind(5, f.finding).Bind(6, f.modality).Bind(7, f.body_region);
                  BindOptional(raw, 8, f.interval_min_days);
@@ -256,7 +256,7 @@ Result<ReportStore::Created> ReportStore::CreateDraft(const ReportRow& draft) {
   std::lock_guard lock(impl_->write_mu);
   Status s = impl_->writer->Transaction([&]() -> Status {
     auto existing = Impl::Reports(*impl_->writer, "study_uid = ? AND origin = 'radflow' ORDER BY version DESC, id DESC",
-                                  [&](Statement& st, sqlite3_stmt*) { st.Bind(1, draft.study_uid); });
+                                  [&](Statement& st, Prepared*) { st.Bind(1, draft.study_uid); });
     if (!existing.ok()) return existing.status();
     for (const auto& r : existing.value()) {
       if (r.status == "draft") {
@@ -292,14 +292,14 @@ Result<std::optional<ReportRow>> ReportStore::Get(int64_t id) {
 Result<std::vector<ReportRow>> ReportStore::StudyReports(const std::string& study_uid) {
   std::lock_guard lock(impl_->read_mu);
   return Impl::Reports(*impl_->reader, "study_uid = ? ORDER BY created_at DESC, id DESC",
-                       [&](Statement& st, sqlite3_stmt*) { st.Bind(1, study_uid); });
+                       [&](Statement& st, Prepared*) { st.Bind(1, study_uid); });
 }
 
 Result<std::vector<ReportRow>> ReportStore::PatientReports(const std::string& patient_id,
                                                            const std::string& issuer) {
   std::lock_guard lock(impl_->read_mu);
   return Impl::Reports(*impl_->reader, std::string(kSamePatient) + " ORDER BY created_at DESC, id DESC",
-                       [&](Statement& st, sqlite3_stmt*) { st.Bind(1, patient_id).Bind(2, issuer); });
+                       [&](Statement& st, Prepared*) { st.Bind(1, patient_id).Bind(2, issuer); });
 }
 
 Result<ReportRow> ReportStore::SaveDraft(int64_t id, int64_t expected_revision, const ReportRow& content) {
@@ -330,7 +330,7 @@ Result<ReportRow> ReportStore::SaveDraft(int64_t id, int64_t expected_revision, 
         *impl_->writer,
         "UPDATE reports SET content_json = ?, findings_text = ?, impression_text = ?,"
         " critical_communicated = ?, template_id = ?, author = ?, revision = ?, updated_at = ? WHERE id = ?",
-        [&](Statement& st, sqlite3_stmt*) {
+        [&](Statement& st, Prepared*) {
           st.Bind(1, r.content_json).Bind(2, r.findings_text).Bind(3, r.impression_text);
           st.Bind(4, r.critical_communicated).Bind(5, r.template_id).Bind(6, r.author);
           st.Bind(7, r.revision).Bind(8, r.updated_at).Bind(9, id);
@@ -376,7 +376,7 @@ Result<ReportRow> ReportStore::Sign(const Signature& sig) {
         *impl_->writer,
         "UPDATE reports SET status = ?, signed_by = ?, signed_at = ?, updated_at = ?, author = ?,"
         " sr_series_uid = ?, sr_sop_uid = ? WHERE id = ?",
-        [&](Statement& st, sqlite3_stmt*) {
+        [&](Statement& st, Prepared*) {
           st.Bind(1, r.status).Bind(2, r.signed_by).Bind(3, r.signed_at).Bind(4, r.updated_at);
           st.Bind(5, r.author).Bind(6, r.sr_series_uid).Bind(7, r.sr_sop_uid).Bind(8, r.id);
         }));
@@ -385,7 +385,7 @@ Result<ReportRow> ReportStore::Sign(const Signature& sig) {
         *impl_->writer,
         "UPDATE reports SET superseded = 1, updated_at = ? WHERE study_uid = ? AND origin = 'radflow'"
         " AND version < ? AND superseded = 0",
-        [&](Statement& st, sqlite3_stmt*) {
+        [&](Statement& st, Prepared*) {
           st.Bind(1, now).Bind(2, r.study_uid).Bind(3, static_cast<int64_t>(r.version));
         }));
     RADFLOW_RETURN_IF_ERROR(Impl::Run(
@@ -393,19 +393,19 @@ Result<ReportRow> ReportStore::Sign(const Signature& sig) {
         "UPDATE followups SET state = 'closed', closed_reason = ?, closed_by = ?, updated_at = ?"
         " WHERE state = 'pending' AND report_id IN (SELECT id FROM reports WHERE study_uid = ?"
         " AND origin = 'radflow' AND version < ?)",
-        [&](Statement& st, sqlite3_stmt*) {
+        [&](Statement& st, Prepared*) {
           st.Bind(1, "superseded by version " + std::to_string(r.version)).Bind(2, sig.signed_by).Bind(3, now);
           st.Bind(4, r.study_uid).Bind(5, static_cast<int64_t>(r.version));
         }));
     RADFLOW_RETURN_IF_ERROR(Impl::Run(*impl_->writer, "DELETE FROM followups WHERE report_id = ? AND state = 'pending'",
-                                      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, r.id); }));
+                                      [&](Statement& st, Prepared*) { st.Bind(1, r.id); }));
     for (const auto& f : sig.followups) RADFLOW_RETURN_IF_ERROR(impl_->InsertFollowup(f, r.id, now));
     for (const auto& o : sig.outbox) {
       RADFLOW_RETURN_IF_ERROR(Impl::Run(
           *impl_->writer,
           "INSERT INTO report_outbox (report_id, receiver, control_id, result_status, message, state,"
           " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-          [&](Statement& st, sqlite3_stmt*) {
+          [&](Statement& st, Prepared*) {
             st.Bind(1, r.id).Bind(2, o.receiver).Bind(3, o.control_id).Bind(4, o.result_status);
             st.Bind(5, o.message).Bind(6, o.next_attempt_at).Bind(7, now);
           }));
@@ -431,7 +431,7 @@ Result<ReportRow> ReportStore::CreateAddendum(int64_t id, const std::string& aut
       return {ErrorCode::kConflict, "report " + std::to_string(id) + " is a draft: edit it instead"};
     }
     auto versions = Impl::Reports(*impl_->writer, "study_uid = ? AND origin = 'radflow' ORDER BY version DESC, id DESC",
-                                  [&](Statement& st, sqlite3_stmt*) { st.Bind(1, r.study_uid); });
+                                  [&](Statement& st, Prepared*) { st.Bind(1, r.study_uid); });
     if (!versions.ok()) return versions.status();
     for (const auto& v : versions.value()) {
       if (v.status == "draft") {
@@ -483,7 +483,7 @@ Result<ReportStore::Created> ReportStore::InsertExternal(const ReportRow& report
     row.version = 1;
     if (!report.external_id.empty()) {
       auto earlier = Impl::Reports(*impl_->writer, "origin = ? AND external_id = ? ORDER BY version DESC, id DESC",
-                                   [&](Statement& st, sqlite3_stmt*) { st.Bind(1, report.origin).Bind(2, report.external_id); });
+                                   [&](Statement& st, Prepared*) { st.Bind(1, report.origin).Bind(2, report.external_id); });
       if (!earlier.ok()) return earlier.status();
       if (!earlier->empty()) {
         const ReportRow& last = earlier->front();
@@ -496,12 +496,12 @@ Result<ReportStore::Created> ReportStore::InsertExternal(const ReportRow& report
         RADFLOW_RETURN_IF_ERROR(Impl::Run(
             *impl_->writer,
             "UPDATE reports SET superseded = 1, updated_at = ? WHERE origin = ? AND external_id = ? AND superseded = 0",
-            [&](Statement& st, sqlite3_stmt*) { st.Bind(1, now).Bind(2, report.origin).Bind(3, report.external_id); }));
+            [&](Statement& st, Prepared*) { st.Bind(1, now).Bind(2, report.origin).Bind(3, report.external_id); }));
         RADFLOW_RETURN_IF_ERROR(Impl::Run(
             *impl_->writer,
             "UPDATE followups SET state = 'closed', closed_reason = ?, updated_at = ? WHERE state = 'pending'"
             " AND report_id IN (SELECT id FROM reports WHERE origin = ? AND external_id = ?)",
-            [&](Statement& st, sqlite3_stmt*) {
+            [&](Statement& st, Prepared*) {
               st.Bind(1, "superseded by version " + std::to_string(row.version)).Bind(2, now);
               st.Bind(3, report.origin).Bind(4, report.external_id);
             }));
@@ -539,12 +539,12 @@ Result<DecisionRow> ReportStore::AddDecision(const DecisionRow& decision) {
         *impl_->writer,
         "INSERT INTO finding_decisions (finding_id, study_uid, app_id, app_version, report_id, decision,"
         " reason, values_json, sentence, reader, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [&](Statement& st, sqlite3_stmt*) {
+        [&](Statement& st, Prepared*) {
           st.Bind(1, d.finding_id).Bind(2, d.study_uid).Bind(3, d.app_id).Bind(4, d.app_version);
           st.Bind(5, d.report_id).Bind(6, d.decision).Bind(7, d.reason).Bind(8, d.values_json);
           st.Bind(9, d.sentence).Bind(10, d.reader).Bind(11, d.at);
         }));
-    d.id = sqlite3_last_insert_rowid(impl_->writer->raw());
+    d.id = impl_->writer->LastInsertId();
     return Status::Ok();
   }, 5);
   if (!s.ok()) return s;
@@ -560,8 +560,8 @@ Result<std::vector<DecisionRow>> ReportStore::CurrentDecisions(const std::string
       std::string("SELECT ") + kDecisionColumns +
           " FROM finding_decisions WHERE id IN (SELECT MAX(id) FROM finding_decisions"
           " WHERE study_uid = ?1 AND at <= ?2 GROUP BY finding_id) ORDER BY finding_id",
-      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, study_uid).Bind(2, until); },
-      [](sqlite3_stmt*, const Statement& st) { return ReadDecision(st); });
+      [&](Statement& st, Prepared*) { st.Bind(1, study_uid).Bind(2, until); },
+      [](Prepared*, const Statement& st) { return ReadDecision(st); });
 }
 
 Result<std::vector<DecisionRow>> ReportStore::Decisions(const DecisionFilter& f) {
@@ -576,7 +576,7 @@ Result<std::vector<DecisionRow>> ReportStore::Decisions(const DecisionFilter& f)
   std::lock_guard lock(impl_->read_mu);
   return Impl::Rows<DecisionRow>(
       *impl_->reader, sql,
-      [&](Statement& st, sqlite3_stmt*) {
+      [&](Statement& st, Prepared*) {
         if (!f.study_uid.empty()) st.Bind(1, f.study_uid);
         if (!f.app_id.empty()) st.Bind(2, f.app_id);
         if (!f.reader.empty()) st.Bind(3, f.reader);
@@ -584,15 +584,15 @@ Result<std::vector<DecisionRow>> ReportStore::Decisions(const DecisionFilter& f)
         if (f.since > 0) st.Bind(5, f.since);
         if (f.limit > 0) st.Bind(6, static_cast<int64_t>(f.limit));
       },
-      [](sqlite3_stmt*, const Statement& st) { return ReadDecision(st); });
+      [](Prepared*, const Statement& st) { return ReadDecision(st); });
 }
 
 Result<std::optional<std::string>> ReportStore::StudyOfFinding(int64_t finding_id) {
   std::lock_guard lock(impl_->read_mu);
   auto rows = Impl::Rows<std::string>(
       *impl_->reader, "SELECT study_uid FROM ai_findings WHERE id = ?",
-      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, finding_id); },
-      [](sqlite3_stmt*, const Statement& st) { return st.Text(0); });
+      [&](Statement& st, Prepared*) { st.Bind(1, finding_id); },
+      [](Prepared*, const Statement& st) { return st.Text(0); });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<std::string>();
   return std::optional<std::string>(rows->front());
@@ -604,8 +604,8 @@ Result<std::vector<OutboxRow>> ReportStore::Outbox(int64_t report_id) {
   std::lock_guard lock(impl_->read_mu);
   return Impl::Rows<OutboxRow>(
       *impl_->reader, std::string("SELECT ") + kOutboxColumns + " FROM report_outbox WHERE report_id = ? ORDER BY id",
-      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, report_id); },
-      [](sqlite3_stmt*, const Statement& st) { return ReadOutbox(st); });
+      [&](Statement& st, Prepared*) { st.Bind(1, report_id); },
+      [](Prepared*, const Statement& st) { return ReadOutbox(st); });
 }
 
 Result<std::vector<OutboxRow>> ReportStore::DueOutbox(int64_t now_ms) {
@@ -615,8 +615,8 @@ Result<std::vector<OutboxRow>> ReportStore::DueOutbox(int64_t now_ms) {
       std::string("SELECT ") + kOutboxColumns +
           " FROM report_outbox WHERE id IN (SELECT MIN(id) FROM report_outbox WHERE state = 'pending'"
           " GROUP BY receiver) AND next_attempt_at <= ? ORDER BY id",
-      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, now_ms); },
-      [](sqlite3_stmt*, const Statement& st) { return ReadOutbox(st); });
+      [&](Statement& st, Prepared*) { st.Bind(1, now_ms); },
+      [](Prepared*, const Statement& st) { return ReadOutbox(st); });
 }
 
 Result<std::optional<int64_t>> ReportStore::NextOutboxAttempt() {
@@ -625,9 +625,9 @@ Result<std::optional<int64_t>> ReportStore::NextOutboxAttempt() {
       *impl_->reader,
       "SELECT MIN(next_attempt_at) FROM report_outbox WHERE id IN (SELECT MIN(id) FROM report_outbox"
       " WHERE state = 'pending' GROUP BY receiver)",
-      [](Statement&, sqlite3_stmt*) {},
-      [](sqlite3_stmt* raw, const Statement& st) {
-        return sqlite3_column_type(raw, 0) == SQLITE_NULL ? std::optional<int64_t>() : std::optional<int64_t>(st.Int(0));
+      [](Statement&, Prepared*) {},
+      [](Prepared* raw, const Statement& st) {
+        return raw->IsNull(0) ? std::optional<int64_t>() : std::optional<int64_t>(st.Int(0));
       });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<int64_t>();
@@ -640,7 +640,7 @@ Status ReportStore::OutboxSent(int64_t id, const std::string& ack, int64_t now_m
     return Impl::Run(*impl_->writer,
                      "UPDATE report_outbox SET state = 'sent', attempts = attempts + 1, ack = ?, sent_at = ?,"
                      " last_error = '' WHERE id = ?",
-                     [&](Statement& st, sqlite3_stmt*) { st.Bind(1, ack).Bind(2, now_ms).Bind(3, id); });
+                     [&](Statement& st, Prepared*) { st.Bind(1, ack).Bind(2, now_ms).Bind(3, id); });
   }, 5);
 }
 
@@ -651,7 +651,7 @@ Status ReportStore::OutboxFailed(int64_t id, const std::string& error, const std
     return Impl::Run(*impl_->writer,
                      "UPDATE report_outbox SET state = ?, attempts = attempts + 1, last_error = ?, ack = ?,"
                      " next_attempt_at = ? WHERE id = ?",
-                     [&](Statement& st, sqlite3_stmt*) {
+                     [&](Statement& st, Prepared*) {
                        st.Bind(1, std::string(give_up ? "failed" : "pending")).Bind(2, error).Bind(3, ack);
                        st.Bind(4, next_attempt_at).Bind(5, id);
                      });
@@ -677,7 +677,7 @@ Result<std::vector<FollowupRow>> ReportStore::Followups(const FollowupFilter& f)
   std::lock_guard lock(impl_->read_mu);
   return Impl::Rows<FollowupRow>(
       *impl_->reader, sql,
-      [&](Statement& st, sqlite3_stmt*) {
+      [&](Statement& st, Prepared*) {
         if (!f.patient_id.empty()) st.Bind(1, f.patient_id).Bind(2, f.issuer_of_patient_id);
         if (f.state == "overdue") st.Bind(3, f.today);
         if (f.state == "pending" || f.state == "satisfied" || f.state == "closed") st.Bind(4, f.state);
@@ -698,7 +698,7 @@ Result<std::vector<FollowupRow>> ReportStore::PendingFollowups(const std::string
       *impl_->reader,
       std::string("SELECT ") + kFollowupColumns + " FROM followups WHERE state = 'pending' AND " + kSamePatient +
           " ORDER BY id",
-      [&](Statement& st, sqlite3_stmt*) { st.Bind(1, patient_id).Bind(2, issuer); }, ReadFollowup);
+      [&](Statement& st, Prepared*) { st.Bind(1, patient_id).Bind(2, issuer); }, ReadFollowup);
 }
 
 Result<std::vector<FollowupRow>> ReportStore::SatisfyFollowups(const std::vector<int64_t>& ids,
@@ -712,7 +712,7 @@ Result<std::vector<FollowupRow>> ReportStore::SatisfyFollowups(const std::vector
       if (!row->has_value() || row->value().state != "pending") continue;
       RADFLOW_RETURN_IF_ERROR(Impl::Run(
           *impl_->writer, "UPDATE followups SET state = 'satisfied', satisfied_by = ?, updated_at = ? WHERE id = ?",
-          [&](Statement& st, sqlite3_stmt*) { st.Bind(1, study_uid).Bind(2, now_ms).Bind(3, id); }));
+          [&](Statement& st, Prepared*) { st.Bind(1, study_uid).Bind(2, now_ms).Bind(3, id); }));
       FollowupRow f = row->value();
       f.state = "satisfied";
       f.satisfied_by = study_uid;
@@ -740,7 +740,7 @@ Result<FollowupRow> ReportStore::CloseFollowup(int64_t id, const std::string& re
     RADFLOW_RETURN_IF_ERROR(Impl::Run(
         *impl_->writer,
         "UPDATE followups SET state = 'closed', closed_reason = ?, closed_by = ?, updated_at = ? WHERE id = ?",
-        [&](Statement& st, sqlite3_stmt*) { st.Bind(1, reason).Bind(2, by).Bind(3, now_ms).Bind(4, id); }));
+        [&](Statement& st, Prepared*) { st.Bind(1, reason).Bind(2, by).Bind(3, now_ms).Bind(4, id); }));
     out = row->value();
     out.state = "closed";
     out.closed_reason = reason;

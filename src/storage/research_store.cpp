@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -78,7 +78,7 @@ CohortStudyRow ReadStudy(const Statement& st) {
 }
 
 template <typename Row, typename Read>
-Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Bind& bind, Read read) {
+Result<std::vector<Row>> Rows(Db& db, const std::string& sql, const Bind& bind, Read read) {
   auto p = db.Prepare(sql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
@@ -90,7 +90,7 @@ Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Bind& 
   return out;
 }
 
-Status Run(SqliteDb& db, const std::string& sql, const Bind& bind) {
+Status Run(Db& db, const std::string& sql, const Bind& bind) {
   auto p = db.Prepare(sql);
   if (!p.ok()) return p.status();
   Statement st(p.value());
@@ -105,12 +105,12 @@ Status Run(SqliteDb& db, const std::string& sql, const Bind& bind) {
 class ResearchStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
-  Result<std::vector<CohortRow>> Cohorts(SqliteDb& db, const std::string& where, const Bind& bind) {
+  Result<std::vector<CohortRow>> Cohorts(Db& db, const std::string& where, const Bind& bind) {
     return Rows<CohortRow>(db, std::string("SELECT ") + kCohortColumns + " FROM cohorts " + where, bind, ReadCohort);
   }
-  Result<std::vector<ExportRow>> Exports(SqliteDb& db, const std::string& where, const Bind& bind) {
+  Result<std::vector<ExportRow>> Exports(Db& db, const std::string& where, const Bind& bind) {
     return Rows<ExportRow>(db, std::string("SELECT ") + kExportColumns + " FROM exports " + where, bind, ReadExport);
   }
 };
@@ -134,7 +134,7 @@ Result<CohortRow> ResearchStore::CreateCohort(const CohortRow& cohort, const std
   CohortRow out = cohort;
   if (out.created_at == 0) out.created_at = UnixMillis();
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   Status s = db.Transaction([&]() -> Status {
     auto p = db.Prepare("SELECT COALESCE(MAX(version), 0) FROM cohorts WHERE name = ?");
     if (!p.ok()) return p.status();
@@ -154,7 +154,7 @@ Result<CohortRow> ResearchStore::CreateCohort(const CohortRow& cohort, const std
           st.Bind(8, out.counts.studies).Bind(9, out.counts.series).Bind(10, out.counts.instances);
           st.Bind(11, out.counts.lesions);
         }));
-    out.id = static_cast<int64_t>(sqlite3_last_insert_rowid(db.raw()));
+    out.id = static_cast<int64_t>(db.LastInsertId());
     for (const auto& study : studies) {
       nlohmann::json series = study.series_uids, findings = study.finding_ids;
       RADFLOW_RETURN_IF_ERROR(Run(db,
@@ -207,7 +207,7 @@ Result<std::vector<CohortStudyRow>> ResearchStore::CohortStudies(int64_t cohort_
 Result<int64_t> ResearchStore::InsertExport(const ExportRow& row) {
   const int64_t now = row.created_at ? row.created_at : UnixMillis();
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   int64_t id = 0;
   Status s = db.Transaction([&]() -> Status {
     RADFLOW_RETURN_IF_ERROR(Run(db,
@@ -217,7 +217,7 @@ Result<int64_t> ResearchStore::InsertExport(const ExportRow& row) {
           st.Bind(1, row.cohort_name).Bind(2, int64_t{row.cohort_version}).Bind(3, row.options);
           st.Bind(4, row.formats).Bind(5, row.out_dir).Bind(6, row.created_by).Bind(7, now);
         }));
-    id = static_cast<int64_t>(sqlite3_last_insert_rowid(db.raw()));
+    id = static_cast<int64_t>(db.LastInsertId());
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -248,11 +248,11 @@ Result<std::optional<ExportRow>> ResearchStore::NextQueued() {
 
 Status ResearchStore::MarkRunning(int64_t id, int64_t now_ms) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return db.Transaction([&]() -> Status {
     RADFLOW_RETURN_IF_ERROR(Run(db, "UPDATE exports SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
                                 [&](Statement& st) { st.Bind(1, now_ms).Bind(2, id); }));
-    if (sqlite3_changes(db.raw()) == 0) {
+    if (db.Changes() == 0) {
       return Status(ErrorCode::kConflict, "export " + std::to_string(id) + " is not queued");
     }
     return Status::Ok();
@@ -261,7 +261,7 @@ Status ResearchStore::MarkRunning(int64_t id, int64_t now_ms) {
 
 Status ResearchStore::SetProgress(int64_t id, int64_t done, int64_t total) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return db.Transaction([&]() -> Status {
     return Run(db, "UPDATE exports SET done = ?, total = ? WHERE id = ?",
                [&](Statement& st) { st.Bind(1, done).Bind(2, total).Bind(3, id); });
@@ -271,7 +271,7 @@ Status ResearchStore::SetProgress(int64_t id, int64_t done, int64_t total) {
 Status ResearchStore::Finish(int64_t id, bool ok, const std::string& error, const std::string& manifest_json,
                              int64_t now_ms) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   return db.Transaction([&]() -> Status {
     RADFLOW_RETURN_IF_ERROR(Run(db,
         "UPDATE exports SET status = ?, error = ?, manifest_json = ?, finished_at = ? WHERE id = ?",
@@ -279,21 +279,21 @@ Status ResearchStore::Finish(int64_t id, bool ok, const std::string& error, cons
           st.Bind(1, std::string(ok ? "done" : "failed")).Bind(2, error).Bind(3, manifest_json);
           st.Bind(4, now_ms).Bind(5, id);
         }));
-    if (sqlite3_changes(db.raw()) == 0) return Status(ErrorCode::kNotFound, "no export " + std::to_string(id));
+    if (db.Changes() == 0) return Status(ErrorCode::kNotFound, "no export " + std::to_string(id));
     return Status::Ok();
   });
 }
 
 Result<int> ResearchStore::FailInterrupted(int64_t now_ms) {
   std::lock_guard lock(impl_->write_mu);
-  SqliteDb& db = *impl_->writer;
+  Db& db = *impl_->writer;
   int changed = 0;
   Status s = db.Transaction([&]() -> Status {
     RADFLOW_RETURN_IF_ERROR(Run(db,
         "UPDATE exports SET status = 'failed', error = 'interrupted by a restart', finished_at = ?"
         " WHERE status = 'running'",
         [&](Statement& st) { st.Bind(1, now_ms); }));
-    changed = sqlite3_changes(db.raw());
+    changed = db.Changes();
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -89,7 +89,7 @@ using Binder = std::function<void(Statement&)>;
 class SecurityStore::Impl {
  public:
   std::mutex write_mu;  // one thread at a time on the writer
-  std::unique_ptr<SqliteDb> writer;
+  std::unique_ptr<Db> writer;
   std::string path;
 
   // Reader connections, one per concurrent request, at most kMaxReaders (each holds a
@@ -100,12 +100,12 @@ class SecurityStore::Impl {
   static constexpr size_t kMaxReaders = 16;
   std::mutex pool_mu;
   std::condition_variable pool_cv;
-  std::vector<std::unique_ptr<SqliteDb>> readers;
+  std::vector<std::unique_ptr<Db>> readers;
   size_t open_readers = 0;  // idle + leased
   struct ReaderLease {
     Impl* impl;
-    std::unique_ptr<SqliteDb> db;
-    ReaderLease(Impl* i, std::unique_ptr<SqliteDb> d) : impl(i), db(std::move(d)) {}
+    std::unique_ptr<Db> db;
+    ReaderLease(Impl* i, std::unique_ptr<Db> d) : impl(i), db(std::move(d)) {}
     ReaderLease(ReaderLease&&) = default;
     ~ReaderLease() {
       if (!db) return;
@@ -127,7 +127,7 @@ class SecurityStore::Impl {
       }
       ++open_readers;
     }
-    auto db = SqliteDb::Open(path);
+    auto db = OpenDb(path);
     if (!db.ok()) {
       {
         std::lock_guard g(pool_mu);
@@ -139,9 +139,9 @@ class SecurityStore::Impl {
     return ReaderLease{this, std::move(db.value())};
   }
 
-  // Runs one statement to completion; *changes gets sqlite3_changes. A constraint
+  // Runs one statement to completion; *changes gets the rows changed. A constraint
   // violation becomes Conflict `conflict` when that is not empty.
-  static Status Run(SqliteDb& db, const std::string& sql, const Binder& bind, int* changes = nullptr,
+  static Status Run(Db& db, const std::string& sql, const Binder& bind, int* changes = nullptr,
                     const std::string& conflict = "") {
     auto p = db.Prepare(sql);
     if (!p.ok()) return p.status();
@@ -149,15 +149,15 @@ class SecurityStore::Impl {
     bind(st);
     Status s;
     st.Step(&s);
-    if (!s.ok() && !conflict.empty() && (sqlite3_errcode(db.raw()) & 0xff) == SQLITE_CONSTRAINT) {
+    if (!s.ok() && !conflict.empty() && db.LastErrorWasUniqueViolation()) {
       return {ErrorCode::kConflict, conflict};
     }
-    if (changes) *changes = sqlite3_changes(db.raw());
+    if (changes) *changes = db.Changes();
     return s;
   }
 
   template <typename Row, typename Read>
-  static Result<std::vector<Row>> Rows(SqliteDb& db, const std::string& sql, const Binder& bind, Read read) {
+  static Result<std::vector<Row>> Rows(Db& db, const std::string& sql, const Binder& bind, Read read) {
     auto p = db.Prepare(sql);
     if (!p.ok()) return p.status();
     Statement st(p.value());
@@ -170,19 +170,19 @@ class SecurityStore::Impl {
   }
 
   template <typename Row, typename Read>
-  static Result<std::optional<Row>> One(SqliteDb& db, const std::string& sql, const Binder& bind, Read read) {
+  static Result<std::optional<Row>> One(Db& db, const std::string& sql, const Binder& bind, Read read) {
     auto rows = Rows<Row>(db, sql, bind, read);
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::optional<Row>();
     return std::optional<Row>(rows->front());
   }
 
-  static Result<std::optional<UserRow>> User(SqliteDb& db, const std::string& name) {
+  static Result<std::optional<UserRow>> User(Db& db, const std::string& name) {
     return One<UserRow>(db, std::string("SELECT ") + kUserColumns + " FROM users WHERE name = ?",
                         [&](Statement& st) { st.Bind(1, name); }, ReadUser);
   }
 
-  static Status Insert(SqliteDb& db, const UserRow& u) {
+  static Status Insert(Db& db, const UserRow& u) {
     return Run(
         db,
         std::string("INSERT INTO users (") + kUserColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -413,7 +413,7 @@ Result<int64_t> SecurityStore::InsertToken(const TokenRow& t) {
           st.Bind(5, t.expires_at).Bind(6, t.last_used).Bind(7, t.revoked_at);
         },
         nullptr, "token collision"));
-    id = sqlite3_last_insert_rowid(impl_->writer->raw());
+    id = impl_->writer->LastInsertId();
     return Status::Ok();
   });
   if (!s.ok()) return s;

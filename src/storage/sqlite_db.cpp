@@ -1,14 +1,15 @@
 #include "storage/sqlite_db.h"
 
-#include "storage/fuzzy.h"
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "storage/fuzzy.h"
+
 namespace radflow::storage {
 
 namespace {
+
 void FuzzyPersonNameSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto text = [](sqlite3_value* v) {
     auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
@@ -16,17 +17,44 @@ void FuzzyPersonNameSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   };
   sqlite3_result_int(ctx, FuzzyPersonNameMatch(text(argv[0]), text(argv[1])) ? 1 : 0);
 }
-}  // namespace
 
-bool Statement::Step(Status* status) {
-  int rc = sqlite3_step(s_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE && status->ok()) {
-    *status = Status(ErrorCode::kDatabaseError,
-                     std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+class SqlitePrepared final : public Prepared {
+ public:
+  explicit SqlitePrepared(sqlite3_stmt* s) : s_(s) {}
+  ~SqlitePrepared() override { sqlite3_finalize(s_); }
+  void BindText(int i, std::string_view v) override {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
-  return false;
-}
+  void BindInt(int i, int64_t v) override { sqlite3_bind_int64(s_, i, v); }
+  void BindDouble(int i, double v) override { sqlite3_bind_double(s_, i, v); }
+  void BindNull(int i) override { sqlite3_bind_null(s_, i); }
+  bool Step(Status* status) override {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE && status->ok()) {
+      *status = Status(ErrorCode::kDatabaseError,
+                       std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+    }
+    return false;
+  }
+  std::string Text(int col) const override {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : "";
+  }
+  int64_t Int(int col) const override { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const override { return sqlite3_column_double(s_, col); }
+  bool IsNull(int col) const override { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  int Columns() const override { return sqlite3_column_count(s_); }
+  void Reset() override {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   sqlite3* db = nullptr;
@@ -50,7 +78,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
 }
 
 SqliteDb::~SqliteDb() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();  // statements finalized before the connection closes
   sqlite3_close(db_);
 }
 
@@ -64,14 +92,14 @@ Status SqliteDb::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-Status SqliteDb::Transaction(const std::function<Status()>& fn, int begin_attempts) {
+Status SqliteDb::Transaction(const std::function<Status()>& fn, int attempts) {
   Status begin;
-  for (int attempt = 0; attempt < begin_attempts; ++attempt) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
     begin = Exec("BEGIN IMMEDIATE");
     if (begin.ok()) break;
     const int rc = sqlite3_errcode(db_) & 0xff;
     if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return begin;
-    if (attempt + 1 == begin_attempts) break;
+    if (attempt + 1 == attempts) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
   }
   if (!begin.ok()) return begin;
@@ -81,23 +109,44 @@ Status SqliteDb::Transaction(const std::function<Status()>& fn, int begin_attemp
   return s;
 }
 
-Result<sqlite3_stmt*> SqliteDb::Prepare(const std::string& sql) {
+Result<Prepared*> SqliteDb::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
-  if (it != cache_.end()) return it->second;
+  if (it != cache_.end()) return it->second.get();
   auto r = PrepareOnce(sql);
-  if (r.ok()) cache_.emplace(sql, r.value());
-  return r;
+  if (!r.ok()) return r.status();
+  Prepared* p = r.value().get();
+  cache_.emplace(sql, std::move(r.value()));
+  return p;
 }
 
-Result<sqlite3_stmt*> SqliteDb::PrepareOnce(const std::string& sql) {
+Result<std::unique_ptr<Prepared>> SqliteDb::PrepareOnce(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     return Error("prepare '" + sql.substr(0, 80) + "'");
   }
-  return stmt;
+  return std::unique_ptr<Prepared>(new SqlitePrepared(stmt));
 }
 
-Status SqliteDb::RequireTables(const std::vector<std::string>& tables, const std::string& path,
+bool SqliteDb::LastErrorWasUniqueViolation() const {
+  const int rc = sqlite3_extended_errcode(db_);
+  return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+Result<int> SqliteDb::SchemaVersion() {
+  auto p = PrepareOnce("PRAGMA user_version");
+  if (!p.ok()) return p.status();
+  Status s;
+  int version = 0;
+  if (p.value()->Step(&s)) version = static_cast<int>(p.value()->Int(0));
+  if (!s.ok()) return s;
+  return version;
+}
+
+Status SqliteDb::SetSchemaVersion(int version) {
+  return Exec("PRAGMA user_version = " + std::to_string(version));
+}
+
+Status SqliteDb::RequireTables(const std::vector<std::string>& tables, const std::string& where,
                                const std::string& what) {
   auto p = Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
   if (!p.ok()) return p.status();
@@ -109,30 +158,10 @@ Status SqliteDb::RequireTables(const std::vector<std::string>& tables, const std
     RADFLOW_RETURN_IF_ERROR(s);
     if (!present) {
       return {ErrorCode::kDatabaseError,
-              path + " lacks the " + what + " tables (open it with storage::Index first)"};
+              where + " lacks the " + what + " tables (open it with storage::Index first)"};
     }
   }
   return Status::Ok();
-}
-
-Status SqliteDb::Error(const std::string& what) const {
-  return {ErrorCode::kDatabaseError, "sqlite " + what + ": " + sqlite3_errmsg(db_)};
-}
-
-Result<StoreConnections> OpenStoreConnections(const std::string& index_path, const std::vector<std::string>& tables,
-                                              const std::string& what) {
-  std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
-    return Status(ErrorCode::kNotFound, "no index database at " + index_path);
-  }
-  StoreConnections c;
-  for (auto* slot : {&c.writer, &c.reader}) {
-    auto db = SqliteDb::Open(index_path);
-    if (!db.ok()) return db.status();
-    *slot = std::move(db.value());
-  }
-  RADFLOW_RETURN_IF_ERROR(c.reader->RequireTables(tables, index_path, what));
-  return c;
 }
 
 }  // namespace radflow::storage

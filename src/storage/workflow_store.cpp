@@ -5,7 +5,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "storage/sqlite_db.h"
+#include "storage/db.h"
 
 namespace radflow::storage {
 
@@ -129,12 +129,12 @@ constexpr const char* kSeverityNames[] = {"none", "info", "low", "moderate", "hi
 class WorkflowStore::Impl {
  public:
   std::mutex write_mu, read_mu;  // one thread at a time on each connection
-  std::unique_ptr<SqliteDb> writer, reader;
+  std::unique_ptr<Db> writer, reader;
 
   Status Transaction(const std::function<Status()>& fn) { return writer->Transaction(fn, 5); }
 
   // Reads one item on `db` (its mutex held).
-  static Result<std::optional<WorklistItem>> GetOn(SqliteDb& db, const std::string& study_uid) {
+  static Result<std::optional<WorklistItem>> GetOn(Db& db, const std::string& study_uid) {
     auto p = db.Prepare(std::string("SELECT ") + kItemColumns + " FROM worklist WHERE study_uid = ?");
     if (!p.ok()) return p.status();
     Statement st(p.value());
@@ -335,7 +335,7 @@ Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
   const int offset = std::max(0, f.offset);
 
   std::lock_guard lock(impl_->read_mu);
-  SqliteDb& db = *impl_->reader;
+  Db& db = *impl_->reader;
   WorklistPage page;
   Status s;
   {
@@ -454,7 +454,7 @@ Result<StudyAi> WorkflowStore::ReadStudyAi(const std::string& study_uid) {
     ai.rank = static_cast<int>(st.Int(5));
     ai.flag = kSeverityNames[std::clamp(ai.rank, 0, 5)];
     ai.label = st.Text(1);
-    ai.volume_ml = sqlite3_column_double(p.value(), 2);
+    ai.volume_ml = p.value()->Double(2);
     ai.app_id = st.Text(3);
     ai.app_version = st.Text(4);
   }
