@@ -1,0 +1,50 @@
+#include "storage/sql_dialect.h"
+
+namespace radflow::storage {
+
+std::string SqlGroupConcat(Backend b, const std::string& expr, const std::string& sep_literal) {
+  return b == Backend::kSqlite ? "group_concat(" + expr + ", " + sep_literal + ")"
+                               : "string_agg(" + expr + ", " + sep_literal + ")";
+}
+
+std::string SqlWildcard(Backend b, const std::string& column) {
+  return b == Backend::kSqlite ? column + " GLOB ?" : column + " LIKE ? ESCAPE '\\'";
+}
+
+std::string WildcardPattern(Backend b, const std::string& v) {
+  if (b == Backend::kPostgres) return LikePattern(v);
+  std::string out;  // GLOB: '*' and '?' mean what DICOM means; a literal '[' is "[[]"
+  for (char c : v) {
+    if (c == '[') out += "[[]";
+    else out += c;
+  }
+  return out;
+}
+
+std::string SqlWildcardNoCase(Backend b, const std::string& column) {
+  return column + (b == Backend::kSqlite ? " LIKE ? ESCAPE '\\'" : " ILIKE ? ESCAPE '\\'");
+}
+
+std::string LikePattern(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '*') out += '%';
+    else if (c == '?') out += '_';
+    else if (c == '%' || c == '_' || c == '\\') { out += '\\'; out += c; }
+    else out += c;
+  }
+  return out;
+}
+
+std::string SqlEqualsNoCase(Backend b, const std::string& column) {
+  return b == Backend::kSqlite ? column + " = ? COLLATE NOCASE" : "lower(" + column + ") = lower(?)";
+}
+
+std::string SqlJsonNumber(Backend b, const std::string& column, const std::string& dotted_path) {
+  if (b == Backend::kSqlite) return "json_extract(" + column + ", '$." + dotted_path + "')";
+  std::string keys;
+  for (char c : dotted_path) keys += c == '.' ? ',' : c;
+  return "(" + column + "::jsonb #>> '{" + keys + "}')::float8";
+}
+
+}  // namespace radflow::storage
