@@ -4,22 +4,28 @@
 The slide: CMU-1-Small-Region.svs converted by Debian's OrthancWSIDicomizer (5 levels, JPEG
 baseline tiles copied from the SVS, 240x240; level 0 has 130 frames), stored in both servers.
 
-Requests (keep-alive HTTP/1.1, one connection per client process):
+Requests (keep-alive HTTP/1.1), driven by wrk (Debian `wrk`, a native load generator: a Python
+client costs more per request than either server, and more for a chunked multipart body than for
+a bare JPEG, which hid the servers' difference):
   radflow        GET /dicom-web/.../frames/{n}  Accept: multipart/related; type="image/jpeg"
+                 (bearer token: radflow's default configuration)
   orthanc-dw     GET /dicom-web/.../frames/{n}  (Orthanc DICOMweb plugin), same Accept
   orthanc-wsi    GET /wsi/tiles/{series}/{level}/{x}/{y}  (Orthanc WSI plugin's tile route,
                  what its own viewer uses: the stored JPEG tile)
-Frames are drawn at random (fixed seed, same sequence for every server) from all levels.
-1 and 8 concurrent clients (processes, so the client is not serialised by the GIL); each
-configuration runs ROUNDS times, servers interleaved; reported: p50/p99 latency over all
-requests of all rounds and the median of the rounds' tiles/s. See docs/wsi.md.
+and two floors, what each HTTP stack costs with nothing to do on this machine:
+  floor-radflow  GET /healthz (no authentication, empty body)
+  floor-orthanc  GET /system  (a small JSON body)
+Frames are drawn at random (fixed seed, same sequence for every server) from all levels; each
+connection cycles through them from its own random start. 1 connection (1 wrk thread) and 8
+connections (2 wrk threads); each configuration runs ROUNDS times, servers interleaved;
+reported: the median over rounds of tiles/s and of p50, and the worst round's p99 (wrk gives
+percentiles per run). See docs/wsi.md.
 
 Usage: python3 bench/wsi_tile_bench.py [--seconds 3] [--rounds 3] [--json out.json]
 """
 import argparse
 import http.client
 import json
-import multiprocessing as mp
 import os
 import random
 import statistics
@@ -102,51 +108,29 @@ def request_paths(kind, targets, orthanc_series, count, seed):
     return paths
 
 
-def client(port, kind, paths, seconds, queue):
-    headers = {} if kind == "orthanc-wsi" else {"Accept": ACCEPT}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    lat, done, i = [], 0, 0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        path = paths[i % len(paths)]
-        i += 1
-        t0 = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        r = conn.getresponse()
-        body = r.read()
-        t1 = time.perf_counter()
-        if r.status != 200 or len(body) < 100:
-            queue.put(("error", "%s %s -> %d %r" % (kind, path, r.status, body[:200])))
-            return
-        lat.append(t1 - t0)
-        done += 1
-    conn.close()
-    queue.put(("ok", lat))
+WRK_SCRIPT = ROOT / "bench" / "wrk_paths.lua"
 
 
-def run(port, kind, paths_per_client, seconds):
-    ctx = mp.get_context("fork")  # the children inherit the harness's authenticated http.client
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=client, args=(port, kind, p, seconds, queue)) for p in paths_per_client]
-    t0 = time.perf_counter()
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=seconds + 60) for _ in procs]
-    wall = time.perf_counter() - t0
-    for p in procs:
-        p.join()
-    lat = []
-    for status, value in results:
-        if status != "ok":
-            raise SystemExit(value)
-        lat += value
-    # Rate over the clients' measuring window (process start-up excluded).
-    return lat, len(lat) / seconds, wall
-
-
-def pct(values, q):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(q * len(v)))]
+def run_wrk(port, paths, headers, connections, seconds, work):
+    """One wrk run: {"rate", "p50_ms", "p99_ms", "requests"}; exits on any error or non-2xx."""
+    pf, hf = os.path.join(work, "paths.txt"), os.path.join(work, "headers.txt")
+    with open(pf, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    with open(hf, "w") as f:
+        f.write("".join("%s: %s\n" % kv for kv in headers.items()))
+    threads = min(connections, os.cpu_count() or 1, 2)
+    out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%gs" % seconds, "--latency",
+                          "-s", str(WRK_SCRIPT), "http://127.0.0.1:%d" % port],
+                         env=dict(os.environ, PATHS_FILE=pf, HDR_FILE=hf), capture_output=True, text=True,
+                         timeout=seconds + 60)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit("wrk failed: %s %s" % (out.stdout, out.stderr))
+    r = dict(kv.split("=") for kv in line.split()[1:])
+    if int(r["errors"]) or int(r["non2xx"]):
+        raise SystemExit("wrk saw errors on port %d: %s" % (port, line))
+    return {"rate": int(r["requests"]) / float(r["seconds"]), "p50_ms": int(r["p50_us"]) / 1000.0,
+            "p99_ms": int(r["p99_us"]) / 1000.0, "requests": int(r["requests"])}
 
 
 def main():
@@ -177,22 +161,29 @@ def main():
             b = dw.Response(rb.status, {k.lower(): v for k, v in rb.getheaders()}, rb.read())
             assert a.status == 200 and b.status == 200, (a, b)
             assert a.parts()[0][1].rstrip(b"\0") == b.parts()[0][1].rstrip(b"\0"), "frames differ: " + path
-        peers = [("radflow", radflow.http_port), ("orthanc-dw", orthanc.http_port), ("orthanc-wsi", orthanc.http_port)]
+        auth = {"Authorization": "Bearer " + radflow.token_for()}
+        peers = [("radflow", radflow.http_port, dict(auth, Accept=ACCEPT)),
+                 ("orthanc-dw", orthanc.http_port, {"Accept": ACCEPT}),
+                 ("orthanc-wsi", orthanc.http_port, {}),
+                 ("floor-radflow", radflow.http_port, {}),
+                 ("floor-orthanc", orthanc.http_port, {})]
+        fixed = {"floor-radflow": ["/healthz"], "floor-orthanc": ["/system"]}
         results = {}
         for clients in (1, 8):
             for rnd in range(args.rounds):
-                for kind, port in peers:
-                    paths = [request_paths(kind, targets, series, 4000, 1000 * rnd + k) for k in range(clients)]
-                    lat, rate, _ = run(port, kind, paths, args.seconds)
-                    r = results.setdefault((kind, clients), {"lat": [], "rates": []})
-                    r["lat"] += lat
-                    r["rates"].append(rate)
+                for kind, port, headers in peers:
+                    paths = fixed.get(kind) or request_paths(kind, targets, series, 4000, 1000 * rnd + clients)
+                    r = run_wrk(port, paths, headers, clients, args.seconds, work)
+                    acc = results.setdefault((kind, clients), {"runs": []})
+                    acc["runs"].append(r)
         rows = []
-        for (kind, clients), r in results.items():
-            rows.append({"peer": kind, "clients": clients, "requests": len(r["lat"]),
-                         "p50_ms": round(1000 * pct(r["lat"], 0.50), 2), "p99_ms": round(1000 * pct(r["lat"], 0.99), 2),
-                         "tiles_per_s": round(statistics.median(r["rates"]), 1),
-                         "tiles_per_s_rounds": [round(x, 1) for x in r["rates"]]})
+        for (kind, clients), acc in results.items():
+            runs = acc["runs"]
+            rows.append({"peer": kind, "clients": clients, "requests": sum(r["requests"] for r in runs),
+                         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 3),
+                         "p99_ms": round(max(r["p99_ms"] for r in runs), 3),
+                         "tiles_per_s": round(statistics.median(r["rate"] for r in runs), 1),
+                         "tiles_per_s_rounds": [round(r["rate"], 1) for r in runs]})
         print("slide: CMU-1-Small-Region via OrthancWSIDicomizer, %d levels, %d frames; %s s x %d rounds"
               % (len(targets), sum(t["frames"] for t in targets), args.seconds, args.rounds))
         print("%-12s %7s %9s %8s %8s %11s" % ("peer", "clients", "requests", "p50 ms", "p99 ms", "tiles/s"))
@@ -201,9 +192,11 @@ def main():
                                                         row["p99_ms"], row["tiles_per_s"]))
         by = {(r["peer"], r["clients"]): r for r in rows}
         for clients in (1, 8):
-            for other in ("orthanc-dw", "orthanc-wsi"):
+            for other in ("orthanc-dw", "orthanc-wsi", "floor-radflow"):
                 print("radflow / %s tiles/s, %d client(s): %.2fx" % (
                     other, clients, by[("radflow", clients)]["tiles_per_s"] / by[(other, clients)]["tiles_per_s"]))
+            print("floor-radflow / orthanc-wsi, %d client(s): %.2fx (the most any radflow route can reach here)" % (
+                clients, by[("floor-radflow", clients)]["tiles_per_s"] / by[("orthanc-wsi", clients)]["tiles_per_s"]))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"rows": rows, "cpus": os.cpu_count()}, f, indent=1)
