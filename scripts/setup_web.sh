@@ -14,6 +14,8 @@
 #      which tests/integration/test_reports.py runs on radflow's FHIR resources.
 #   6. The OpenID provider of the OIDC tests (npm oidc-provider 9, pinned in
 #      tests/oidc/package-lock.json; it needs Node 20.19 or later).
+#   7. The S3-compatible server of the object-store tests (npm s3rver 3.7.1, pinned in
+#      tests/s3/package-lock.json; docs/storage-backends.md).
 set -euo pipefail
 
 OHIF_VERSION=3.13.2
@@ -161,5 +163,17 @@ if [ -f "$oidc_dir/package-lock.json" ]; then
     (cd "$oidc_dir" && npm ci --silent --no-audit --no-fund)
     echo "$lock_sum" > "$oidc_dir/node_modules/.radflow-lock-sha256"
     chown -R --reference="$oidc_dir/package.json" "$oidc_dir/node_modules" 2>/dev/null || true
+  fi
+fi
+
+# --- 7. the S3-compatible server of the object-store tests (tests/s3: npm s3rver, pinned) ----
+s3_dir="$ROOT/tests/s3"
+if [ -f "$s3_dir/package-lock.json" ]; then
+  lock_sum=$(sha256sum "$s3_dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$s3_dir/node_modules/.radflow-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "radflow setup_web: installing s3rver into tests/s3/node_modules (npm ci)"
+    (cd "$s3_dir" && npm ci --silent --no-audit --no-fund)
+    echo "$lock_sum" > "$s3_dir/node_modules/.radflow-lock-sha256"
+    chown -R --reference="$s3_dir/package.json" "$s3_dir/node_modules" 2>/dev/null || true
   fi
 fi

@@ -183,6 +183,13 @@ constexpr std::array kRules = {
     R("GET", "/api/v1/scheduling/days", CLIN, 0, "", "/api/v1/scheduling/days", "per station and day"),
     R("GET", "/api/v1/scheduling/risky", CLIN, 0, "", "/api/v1/scheduling/risky", "high-risk appointments"),
     R("GET", "/api/v1/scheduling/stations", CLIN, 0, "", "/api/v1/scheduling/stations", "stations and their hours"),
+    // --- remote AI workers (docs/remote-workers.md): the AI service's `radflow worker`s
+    // (the administrator may do everything; the hub checks each call against the lease)
+    R("POST", "/api/v1/ai/worker/claim", A | kAiService, JOB, "", "/api/v1/ai/worker/claim", "take queued jobs with a lease"),
+    R("POST", "/api/v1/ai/worker/jobs/{id}/renew", A | kAiService, JOB, "", "/api/v1/ai/worker/jobs/0/renew", "extend a job's lease"),
+    R("POST", "/api/v1/ai/worker/jobs/{id}/complete", A | kAiService, JOB, "", "/api/v1/ai/worker/jobs/0/complete",
+      "a job's summary, result UIDs (stored by STOW-RS) and findings"),
+    R("POST", "/api/v1/ai/worker/jobs/{id}/fail", A | kAiService, JOB, "", "/api/v1/ai/worker/jobs/0/fail", "a failed or given-back job"),
 };
 
 std::vector<std::string_view> SplitPath(std::string_view path) {

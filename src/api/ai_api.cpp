@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/ai_worker_api.h"
 #include "api/request_util.h"
 
 namespace radflow::api {
@@ -74,7 +75,10 @@ ordered_json JobJson(const Job& j) {
                    {"trigger", j.trigger},
                    {"error", j.error},
                    {"summary", j.summary},
-                   {"cancel_requested", j.cancel_requested}};
+                   {"cancel_requested", j.cancel_requested},
+                   // Remote workers (docs/remote-workers.md): the last holder ("" = the hub).
+                   {"lease_owner", j.lease_owner},
+                   {"lease_expires_at", j.lease_expires_at}};
   if (j.started_at > 0 && j.finished_at >= j.started_at) out["duration_ms"] = j.finished_at - j.started_at;
   auto results = ordered_json::parse(j.results_json, nullptr, false);
   out["results"] = results.is_discarded() ? ordered_json::array() : results;
@@ -116,6 +120,7 @@ http::Response FindingsResponse(ai::Engine& engine, const std::string& study, co
 }  // namespace
 
 void RegisterAiApi(http::HttpServer& server, ai::Engine& engine, http::Handler other_study_routes) {
+  RegisterAiWorkerApi(server, engine);  // /api/v1/ai/worker/… for remote workers
   server.Route("GET", "/api/v1/apps", [&engine](const http::Request&) {
     ordered_json apps = ordered_json::array();
     for (const auto& a : engine.Apps()) apps.push_back(AppJson(a));

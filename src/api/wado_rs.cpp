@@ -222,6 +222,17 @@ Result<std::string> NegotiateDicomSyntax(const std::string& accept) {
                                          "(multipart/related; type=\"application/dicom\")");
 }
 
+// Whether the client's first usable media range says transfer-syntax=* (any syntax: the
+// stored one, compressed at rest or not).
+bool AcceptsAnySyntax(const std::string& accept) {
+  for (const auto& r : ParseAccept(accept)) {
+    if (r.type != "multipart/related" && r.type != "application/dicom" && r.type != "*/*" && r.type != "multipart/*") continue;
+    if (r.type == "multipart/related" && r.params.count("type") && r.params.at("type") != "application/dicom") continue;
+    return r.params.count("transfer-syntax") && r.params.at("transfer-syntax") == "*";
+  }
+  return false;
+}
+
 http::Response RetrieveDicom(const DicomWebContext& ctx, const http::Request& req,
                              const std::vector<InstanceLocation>& instances) {
   auto ts = NegotiateDicomSyntax(req.Header("accept"));
@@ -229,10 +240,14 @@ http::Response RetrieveDicom(const DicomWebContext& ctx, const http::Request& re
   std::vector<PartSource> parts;
   for (const auto& l : instances) {
     const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
-    if (ts->empty() || ts.value() == l.transfer_syntax_uid) {
+    // Compressed at rest (docs/compression.md): a client that names no syntax gets the one
+    // the instance arrived in, decoded here, as before compression; `*` takes it as stored.
+    const bool as_arrived = l.CompressedAtRest() && ts->empty() && !AcceptsAnySyntax(req.Header("accept"));
+    const std::string wanted = as_arrived ? l.original_transfer_syntax_uid : ts.value();
+    if (!as_arrived && (ts->empty() || ts.value() == l.transfer_syntax_uid)) {
       parts.push_back({"application/dicom; transfer-syntax=" + l.transfer_syntax_uid, nullptr, path});
-    } else if (ts.value() == kExplicitLE || ts.value() == kImplicitLE) {
-      const std::string target = ts.value();
+    } else if (wanted == kExplicitLE || wanted == kImplicitLE) {
+      const std::string target = wanted;
       parts.push_back({"application/dicom; transfer-syntax=" + target,
                        [path, target] { return pixel::TranscodeToUncompressed(path, target); }, ""});
     } else {
@@ -340,6 +355,13 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
     const bool stored_any = type.empty();
     const bool any = star || stored_any;
     const bool octet = type == "application/octet-stream";
+    // Compressed at rest: the frames in the syntax they arrived in are the decoded ones,
+    // for whoever asks for that syntax or for "the frames as stored" without naming one.
+    if (l.CompressedAtRest() && (octet || stored_any) &&
+        (ts == l.original_transfer_syntax_uid || (stored_any && ts.empty()))) {
+      part_type = "application/octet-stream; transfer-syntax=" + l.original_transfer_syntax_uid;
+      break;
+    }
     if (!stored_type.empty() && (type == stored_type || octet || any || image_any)) {
       const bool takes_stored = ts == "*" || ts == stored_ts ||
                                 (ts.empty() && ((type == stored_type && DefaultFrameSyntax(type) == stored_ts) ||

@@ -138,6 +138,12 @@ void RegisterTestApps() {
   });
   ai::RegisterBuiltin("test-crash", [](const ai::AppInput&) -> Result<ai::AppOutput> { std::abort(); });
   ai::RegisterBuiltin("test-threshold", Threshold);
+  // test-threshold after 4 s: long enough for the remote-worker test to kill its worker
+  // mid-job (tests/integration/test_remote_workers.py).
+  ai::RegisterBuiltin("test-slow-threshold", [](const ai::AppInput& in) -> Result<ai::AppOutput> {
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    return Threshold(in);
+  });
   ai::RegisterBuiltin("test-files", FilesReport);
   ai::RegisterBuiltin("test-files-escape", FilesEscape);
   ai::RegisterBuiltin("test-files-gated", FilesGated);

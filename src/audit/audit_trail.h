@@ -42,8 +42,9 @@ struct VerifyResult {
 
 // Reads DATA/audit/audit.log from its start and checks every record's chain link, its seq and
 // its hash; then compares the log's last record with the newest one the index knows of
-// (DATA/index.db), so that a truncated tail is detected too. Opens nothing for writing.
-VerifyResult Verify(const std::string& data_dir);
+// (`index`: a file or postgresql:// URI; "" → DATA/index.db), so that a truncated tail is
+// detected too. Opens nothing for writing.
+VerifyResult Verify(const std::string& data_dir, const std::string& index = "");
 
 // "2026-12-07", "2026-12-07T10:00:00Z" (UTC; fractional seconds allowed) or unix ms → unix ms.
 Result<int64_t> ParseTime(const std::string& text);

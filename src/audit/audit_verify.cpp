@@ -4,19 +4,20 @@
 
 #include "audit/audit_log.h"
 #include "audit/audit_trail.h"
+#include "storage/db.h"
 
 namespace radflow::audit {
 
-VerifyResult Verify(const std::string& data_dir) {
+VerifyResult Verify(const std::string& data_dir, const std::string& index) {
   const std::string path = data_dir + "/audit/audit.log";
-  const std::string db = data_dir + "/index.db";
+  const std::string db = index.empty() ? data_dir + "/index.db" : index;
   VerifyResult v;
   std::error_code ec;
 
   // The index's head: where the log must at least reach (absent index: nothing to compare).
   std::optional<storage::AuditRow> head;
   bool have_index = false;
-  if (std::filesystem::exists(db, ec)) {
+  if (storage::IsPostgresLocation(db) || std::filesystem::exists(db, ec)) {
     auto store = storage::AuditStore::Open(db);
     if (store.ok()) {
       auto h = (*store)->Head();

@@ -29,7 +29,7 @@ int RunAppRun(const AppCommandOptions& o) {
     for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";
     return Fail(Status(ErrorCode::kNotFound, "no app '" + o.app_id + "' (see `radflow app list`)"));
   }
-  auto files = SeriesFiles(o.series, o.data, "running on");
+  auto files = SeriesFiles(o.series, o.data, "running on", o.index);
   if (!files.ok()) return Fail(files.status());
   auto run = ai::RunApp(*app, files.value(), o.out);
   if (!run.ok()) return Fail(run.status());

@@ -9,6 +9,8 @@
 
 #include "audit/audit_trail.h"
 #include "base/log.h"
+#include "cli/index_option.h"
+#include "storage/db.h"
 
 namespace radflow::cli {
 
@@ -16,6 +18,7 @@ namespace {
 
 struct AuditCliOptions {
   std::string data;
+  std::string index;  // "" → DATA/index.db
   std::string user, event, patient, study, since, until, outcome;
   int limit = 50;
   std::string format = "text";
@@ -34,7 +37,7 @@ bool CheckData(const std::string& data) {
 // exit 0: intact; 1: broken (the first bad record and why); 2: could not check.
 int RunVerify(const AuditCliOptions& o) {
   if (!CheckData(o.data)) return Fail("--data " + o.data + " is not a directory");
-  const audit::VerifyResult v = audit::Verify(o.data);
+  const audit::VerifyResult v = audit::Verify(o.data, o.index);
   if (o.format == "json") {
     std::cout << nlohmann::json{{"ok", v.ok}, {"records", v.records}, {"first_bad_seq", v.first_bad_seq},
                                 {"message", v.message}}
@@ -66,8 +69,12 @@ int RunSearch(const AuditCliOptions& o) {
     if (!t.ok()) return Fail(std::string(flag) + ": " + t.status().message());
     *slot = t.value();
   }
-  if (!std::filesystem::exists(o.data + "/index.db")) return Fail("no index database in " + o.data);
-  auto store = storage::AuditStore::Open(o.data + "/index.db");
+  const std::string db = o.index.empty() ? o.data + "/index.db" : o.index;
+  // An SQLite file is checked first: opening a missing one would create an empty database.
+  if (!storage::IsPostgresLocation(db) && !std::filesystem::exists(db)) {
+    return Fail("no index database " + db);
+  }
+  auto store = storage::AuditStore::Open(db);
   if (!store.ok()) return Fail(store.status().message());
   auto page = (*store)->Search(q);
   if (!page.ok()) return Fail(page.status().message());
@@ -77,6 +84,7 @@ int RunSearch(const AuditCliOptions& o) {
   used.detail = "radflow audit search";
   audit::AuditOptions options;
   options.data_dir = o.data;
+  options.db_path = db;
   if (Status st = audit::RecordNow(options, used); !st.ok()) {
     std::cerr << "radflow audit: warning: " << st.message() << "\n";
   }
@@ -117,11 +125,13 @@ void AddAuditCommands(CLI::App& app, std::function<int()>& run) {
 
   auto* verify = audit->add_subcommand("verify", "check the audit log's hash chain (exit 1 when broken)");
   verify->add_option("--data", o->data, "data directory")->required();
+  AddIndexOption(verify, &o->index);
   verify->add_option("--format", o->format, "text | json")->capture_default_str();
   verify->callback([o, &run] { run = [o] { return RunVerify(*o); }; });
 
   auto* search = audit->add_subcommand("search", "search the audit trail, newest first");
   search->add_option("--data", o->data, "data directory")->required();
+  AddIndexOption(search, &o->index);
   search->add_option("--user", o->user, "user name (exact)");
   search->add_option("--event", o->event, "event name(s), comma-separated (login, query, retrieve, ...)");
   search->add_option("--patient", o->patient, "patient ID, or part of the patient's name");

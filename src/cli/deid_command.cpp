@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "audit/audit_trail.h"
+#include "cli/index_option.h"
 #include "deid/deidentify.h"
 
 namespace fs = std::filesystem;
@@ -24,7 +25,7 @@ namespace radflow::cli {
 namespace {
 
 struct DeidCommandOptions {
-  std::string in, out, options, data, secret_file, report;
+  std::string in, out, options, data, index, secret_file, report;
   int threads = 0;
 };
 
@@ -169,6 +170,7 @@ int RunDeid(const DeidCommandOptions& o) {
                deid::FormatDeidOptions(options) + ")";
     audit::AuditOptions ao;
     ao.data_dir = o.data;
+    ao.db_path = o.index;  // "" → DATA/index.db
     if (Status st = audit::RecordNow(ao, e); !st.ok()) {
       std::cerr << "radflow deid: audit record not written: " << st.ToString() << "\n";
     }
@@ -188,6 +190,7 @@ void AddDeidCommands(CLI::App& app, std::function<int()>& run) {
                   "comma-separated: retain-dates, retain-patient-chars, retain-device, "
                   "clean-descriptors, clean-structured, clean-graphics, clean-pixels");
   cmd->add_option("--data", o->data, "data directory holding the site secret (DATA/deid-secret, created)");
+  AddIndexOption(cmd, &o->index);
   cmd->add_option("--secret-file", o->secret_file, "file holding the site secret (>= 16 bytes)");
   cmd->add_option("--report", o->report, "write a JSON report of every file");
   cmd->add_option("--threads", o->threads, "files de-identified at once (default: CPU count)");

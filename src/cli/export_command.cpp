@@ -12,6 +12,7 @@
 
 #include "api/request_util.h"
 #include "audit/audit_trail.h"
+#include "cli/index_option.h"
 #include "research/research.h"
 #include "server/hub.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct Options {
   std::string data = "./radflow-data";
+  std::string index;  // "" → DATA/index.db
   std::string name, description, criteria;  // cohort create
   std::string cohort, out, deid_options, formats = "dicom,nifti,csv";
   int version = 0;
@@ -41,16 +43,18 @@ struct Opened {
   std::unique_ptr<research::ResearchService> research;
 };
 
-Result<Opened> Open(const std::string& data) {
+Result<Opened> Open(const std::string& data, const std::string& index) {
   Opened o;
-  auto hub = server::Hub::Open(data);
+  auto hub = server::Hub::Open(data, {}, false, index);
   if (!hub.ok()) return hub.status();
   o.hub = std::move(hub.value());
   research::ResearchConfig config;
   config.data_dir = data;
-  config.audit = [data](const audit::AuditEvent& e) {
+  config.index = o.hub->index_location;
+  config.audit = [data, db = o.hub->index_location](const audit::AuditEvent& e) {
     audit::AuditOptions options;
     options.data_dir = data;
+    options.db_path = db;
     Status s = audit::RecordNow(options, e);
     if (!s.ok()) std::cerr << "radflow: audit record not written: " << s.ToString() << "\n";
   };
@@ -77,7 +81,7 @@ int CohortCreate(const Options& o) {
   }
   auto criteria = research::ParseCriteria(text);
   if (!criteria.ok()) return Fail("cohort create", criteria.status());
-  auto opened = Open(o.data);
+  auto opened = Open(o.data, o.index);
   if (!opened.ok()) return Fail("cohort create", opened.status());
   auto row = opened->research->CreateCohort(o.name, o.description, criteria.value(), UserName());
   if (!row.ok()) return Fail("cohort create", row.status());
@@ -86,7 +90,7 @@ int CohortCreate(const Options& o) {
 }
 
 int CohortList(const Options& o) {
-  auto opened = Open(o.data);
+  auto opened = Open(o.data, o.index);
   if (!opened.ok()) return Fail("cohort list", opened.status());
   auto rows = opened->research->Cohorts();
   if (!rows.ok()) return Fail("cohort list", rows.status());
@@ -120,7 +124,7 @@ int Export(const Options& o) {
   auto formats = research::ParseFormats(api::SplitComma(o.formats));
   if (!formats.ok()) return Fail("export", formats.status());
   request.formats = formats.value();
-  auto opened = Open(o.data);
+  auto opened = Open(o.data, o.index);
   if (!opened.ok()) return Fail("export", opened.status());
   research::Requester who{UserName(), "", "", "cli"};
   auto manifest = opened->research->ExportNow(request, o.out, who, ProgressBar);
@@ -144,16 +148,19 @@ void AddExportCommands(CLI::App& app, std::function<int()>& run) {
   cohort->require_subcommand(1);
   auto* create = cohort->add_subcommand("create", "select studies by criteria and save them as the next version of a cohort");
   create->add_option("--data", o->data, "data directory")->capture_default_str();
+  AddIndexOption(create, &o->index);
   create->add_option("--name", o->name, "cohort name")->required();
   create->add_option("--description", o->description, "what the cohort is for");
   create->add_option("--criteria", o->criteria, "criteria JSON, or @file (docs/research.md)");
   create->callback([o, &run] { run = [o] { return CohortCreate(*o); }; });
   auto* list = cohort->add_subcommand("list", "the newest version of every cohort");
   list->add_option("--data", o->data, "data directory")->capture_default_str();
+  AddIndexOption(list, &o->index);
   list->callback([o, &run] { run = [o] { return CohortList(*o); }; });
 
   auto* exp = app.add_subcommand("export", "write a de-identified research export of a cohort");
   exp->add_option("--data", o->data, "data directory")->capture_default_str();
+  AddIndexOption(exp, &o->index);
   exp->add_option("--cohort", o->cohort, "cohort name")->required();
   exp->add_option("--version", o->version, "cohort version (default: the newest)");
   exp->add_option("--out", o->out, "output folder (created; must be empty)")->required();

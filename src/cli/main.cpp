@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ai/engine/job_runner.h"
+#include "ai/remote/worker_command.h"
 #include "api/rest_api.h"
 #include "apps/builtin_apps.h"
 #include "cli/app_command.h"
@@ -22,6 +23,7 @@
 #include "base/log.h"
 #include "cli/followups_command.h"
 #include "cli/import_command.h"
+#include "cli/index_option.h"
 #include "cli/qr_command.h"
 #include "cli/radiomics_command.h"
 #include "cli/register_command.h"
@@ -59,7 +61,7 @@ std::vector<dicom::Tag> ListColumns(storage::ResourceLevel level) {
   return {};
 }
 
-int RunLs(const std::string& data, const std::string& level_name,
+int RunLs(const std::string& data, const std::string& index, const std::string& level_name,
           const std::vector<std::string>& filters) {
   std::string upper;
   for (char c : level_name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -79,7 +81,7 @@ int RunLs(const std::string& data, const std::string& level_name,
   }
   auto query = query::BuildQuery(*level, keys);
   if (!query.ok()) return Fail(query.status());
-  auto hub = server::Hub::Open(data);
+  auto hub = server::Hub::Open(data, {}, false, index);
   if (!hub.ok()) return Fail(hub.status());
   auto rows = hub.value()->index->Find(query.value());
   if (!rows.ok()) return Fail(rows.status());
@@ -111,7 +113,8 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "TOML/INI configuration file ([serve] section for serve)");
   auto* serve = app.add_subcommand("serve", "run the DICOM and HTTP server");
   serve->fallthrough();  // `radflow serve --config FILE` reads the root option
-  serve->add_option("--data", sc.data_dir, "data directory")->capture_default_str();
+  serve->add_option("--data", sc.data_dir, "data directory (blobs, lock, audit log, secrets)")->capture_default_str();
+  cli::AddIndexOption(serve, &sc.index);
   serve->add_option("--aet", sc.ae_title, "DICOM AE title")->capture_default_str();
   serve->add_option("--dicom-port", sc.dicom_port, "DICOM port")->capture_default_str();
   serve->add_option("--http-port", sc.http_port, "HTTP port")->capture_default_str();
@@ -126,7 +129,11 @@ int main(int argc, char** argv) {
                     "different object with a stored SOP Instance UID: keep | reject | replace")
       ->capture_default_str();
   serve->add_option("--apps", sc.app_folders, "extra folder of app manifests (repeatable)");
-  serve->add_option("--ai-workers", sc.ai_workers, "AI jobs running at once")->capture_default_str();
+  serve->add_option("--ai-workers", sc.ai_workers,
+                    "AI jobs the hub runs at once (0: none; remote `radflow worker`s take them)")
+      ->capture_default_str();
+  serve->add_option("--ai-remote-only", sc.ai_remote_only_apps,
+                    "app id only remote workers run, never the hub itself (repeatable)");
   serve->add_option("--ai-workers-per-app", sc.ai_workers_per_app, "AI jobs of one app at once")
       ->capture_default_str();
   serve->add_option("--app-dir", sc.app_dir, "the web application (built by make into web/dist)");
@@ -183,13 +190,18 @@ int main(int argc, char** argv) {
   serve->add_option("--no-show-grace-minutes", sc.no_show_grace_minutes,
                     "minutes after a slot ends before an appointment without MPPS or images is a no-show")
       ->capture_default_str();
+  serve->add_option("--compress", sc.compress,
+                    "MODALITY=CODEC (repeatable), e.g. CT=jpeg-ls: store that modality's pixel data "
+                    "losslessly compressed, re-encoded in the background (docs/compression.md); default off");
 
   std::string data = "./radflow-data";
+  std::string index;  // --index; "" → DATA/index.db
   std::vector<std::string> paths;
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   std::string dup_policy = "keep";
   auto* import = app.add_subcommand("import", "store DICOM files and folders (recursive)");
   import->add_option("--data", data, "data directory")->capture_default_str();
+  cli::AddIndexOption(import, &index);
   import->add_option("--threads", threads, "parallel stores")->capture_default_str();
   import->add_option("--duplicate-policy", dup_policy, "keep | reject | replace")->capture_default_str();
   import->add_option("paths", paths, "files or folders")->required();
@@ -198,15 +210,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> filters;
   auto* ls = app.add_subcommand("ls", "list patients, studies, series or instances");
   ls->add_option("--data", data, "data directory")->capture_default_str();
+  cli::AddIndexOption(ls, &index);
   ls->add_option("--level", level, "patient | study | series | instance")->capture_default_str();
   ls->add_option("--filter", filters, "Keyword=Value, DICOM matching (PS3.4 C.2.2.2)");
 
   auto* stats = app.add_subcommand("stats", "counts and bytes stored, as JSON");
   stats->add_option("--data", data, "data directory")->capture_default_str();
+  cli::AddIndexOption(stats, &index);
 
   bool repair = false;
   auto* check = app.add_subcommand("check", "verify that index and blobs agree");
   check->add_option("--data", data, "data directory")->capture_default_str();
+  cli::AddIndexOption(check, &index);
   check->add_flag("--repair", repair, "fix what is found (server must be stopped)");
 
   cli::RadiomicsOptions ro;
@@ -227,6 +242,7 @@ int main(int argc, char** argv) {
   int fill = 100000;
   auto* bench_fill = app.add_subcommand("bench-fill", "benchmark support: synthetic index rows");
   bench_fill->add_option("--data", data, "data directory")->capture_default_str();
+  cli::AddIndexOption(bench_fill, &index);
   bench_fill->add_option("--instances", fill, "rows to add")->capture_default_str();
 
   cli::AppCommandOptions ao;
@@ -240,6 +256,7 @@ int main(int argc, char** argv) {
   app_run->add_option("--series", ao.series, "folder of the series' files, or a stored SeriesInstanceUID")
       ->required();
   app_run->add_option("--data", ao.data, "data directory (for a stored series)")->capture_default_str();
+  cli::AddIndexOption(app_run, &ao.index);
   app_run->add_option("--apps", ao.app_folders, "extra folder of app manifests (repeatable)");
   app_run->add_option("--out", ao.out, "where to write the SEG / SR / derived files")->capture_default_str();
   app_run->add_option("--format", ao.format, "text | json")->capture_default_str();
@@ -249,6 +266,7 @@ int main(int argc, char** argv) {
   reg->add_option("--fixed", rg.fixed, "the current series: folder, or stored SeriesInstanceUID")->required();
   reg->add_option("--moving", rg.moving, "the prior series: folder, or stored SeriesInstanceUID")->required();
   reg->add_option("--data", rg.data, "data directory (for a stored series)")->capture_default_str();
+  cli::AddIndexOption(reg, &rg.index);
   reg->add_option("--out", rg.out, "ITK transform file to write (.tfm)");
   reg->add_flag("--rigid-only", rg.rigid_only, "the rigid stage only");
   reg->add_option("--threads", rg.threads, "threads (0: every core)")->capture_default_str();
@@ -276,6 +294,7 @@ int main(int argc, char** argv) {
   cli::AddOrdersCommands(app, run_selected);
   cli::AddWsiCommands(app, run_selected);
   cli::AddOpCommands(app, run_selected);
+  ai::remote::AddWorkerCommands(app, run_selected);  // issue 15: remote AI workers
 
   CLI11_PARSE(app, argc, argv);
   apps::RegisterBuiltinApps();
@@ -300,7 +319,7 @@ int main(int argc, char** argv) {
     auto policy = ingest::ParseDuplicatePolicy(dup_policy);
     if (!policy) return Fail({ErrorCode::kInvalidArgument, "--duplicate-policy must be keep, reject or replace"});
     options.duplicate_policy = *policy;
-    auto hub = server::Hub::Open(data, options);
+    auto hub = server::Hub::Open(data, options, false, index);
     if (!hub.ok()) return Fail(hub.status());
     auto s = cli::ImportPaths(*hub.value(), paths, threads);
     for (const auto& [path, reason] : s.rejected) {
@@ -316,9 +335,9 @@ int main(int argc, char** argv) {
     }
     return s.rejected.empty() ? 0 : 2;
   }
-  if (*ls) return RunLs(data, level, filters);
+  if (*ls) return RunLs(data, index, level, filters);
   if (*stats) {
-    auto hub = server::Hub::Open(data);
+    auto hub = server::Hub::Open(data, {}, false, index);
     if (!hub.ok()) return Fail(hub.status());
     auto s = hub.value()->index->Stats();
     if (!s.ok()) return Fail(s.status());
@@ -330,7 +349,7 @@ int main(int argc, char** argv) {
       Status lock = server::LockDataDir(data);
       if (!lock.ok()) return Fail(lock);
     }
-    auto hub = server::Hub::Open(data, {}, /*owner=*/repair);
+    auto hub = server::Hub::Open(data, {}, /*owner=*/repair, index);
     if (!hub.ok()) return Fail(hub.status());
     auto report = server::CheckConsistency(*hub.value(), repair);
     if (!report.ok()) return Fail(report.status());
@@ -345,7 +364,7 @@ int main(int argc, char** argv) {
   if (*reg) return cli::RunRegister(rg);
   if (*fu) return cli::RunFollowups(fo);
   if (*bench_fill) {
-    auto hub = server::Hub::Open(data);
+    auto hub = server::Hub::Open(data, {}, false, index);
     if (!hub.ok()) return Fail(hub.status());
     Status st = hub.value()->index->BulkFillSynthetic(fill);
     if (!st.ok()) return Fail(st);

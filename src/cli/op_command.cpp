@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/index_option.h"
 #include "op/op_codes.h"
 #include "op/op_import.h"
 #include "server/hub.h"
@@ -18,7 +19,7 @@ namespace radflow::cli {
 namespace {
 
 struct OpCliOptions {
-  std::string image, data = "./radflow-data", out, format = "text";
+  std::string image, data = "./radflow-data", index, out, format = "text";
   op::OpOptions op;
 };
 
@@ -71,7 +72,7 @@ int RunImport(const OpCliOptions& o) {
     Print(o, *r, "written to");
     return 0;
   }
-  auto hub = server::Hub::Open(o.data);
+  auto hub = server::Hub::Open(o.data, {}, false, o.index);
   if (!hub.ok()) return Fail(hub.status());
   auto r = op::ImportPhotograph(o.image, o.op, *hub.value()->ingest);
   if (!r.ok()) return Fail(r.status());
@@ -99,6 +100,7 @@ void AddOpCommands(CLI::App& app, std::function<int()>& run) {
   import->add_option("--anatomy", o->op.anatomy, "structure imaged (CID 4209): " + op::AnatomyNames())
       ->capture_default_str();
   import->add_option("--data", o->data, "data directory")->capture_default_str();
+  AddIndexOption(import, &o->index);
   import->add_option("--out", o->out, "write the DICOM file here instead of storing it");
   import->add_option("--format", o->format, "text | json")->capture_default_str();
   import->callback([o, &run] { run = [o] { return RunImport(*o); }; });

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/index_option.h"
 #include "dimse/mwl_scp.h"
 #include "orders/order_service.h"
+#include "server/server.h"
 #include "storage/index.h"
 #include "storage/order_store.h"
 
@@ -21,6 +23,7 @@ namespace {
 
 struct ImportOptions {
   std::string data;
+  std::string index;  // "" → DATA/index.db
   std::vector<std::string> paths;
 };
 
@@ -57,7 +60,7 @@ int RunImport(const ImportOptions& o) {
   auto files = ExpandPaths(o.paths);
   if (!files.ok()) return Fail(files.status().message());
   if (files->empty()) return Fail("no worklist items (.wl files) given");
-  const std::string db = o.data + "/index.db";
+  const std::string db = server::IndexLocation(o.data, o.index);
   auto index = storage::Index::Open(db);  // applies the schema migrations
   if (!index.ok()) return Fail(index.status().message());
   auto store = storage::OrderStore::Open(db);
@@ -95,6 +98,7 @@ void AddOrdersCommands(CLI::App& app, std::function<int()>& run) {
   auto* imp = orders->add_subcommand(
       "import", "Read DICOM worklist items (wlmscpfs .wl files, or folders of them) into orders");
   imp->add_option("--data", opts->data, "Data directory of the hub")->required();
+  AddIndexOption(imp, &opts->index);
   imp->add_option("files", opts->paths, "Worklist item files or folders")->required();
   imp->callback([opts, &run] { run = [opts] { return RunImport(*opts); }; });
 }

@@ -11,8 +11,8 @@
 namespace radflow::cli {
 namespace {
 
-Result<imaging::ImageVolume> LoadVolume(const std::string& series, const std::string& data) {
-  auto files = SeriesFiles(series, data, "registering");
+Result<imaging::ImageVolume> LoadVolume(const std::string& series, const RegisterCommandOptions& o) {
+  auto files = SeriesFiles(series, o.data, "registering", o.index);
   if (!files.ok()) return files.status();
   auto loaded = imaging::LoadSeries(files.value());
   if (!loaded.ok()) return Status(loaded.status().code(), series + ": " + loaded.status().message());
@@ -22,9 +22,9 @@ Result<imaging::ImageVolume> LoadVolume(const std::string& series, const std::st
 }  // namespace
 
 int RunRegister(const RegisterCommandOptions& o) {
-  auto fixed = LoadVolume(o.fixed, o.data);
+  auto fixed = LoadVolume(o.fixed, o);
   if (!fixed.ok()) return Fail(fixed.status());
-  auto moving = LoadVolume(o.moving, o.data);
+  auto moving = LoadVolume(o.moving, o);
   if (!moving.ok()) return Fail(moving.status());
   registration::Options options;
   options.affine = !o.rigid_only;

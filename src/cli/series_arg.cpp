@@ -8,6 +8,8 @@
 #include "dicom/instance.h"
 #include "query/matching.h"
 #include "server/hub.h"
+#include "server/server.h"
+#include "storage/db.h"
 
 namespace radflow::cli {
 
@@ -19,7 +21,7 @@ int Fail(const Status& st) {
 }
 
 Result<std::vector<std::string>> SeriesFiles(const std::string& series, const std::string& data,
-                                             const char* verb) {
+                                             const char* verb, const std::string& index) {
   std::error_code ec;
   if (fs::is_directory(series, ec)) {
     // A folder may hold more than the series (an RTSTRUCT, other series): the series with
@@ -41,13 +43,16 @@ Result<std::vector<std::string>> SeriesFiles(const std::string& series, const st
     std::sort(best->second.begin(), best->second.end());
     return best->second;
   }
-  if (!fs::exists(data + "/index.db", ec)) {
+  // A PostgreSQL index is always there to ask; an absent SQLite file means no stored series
+  // (and opening it would create an empty one).
+  const std::string db = server::IndexLocation(data, index);
+  if (!storage::IsPostgresLocation(db) && !fs::exists(db, ec)) {
     return Status(ErrorCode::kNotFound, "'" + series + "' is neither a folder nor a series in " + data);
   }
   if (!dicom::IsValidUid(series)) {
-    return Status(ErrorCode::kInvalidArgument, "'" + series + "' is neither a folder nor a UID");
+    return Status(ErrorCode::kInvalidArgument, "'" + series + "' is neither a folder nor a series UID");
   }
-  auto hub = server::Hub::Open(data);
+  auto hub = server::Hub::Open(data, {}, false, index);
   if (!hub.ok()) return hub.status();
   auto found = query::LocateSeries(*hub.value()->index, series);
   if (!found.ok()) return found.status();

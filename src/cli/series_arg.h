@@ -11,9 +11,9 @@ namespace radflow::cli {
 
 // A folder: its DICOM files, recursively, sorted; when it holds several series, the one with
 // the most files (stderr says which, "<verb> <uid>"). Otherwise a SeriesInstanceUID stored in
-// the data directory `data`: its blobs' paths.
+// the data directory `data` (its index: `index`, "" → DATA/index.db): its blobs' paths.
 Result<std::vector<std::string>> SeriesFiles(const std::string& series, const std::string& data,
-                                             const char* verb);
+                                             const char* verb, const std::string& index = "");
 
 // "radflow: <status>" on stderr; exit code 1.
 int Fail(const Status& status);

@@ -14,7 +14,9 @@
 
 #include "audit/audit_trail.h"
 #include "base/clock.h"
+#include "cli/index_option.h"
 #include "security/auth_service.h"
+#include "server/server.h"
 #include "storage/index.h"
 
 namespace radflow::cli {
@@ -23,6 +25,7 @@ namespace {
 
 struct Options {
   std::string data = "./radflow-data";
+  std::string index;  // "" → DATA/index.db
   std::string name, role, display_name, referring_name, label, user;
   bool password_stdin = false, no_password = false, set_password = false, enable = false, disable = false;
   std::optional<std::string> set_role, set_display, set_referring;
@@ -48,11 +51,11 @@ struct CliAuth {
 
 // Opens the index (applying the schema migrations), the audit trail and the accounts of
 // DATA. No DATA/radflow.lock: a running server may have it.
-Result<std::unique_ptr<CliAuth>> OpenAuth(const std::string& data) {
+Result<std::unique_ptr<CliAuth>> OpenAuth(const std::string& data, const std::string& index_arg) {
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) return {ErrorCode::kIoError, "cannot create " + data + ": " + ec.message()};
-  const std::string db = data + "/index.db";
+  const std::string db = server::IndexLocation(data, index_arg);
   auto index = storage::Index::Open(db);
   if (!index.ok()) return index.status();
   index.value().reset();
@@ -138,7 +141,7 @@ int UserAdd(const Options& o) {
     if (!password.ok()) return Fail("user add", password.status());
     user.password = password.value();
   }
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("user add", auth.status());
   auto added = (*auth.value())->AddUser(user, CliActor());
   if (!added.ok()) return Fail("user add", added.status());
@@ -147,7 +150,7 @@ int UserAdd(const Options& o) {
 }
 
 int UserList(const Options& o) {
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("user list", auth.status());
   auto users = (*auth.value())->ListUsers();
   if (!users.ok()) return Fail("user list", users.status());
@@ -175,7 +178,7 @@ int UserSet(const Options& o, const std::string& command) {
     if (!password.ok()) return Fail(command, password.status());
     change.password = password.value();
   }
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail(command, auth.status());
   auto changed = (*auth.value())->UpdateUser(o.name, change, CliActor());
   if (!changed.ok()) return Fail(command, changed.status());
@@ -184,7 +187,7 @@ int UserSet(const Options& o, const std::string& command) {
 }
 
 int UserUnlock(const Options& o) {
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("user unlock", auth.status());
   if (Status s = (*auth.value())->Unlock(o.name, CliActor()); !s.ok()) return Fail("user unlock", s);
   std::cout << "unlocked " << o.name << "\n";
@@ -192,7 +195,7 @@ int UserUnlock(const Options& o) {
 }
 
 int TokenCreate(const Options& o) {
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("token create", auth.status());
   auto token = (*auth.value())->CreateToken(o.user, o.days, o.label, CliActor());
   if (!token.ok()) return Fail("token create", token.status());
@@ -204,7 +207,7 @@ int TokenCreate(const Options& o) {
 }
 
 int TokenList(const Options& o) {
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("token list", auth.status());
   auto tokens = (*auth.value())->ListTokens(o.user);
   if (!tokens.ok()) return Fail("token list", tokens.status());
@@ -219,7 +222,7 @@ int TokenList(const Options& o) {
 }
 
 int TokenRevoke(const Options& o) {
-  auto auth = OpenAuth(o.data);
+  auto auth = OpenAuth(o.data, o.index);
   if (!auth.ok()) return Fail("token revoke", auth.status());
   if (Status s = (*auth.value())->RevokeToken(o.token_id, CliActor()); !s.ok()) return Fail("token revoke", s);
   std::cout << "revoked token " << o.token_id << "\n";
@@ -232,6 +235,7 @@ void AddUserCommands(CLI::App& app, std::function<int()>& run) {
   auto o = std::make_shared<Options>();
   auto data = [o](CLI::App* c) {
     c->add_option("--data", o->data, "data directory")->capture_default_str();
+    AddIndexOption(c, &o->index);
   };
 
   auto* user = app.add_subcommand("user", "local accounts (docs/authentication.md)");

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/index_option.h"
 #include "server/hub.h"
 #include "wsi/wsi_import.h"
 
@@ -21,7 +22,7 @@ namespace radflow::cli {
 namespace {
 
 struct WsiCliOptions {
-  std::string slide, data = "./radflow-data", out, format = "text";
+  std::string slide, data = "./radflow-data", index, out, format = "text";
   wsi::ImportOptions import;
 };
 
@@ -116,7 +117,7 @@ int RunImport(const WsiCliOptions& o) {
     Print(o, *r, seconds(), 0, 0);
     return 0;
   }
-  auto hub = server::Hub::Open(o.data);
+  auto hub = server::Hub::Open(o.data, {}, false, o.index);
   if (!hub.ok()) return Fail(hub.status());
   auto s = wsi::ImportSlide(o.slide, o.import, *hub.value()->ingest);
   if (!s.ok()) return Fail(s.status());
@@ -134,6 +135,7 @@ void AddWsiCommands(CLI::App& app, std::function<int()>& run) {
       "import", "convert a vendor slide (Aperio SVS, tiled TIFF) into a DICOM WSI pyramid and store it");
   import->add_option("slide", o->slide, "the slide file")->required();
   import->add_option("--data", o->data, "data directory")->capture_default_str();
+  AddIndexOption(import, &o->index);
   import->add_option("--out", o->out, "write the DICOM files into this folder instead of storing them");
   import->add_option("--patient-id", o->import.patient_id, "PatientID (default WSI-<container id>)");
   import->add_option("--patient-name", o->import.patient_name, "PatientName (DICOM PN, e.g. DOE^JANE)");

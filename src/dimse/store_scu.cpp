@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "compress/lossless.h"
 #include "dimse/association.h"
 
 namespace radflow::dimse {
@@ -20,8 +21,10 @@ bool IsUncompressed(const std::string& ts) {
 
 // The accepted context for the SOP class: exact transfer syntax first, else (for an
 // uncompressed file) any uncompressed one, which DCMTK converts to on the fly.
+// A file compressed at rest (docs/compression.md) counts as uncompressed here: it is decoded
+// for a peer that did not accept its stored syntax.
 T_ASC_PresentationContextID FindContext(T_ASC_Association* assoc, const std::string& sop_class,
-                                        const std::string& ts, bool* exact) {
+                                        const std::string& ts, bool at_rest, bool* exact) {
   T_ASC_PresentationContextID fallback = 0;
   for (int id = 1; id <= 255; id += 2) {
     T_ASC_PresentationContext pc;
@@ -31,7 +34,7 @@ T_ASC_PresentationContextID FindContext(T_ASC_Association* assoc, const std::str
       *exact = true;
       return pc.presentationContextID;
     }
-    if (!fallback && IsUncompressed(ts) && IsUncompressed(pc.acceptedTransferSyntax)) {
+    if (!fallback && (IsUncompressed(ts) || at_rest) && IsUncompressed(pc.acceptedTransferSyntax)) {
       fallback = pc.presentationContextID;
     }
   }
@@ -65,7 +68,8 @@ OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocati
                                     .c_str()));
   }
   bool exact = false;
-  T_ASC_PresentationContextID pres = FindContext(assoc, loc.sop_class_uid, loc.transfer_syntax_uid, &exact);
+  T_ASC_PresentationContextID pres = FindContext(assoc, loc.sop_class_uid, loc.transfer_syntax_uid,
+                                                 loc.CompressedAtRest(), &exact);
   if (pres == 0) {
     return fail(makeOFCondition(0, 1, OF_error,
                                 "no accepted presentation context for the SOP class and transfer syntax"));
@@ -95,6 +99,12 @@ OFCondition SendInstance(T_ASC_Association* assoc, const storage::InstanceLocati
   } else {
     DcmFileFormat ff;
     cond = ff.loadFile(path.c_str());
+    if (cond.good() && loc.CompressedAtRest()) {
+      // Decoded in memory for the native context (DCMTK writes it in that syntax).
+      if (Status decoded = compress::DecodeToNative(*ff.getDataset()); !decoded.ok()) {
+        cond = makeOFCondition(0, 5, OF_error, decoded.message().c_str());
+      }
+    }
     if (cond.good()) {
       cond = DIMSE_storeUser(assoc, pres, &req, nullptr, ff.getDataset(), nullptr, nullptr,
                              DIMSE_BLOCKING, 0, &rsp, &detail, nullptr, 0);
@@ -127,7 +137,13 @@ OFCondition OpenStoreAssociation(const std::string& our_ae, const RemoteAe& peer
   // One context per (SOP class, transfer syntax) pair; an uncompressed one also offers the
   // other uncompressed syntaxes. At most 128 contexts per association (PS3.8 9.3.2.2).
   std::set<std::pair<std::string, std::string>> pairs;
-  for (const auto& i : instances) pairs.emplace(i.sop_class_uid, i.transfer_syntax_uid);
+  // A SOP class with instances compressed at rest (docs/compression.md) also gets a native
+  // context of its own: a peer without the stored codec receives them decoded, and one that
+  // accepts the codec still receives the other instances of that syntax as they are.
+  for (const auto& i : instances) {
+    pairs.emplace(i.sop_class_uid, i.transfer_syntax_uid);
+    if (i.CompressedAtRest()) pairs.emplace(i.sop_class_uid, UID_LittleEndianExplicitTransferSyntax);
+  }
   int id = 1;
   for (const auto& [sop_class, ts] : pairs) {
     if (id > 255) break;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "compress/lossless.h"
 #include "dicom/conformance.h"
 #include "dicom/instance.h"
 
@@ -201,6 +202,10 @@ std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
     StoreResult result) {
   auto same = storage::BlobStore::SameContent(candidate_path,
                                               blobs_.AbsolutePath(existing.blob_path));
+  if (same.ok() && !same.value() && existing.CompressedAtRest()) {
+    // Re-encoded by the compactor (docs/compression.md): the same object once decoded.
+    same = compress::SameAsCompressed(candidate_path, blobs_.AbsolutePath(existing.blob_path));
+  }
   if (same.ok() && same.value()) {
     result.outcome = StoreOutcome::kAlreadyStored;
     return Result<StoreResult>(result);

@@ -192,7 +192,7 @@ ResearchService::~ResearchService() { Stop(); }
 
 Result<std::unique_ptr<ResearchService>> ResearchService::Open(storage::Index& index, storage::BlobStore& blobs,
                                                                ResearchConfig config) {
-  const std::string db = config.data_dir + "/index.db";
+  const std::string db = config.index.empty() ? config.data_dir + "/index.db" : config.index;
   auto impl = std::make_unique<Impl>(index, blobs, config);
   auto store = storage::ResearchStore::Open(db);
   if (!store.ok()) return store.status();

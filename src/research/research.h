@@ -30,7 +30,8 @@ class BlobStore;
 namespace radflow::research {
 
 struct ResearchConfig {
-  std::string data_dir;     // DATA: index.db, deid-secret, exports/<id>/
+  std::string data_dir;     // DATA: deid-secret, exports/<id>/
+  std::string index;        // the index (file or postgresql:// URI); "" → DATA/index.db
   audit::AuditSink audit;   // an "export" event per finished export (may be empty)
 };
 
@@ -52,7 +53,7 @@ Result<std::vector<std::string>> ParseFormats(const std::vector<std::string>& fo
 
 class ResearchService {
  public:
-  // Opens the research, job and AI stores on DATA/index.db (the Index has migrated it) and the
+  // Opens the research, job and AI stores on config.index (the Index has migrated it) and the
   // site secret (deid::LoadOrCreateSiteSecret); exports left running by a previous process are
   // marked failed ("interrupted by a restart").
   static Result<std::unique_ptr<ResearchService>> Open(storage::Index& index, storage::BlobStore& blobs,

@@ -4,29 +4,36 @@
 
 #include "base/log.h"
 #include "server/hub.h"
+#include "server/server.h"
 
 namespace fs = std::filesystem;
 
 namespace radflow::server {
 
 Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
-                                       ingest::IngestOptions options, bool owner) {
+                                       ingest::IngestOptions options, bool owner,
+                                       const std::string& index_arg) {
   std::error_code ec;
   fs::create_directories(data_dir, ec);
   if (ec) return {ErrorCode::kIoError, "cannot create " + data_dir + ": " + ec.message()};
   auto hub = std::make_unique<Hub>();
   hub->data_dir = data_dir;
+  hub->index_location = IndexLocation(data_dir, index_arg);
   auto blobs = storage::BlobStore::Open(data_dir + "/blobs", owner);
   if (!blobs.ok()) return blobs.status();
   hub->blobs = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
-  auto index = storage::Index::Open(data_dir + "/index.db");
+  auto index = storage::Index::Open(hub->index_location);
   if (!index.ok()) return index.status();
   hub->index = std::move(index.value());
-  auto jobs = storage::JobStore::Open(data_dir + "/index.db");
+  auto jobs = storage::JobStore::Open(hub->index_location);
   if (!jobs.ok()) return jobs.status();
   hub->jobs = std::move(jobs.value());
   hub->ingest = std::make_unique<ingest::IngestService>(*hub->blobs, *hub->index, options);
   return hub;
+}
+
+std::string IndexLocation(const std::string& data_dir, const std::string& index) {
+  return index.empty() ? data_dir + "/index.db" : index;
 }
 
 Result<int> RecoverInterruptedStores(Hub& hub) {

@@ -15,15 +15,18 @@ namespace radflow::server {
 
 struct Hub {
   std::string data_dir;
+  std::string index_location;  // IndexLocation(data_dir, index): a file or a postgresql:// URI
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<storage::Index> index;
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<storage::JobStore> jobs;  // the AI engine's queue and findings, in index.db
 
-  // DIR/blobs (the Part-10 files) and DIR/index.db (SQLite). `owner`: this process holds
-  // the data directory's lock (server, check --repair) and may clean up stale temp files.
+  // DIR/blobs (the Part-10 files) and the index: `index` ("" → DIR/index.db, SQLite; or a
+  // postgresql:// URI). `owner`: this process holds the data directory's lock (server,
+  // check --repair) and may clean up stale temp files.
   static Result<std::unique_ptr<Hub>> Open(const std::string& data_dir,
-                                           ingest::IngestOptions options = {}, bool owner = false);
+                                           ingest::IngestOptions options = {}, bool owner = false,
+                                           const std::string& index = "");
 };
 
 // Removes index rows whose blob never became durable: a store interrupted by a crash after

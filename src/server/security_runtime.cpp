@@ -311,7 +311,7 @@ Result<std::unique_ptr<SecurityRuntime>> SecurityRuntime::Create(const ServerCon
   state->data_dir = config.data_dir;
   audit::AuditOptions audit_options;
   audit_options.data_dir = config.data_dir;
-  audit_options.db_path = config.data_dir + "/index.db";
+  audit_options.db_path = IndexLocation(config);
   audit_options.syslog = config.audit_syslog;
   audit_options.syslog_ca = config.audit_syslog_ca;
   audit_options.source_id = config.ae_title;
@@ -338,7 +338,7 @@ Result<std::unique_ptr<SecurityRuntime>> SecurityRuntime::Create(const ServerCon
   }
 
   security::AuthOptions auth_options;
-  auth_options.db_path = config.data_dir + "/index.db";
+  auth_options.db_path = IndexLocation(config);
   auth_options.lockout_failures = config.lockout_failures;
   auth_options.lockout_minutes = config.lockout_minutes;
   auth_options.audit = sink;
@@ -353,6 +353,7 @@ Result<std::unique_ptr<SecurityRuntime>> SecurityRuntime::Create(const ServerCon
   // The research hub (docs/research.md).
   research::ResearchConfig research_config;
   research_config.data_dir = config.data_dir;
+  research_config.index = IndexLocation(config);
   research_config.audit = sink;
   auto research = research::ResearchService::Open(*hub.index, *hub.blobs, research_config);
   if (!research.ok()) return research.status();

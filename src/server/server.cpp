@@ -37,6 +37,7 @@
 #include "dimse/dimse_server.h"
 #include "http/http_server.h"
 #include "server/hub.h"
+#include "compress/compactor.h"
 #include "server/lesion_followup.h"
 #include "server/prefetch.h"
 #include "server/security_runtime.h"
@@ -45,6 +46,7 @@
 #include "similar/similar_cases.h"
 #include "storage/ai_admin_store.h"
 #include "storage/order_store.h"
+#include "storage/db.h"
 
 namespace radflow::server {
 
@@ -205,7 +207,7 @@ int RunServer(const ServerConfig& config) {
 
   Status lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return fail(lock);
-  auto hub = Hub::Open(config.data_dir, options, /*owner=*/true);
+  auto hub = Hub::Open(config.data_dir, options, /*owner=*/true, config.index);
   if (!hub.ok()) return fail(hub.status());
   Hub& h = *hub.value();
   // A clean stop leaves this marker; without it, stores may have been interrupted.
@@ -224,7 +226,9 @@ int RunServer(const ServerConfig& config) {
   ai_options.app_folders = DefaultAppFolders(config.data_dir, config.app_folders);
   ai_options.work_dir = config.data_dir + "/blobs/tmp/ai-work";  // results are renamed into blobs/
   ai_options.worker_binary = config.worker_binary.empty() ? SelfExecutable() : config.worker_binary;
-  ai_options.max_running = std::max(1, config.ai_workers);
+  // 0: the hub runs no app itself; remote workers take every job (docs/remote-workers.md).
+  ai_options.max_running = std::max(0, config.ai_workers);
+  ai_options.remote_only_apps = config.ai_remote_only_apps;
   ai_options.max_running_per_app = std::max(1, config.ai_workers_per_app);
   ai_options.retry_backoff_s = std::max(0.0, config.ai_retry_seconds);
   // The reading worklist: fed by ingest and AI job events (docs/worklist.md).
@@ -255,7 +259,7 @@ int RunServer(const ServerConfig& config) {
   // priority and reason and tells them of each new study; their changes re-rank its items.
   auto order_options = OrderOptions(config);
   if (!order_options.ok()) return fail(order_options.status());
-  auto order_store = storage::OrderStore::Open(config.data_dir + "/index.db");
+  auto order_store = storage::OrderStore::Open(IndexLocation(config));
   if (!order_store.ok()) return fail(order_store.status());
   std::atomic<workflow::WorklistService*> worklist_ref{nullptr};
   std::atomic<OrderTimer*> timer_ref{nullptr};
@@ -279,18 +283,18 @@ int RunServer(const ServerConfig& config) {
     Status st = order_service.OnStudyArrived(uid, accession, patient_id, name, modalities, date);
     if (!st.ok()) log::Warn("orders: study " + uid + " arrived: " + st.ToString());
   };
-  auto wl_store = storage::WorkflowStore::Open(config.data_dir + "/index.db");
+  auto wl_store = storage::WorkflowStore::Open(IndexLocation(config));
   if (!wl_store.ok()) return fail(wl_store.status());
   workflow::WorklistService worklist(*wl_store.value(), wl_options);
   worklist_ref = &worklist;
   OrderTimer order_timer(order_service, scoring);
   timer_ref = &order_timer;
   // Longitudinal lesion tracking: a succeeded ct-lung-lesions job against the best prior's.
-  auto lesion_store = storage::LesionStore::Open(config.data_dir + "/index.db");
+  auto lesion_store = storage::LesionStore::Open(IndexLocation(config));
   if (!lesion_store.ok()) return fail(lesion_store.status());
   LesionFollowUp followup({*h.index, *h.blobs, *h.ingest, *h.jobs, *lesion_store.value(), worklist});
   // The app library (pins, audit, AI performance) and similar-case search (docs/app-library.md).
-  auto admin_store = storage::AiAdminStore::Open(config.data_dir + "/index.db");
+  auto admin_store = storage::AiAdminStore::Open(IndexLocation(config));
   if (!admin_store.ok()) return fail(admin_store.status());
   similar::SimilarCases similar(*admin_store.value(), *h.index, *h.blobs);
   h.jobs->SetChangeListener([&worklist, &followup, &similar](int64_t job_id) {
@@ -300,7 +304,7 @@ int RunServer(const ServerConfig& config) {
     similar.OnJobChanged(job_id);
   });
   // Reports: drafts, QA, signing and delivery, external reports, follow-ups (docs/reports.md).
-  auto report_store = storage::ReportStore::Open(config.data_dir + "/index.db");
+  auto report_store = storage::ReportStore::Open(IndexLocation(config));
   if (!report_store.ok()) return fail(report_store.status());
   if (config.hl7_port < 0 || config.hl7_port > 65535) {
     return fail({ErrorCode::kInvalidArgument, "--hl7-port must be 0..65535"});
@@ -350,6 +354,12 @@ int RunServer(const ServerConfig& config) {
   if (!security.ok()) return fail(security.status());
   dimse_config.audit = security.value()->AuditSink();
 
+  // Compression at rest (docs/compression.md): acknowledged instances re-encoded in the background.
+  auto compress_modalities = compress::ParseCompressSpecs(config.compress);
+  if (!compress_modalities.ok()) return fail(compress_modalities.status());
+  compress::Compactor compactor(*h.index, *h.blobs, {compress_modalities.value()});
+  compactor.Start();
+
   std::atomic<bool> ready{false};
   http::HttpServer http;
   if (Status installed = security.value()->Install(http); !installed.ok()) return fail(installed);
@@ -393,7 +403,8 @@ int RunServer(const ServerConfig& config) {
   if (!st.ok()) return fail(st);
   order_timer.Start();
   ready = true;
-  log::Info("radflow ready: data " + config.data_dir + ", AE " + config.ae_title);
+  log::Info("radflow ready: data " + config.data_dir + ", index " +
+            storage::RedactLocation(IndexLocation(config)) + ", AE " + config.ae_title);
   {
     const bool loopback_any = config.http_address == "0.0.0.0" || config.http_address == "::";
     const std::string host = loopback_any ? "127.0.0.1" : config.http_address;
@@ -413,6 +424,7 @@ int RunServer(const ServerConfig& config) {
   timer_ref = nullptr;
   security.value()->Stop();
   engine.Stop();  // running jobs are re-queued at the next start
+  compactor.Stop();  // after the instance in hand; replaced blobs removed
   h.jobs->SetChangeListener(nullptr);
   similar.Stop();
   reports.Stop();

@@ -10,7 +10,10 @@
 namespace radflow::server {
 
 struct ServerConfig {
-  std::string data_dir = "./radflow-data";
+  std::string data_dir = "./radflow-data";  // blobs, lock, audit log, secrets: always node-local
+  // The index (every table): "" → DATA/index.db (SQLite), a file path, or a
+  // postgresql://… URI (docs/postgresql.md).
+  std::string index;
   std::string ae_title = "RADFLOW";
   int dicom_port = 11112;
   int http_port = 8080;
@@ -23,6 +26,8 @@ struct ServerConfig {
   std::vector<std::string> app_folders;
   int ai_workers = 2;
   int ai_workers_per_app = 1;
+  // Apps only remote `radflow worker`s run (docs/remote-workers.md); ai_workers 0: all apps.
+  std::vector<std::string> ai_remote_only_apps;
   double ai_retry_seconds = 10;
   std::string worker_binary;  // default: this executable
   // The reading worklist (docs/worklist.md).
@@ -53,7 +58,16 @@ struct ServerConfig {
   std::string noshow_model;            // XGBoost model file (`radflow noshow train`); '' no risk scores
   std::string station_hours;           // JSON [{"station_ae","open","close"}]; '' 08:00-18:00 each
   int no_show_grace_minutes = 120;     // after the slot ends, an appointment without MPPS/study is a no-show
+  // Lossless compression at rest, "MODALITY=CODEC" entries, e.g. CT=jpeg-ls (docs/compression.md).
+  std::vector<std::string> compress;
 };
+
+// Where the index lives: `index` when set, else DATA/index.db. Every server and CLI caller
+// opens the index through this, so that --index reaches every table.
+std::string IndexLocation(const std::string& data_dir, const std::string& index);
+inline std::string IndexLocation(const ServerConfig& config) {
+  return IndexLocation(config.data_dir, config.index);
+}
 
 // Blocks until a stop signal; returns the process exit code.
 int RunServer(const ServerConfig& config);

@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
@@ -305,7 +306,8 @@ Result<JobTimings> AiAdminStore::Timings(const std::string& app_id) {
     }
   }
   auto p = impl_->reader->Prepare(
-      "SELECT json_extract(results_json, '$.timings.app_ms'), started_at, finished_at FROM ai_jobs"
+      "SELECT " + SqlJsonNumber(impl_->reader->backend(), "results_json", "timings.app_ms") +
+      ", started_at, finished_at FROM ai_jobs"
       " WHERE app_id = ? AND state = 'succeeded' ORDER BY id DESC LIMIT 1000");
   if (!p.ok()) return p.status();
   Statement st(p.value());
@@ -353,8 +355,8 @@ Result<std::vector<PerformanceFact>> AiAdminStore::PerformanceFacts(const std::s
       "SELECT j.app_id, j.app_version, j.finished_at,"
       " COALESCE((SELECT d.decision FROM finding_decisions d WHERE d.finding_id = f.id"
       "           ORDER BY d.id DESC LIMIT 1), ''),"
-      " EXISTS (SELECT 1 FROM reports r WHERE r.study_uid = f.study_uid AND f.study_uid != ''"
-      "         AND r.status IN ('preliminary', 'final'))"
+      " CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.study_uid = f.study_uid AND f.study_uid != ''"
+      "         AND r.status IN ('preliminary', 'final')) THEN 1 ELSE 0 END"
       " FROM ai_findings f JOIN ai_jobs j ON j.id = f.job_fk"
       " WHERE j.state = 'succeeded' AND j.finished_at >= ?" + app_filter);
   if (!p.ok()) return p.status();
@@ -431,8 +433,10 @@ Status AiAdminStore::SaveFeatures(const FeatureRow& row) {
   std::lock_guard lock(impl_->write_mu);
   return impl_->writer->Transaction([&]() -> Status {
     return impl_->Run(
-        "INSERT OR REPLACE INTO similar_features (finding_id, feature_set, source, values_text, error,"
-        " computed_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO similar_features (finding_id, feature_set, source, values_text, error,"
+        " computed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO UPDATE SET"
+        " feature_set = excluded.feature_set, source = excluded.source,"
+        " values_text = excluded.values_text, error = excluded.error, computed_at = excluded.computed_at",
         [&](Statement& st) {
           st.Bind(1, row.finding_id).Bind(2, row.feature_set).Bind(3, row.source);
           st.Bind(4, JoinValues(row.values)).Bind(5, row.error);

@@ -5,14 +5,15 @@
 #include <variant>
 
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
 namespace {
 
 constexpr const char* kColumns =
-    "seq, at, event, event_id, action, outcome, user, role, source, patient_id, patient_name,"
-    " study_uid, detail, interface, failure_reason, hash, offset, length";
+    "seq, at, event, event_id, action, outcome, \"user\", role, source, patient_id, patient_name,"
+    " study_uid, detail, interface, failure_reason, hash, \"offset\", length";
 
 AuditRow ReadRow(const Statement& st) {
   AuditRow r;
@@ -39,7 +40,7 @@ AuditRow ReadRow(const Statement& st) {
 
 // A WHERE clause and its bound values (all text or int64), built from a filter.
 struct Where {
-  std::string sql = "1";
+  std::string sql = "TRUE";
   std::vector<std::variant<std::string, int64_t>> values;
   void Add(const std::string& clause) { sql += " AND " + clause; }
 };
@@ -96,9 +97,8 @@ Status AuditStore::Insert(const std::vector<AuditRow>& rows) {
   return db.Transaction(
       [&]() -> Status {
         auto p = db.Prepare(
-            "INSERT OR IGNORE INTO audit_records (seq, at, event, event_id, action, outcome, user,"
-            " role, source, patient_id, patient_name, study_uid, detail, interface, failure_reason,"
-            " hash, offset, length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            std::string("INSERT INTO audit_records (") + kColumns +
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
         if (!p.ok()) return p.status();
         for (const auto& r : rows) {
           Statement st(p.value());
@@ -119,7 +119,7 @@ Status AuditStore::Insert(const std::vector<AuditRow>& rows) {
 Result<AuditPage> AuditStore::Search(const AuditFilter& f) {
   Where w;
   if (!f.user.empty()) {
-    w.Add("user = ?");
+    w.Add("\"user\" = ?");
     w.values.emplace_back(f.user);
   }
   if (!f.event.empty()) {
@@ -132,13 +132,14 @@ Result<AuditPage> AuditStore::Search(const AuditFilter& f) {
     if (!in.empty()) w.Add("event IN (" + in + ")");
   }
   if (!f.patient.empty()) {
-    // PatientID exactly, or a piece of the name (LIKE's wildcards in the text escaped).
+    // PatientID exactly, or a piece of the name regardless of ASCII case (LIKE's wildcards in
+    // the text escaped).
     std::string like;
     for (char c : f.patient) {
       if (c == '%' || c == '_' || c == '\\') like += '\\';
       like += c;
     }
-    w.Add("(patient_id = ? OR patient_name LIKE ? ESCAPE '\\')");
+    w.Add("(patient_id = ? OR " + SqlWildcardNoCase(impl_->reader->backend(), "patient_name") + ")");
     w.values.emplace_back(f.patient);
     w.values.emplace_back("%" + like + "%");
   }
@@ -167,8 +168,11 @@ Result<AuditPage> AuditStore::Search(const AuditFilter& f) {
   std::lock_guard lock(impl_->read_mu);
   Db& db = *impl_->reader;
   AuditPage page;
-  // One read transaction: the count and the page see the same rows.
-  RADFLOW_RETURN_IF_ERROR(db.Exec("BEGIN"));
+  // One read transaction: the count and the page see the same rows (PostgreSQL: one snapshot
+  // for both statements needs REPEATABLE READ; READ COMMITTED takes one per statement).
+  RADFLOW_RETURN_IF_ERROR(db.Exec(db.backend() == Backend::kPostgres
+                                      ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                      : "BEGIN"));
   auto finish = [&](Status s) -> Status {
     (void)db.Exec("COMMIT");
     return s;

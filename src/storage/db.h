@@ -88,6 +88,10 @@ class Db {
   virtual int64_t LastInsertId() = 0;
   // Whether the last failed statement broke a UNIQUE or PRIMARY KEY constraint.
   virtual bool LastErrorWasUniqueViolation() const = 0;
+  // Whether the last failure was a serialization failure or a deadlock (PostgreSQL SQLSTATE
+  // 40001/40P01): the transaction may succeed when run again. Code that confines a failure
+  // with a savepoint returns such a failure instead, so that Transaction reruns it all.
+  virtual bool LastErrorWasRetryable() const { return false; }
   // The last error's text, as the backend says it.
   virtual std::string LastErrorMessage() const = 0;
   // Whether a transaction is open on this connection.
@@ -100,6 +104,10 @@ class Db {
   // unless every table of `tables` exists.
   virtual Status RequireTables(const std::vector<std::string>& tables, const std::string& where,
                                const std::string& what) = 0;
+  // Inside a migration's transaction: keeps other processes from migrating the same database
+  // until it ends (PostgreSQL: an advisory lock, as several nodes may start at once; SQLite:
+  // nothing to do, BEGIN IMMEDIATE already excludes other writers).
+  virtual Status LockForMigration() { return Status::Ok(); }
   // DatabaseError naming what failed and the backend's message.
   Status Error(const std::string& what) const;
 };

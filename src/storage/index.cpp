@@ -1,13 +1,16 @@
 #include "storage/index.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <tuple>
 
 #include "base/clock.h"
 #include "storage/schema_sql.h"
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
@@ -39,40 +42,20 @@ std::string JoinLines(const std::vector<std::string>& lines) {
   return out;
 }
 
-const char* OrderClause(ResourceLevel level) {
+// SeriesNumber and InstanceNumber order as integers (SqlLeadingInteger: '' and text are 0).
+std::string OrderClause(Backend b, ResourceLevel level) {
   switch (level) {
     case ResourceLevel::kPatient: return "p.id";
     case ResourceLevel::kStudy: return "s.study_date, s.study_time, s.id";
-    case ResourceLevel::kSeries: return "CAST(se.series_number AS INTEGER), se.id";
-    case ResourceLevel::kInstance: return "CAST(i.instance_number AS INTEGER), i.id";
+    case ResourceLevel::kSeries: return SqlLeadingInteger(b, "se.series_number") + ", se.id";
+    case ResourceLevel::kInstance: return SqlLeadingInteger(b, "i.instance_number") + ", i.id";
   }
   return "";
 }
 
-// PS3.4 C.2.2.2.4 wildcards: '*' any sequence, '?' one character. For GLOB, a literal
-// '[' must be written "[[]"; for LIKE, '%', '_' and '\' are escaped with '\'.
-std::string ToGlob(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '[') out += "[[]";
-    else out += c;
-  }
-  return out;
-}
-std::string ToLike(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '*') out += '%';
-    else if (c == '?') out += '_';
-    else if (c == '%' || c == '_' || c == '\\') { out += '\\'; out += c; }
-    else out += c;
-  }
-  return out;
-}
-
 const char* kLocationColumns =
     "s.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax_uid,"
-    " i.blob_path, i.blob_size";
+    " i.blob_path, i.blob_size, i.original_transfer_syntax_uid";
 
 InstanceLocation ReadLocation(const Statement& st, int first) {
   InstanceLocation loc;
@@ -83,6 +66,7 @@ InstanceLocation ReadLocation(const Statement& st, int first) {
   loc.transfer_syntax_uid = st.Text(first + 4);
   loc.blob_path = st.Text(first + 5);
   loc.blob_size = static_cast<uint64_t>(st.Int(first + 6));
+  loc.original_transfer_syntax_uid = st.Text(first + 7);  // migration 016 (compression)
   return loc;
 }
 
@@ -181,10 +165,17 @@ Status Index::Impl::Migrate() {
   auto current = writer->SchemaVersion();
   if (!current.ok()) return current.status();
   const int version = current.value();
+  const bool postgres = writer->backend() == Backend::kPostgres;
   for (const auto& m : kMigrations) {
     if (m.version <= version) continue;
     Status s = writer->Transaction([&] {
-      Status st = writer->Exec(m.sql);
+      // Several nodes may start at once on one PostgreSQL database: under the lock, the
+      // version is read again and a migration another node applied meanwhile is skipped.
+      RADFLOW_RETURN_IF_ERROR(writer->LockForMigration());
+      auto now = writer->SchemaVersion();
+      if (!now.ok()) return now.status();
+      if (now.value() >= m.version) return Status::Ok();
+      Status st = writer->Exec(postgres ? m.postgres_sql : m.sqlite_sql);
       return st.ok() ? writer->SetSchemaVersion(m.version) : st;
     });
     if (!s.ok()) {
@@ -207,6 +198,16 @@ Result<std::optional<InstanceLocation>> Index::Impl::FindLocation(Db& db,
   if (!status.ok()) return status;
   return std::optional<InstanceLocation>();
 }
+
+namespace {
+// ModalitiesInStudy of the study whose id is the SQL `study_id`: its series' modalities,
+// distinct, sorted, '\'-joined (group_concat / string_agg over the sorted subquery).
+std::string ModalitiesOfStudy(Backend b, const std::string& study_id) {
+  return "(SELECT COALESCE(" + SqlGroupConcat(b, "m", "'\\'") +
+         ", '') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_fk = " + study_id +
+         " AND modality <> '' ORDER BY m) AS study_modalities)";
+}
+}  // namespace
 
 // Runs inside the batch transaction. Returns the outcome for this entry.
 Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool replace) {
@@ -251,50 +252,94 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
     return s;
   };
 
+  // A parent row (patient, study, series) this entry needs and did not find: inserted unless
+  // another writer inserted it since the lookup — another radflow node on the same
+  // PostgreSQL database, storing the same study at the same time. ON CONFLICT DO NOTHING
+  // then waits for that writer's commit and returns no id, and its row is read instead.
+  // *created: whether this entry made the row (and so counts it in the parent's counters).
+  auto insert_parent = [&](const char* insert, std::initializer_list<std::string> text,
+                           std::initializer_list<int64_t> ints, const char* find,
+                           const std::string& key, int64_t* id, bool* created) -> Status {
+    auto p = db.Prepare(insert);
+    if (!p.ok()) return p.status();
+    {
+      Statement st(p.value());
+      int i = 1;
+      for (const auto& v : text) st.Bind(i++, v);
+      for (int64_t v : ints) st.Bind(i++, v);
+      Status s;
+      *id = st.Step(&s) ? st.Int(0) : 0;
+      RADFLOW_RETURN_IF_ERROR(s);
+    }
+    *created = *id != 0;
+    if (*id == 0) RADFLOW_RETURN_IF_ERROR(lookup(find, key, id));
+    if (*id == 0) return Status(ErrorCode::kDatabaseError, "index: no row for " + key);
+    return Status::Ok();
+  };
+
+  // Rows are locked parent first — the patient's, then the study's, then the series' — and
+  // CommitBatch orders a batch by patient, study and series, so that the transactions of
+  // several nodes on one PostgreSQL database wait for each other instead of deadlocking.
+  // Whoever inserts a series or recomputes ModalitiesInStudy holds the study's row: the
+  // recomputation (a statement after the lock) sees every series committed before.
   int64_t patient = 0, study = 0, series = 0;
+  bool created = false;
   RADFLOW_RETURN_IF_ERROR(
       lookup("SELECT id FROM patients WHERE patient_id = ?", a.Get(t::kPatientID), &patient));
   if (patient == 0) {
-    RADFLOW_RETURN_IF_ERROR(run(
-        "INSERT INTO patients (patient_id, patient_name, birth_date, sex) VALUES (?,?,?,?)",
+    RADFLOW_RETURN_IF_ERROR(insert_parent(
+        "INSERT INTO patients (patient_id, patient_name, birth_date, sex) VALUES (?,?,?,?)"
+        " ON CONFLICT (patient_id) DO NOTHING RETURNING id",
         {a.Get(t::kPatientID), a.Get(t::kPatientName), a.Get(t::kPatientBirthDate),
-         a.Get(t::kPatientSex)}));
-    patient = db.LastInsertId();
+         a.Get(t::kPatientSex)},
+        {}, "SELECT id FROM patients WHERE patient_id = ?", a.Get(t::kPatientID), &patient,
+        &created));
   }
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE patients SET num_instances = num_instances + 1 WHERE id = ?", {}, {patient}));
   RADFLOW_RETURN_IF_ERROR(
       lookup("SELECT id FROM studies WHERE study_uid = ?", in.study_instance_uid, &study));
   if (study == 0) {
-    RADFLOW_RETURN_IF_ERROR(run(
+    RADFLOW_RETURN_IF_ERROR(insert_parent(
         "INSERT INTO studies (study_uid, study_date, study_time, accession_number, study_id,"
-        " study_description, referring_physician, patient_fk) VALUES (?,?,?,?,?,?,?,?)",
+        " study_description, referring_physician, patient_fk) VALUES (?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (study_uid) DO NOTHING RETURNING id",
         {in.study_instance_uid, a.Get(t::kStudyDate), a.Get(t::kStudyTime),
          a.Get(t::kAccessionNumber), a.Get(t::kStudyID), a.Get(t::kStudyDescription),
          a.Get(t::kReferringPhysicianName)},
-        {patient}));
-    study = db.LastInsertId();
-    RADFLOW_RETURN_IF_ERROR(
-        run("UPDATE patients SET num_studies = num_studies + 1 WHERE id = ?", {}, {patient}));
+        {patient}, "SELECT id FROM studies WHERE study_uid = ?", in.study_instance_uid, &study,
+        &created));
+    if (created) {
+      RADFLOW_RETURN_IF_ERROR(
+          run("UPDATE patients SET num_studies = num_studies + 1 WHERE id = ?", {}, {patient}));
+    }
   }
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE studies SET num_instances = num_instances + 1 WHERE id = ?", {}, {study}));
   RADFLOW_RETURN_IF_ERROR(
       lookup("SELECT id FROM series WHERE series_uid = ?", in.series_instance_uid, &series));
   if (series == 0) {
-    RADFLOW_RETURN_IF_ERROR(run(
+    RADFLOW_RETURN_IF_ERROR(insert_parent(
         "INSERT INTO series (series_uid, modality, series_number, series_description,"
         " body_part, series_date, series_time, manufacturer, study_fk)"
-        " VALUES (?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (series_uid) DO NOTHING RETURNING id",
         {in.series_instance_uid, a.Get(t::kModality), a.Get(t::kSeriesNumber),
          a.Get(t::kSeriesDescription), a.Get(t::kBodyPartExamined), a.Get(t::kSeriesDate),
          a.Get(t::kSeriesTime), a.Get(t::kManufacturer)},
-        {study}));
-    series = db.LastInsertId();
-    RADFLOW_RETURN_IF_ERROR(run(
-        "UPDATE studies SET num_series = num_series + 1, modalities = (SELECT"
-        " COALESCE(group_concat(m, '\\'), '') FROM (SELECT DISTINCT modality AS m FROM series"
-        " WHERE study_fk = ?1 AND modality <> '' ORDER BY m)) WHERE id = ?1",
-        {}, {study}));
-    RADFLOW_RETURN_IF_ERROR(
-        run("UPDATE patients SET num_series = num_series + 1 WHERE id = ?", {}, {patient}));
+        {study}, "SELECT id FROM series WHERE series_uid = ?", in.series_instance_uid, &series,
+        &created));
+    if (created) {
+      const std::string series_sql =
+          "UPDATE studies SET num_series = num_series + 1, modalities = " +
+          ModalitiesOfStudy(db.backend(), "?1") + " WHERE id = ?1";
+      RADFLOW_RETURN_IF_ERROR(run(series_sql.c_str(), {}, {study}));
+      RADFLOW_RETURN_IF_ERROR(
+          run("UPDATE patients SET num_series = num_series + 1 WHERE id = ?", {}, {patient}));
+    }
   }
+  RADFLOW_RETURN_IF_ERROR(run(
+      "UPDATE series SET num_instances = num_instances + 1, updated_at = ?2 WHERE id = ?1", {},
+      {series, UnixMillis()}));
   RADFLOW_RETURN_IF_ERROR(run(
       "INSERT INTO instances (sop_uid, sop_class_uid, instance_number, rows, columns,"
       " number_of_frames, transfer_syntax_uid, blob_path, conformance, series_fk, blob_size,"
@@ -303,13 +348,6 @@ Result<Index::CommitResult> Index::Impl::WriteOne(const InstanceEntry& e, bool r
        a.Get(t::kColumns), a.Get(t::kNumberOfFrames), in.transfer_syntax_uid, e.blob_path,
        JoinLines(e.conformance_problems)},
       {series, static_cast<int64_t>(e.blob_size), UnixMillis()}));
-  RADFLOW_RETURN_IF_ERROR(run(
-      "UPDATE series SET num_instances = num_instances + 1, updated_at = ?2 WHERE id = ?1", {},
-      {series, UnixMillis()}));
-  RADFLOW_RETURN_IF_ERROR(run(
-      "UPDATE studies SET num_instances = num_instances + 1 WHERE id = ?", {}, {study}));
-  RADFLOW_RETURN_IF_ERROR(run(
-      "UPDATE patients SET num_instances = num_instances + 1 WHERE id = ?", {}, {patient}));
   return out;
 }
 
@@ -333,18 +371,18 @@ Status Index::Impl::DeleteTx(const std::string& sop_uid, std::string* blob_path)
     if (blob_path) *blob_path = st.Text(4);
   }
   std::string sql =
-      "DELETE FROM instances WHERE id = " + std::to_string(id) + ";"
-      "UPDATE series SET num_instances = num_instances - 1 WHERE id = " + std::to_string(series) + ";"
-      "UPDATE studies SET num_instances = num_instances - 1 WHERE id = " + std::to_string(study) + ";"
+      // Parent rows first, in WriteOne's order (no deadlock with another node's writes).
       "UPDATE patients SET num_instances = num_instances - 1 WHERE id = " + std::to_string(patient) + ";"
+      "UPDATE studies SET num_instances = num_instances - 1 WHERE id = " + std::to_string(study) + ";"
+      "UPDATE series SET num_instances = num_instances - 1 WHERE id = " + std::to_string(series) + ";"
+      "DELETE FROM instances WHERE id = " + std::to_string(id) + ";"
       "UPDATE studies SET num_series = num_series - 1 WHERE id = " + std::to_string(study) +
       " AND EXISTS (SELECT 1 FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0);"
       "UPDATE patients SET num_series = num_series - 1 WHERE id = " + std::to_string(patient) +
       " AND EXISTS (SELECT 1 FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0);"
       "DELETE FROM series WHERE id = " + std::to_string(series) + " AND num_instances = 0;"
-      "UPDATE studies SET modalities = (SELECT COALESCE(group_concat(m, '\\'), '') FROM (SELECT"
-      " DISTINCT modality AS m FROM series WHERE study_fk = " + std::to_string(study) +
-      " AND modality <> '' ORDER BY m)) WHERE id = " + std::to_string(study) + ";"
+      "UPDATE studies SET modalities = " + ModalitiesOfStudy(db.backend(), std::to_string(study)) +
+      " WHERE id = " + std::to_string(study) + ";"
       "UPDATE patients SET num_studies = num_studies - 1 WHERE id = " + std::to_string(patient) +
       " AND EXISTS (SELECT 1 FROM studies WHERE id = " + std::to_string(study) + " AND num_series = 0);"
       "DELETE FROM studies WHERE id = " + std::to_string(study) + " AND num_series = 0;"
@@ -353,8 +391,21 @@ Status Index::Impl::DeleteTx(const std::string& sop_uid, std::string* blob_path)
 }
 
 void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
+  // Deadlocks between nodes sharing a PostgreSQL database: the batch is run up to 10 times.
+  // SQLite: one busy timeout at most, as before (a C-STORE does not wait longer).
+  const int kBatchAttempts = writer->backend() == Backend::kPostgres ? 10 : 1;
+  // One order of rows for every writer (see WriteOne): by patient, study, series.
+  std::vector<Pending*> ordered(batch);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const Pending* x, const Pending* y) {
+    const auto& a = x->entry->instance;
+    const auto& b = y->entry->instance;
+    return std::forward_as_tuple(a.attributes.Get(t::kPatientID), a.study_instance_uid,
+                                 a.series_instance_uid) <
+           std::forward_as_tuple(b.attributes.Get(t::kPatientID), b.study_instance_uid,
+                                 b.series_instance_uid);
+  });
   Status tx = writer->Transaction([&] {
-    for (auto* p : batch) {
+    for (auto* p : ordered) {
       // A savepoint per entry: one bad row fails only its own writer.
       (void)writer->Exec("SAVEPOINT entry");
       p->result = WriteOne(*p->entry, p->replace);
@@ -365,10 +416,17 @@ void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
         return p->result.ok() ? Status(ErrorCode::kDatabaseError, "index transaction rolled back")
                               : p->result.status();
       }
+      if (!p->result.ok() && p->result.status().code() == ErrorCode::kDatabaseError &&
+          writer->LastErrorWasRetryable()) {
+        // PostgreSQL chose this transaction as a deadlock's victim (another node's batch
+        // locked the same rows in another order): not this entry's fault — the whole batch
+        // runs again (Transaction retries it).
+        return p->result.status();
+      }
       (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
     }
     return Status::Ok();
-  });
+  }, kBatchAttempts);
   if (!tx.ok()) {
     for (auto* p : batch) p->result = tx;  // no BEGIN, or no COMMIT: nothing was stored
   }
@@ -421,6 +479,28 @@ Result<Index::CommitResult> Index::Commit(const InstanceEntry& entry, bool repla
   return std::move(self.result);
 }
 
+std::vector<Result<Index::CommitResult>> Index::CommitAll(const std::vector<InstanceEntry>& entries,
+                                                          bool replace) {
+  Impl& d = *impl_;
+  std::vector<Impl::Pending> pending(entries.size());
+  std::vector<Impl::Pending*> batch;
+  batch.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    pending[i].entry = &entries[i];
+    pending[i].replace = replace;
+    batch.push_back(&pending[i]);
+  }
+  {
+    // write_mu alone orders this batch with Commit's: their leaders take it too.
+    std::lock_guard<std::mutex> g(d.write_mu);
+    d.CommitBatch(batch);
+  }
+  std::vector<Result<CommitResult>> out;
+  out.reserve(entries.size());
+  for (auto& p : pending) out.push_back(std::move(p.result));
+  return out;
+}
+
 Result<std::optional<InstanceLocation>> Index::FindInstance(const std::string& sop_uid) {
   auto lease = impl_->AcquireReader();
   if (!lease.ok()) return lease.status();
@@ -445,34 +525,44 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
   }
   sql += std::string(" FROM ") + FromClause(level);
 
-  std::vector<std::string> params;
-  std::string where;
+  const Backend backend = writer->backend();
+  // One condition per constraint, with its parameters (bound in the order the SQL names them).
+  struct Term {
+    std::string cond;
+    std::vector<std::string> params;
+    bool on_patient;  // a p.* column
+  };
+  std::vector<Term> terms;
   for (const auto& c : q.constraints) {
+    std::vector<std::string> params;
     const IndexedAttribute* a = FindIndexedAttribute(c.tag);
     if (a == nullptr || a->level > q.level) continue;  // not indexed or below the level
     std::string col = a->column;
+    const bool on_patient = col.rfind("p.", 0) == 0;
     std::string cond;
     const bool modalities = c.tag == t::kModalitiesInStudy;
     if (modalities) col = "x.modality";  // matched against the study's series
     if (c.fuzzy && a->kind == ValueKind::kPersonName) {
       cond = "radflow_fuzzy_pn(" + col + ", ?)";
       params.push_back(c.value);
-      where += (where.empty() ? " WHERE " : " AND ") + cond;
+      terms.push_back({cond, std::move(params), on_patient});
       continue;
     }
     switch (c.type) {
       case Constraint::Type::kSingleValue:
-        cond = col + (a->kind == ValueKind::kPersonName ? " = ? COLLATE NOCASE" : " = ?");
+        // Person names match without regard to case (PS3.4 C.2.2.2.1, as C-FIND peers
+        // expect); the NOCASE / lower() indexes of migration 014 serve it.
+        cond = a->kind == ValueKind::kPersonName ? SqlEqualsNoCase(backend, col) : col + " = ?";
         if (a->kind == ValueKind::kComputed && !modalities) cond = "CAST(" + col + " AS TEXT) = ?";
         params.push_back(c.value);
         break;
       case Constraint::Type::kWildcard:
         if (a->kind == ValueKind::kPersonName) {
-          cond = col + " LIKE ? ESCAPE '\\'";
-          params.push_back(ToLike(c.value));
+          cond = SqlWildcardNoCase(backend, col);
+          params.push_back(LikePattern(c.value));
         } else {
-          cond = col + " GLOB ?";
-          params.push_back(ToGlob(c.value));
+          cond = SqlWildcard(backend, col);
+          params.push_back(WildcardPattern(backend, c.value));
         }
         break;
       case Constraint::Type::kRange:
@@ -498,13 +588,47 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
         break;
     }
     if (modalities) cond = "EXISTS (SELECT 1 FROM series x WHERE x.study_fk = s.id AND " + cond + ")";
-    where += (where.empty() ? " WHERE " : " AND ") + cond;
+    terms.push_back({cond, std::move(params), on_patient});
   }
-  sql += where;
-  sql += std::string(" ORDER BY ") + OrderClause(level);
+  const std::string order = " ORDER BY " + OrderClause(backend, level);
+  std::string page;
   if (q.limit > 0 || q.offset > 0) {
-    sql += " LIMIT " + (q.limit > 0 ? std::to_string(q.limit) : std::string("-1")) +
+    // No LIMIT -1 / LIMIT ALL that both backends read: the largest int64 means "no limit".
+    page = " LIMIT " + (q.limit > 0 ? std::to_string(q.limit) : std::string("9223372036854775807")) +
            " OFFSET " + std::to_string(q.offset);
+  }
+  std::vector<std::string> params;
+  auto conditions = [&](bool patient_terms) {
+    std::string out;
+    for (auto& term : terms) {
+      if (term.on_patient != patient_terms) continue;
+      out += (out.empty() ? "" : " AND ") + term.cond;
+      params.insert(params.end(), term.params.begin(), term.params.end());
+    }
+    return out;
+  };
+  if (level == ResourceLevel::kStudy && !page.empty()) {
+    // A page of the study list (QIDO-RS limit/offset, OHIF's list), in two steps
+    // (docs/query-plans.md): the page's study ids from the studies table alone, so the rows
+    // an OFFSET skips are read from the (study_date, study_time, id) index only, never
+    // joined; patient constraints as a set of patient ids (a leading '*' then scans the
+    // small patients index once instead of probing a patient per study); then the page's
+    // rows, in the same order.
+    std::string inner = conditions(false);
+    const std::string patient = conditions(true);
+    if (!patient.empty()) {
+      inner += (inner.empty() ? "" : " AND ") +
+               std::string("s.patient_fk IN (SELECT p.id FROM patients p WHERE ") + patient + ")";
+    }
+    sql += " WHERE s.id IN (SELECT s.id FROM studies s" + (inner.empty() ? "" : " WHERE " + inner) +
+           order + page + ")" + order;
+  } else {
+    std::string where;
+    for (auto& term : terms) {
+      where += (where.empty() ? " WHERE " : " AND ") + term.cond;
+      params.insert(params.end(), term.params.begin(), term.params.end());
+    }
+    sql += where + order + page;
   }
 
   auto lease = AcquireReader();
@@ -556,8 +680,9 @@ Result<std::vector<InstanceConformance>> Index::Conformance(const std::string& s
   {
     auto p = db.Prepare("SELECT se.series_uid, i.sop_uid, i.sop_class_uid, i.conformance FROM " +
                         std::string(FromClause(ResourceLevel::kInstance)) +
-                        " WHERE s.study_uid = ? ORDER BY CAST(se.series_number AS INTEGER), se.id, " +
-                        OrderClause(ResourceLevel::kInstance));
+                        " WHERE s.study_uid = ? ORDER BY " +
+                        OrderClause(db.backend(), ResourceLevel::kSeries) + ", " +
+                        OrderClause(db.backend(), ResourceLevel::kInstance));
     if (!p.ok()) return p.status();
     Statement st(p.value());
     st.Bind(1, study_uid);
@@ -663,6 +788,86 @@ Status Index::BulkFillSynthetic(int instances) {
     RADFLOW_RETURN_IF_ERROR(tx);
   }
   return Status::Ok();
+}
+
+// --- Lossless compression at rest (issue 15, owner: compression; docs/compression.md) ---
+// Kept together at the end of the file: the compactor's pick and its index update.
+
+Result<std::vector<InstanceLocation>> Index::ListUncompressed(const std::vector<std::string>& modalities,
+                                                              size_t limit) {
+  std::vector<InstanceLocation> out;
+  if (modalities.empty() || limit == 0) return out;
+  std::string in_list;
+  for (size_t i = 0; i < modalities.size(); ++i) in_list += i ? ",?" : "?";
+  // Only the two native little-endian syntaxes: the retrieval path re-creates them exactly
+  // (pixel::TranscodeToUncompressed); any other arrival syntax is left as it is.
+  const std::string sql = std::string("SELECT ") + kLocationColumns + " FROM " +
+                          FromClause(ResourceLevel::kInstance) +
+                          " WHERE i.original_transfer_syntax_uid = ''"
+                          " AND i.transfer_syntax_uid IN ('1.2.840.10008.1.2', '1.2.840.10008.1.2.1')"
+                          " AND se.modality IN (" + in_list + ") ORDER BY i.id LIMIT ?";
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  auto p = lease.value().db->Prepare(sql);
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  int i = 1;
+  for (const auto& m : modalities) st.Bind(i++, m);
+  st.Bind(i, static_cast<int64_t>(limit));
+  Status status;
+  while (st.Step(&status)) out.push_back(ReadLocation(st, 0));
+  if (!status.ok()) return status;
+  return out;
+}
+
+Result<bool> Index::ReplaceBlob(const std::string& sop_uid, const std::string& expected_old_blob,
+                                const std::string& new_blob, const std::string& new_transfer_syntax,
+                                uint64_t new_size) {
+  std::lock_guard<std::mutex> g(impl_->write_mu);
+  Db& db = *impl_->writer;
+  bool replaced = false;
+  Status s = db.Transaction([&] {
+    replaced = false;
+    // The original syntax is the one stored until now; the row must still be the one the
+    // compactor read (same blob, not looked at), or a concurrent replace/delete wins.
+    auto p = db.Prepare(
+        "UPDATE instances SET original_transfer_syntax_uid = transfer_syntax_uid,"
+        " transfer_syntax_uid = ?, blob_path = ?, blob_size = ?"
+        " WHERE sop_uid = ? AND blob_path = ? AND original_transfer_syntax_uid = ''");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, new_transfer_syntax);
+    st.Bind(2, new_blob);
+    st.Bind(3, static_cast<int64_t>(new_size));
+    st.Bind(4, sop_uid);
+    st.Bind(5, expected_old_blob);
+    Status step;
+    while (st.Step(&step)) {
+    }
+    if (!step.ok()) return step;
+    replaced = db.Changes() == 1;
+    return Status::Ok();
+  }, 3);
+  if (!s.ok()) return s;
+  return replaced;
+}
+
+Status Index::MarkLeftUncompressed(const std::string& sop_uid, const std::string& expected_blob) {
+  std::lock_guard<std::mutex> g(impl_->write_mu);
+  Db& db = *impl_->writer;
+  return db.Transaction([&] {
+    auto p = db.Prepare(
+        "UPDATE instances SET original_transfer_syntax_uid = transfer_syntax_uid"
+        " WHERE sop_uid = ? AND blob_path = ? AND original_transfer_syntax_uid = ''");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, sop_uid);
+    st.Bind(2, expected_blob);
+    Status step;
+    while (st.Step(&step)) {
+    }
+    return step;
+  }, 3);
 }
 
 }  // namespace radflow::storage

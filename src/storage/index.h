@@ -39,6 +39,10 @@ class Index {
   // Durably records one instance (and its patient/study/series). With replace=false an
   // existing row for the SOP Instance UID is kept and reported as kDuplicate.
   Result<CommitResult> Commit(const InstanceEntry& entry, bool replace);
+  // Records `entries` in one transaction, each outcome as Commit gives it (bulk loads:
+  // bench/qido_fill.cpp). A failed transaction fails every entry.
+  std::vector<Result<CommitResult>> CommitAll(const std::vector<InstanceEntry>& entries,
+                                              bool replace);
 
   Result<std::optional<InstanceLocation>> FindInstance(const std::string& sop_uid);
   // Matching resources at query.level, with every indexed attribute of that level and above.
@@ -58,6 +62,22 @@ class Index {
 
   // Benchmark support: inserts synthetic rows (no blobs) in large transactions.
   Status BulkFillSynthetic(int instances);
+
+  // Lossless compression at rest (issue 15, docs/compression.md; src/compress/).
+  // Up to `limit` instances of the given modalities the compactor has not looked at yet
+  // (original_transfer_syntax_uid ''), stored in Implicit or Explicit VR Little Endian,
+  // oldest first.
+  Result<std::vector<InstanceLocation>> ListUncompressed(const std::vector<std::string>& modalities,
+                                                         size_t limit);
+  // Points the row at the re-encoded blob in one transaction, keeping the syntax it arrived
+  // in. Returns false (and changes nothing) when the row no longer has `expected_old_blob`
+  // (deleted or replaced meanwhile): the caller then removes the new blob.
+  Result<bool> ReplaceBlob(const std::string& sop_uid, const std::string& expected_old_blob,
+                           const std::string& new_blob, const std::string& new_transfer_syntax,
+                           uint64_t new_size);
+  // Marks the row as looked at and left uncompressed (original = stored syntax), so that the
+  // compactor does not pick it again.
+  Status MarkLeftUncompressed(const std::string& sop_uid, const std::string& expected_blob);
 
  private:
   class Impl;

@@ -1,5 +1,6 @@
 #include "storage/job_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -19,7 +20,10 @@ constexpr const char* kSeverities[] = {"info", "low", "moderate", "high", "criti
 constexpr const char* kJobColumns =
     "id, app_id, app_version, study_uid, series_uid, state, priority, attempts, max_attempts,"
     " not_before, created_at, started_at, finished_at, trigger, error, summary, results_json,"
-    " cancel_requested";
+    " cancel_requested, lease_owner, lease_expires_at";
+
+// LIMIT takes a number on both backends (PostgreSQL has no LIMIT -1): "no limit" is this.
+constexpr int64_t kNoLimit = int64_t{1} << 62;
 
 Job ReadJob(const Statement& st) {
   Job j;
@@ -42,12 +46,19 @@ Job ReadJob(const Statement& st) {
   j.summary = st.Text(15);
   j.results_json = st.Text(16);
   j.cancel_requested = st.Int(17) != 0;
+  j.lease_owner = st.Text(18);
+  j.lease_expires_at = st.Int(19);
   return j;
 }
 
+// A count, not EXISTS: PostgreSQL answers EXISTS with a boolean, not an integer.
 constexpr const char* kActiveSql =
-    "SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE series_uid = ? AND app_id = ?"
-    " AND state IN ('queued', 'running'))";
+    "SELECT COUNT(*) FROM (SELECT 1 FROM ai_jobs WHERE series_uid = ? AND app_id = ?"
+    " AND state IN ('queued', 'running') LIMIT 1) active";
+
+// The lease condition of a holder's update: bound as (id, worker, now).
+constexpr const char* kHeldBy =
+    " WHERE id = ? AND state = 'running' AND lease_owner = ? AND lease_expires_at >= ?";
 
 constexpr const char* kFindingColumns =
     "id, job_fk, app_id, study_uid, series_uid, type_code, type_meaning, label, x, y, z,"
@@ -141,6 +152,67 @@ class JobStore::Impl {
                                       JobStateName(*state.value()) + ", not " + wanted};
   }
 
+  // Why a holder's update (kHeldBy) changed nothing: NotFound, or Conflict naming the reason.
+  Status NotHeld(int64_t id, const std::string& worker, int64_t now_ms) {
+    auto p = db->Prepare("SELECT state, lease_owner, lease_expires_at FROM ai_jobs WHERE id = ?");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, id);
+    Status s;
+    if (!st.Step(&s)) {
+      if (!s.ok()) return s;
+      return {ErrorCode::kNotFound, "no job " + std::to_string(id)};
+    }
+    const std::string job = "job " + std::to_string(id);
+    const std::string state = st.Text(0), owner = st.Text(1);
+    const int64_t expires = st.Int(2);
+    if (state == "running" && owner == worker && expires < now_ms) {
+      return {ErrorCode::kConflict, "the lease of worker " + worker + " on " + job + " expired " +
+                                        std::to_string((now_ms - expires) / 1000) + " s ago"};
+    }
+    if (owner != worker) {
+      return {ErrorCode::kConflict, job + " is " + state + " and held by " +
+                                        (owner.empty() ? std::string("the hub") : "worker " + owner) +
+                                        ", not by worker " + worker};
+    }
+    return {ErrorCode::kConflict, job + " is " + state + ", no longer running for worker " + worker};
+  }
+
+  // A job's findings, replacing its earlier rows (mu held, inside a transaction).
+  Status WriteFindings(int64_t job_id, const std::vector<FindingRow>& rows, int64_t now) {
+    // Foreign keys are off on radflow's connections: the job's old rows go here.
+    RADFLOW_RETURN_IF_ERROR(Run("DELETE FROM ai_findings WHERE job_fk = ?",
+                                [&](Prepared*, Statement& st) { st.Bind(1, job_id); }));
+    for (const auto& r : rows) {
+      RADFLOW_RETURN_IF_ERROR(Run(
+          "INSERT INTO ai_findings (job_fk, app_id, study_uid, series_uid, type_code,"
+          " type_meaning, label, x, y, z, size_mm, volume_ml, score, severity, details_json,"
+          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          [&](Prepared* raw, Statement& st) {
+            st.Bind(1, job_id).Bind(2, r.app_id).Bind(3, r.study_uid).Bind(4, r.series_uid);
+            st.Bind(5, r.type_code).Bind(6, r.type_meaning).Bind(7, r.label);
+            const double reals[] = {r.x, r.y, r.z, r.size_mm, r.volume_ml, r.score};
+            for (int k = 0; k < 6; ++k) raw->BindDouble(8 + k, reals[k]);
+            st.Bind(14, r.severity.empty() ? std::string("info") : r.severity);
+            st.Bind(15, r.details_json.empty() ? std::string("{}") : r.details_json);
+            st.Bind(16, r.created_at > 0 ? r.created_at : now);
+          }));
+    }
+    return Status::Ok();
+  }
+
+  // Runs an UPDATE … RETURNING id and collects the ids (mu held).
+  Status UpdateReturningIds(const std::string& sql, const std::function<void(Statement&)>& bind,
+                            std::vector<int64_t>* ids) {
+    auto p = db->Prepare(sql);
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    bind(st);
+    Status s;
+    while (st.Step(&s)) ids->push_back(st.Int(0));
+    return s;
+  }
+
   Result<std::vector<Job>> SelectJobs(const std::string& sql,
                                       const std::function<void(Statement&)>& bind) {
     auto p = db->Prepare(sql);
@@ -174,16 +246,17 @@ void JobStore::Changed(int64_t job_id) {
 
 Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& index_path) {
   std::error_code ec;
-  if (!std::filesystem::exists(index_path, ec)) {
+  if (!IsPostgresLocation(index_path) && !std::filesystem::exists(index_path, ec)) {
     return {ErrorCode::kNotFound, "no index database at " + index_path};
   }
+  // SqliteDb::Open sets synchronous=FULL (a queued job must be on disk); PostgreSQL commits
+  // durably by default.
   auto db = OpenDb(index_path);
   if (!db.ok()) return db.status();
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db.value());
-  // Already set by SqliteDb::Open; stated here because a queued job must be on disk.
-  RADFLOW_RETURN_IF_ERROR(impl->db->Exec("PRAGMA synchronous=FULL"));
-  RADFLOW_RETURN_IF_ERROR(impl->db->RequireTables({"ai_jobs", "ai_findings", "ai_apps"}, index_path, "AI"));
+  RADFLOW_RETURN_IF_ERROR(
+      impl->db->RequireTables({"ai_jobs", "ai_findings", "ai_apps"}, RedactLocation(index_path), "AI"));
   return std::unique_ptr<JobStore>(new JobStore(std::move(impl)));
 }
 
@@ -266,7 +339,7 @@ Result<std::vector<Job>> JobStore::Runnable(int64_t now_ms, int limit) {
       std::string("SELECT ") + kJobColumns +
           " FROM ai_jobs WHERE state = 'queued' AND not_before <= ?"
           " ORDER BY priority DESC, id ASC LIMIT ?",
-      [&](Statement& st) { st.Bind(1, now_ms).Bind(2, int64_t{limit > 0 ? limit : -1}); });
+      [&](Statement& st) { st.Bind(1, now_ms).Bind(2, limit > 0 ? int64_t{limit} : kNoLimit); });
 }
 
 Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
@@ -274,8 +347,8 @@ Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
   int changed = 0;
   Status s = impl_->Transaction([&] {
     return impl_->Run(
-        "UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?"
-        " WHERE id = ? AND state = 'queued'",
+        "UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?,"
+        " lease_owner = '', lease_expires_at = 0 WHERE id = ? AND state = 'queued'",
         [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed);
   });
   if (!s.ok()) return s;
@@ -388,12 +461,12 @@ Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?,"
         " error = 'cancelled (interrupted by a restart)'"
-        " WHERE state = 'running' AND cancel_requested = 1",
+        " WHERE state = 'running' AND cancel_requested = 1 AND lease_owner = ''",
         [&](Prepared*, Statement& st) { st.Bind(1, now_ms); }, &cancelled));
     // The attempt is not given back: attempts was counted by MarkRunning.
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'queued', error = 'interrupted by a restart'"
-        " WHERE state = 'running'",
+        " WHERE state = 'running' AND lease_owner = ''",
         [](Prepared*, Statement&) {}, &requeued);
   });
   if (!s.ok()) return s;
@@ -404,8 +477,9 @@ Status JobStore::ReturnToQueue(int64_t id, const std::string& reason) {
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->Transaction([&]() -> Status {
     return impl_->Run(
-        "UPDATE ai_jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), error = ?"
-        " WHERE id = ? AND state = 'running'",
+        "UPDATE ai_jobs SET state = 'queued',"
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, error = ?"
+        " WHERE id = ? AND state = 'running' AND lease_owner = ''",
         [&](Prepared*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
   });
 }
@@ -420,7 +494,7 @@ Result<std::optional<Job>> JobStore::Get(int64_t id) {
 }
 
 Result<std::vector<Job>> JobStore::List(const JobFilter& filter) {
-  std::string sql = std::string("SELECT ") + kJobColumns + " FROM ai_jobs WHERE 1";
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM ai_jobs WHERE 1 = 1";
   if (filter.state) sql += " AND state = ?";
   if (!filter.app_id.empty()) sql += " AND app_id = ?";
   if (!filter.study_uid.empty()) sql += " AND study_uid = ?";
@@ -433,7 +507,7 @@ Result<std::vector<Job>> JobStore::List(const JobFilter& filter) {
     if (!filter.app_id.empty()) st.Bind(i++, filter.app_id);
     if (!filter.study_uid.empty()) st.Bind(i++, filter.study_uid);
     if (!filter.series_uid.empty()) st.Bind(i++, filter.series_uid);
-    st.Bind(i++, int64_t{filter.limit > 0 ? filter.limit : -1});
+    st.Bind(i++, filter.limit > 0 ? int64_t{filter.limit} : kNoLimit);
     st.Bind(i, int64_t{std::max(filter.offset, 0)});
   });
 }
@@ -453,7 +527,9 @@ Result<std::vector<std::pair<std::string, int64_t>>> JobStore::CountByState() {
   return out;
 }
 
-Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& rows) {
+namespace {
+
+Status CheckSeverities(const std::vector<FindingRow>& rows) {
   for (const auto& r : rows) {
     if (r.severity.empty()) continue;
     bool known = false;
@@ -461,31 +537,20 @@ Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& 
     if (!known)
       return {ErrorCode::kInvalidArgument, "unknown finding severity '" + r.severity + "'"};
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status JobStore::ReplaceFindings(int64_t job_id, const std::vector<FindingRow>& rows) {
+  RADFLOW_RETURN_IF_ERROR(CheckSeverities(rows));
   const int64_t now = UnixMillis();
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->Transaction([&]() -> Status {
     auto state = impl_->StateOf(job_id);
     if (!state.ok()) return state.status();
     if (!state.value()) return {ErrorCode::kNotFound, "no job " + std::to_string(job_id)};
-    // Foreign keys are off on radflow's connections: the job's old rows go here.
-    RADFLOW_RETURN_IF_ERROR(impl_->Run("DELETE FROM ai_findings WHERE job_fk = ?",
-                                       [&](Prepared*, Statement& st) { st.Bind(1, job_id); }));
-    for (const auto& r : rows) {
-      RADFLOW_RETURN_IF_ERROR(impl_->Run(
-          "INSERT INTO ai_findings (job_fk, app_id, study_uid, series_uid, type_code,"
-          " type_meaning, label, x, y, z, size_mm, volume_ml, score, severity, details_json,"
-          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          [&](Prepared* raw, Statement& st) {
-            st.Bind(1, job_id).Bind(2, r.app_id).Bind(3, r.study_uid).Bind(4, r.series_uid);
-            st.Bind(5, r.type_code).Bind(6, r.type_meaning).Bind(7, r.label);
-            const double reals[] = {r.x, r.y, r.z, r.size_mm, r.volume_ml, r.score};
-            for (int k = 0; k < 6; ++k) raw->BindDouble(8 + k, reals[k]);
-            st.Bind(14, r.severity.empty() ? std::string("info") : r.severity);
-            st.Bind(15, r.details_json.empty() ? std::string("{}") : r.details_json);
-            st.Bind(16, r.created_at > 0 ? r.created_at : now);
-          }));
-    }
-    return Status::Ok();
+    return impl_->WriteFindings(job_id, rows, now);
   });
 }
 
@@ -494,7 +559,7 @@ Result<std::vector<FindingRow>> JobStore::Findings(const std::string& study_uid,
   if (study_uid.empty() && series_uid.empty()) {
     return {ErrorCode::kInvalidArgument, "findings need a study or series UID"};
   }
-  std::string sql = std::string("SELECT ") + kFindingColumns + " FROM ai_findings WHERE 1";
+  std::string sql = std::string("SELECT ") + kFindingColumns + " FROM ai_findings WHERE 1 = 1";
   if (!study_uid.empty()) sql += " AND study_uid = ?";
   if (!series_uid.empty()) sql += " AND series_uid = ?";
   sql +=
@@ -536,6 +601,200 @@ Status JobStore::SetAppEnabled(const std::string& app_id, bool enabled) {
         " ON CONFLICT (app_id) DO UPDATE SET enabled = excluded.enabled",
         [&](Prepared*, Statement& st) { st.Bind(1, app_id).Bind(2, int64_t{enabled}); });
   });
+}
+
+// --- remote workers: leases (docs/remote-workers.md) ---
+
+Result<std::vector<Job>> JobStore::Claim(const std::string& worker, const std::vector<std::string>& app_ids,
+                                         int64_t now_ms, int64_t lease_ms, int limit) {
+  if (worker.empty()) return {ErrorCode::kInvalidArgument, "a claim needs the worker's id"};
+  std::vector<Job> claimed;
+  if (app_ids.empty() || limit <= 0) return claimed;
+  std::string in;
+  for (size_t i = 0; i < app_ids.size(); ++i) in += i ? ", ?" : "?";
+  // One statement: the subquery picks the rows and the UPDATE takes them. On PostgreSQL the
+  // picked rows are locked and rows another transaction holds are skipped, so concurrent
+  // claims take different jobs instead of waiting and then finding theirs gone; the outer
+  // `state = 'queued'` re-check covers a row changed between the pick and the update.
+  // SQLite runs the statement under its one write lock (BEGIN IMMEDIATE): the same effect.
+  const bool pg = impl_->db->backend() == Backend::kPostgres;
+  const std::string sql =
+      std::string("UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?,"
+                  " lease_owner = ?, lease_expires_at = ?"
+                  " WHERE state = 'queued' AND id IN (SELECT id FROM ai_jobs WHERE state = 'queued'"
+                  " AND not_before <= ? AND app_id IN (") +
+      in + ") ORDER BY priority DESC, id ASC LIMIT ?" + (pg ? " FOR UPDATE SKIP LOCKED" : "") +
+      ") RETURNING " + kJobColumns;
+  std::vector<int64_t> gave_up;
+  std::unique_lock<std::mutex> g(impl_->mu);
+  Status s = impl_->Transaction([&]() -> Status {
+    claimed.clear();
+    gave_up.clear();
+    auto jobs = impl_->SelectJobs(sql, [&](Statement& st) {
+      int i = 1;
+      st.Bind(1, now_ms).Bind(2, worker).Bind(3, now_ms + lease_ms).Bind(4, now_ms);
+      i = 5;
+      for (const auto& app : app_ids) st.Bind(i++, app);
+      st.Bind(i, int64_t{limit});
+    });
+    if (!jobs.ok()) return jobs.status();
+    for (Job& j : jobs.value()) {
+      // As the hub's scheduler does: a job interrupted again and again (attempts counted
+      // before this claim above max_attempts) is not run once more.
+      if (j.attempts - 1 > j.max_attempts) {
+        RADFLOW_RETURN_IF_ERROR(impl_->Run(
+            "UPDATE ai_jobs SET state = 'failed', finished_at = ?, lease_expires_at = 0, error = ?"
+            " WHERE id = ?",
+            [&](Prepared*, Statement& st) {
+              st.Bind(1, now_ms).Bind(2, "gave up after " + std::to_string(j.attempts - 1) +
+                                             " interrupted attempts").Bind(3, j.id);
+            }));
+        gave_up.push_back(j.id);
+        continue;
+      }
+      claimed.push_back(std::move(j));
+    }
+    return Status::Ok();
+  });
+  g.unlock();
+  if (!s.ok()) return s;
+  // RETURNING gives no order: the claim's own.
+  std::sort(claimed.begin(), claimed.end(), [](const Job& a, const Job& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+  });
+  for (int64_t id : gave_up) Changed(id);
+  return claimed;
+}
+
+Result<Job> JobStore::RenewLease(int64_t id, const std::string& worker, int64_t now_ms, int64_t lease_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  std::optional<Job> renewed;
+  Status s = impl_->Transaction([&]() -> Status {
+    auto jobs = impl_->SelectJobs(
+        std::string("UPDATE ai_jobs SET lease_expires_at = ?") + kHeldBy + " RETURNING " + kJobColumns,
+        [&](Statement& st) { st.Bind(1, now_ms + lease_ms).Bind(2, id).Bind(3, worker).Bind(4, now_ms); });
+    if (!jobs.ok()) return jobs.status();
+    if (jobs->empty()) return impl_->NotHeld(id, worker, now_ms);
+    renewed = std::move(jobs->front());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return *renewed;
+}
+
+Status JobStore::CompleteLeased(int64_t id, const std::string& worker, int64_t now_ms,
+                                const std::string& summary, const std::string& results_json,
+                                const std::vector<FindingRow>& findings) {
+  RADFLOW_RETURN_IF_ERROR(CheckSeverities(findings));
+  Status done;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          std::string("UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
+                      " results_json = ?, error = '', lease_expires_at = 0") + kHeldBy,
+          [&](Prepared*, Statement& st) {
+            st.Bind(1, now_ms).Bind(2, summary);
+            st.Bind(3, results_json.empty() ? std::string("[]") : results_json);
+            st.Bind(4, id).Bind(5, worker).Bind(6, now_ms);
+          },
+          &changed));
+      if (changed == 0) return impl_->NotHeld(id, worker, now_ms);
+      return impl_->WriteFindings(id, findings, now_ms);
+    });
+  }
+  if (done.ok()) Changed(id);
+  return done;
+}
+
+Status JobStore::FailLeased(int64_t id, const std::string& worker, int64_t now_ms, const std::string& error,
+                            std::optional<int64_t> retry_at) {
+  Status done;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      if (retry_at) {
+        RADFLOW_RETURN_IF_ERROR(impl_->Run(
+            std::string("UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?,"
+                        " lease_expires_at = 0") + kHeldBy + " AND cancel_requested = 0",
+            [&](Prepared*, Statement& st) {
+              st.Bind(1, *retry_at).Bind(2, error).Bind(3, id).Bind(4, worker).Bind(5, now_ms);
+            },
+            &changed));
+        if (changed > 0) return Status::Ok();
+      }
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          std::string("UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled'"
+                      " ELSE 'failed' END, finished_at = ?, error = ?, lease_expires_at = 0") + kHeldBy,
+          [&](Prepared*, Statement& st) {
+            st.Bind(1, now_ms).Bind(2, error).Bind(3, id).Bind(4, worker).Bind(5, now_ms);
+          },
+          &changed));
+      return changed > 0 ? Status::Ok() : impl_->NotHeld(id, worker, now_ms);
+    });
+  }
+  if (done.ok()) Changed(id);
+  return done;
+}
+
+Status JobStore::ReleaseLeased(int64_t id, const std::string& worker, int64_t now_ms,
+                               const std::string& reason) {
+  Status done;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    done = impl_->Transaction([&]() -> Status {
+      int changed = 0;
+      RADFLOW_RETURN_IF_ERROR(impl_->Run(
+          // The cast: PostgreSQL would type the parameter as the CASE's other branch, integer.
+          std::string("UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled'"
+                      " ELSE 'queued' END,"
+                      " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                      " finished_at = CASE cancel_requested WHEN 1 THEN CAST(? AS BIGINT) ELSE 0 END,"
+                      " error = ?, lease_expires_at = 0") + kHeldBy,
+          [&](Prepared*, Statement& st) {
+            st.Bind(1, now_ms).Bind(2, reason).Bind(3, id).Bind(4, worker).Bind(5, now_ms);
+          },
+          &changed));
+      return changed > 0 ? Status::Ok() : impl_->NotHeld(id, worker, now_ms);
+    });
+  }
+  if (done.ok()) Changed(id);
+  return done;
+}
+
+Result<std::vector<int64_t>> JobStore::ExpireLeases(int64_t now_ms) {
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    constexpr const char* kExpired =
+        " WHERE state = 'running' AND lease_owner <> '' AND lease_expires_at < ?";
+    Status s = impl_->Transaction([&]() -> Status {
+      ids.clear();
+      RADFLOW_RETURN_IF_ERROR(impl_->UpdateReturningIds(
+          std::string("UPDATE ai_jobs SET state = 'cancelled', finished_at = ?, lease_expires_at = 0,"
+                      " error = 'cancelled (the lease of worker ' || lease_owner || ' expired)'") +
+              kExpired + " AND cancel_requested = 1 RETURNING id",
+          [&](Statement& st) { st.Bind(1, now_ms).Bind(2, now_ms); }, &ids));
+      // The attempt counted at the claim: one beyond max_attempts is allowed for an
+      // interruption (the hub's scheduler does the same after a restart).
+      RADFLOW_RETURN_IF_ERROR(impl_->UpdateReturningIds(
+          std::string("UPDATE ai_jobs SET state = 'failed', finished_at = ?, lease_expires_at = 0,"
+                      " error = 'lease expired (worker ' || lease_owner || '); gave up after ' ||"
+                      " CAST(attempts AS TEXT) || ' attempts'") +
+              kExpired + " AND attempts > max_attempts RETURNING id",
+          [&](Statement& st) { st.Bind(1, now_ms).Bind(2, now_ms); }, &ids));
+      return impl_->UpdateReturningIds(
+          std::string("UPDATE ai_jobs SET state = 'queued', lease_expires_at = 0,"
+                      " error = 'lease expired (worker ' || lease_owner || ')'") +
+              kExpired + " RETURNING id",
+          [&](Statement& st) { st.Bind(1, now_ms); }, &ids);
+    });
+    if (!s.ok()) return s;
+  }
+  for (int64_t id : ids) Changed(id);
+  return ids;
 }
 
 }  // namespace radflow::storage

@@ -1,12 +1,18 @@
-// JobStore: the AI engine's durable state in the index database (schema 003_ai.sql):
-// jobs (a queue that survives restarts), findings, and per-app enabled flags.
+// JobStore: the AI engine's durable state in the index database (schema 003_ai.sql, leases
+// 015_job_leases.sql): jobs (a queue that survives restarts), findings, and per-app enabled
+// flags.
 //
-// Its own SQLite connection on index.db (WAL; writes are rare next to instance commits).
-// Every write is one transaction with synchronous=FULL: a job acknowledged as queued is
-// on disk. Times are unix milliseconds.
+// Its own connection on the index (an SQLite file, WAL, synchronous=FULL; or PostgreSQL).
+// Every write is one transaction: a job acknowledged as queued is durable. Times are unix
+// milliseconds (the hub's clock, also for leases).
 //
-// Thread-safe (one mutex around the connection). Writes start with BEGIN IMMEDIATE, so
-// they wait for the Index's writer (busy timeout) instead of failing with SQLITE_BUSY.
+// Two kinds of runner take jobs from the one queue: the hub's own scheduler (Runnable +
+// MarkRunning; no lease) and remote workers (Claim; a lease renewed while the app runs,
+// docs/remote-workers.md). Both take a job with a conditional UPDATE on state = 'queued',
+// so whichever comes first runs it and the other sees it gone.
+//
+// Thread-safe (one mutex around the connection). SQLite writes start with BEGIN IMMEDIATE,
+// so they wait for the Index's writer (busy timeout) instead of failing with SQLITE_BUSY.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +52,10 @@ struct Job {
   std::string summary;              // the app's one-line summary
   std::string results_json = "[]";  // [{"series_uid":..,"sop_uid":..,"kind":"seg"|"sr"|"derived"}]
   bool cancel_requested = false;
+  // Remote workers: the worker that holds the running job, or held it last ('' = the hub's
+  // own scheduler ran it, or nobody yet), and until when (unix ms; 0 = no lease now).
+  std::string lease_owner;
+  int64_t lease_expires_at = 0;
 };
 
 struct FindingRow {
@@ -94,6 +104,37 @@ class JobStore {
   // queued → running (attempts+1, started_at = now). False when the job was no longer
   // queued (cancelled meanwhile).
   Result<bool> MarkRunning(int64_t id, int64_t now_ms);
+
+  // --- remote workers (leases) ---
+  // Takes up to `limit` runnable jobs (queued, not_before <= now, attempts <= max_attempts)
+  // of the given app ids, highest priority first then oldest, in one statement: → running,
+  // attempts + 1, started_at = now, lease_owner = worker, lease_expires_at = now + lease_ms.
+  // Several hubs or workers claiming at once never get the same job (PostgreSQL: the rows
+  // are picked FOR UPDATE SKIP LOCKED; SQLite: the write lock serialises the statement).
+  // Returns the claimed jobs as they are now, in that order; empty when none is runnable.
+  Result<std::vector<Job>> Claim(const std::string& worker, const std::vector<std::string>& app_ids,
+                                 int64_t now_ms, int64_t lease_ms, int limit);
+  // Extends the lease of a job `worker` holds to now + lease_ms. Conflict (naming why) when
+  // the job is not running, is held by another, or the worker's lease already passed (the
+  // job is then re-queued by ExpireLeases and may be running elsewhere); NotFound when no
+  // such job. The job as it is now (its cancel_requested tells the worker to stop).
+  Result<Job> RenewLease(int64_t id, const std::string& worker, int64_t now_ms, int64_t lease_ms);
+  // The lease holder's end of a job, each checked as RenewLease checks (Conflict for a late
+  // worker: nothing is written). Complete: → succeeded with the summary, results and the
+  // findings (replacing the job's earlier rows) in one transaction. Fail: as MarkFailed.
+  // Release: back to the queue with the attempt given back (the worker stopped; the app did
+  // not fail).
+  Status CompleteLeased(int64_t id, const std::string& worker, int64_t now_ms, const std::string& summary,
+                        const std::string& results_json, const std::vector<FindingRow>& findings);
+  Status FailLeased(int64_t id, const std::string& worker, int64_t now_ms, const std::string& error,
+                    std::optional<int64_t> retry_at);
+  Status ReleaseLeased(int64_t id, const std::string& worker, int64_t now_ms, const std::string& reason);
+  // Running jobs whose lease passed (lease_expires_at < now): back to the queue with their
+  // attempt kept and error "lease expired (worker W)" — or failed when that attempt was the
+  // last one allowed (an interrupted job gets one attempt beyond max_attempts, as a hub
+  // restart gives it), or cancelled when a cancel was requested. Also fails queued jobs
+  // with more attempts than that (no runner would take them). Returns the ids changed.
+  Result<std::vector<int64_t>> ExpireLeases(int64_t now_ms);
   // running → succeeded (error cleared). NotFound / Conflict when the job is not running.
   Status MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
                        const std::string& results_json);
@@ -110,10 +151,11 @@ class JobStore {
   Status MarkCancelled(int64_t id, int64_t now_ms, const std::string& reason);
   // At start-up: every job left running by a previous process goes back to queued (its
   // attempt counts; error = "interrupted by a restart"); returns how many. A job whose
-  // cancel was requested becomes cancelled instead (and is not counted).
+  // cancel was requested becomes cancelled instead (and is not counted). Jobs held by
+  // remote workers (a lease) are left to their workers and to ExpireLeases.
   Result<int> RequeueInterrupted(int64_t now_ms);
   // A clean stop: running → queued with its attempt given back (the app did not fail; the
-  // server stopped). No-op for a job that is not running.
+  // server stopped). No-op for a job that is not running or that a remote worker holds.
   Status ReturnToQueue(int64_t id, const std::string& reason);
   Result<std::optional<Job>> Get(int64_t id);
   // Newest (highest id) first; empty filter fields match everything; limit <= 0 = no limit.

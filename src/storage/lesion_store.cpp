@@ -23,8 +23,9 @@ class LesionStore::Impl {
 
   Status WriteIdentities(const std::string& study_uid, const std::vector<LesionIdentity>& ids) {
     auto p = writer->Prepare(
-        "INSERT OR REPLACE INTO lesion_identities (study_uid, finding_id, tracking_uid, tracking_id)"
-        " VALUES (?, ?, ?, ?)");
+        "INSERT INTO lesion_identities (study_uid, finding_id, tracking_uid, tracking_id)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (study_uid, finding_id) DO UPDATE SET"
+        " tracking_uid = excluded.tracking_uid, tracking_id = excluded.tracking_id");
     if (!p.ok()) return p.status();
     for (const auto& id : ids) {
       Statement st(p.value());
@@ -69,9 +70,13 @@ Status LesionStore::SaveFollowUp(const LesionFollowUpRow& f, const std::vector<L
     }
     {
       auto p = impl_->writer->Prepare(
-          "INSERT OR REPLACE INTO lesion_followups (study_uid, prior_study_uid, state, error,"
+          "INSERT INTO lesion_followups (study_uid, prior_study_uid, state, error,"
           " matrix_json, metric, interval_days, sr_series_uid, sr_sop_uid, created_at)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_uid) DO UPDATE SET"
+          " prior_study_uid = excluded.prior_study_uid, state = excluded.state, error = excluded.error,"
+          " matrix_json = excluded.matrix_json, metric = excluded.metric,"
+          " interval_days = excluded.interval_days, sr_series_uid = excluded.sr_series_uid,"
+          " sr_sop_uid = excluded.sr_sop_uid, created_at = excluded.created_at");
       if (!p.ok()) return p.status();
       Prepared* raw = p.value();
       Statement st(raw);

@@ -62,6 +62,12 @@ struct InstanceLocation {
   std::string transfer_syntax_uid;
   std::string blob_path;  // relative to the blob root
   uint64_t blob_size = 0;
+  // Compression at rest (docs/compression.md): the syntax the instance arrived in when the
+  // compactor re-encoded it; '' or equal to transfer_syntax_uid: stored as it arrived.
+  std::string original_transfer_syntax_uid;
+  bool CompressedAtRest() const {
+    return !original_transfer_syntax_uid.empty() && original_transfer_syntax_uid != transfer_syntax_uid;
+  }
 };
 
 // One matched resource: every indexed attribute of its level and the levels above.

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
@@ -128,6 +129,15 @@ PatientRow ReadPatient(const Statement& st) {
   p.updated_at = st.Int(9);
   return p;
 }
+// Every column is written, so the upsert leaves the row as a replacement would.
+constexpr const char* kUpsertPatientSql =
+    "INSERT INTO order_patients (patient_id, issuer_of_patient_id, patient_name, birth_date, sex,"
+    " address, phone, merged_into, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (patient_id, issuer_of_patient_id) DO UPDATE SET patient_name = excluded.patient_name,"
+    " birth_date = excluded.birth_date, sex = excluded.sex, address = excluded.address,"
+    " phone = excluded.phone, merged_into = excluded.merged_into, created_at = excluded.created_at,"
+    " updated_at = excluded.updated_at";
+
 constexpr const char* kPatientColumns =
     "patient_id, issuer_of_patient_id, patient_name, birth_date, sex, address, phone, merged_into,"
     " created_at, updated_at";
@@ -218,24 +228,26 @@ Result<int64_t> Scalar(Db& db, const std::string& sql, const Bind& bind) {
   return v;
 }
 
-// A failed write that broke a UNIQUE constraint, named for the caller (kConflict).
+// A failed write that broke a UNIQUE constraint, named for the caller (kConflict). SQLite names
+// the column ("orders.placer_order_number"), PostgreSQL the index ("orders_placer"): both
+// contain the words matched here.
 Status Conflict(Db& db, const Status& failed, const OrderRow& o) {
   if (!db.LastErrorWasUniqueViolation()) return failed;
   const std::string msg = db.LastErrorMessage();
-  if (msg.find("placer_order_number") != std::string::npos) {
+  if (msg.find("placer") != std::string::npos) {
     return {ErrorCode::kConflict, "placer order number '" + o.placer_order_number + "' is taken by another order"};
   }
-  if (msg.find("accession_number") != std::string::npos) {
+  if (msg.find("accession") != std::string::npos) {
     return {ErrorCode::kConflict, "accession number '" + o.accession_number + "' is taken by another order"};
   }
-  if (msg.find("study_uid") != std::string::npos) {
+  if (msg.find("study") != std::string::npos) {
     return {ErrorCode::kConflict, "StudyInstanceUID '" + o.study_uid + "' is taken by another order"};
   }
   return {ErrorCode::kConflict, "order violates a constraint: " + msg};
 }
 
 Status WriteAudit(Db& db, const OrderAuditRow& a) {
-  return Run(db, "INSERT INTO order_audit (order_id, at, user, action, note) VALUES (?, ?, ?, ?, ?)",
+  return Run(db, "INSERT INTO order_audit (order_id, at, \"user\", action, note) VALUES (?, ?, ?, ?, ?)",
              [&](Statement& st) { st.Bind(1, a.order_id).Bind(2, a.at).Bind(3, a.user).Bind(4, a.action).Bind(5, a.note); });
 }
 
@@ -369,8 +381,7 @@ Result<PatientRow> OrderStore::UpsertPatient(const PatientRow& patient, int64_t 
     }
     out.updated_at = now_ms;
     return Run(db,
-        "INSERT OR REPLACE INTO order_patients (patient_id, issuer_of_patient_id, patient_name, birth_date, sex,"
-        " address, phone, merged_into, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        kUpsertPatientSql,
         [&](Statement& st) {
           st.Bind(1, out.patient_id).Bind(2, out.issuer_of_patient_id).Bind(3, out.patient_name);
           st.Bind(4, out.birth_date).Bind(5, out.sex).Bind(6, out.address).Bind(7, out.phone);
@@ -438,8 +449,7 @@ Result<OrderStore::MergeResult> OrderStore::MergePatient(const std::string& from
     }
     survivor.updated_at = now_ms;
     RADFLOW_RETURN_IF_ERROR(Run(db,
-        "INSERT OR REPLACE INTO order_patients (patient_id, issuer_of_patient_id, patient_name, birth_date, sex,"
-        " address, phone, merged_into, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        kUpsertPatientSql,
         [&](Statement& st) {
           st.Bind(1, survivor.patient_id).Bind(2, survivor.issuer_of_patient_id).Bind(3, survivor.patient_name);
           st.Bind(4, survivor.birth_date).Bind(5, survivor.sex).Bind(6, survivor.address).Bind(7, survivor.phone);
@@ -621,12 +631,11 @@ Result<std::optional<OrderRow>> OrderStore::FindByStudyUid(const std::string& st
 
 Result<std::vector<OrderRow>> OrderStore::ListOrders(const OrderFilter& filter) {
   auto [where, bind] = Where(filter);
-  const int limit = filter.limit > 0 ? filter.limit : -1;
   const int offset = std::max(0, filter.offset);
   std::lock_guard lock(impl_->read_mu);
   auto p = impl_->reader->PrepareOnce("SELECT " + OrderColumns() + " FROM orders" + where +
-                                      " ORDER BY scheduled_at, id LIMIT " + std::to_string(limit) + " OFFSET " +
-                                      std::to_string(offset));
+                                      " ORDER BY scheduled_at, id" +
+                                      SqlLimitOffset(impl_->reader->backend(), filter.limit, offset));
   if (!p.ok()) return p.status();
   std::vector<OrderRow> out;
   Status s;
@@ -685,7 +694,7 @@ Result<OrderRow> OrderStore::MutateOrder(int64_t id, const OrderChange& change) 
 Result<std::vector<OrderAuditRow>> OrderStore::OrderAudit(int64_t order_id) {
   std::lock_guard lock(impl_->read_mu);
   return Rows<OrderAuditRow>(*impl_->reader,
-                             "SELECT id, order_id, at, user, action, note FROM order_audit WHERE order_id = ? ORDER BY id",
+                             "SELECT id, order_id, at, \"user\", action, note FROM order_audit WHERE order_id = ? ORDER BY id",
                              [&](Statement& st) { st.Bind(1, order_id); },
                              [](const Statement& st, Prepared*) { return ReadAudit(st); });
 }
@@ -693,8 +702,9 @@ Result<std::vector<OrderAuditRow>> OrderStore::OrderAudit(int64_t order_id) {
 Result<AttendanceHistory> OrderStore::History(const std::string& patient_id, int64_t before_ms) {
   std::lock_guard lock(impl_->read_mu);
   auto p = impl_->reader->Prepare(
-      "SELECT COALESCE(SUM(status = 'completed' OR performed_start > 0 OR linked_study_uid != ''), 0),"
-      " COALESCE(SUM(status = 'no_show'), 0),"
+      "SELECT COALESCE(SUM(CASE WHEN status = 'completed' OR performed_start > 0 OR linked_study_uid != ''"
+      "   THEN 1 ELSE 0 END), 0),"
+      " COALESCE(SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END), 0),"
       " COALESCE(MAX(CASE WHEN status = 'no_show' OR status = 'completed' OR performed_start > 0"
       "   OR linked_study_uid != '' THEN scheduled_at END), 0)"
       " FROM orders WHERE patient_id = ? AND scheduled_at < ? AND status != 'cancelled'");
@@ -774,8 +784,8 @@ Status OrderStore::AddUnmatched(const UnmatchedStudyRow& u) {
   Db& db = *impl_->writer;
   return impl_->Transaction([&]() -> Status {
     return Run(db,
-        std::string("INSERT OR IGNORE INTO unmatched_studies (") + kUnmatchedColumns +
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        std::string("INSERT INTO unmatched_studies (") + kUnmatchedColumns +
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [&](Statement& st) {
           st.Bind(1, u.study_uid).Bind(2, u.accession_number).Bind(3, u.patient_id).Bind(4, u.patient_name);
           st.Bind(5, u.modalities).Bind(6, u.study_date).Bind(7, u.arrived_at).Bind(8, u.resolved_by);

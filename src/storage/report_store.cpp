@@ -28,9 +28,13 @@ constexpr const char* kFollowupColumns =
     " interval_min_days, interval_max_days, conditional, text, base_date, due_date, state,"
     " satisfied_by, closed_reason, closed_by, created_at, updated_at";
 
-// PatientID equal; the issuer equal when both have one (as WorkflowStore::SamePatient).
+// PatientID equal; the issuer equal when both have one (as WorkflowStore::SamePatient). Binds
+// three parameters: BindSamePatient.
 constexpr const char* kSamePatient =
-    "patient_id = ?1 AND (issuer_of_patient_id = '' OR ?2 = '' OR issuer_of_patient_id = ?2)";
+    "patient_id = ? AND (issuer_of_patient_id = '' OR ? = '' OR issuer_of_patient_id = ?)";
+void BindSamePatient(Statement& st, int first, const std::string& patient_id, const std::string& issuer) {
+  st.Bind(first, patient_id).Bind(first + 1, issuer).Bind(first + 2, issuer);
+}
 
 ReportRow ReadReport(const Statement& st) {
   ReportRow r;
@@ -299,7 +303,7 @@ Result<std::vector<ReportRow>> ReportStore::PatientReports(const std::string& pa
                                                            const std::string& issuer) {
   std::lock_guard lock(impl_->read_mu);
   return Impl::Reports(*impl_->reader, std::string(kSamePatient) + " ORDER BY created_at DESC, id DESC",
-                       [&](Statement& st, Prepared*) { st.Bind(1, patient_id).Bind(2, issuer); });
+                       [&](Statement& st, Prepared*) { BindSamePatient(st, 1, patient_id, issuer); });
 }
 
 Result<ReportRow> ReportStore::SaveDraft(int64_t id, int64_t expected_revision, const ReportRow& content) {
@@ -559,30 +563,32 @@ Result<std::vector<DecisionRow>> ReportStore::CurrentDecisions(const std::string
       *impl_->reader,
       std::string("SELECT ") + kDecisionColumns +
           " FROM finding_decisions WHERE id IN (SELECT MAX(id) FROM finding_decisions"
-          " WHERE study_uid = ?1 AND at <= ?2 GROUP BY finding_id) ORDER BY finding_id",
+          " WHERE study_uid = ? AND at <= ? GROUP BY finding_id) ORDER BY finding_id",
       [&](Statement& st, Prepared*) { st.Bind(1, study_uid).Bind(2, until); },
       [](Prepared*, const Statement& st) { return ReadDecision(st); });
 }
 
 Result<std::vector<DecisionRow>> ReportStore::Decisions(const DecisionFilter& f) {
-  std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM finding_decisions WHERE 1";
-  if (!f.study_uid.empty()) sql += " AND study_uid = ?1";
-  if (!f.app_id.empty()) sql += " AND app_id = ?2";
-  if (!f.reader.empty()) sql += " AND reader = ?3";
-  if (f.finding_id != 0) sql += " AND finding_id = ?4";
-  if (f.since > 0) sql += " AND at >= ?5";
+  // Parameters in the order of their clauses (plain `?`: docs/postgresql.md "Portable SQL").
+  std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM finding_decisions WHERE TRUE";
+  if (!f.study_uid.empty()) sql += " AND study_uid = ?";
+  if (!f.app_id.empty()) sql += " AND app_id = ?";
+  if (!f.reader.empty()) sql += " AND reader = ?";
+  if (f.finding_id != 0) sql += " AND finding_id = ?";
+  if (f.since > 0) sql += " AND at >= ?";
   sql += " ORDER BY at DESC, id DESC";
-  if (f.limit > 0) sql += " LIMIT ?6";
+  if (f.limit > 0) sql += " LIMIT ?";
   std::lock_guard lock(impl_->read_mu);
   return Impl::Rows<DecisionRow>(
       *impl_->reader, sql,
       [&](Statement& st, Prepared*) {
-        if (!f.study_uid.empty()) st.Bind(1, f.study_uid);
-        if (!f.app_id.empty()) st.Bind(2, f.app_id);
-        if (!f.reader.empty()) st.Bind(3, f.reader);
-        if (f.finding_id != 0) st.Bind(4, f.finding_id);
-        if (f.since > 0) st.Bind(5, f.since);
-        if (f.limit > 0) st.Bind(6, static_cast<int64_t>(f.limit));
+        int i = 1;
+        if (!f.study_uid.empty()) st.Bind(i++, f.study_uid);
+        if (!f.app_id.empty()) st.Bind(i++, f.app_id);
+        if (!f.reader.empty()) st.Bind(i++, f.reader);
+        if (f.finding_id != 0) st.Bind(i++, f.finding_id);
+        if (f.since > 0) st.Bind(i++, f.since);
+        if (f.limit > 0) st.Bind(i++, static_cast<int64_t>(f.limit));
       },
       [](Prepared*, const Statement& st) { return ReadDecision(st); });
 }
@@ -661,27 +667,31 @@ Status ReportStore::OutboxFailed(int64_t id, const std::string& error, const std
 // ---------------------------------------------------------------------------- follow-ups
 
 Result<std::vector<FollowupRow>> ReportStore::Followups(const FollowupFilter& f) {
-  std::string sql = std::string("SELECT ") + kFollowupColumns + " FROM followups WHERE 1";
+  // Parameters in the order of their clauses (plain `?`: docs/postgresql.md "Portable SQL").
+  std::string sql = std::string("SELECT ") + kFollowupColumns + " FROM followups WHERE TRUE";
+  const bool by_state = f.state == "pending" || f.state == "satisfied" || f.state == "closed";
   if (f.state == "overdue") {
-    sql += " AND state = 'pending' AND due_date != '' AND due_date < ?3";
-  } else if (f.state == "pending" || f.state == "satisfied" || f.state == "closed") {
-    sql += " AND state = ?4";
+    sql += " AND state = 'pending' AND due_date != '' AND due_date < ?";
+  } else if (by_state) {
+    sql += " AND state = ?";
   } else if (!f.state.empty()) {
     return {ErrorCode::kInvalidArgument, "state: '" + f.state + "' is not pending, overdue, satisfied or closed"};
   }
-  if (!f.patient_id.empty()) {
-    sql += " AND patient_id = ?1 AND (issuer_of_patient_id = '' OR ?2 = '' OR issuer_of_patient_id = ?2)";
-  }
+  if (!f.patient_id.empty()) sql += std::string(" AND ") + kSamePatient;
   sql += " ORDER BY CASE WHEN due_date = '' THEN 1 ELSE 0 END, due_date, id";
-  if (f.limit > 0) sql += " LIMIT ?5";
+  if (f.limit > 0) sql += " LIMIT ?";
   std::lock_guard lock(impl_->read_mu);
   return Impl::Rows<FollowupRow>(
       *impl_->reader, sql,
       [&](Statement& st, Prepared*) {
-        if (!f.patient_id.empty()) st.Bind(1, f.patient_id).Bind(2, f.issuer_of_patient_id);
-        if (f.state == "overdue") st.Bind(3, f.today);
-        if (f.state == "pending" || f.state == "satisfied" || f.state == "closed") st.Bind(4, f.state);
-        if (f.limit > 0) st.Bind(5, static_cast<int64_t>(f.limit));
+        int i = 1;
+        if (f.state == "overdue") st.Bind(i++, f.today);
+        if (by_state) st.Bind(i++, f.state);
+        if (!f.patient_id.empty()) {
+          BindSamePatient(st, i, f.patient_id, f.issuer_of_patient_id);
+          i += 3;
+        }
+        if (f.limit > 0) st.Bind(i++, static_cast<int64_t>(f.limit));
       },
       ReadFollowup);
 }
@@ -698,7 +708,7 @@ Result<std::vector<FollowupRow>> ReportStore::PendingFollowups(const std::string
       *impl_->reader,
       std::string("SELECT ") + kFollowupColumns + " FROM followups WHERE state = 'pending' AND " + kSamePatient +
           " ORDER BY id",
-      [&](Statement& st, Prepared*) { st.Bind(1, patient_id).Bind(2, issuer); }, ReadFollowup);
+      [&](Statement& st, Prepared*) { BindSamePatient(st, 1, patient_id, issuer); }, ReadFollowup);
 }
 
 Result<std::vector<FollowupRow>> ReportStore::SatisfyFollowups(const std::vector<int64_t>& ids,

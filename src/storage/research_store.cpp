@@ -1,5 +1,6 @@
 #include "storage/research_store.h"
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 
@@ -196,10 +197,16 @@ Result<std::vector<CohortRow>> ResearchStore::CohortVersions(const std::string& 
 
 Result<std::vector<CohortStudyRow>> ResearchStore::CohortStudies(int64_t cohort_id) {
   std::lock_guard lock(impl_->read_mu);
-  return Rows<CohortStudyRow>(*impl_->reader,
-                              "SELECT study_uid, series_json, findings_json FROM cohort_studies WHERE cohort_fk = ?"
-                              " ORDER BY rowid",
-                              [&](Statement& st) { st.Bind(1, cohort_id); }, ReadStudy);
+  // Sorted here rather than by the database: the table has no insertion-order column (SQLite's
+  // rowid has no PostgreSQL counterpart), and a text ORDER BY follows the database's collation
+  // on PostgreSQL; byte order is the order the selection (research/selection.cpp) writes.
+  auto rows = Rows<CohortStudyRow>(*impl_->reader,
+                                   "SELECT study_uid, series_json, findings_json FROM cohort_studies WHERE cohort_fk = ?",
+                                   [&](Statement& st) { st.Bind(1, cohort_id); }, ReadStudy);
+  if (!rows.ok()) return rows.status();
+  std::sort(rows->begin(), rows->end(),
+            [](const CohortStudyRow& a, const CohortStudyRow& b) { return a.study_uid < b.study_uid; });
+  return rows;
 }
 
 // ------------------------------------------------------------------------------ exports

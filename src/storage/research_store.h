@@ -74,7 +74,8 @@ class ResearchStore {
   Result<std::optional<CohortRow>> Cohort(const std::string& name, int version);
   // Every version of a name, oldest first.
   Result<std::vector<CohortRow>> CohortVersions(const std::string& name);
-  // The frozen studies of a version (cohort id), in insertion order.
+  // The frozen studies of a version (cohort id), in StudyInstanceUID byte order (the order the
+  // selection gives them in).
   Result<std::vector<CohortStudyRow>> CohortStudies(int64_t cohort_id);
 
   // --- exports

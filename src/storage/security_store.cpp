@@ -456,8 +456,8 @@ Result<std::vector<TokenRow>> SecurityStore::Tokens(const std::string& user) {
   if (!reader.ok()) return reader.status();
   return Impl::Rows<TokenRow>(
       *reader.value().db,
-      std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE ?1 = '' OR user_name = ?1 ORDER BY id DESC",
-      [&](Statement& st) { st.Bind(1, user); }, ReadToken);
+      std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE ? = '' OR user_name = ? ORDER BY id DESC",
+      [&](Statement& st) { st.Bind(1, user).Bind(2, user); }, ReadToken);
 }
 
 Status SecurityStore::TouchToken(int64_t id, int64_t now_ms) {

@@ -47,4 +47,40 @@ std::string SqlJsonNumber(Backend b, const std::string& column, const std::strin
   return "(" + column + "::jsonb #>> '{" + keys + "}')::float8";
 }
 
+std::string SqlLimitOffset(Backend b, int64_t limit, int64_t offset) {
+  std::string out;
+  if (limit > 0) out = " LIMIT " + std::to_string(limit);
+  else if (offset > 0 && b == Backend::kSqlite) out = " LIMIT -1";
+  if (offset > 0) out += " OFFSET " + std::to_string(offset);
+  return out;
+}
+
+std::string SqlGreatest(Backend b, const std::string& x, const std::string& y) {
+  return (b == Backend::kSqlite ? "max(" : "GREATEST(") + x + ", " + y + ")";
+}
+
+std::string SqlLeast(Backend b, const std::string& x, const std::string& y) {
+  return (b == Backend::kSqlite ? "min(" : "LEAST(") + x + ", " + y + ")";
+}
+
+std::string SqlLikeNoCase(Backend b, const std::string& expr, char escape) {
+  return expr + (b == Backend::kSqlite ? " LIKE" : " ILIKE") + " ? ESCAPE '" + std::string(1, escape) + "'";
+}
+
+std::string SqlCastInteger(Backend b, const std::string& column) {
+  if (b == Backend::kSqlite) return "CAST(" + column + " AS INTEGER)";
+  return "COALESCE(CAST(substring(" + column + " from '^[[:space:]]*([-+]?[0-9]{1,18})') AS BIGINT), 0)";
+}
+
+std::string SqlBytewise(Backend b, const std::string& expr) {
+  return b == Backend::kSqlite ? expr : expr + " COLLATE \"C\"";
+}
+
+}  // namespace radflow::storage
+
+namespace radflow::storage {
+std::string SqlLeadingInteger(Backend b, const std::string& column) {
+  if (b == Backend::kSqlite) return "CAST(" + column + " AS INTEGER)";
+  return "COALESCE(CAST(substring(" + column + " from '^\\s*([+-]?[0-9]+)') AS BIGINT), 0)";
+}
 }  // namespace radflow::storage

@@ -2,6 +2,7 @@
 // SQL"): the stores write everything else once. Internal to the storage module.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "storage/db.h"
@@ -31,4 +32,35 @@ std::string SqlEqualsNoCase(Backend b, const std::string& column);
 // json_extract(column, '$.timings.app_ms') / (column::jsonb #>> '{timings,app_ms}')::float8.
 std::string SqlJsonNumber(Backend b, const std::string& column, const std::string& dotted_path);
 
+// " LIMIT <limit> OFFSET <offset>" for a query's tail; `limit` <= 0 means no limit (SQLite
+// then needs LIMIT -1 before an OFFSET, which PostgreSQL refuses: it writes OFFSET alone).
+// "" when neither applies.
+std::string SqlLimitOffset(Backend b, int64_t limit, int64_t offset);
+
+// The larger / smaller of two expressions (a scalar, not the aggregate): SQLite's two-argument
+// max(a, b) / PostgreSQL's GREATEST(a, b). Neither argument may be NULL (the two disagree there).
+std::string SqlGreatest(Backend b, const std::string& x, const std::string& y);
+std::string SqlLeast(Backend b, const std::string& x, const std::string& y);
+
+// `expr LIKE ? ESCAPE '<escape>'` without regard to ASCII case, for a LIKE pattern the caller
+// escaped itself: SQLite's LIKE (ASCII case-insensitive) / PostgreSQL's ILIKE.
+std::string SqlLikeNoCase(Backend b, const std::string& expr, char escape);
+
+// A text column as an integer the way SQLite's CAST(col AS INTEGER) reads it: the leading
+// integer after optional blanks, 0 when there is none ('' and 'abc' give 0, '12a' 12).
+// PostgreSQL's CAST refuses such text, so it takes the digits with a regular expression.
+std::string SqlCastInteger(Backend b, const std::string& column);
+
+// `expr` compared and sorted byte by byte (as SQLite's default BINARY collation does): on
+// PostgreSQL `expr COLLATE "C"`, since a database's linguistic collation (en_US…) ignores
+// punctuation at first and so breaks prefix ranges such as [ 'doe', 'dof' ).
+std::string SqlBytewise(Backend b, const std::string& expr);
+
+}  // namespace radflow::storage
+
+namespace radflow::storage {
+// A text column of an IS value (SeriesNumber, InstanceNumber) as an integer for ORDER BY,
+// the way SQLite's CAST reads it: the leading integer (spaces before it allowed), else 0.
+// SQLite `CAST(column AS INTEGER)`; PostgreSQL's CAST fails on '' or text, hence a regex.
+std::string SqlLeadingInteger(Backend b, const std::string& column);
 }  // namespace radflow::storage

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
@@ -115,6 +116,26 @@ std::string Placeholders(int n) {
   return s;
 }
 
+// Writes every column of the row (kItemColumns and patient_name_key), so that the upsert
+// leaves the row as a replacement would.
+const std::string& UpsertItemSql() {
+  static const std::string sql = [] {
+    std::string set, cols = std::string(kItemColumns) + ", patient_name_key";
+    size_t start = 0;
+    while (start < cols.size()) {
+      size_t end = cols.find(',', start);
+      if (end == std::string::npos) end = cols.size();
+      std::string c = cols.substr(start, end - start);
+      c.erase(0, c.find_first_not_of(' '));
+      if (c != "study_uid") set += (set.empty() ? "" : ", ") + c + " = excluded." + c;
+      start = end + 1;
+    }
+    return "INSERT INTO worklist (" + cols + ") VALUES (" + Placeholders(kItemColumnCount + 1) +
+           ") ON CONFLICT (study_uid) DO UPDATE SET " + set;
+  }();
+  return sql;
+}
+
 // The default list's states: written exactly as the partial index worklist_open's WHERE,
 // so that SQLite can use it.
 bool IsOpenStates(std::vector<std::string> states) {
@@ -147,8 +168,7 @@ class WorkflowStore::Impl {
   }
 
   Status Write(const WorklistItem& w) {
-    auto p = writer->Prepare(std::string("INSERT OR REPLACE INTO worklist (") + kItemColumns +
-                             ", patient_name_key) VALUES (" + Placeholders(kItemColumnCount + 1) + ")");
+    auto p = writer->Prepare(UpsertItemSql());
     if (!p.ok()) return p.status();
     Statement st(p.value());
     BindItem(st, w);
@@ -265,6 +285,7 @@ Result<std::optional<WorklistItem>> WorkflowStore::Get(const std::string& study_
 }
 
 Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
+  const Backend b = impl_->reader->backend();
   std::string where;
   std::vector<std::string> args;
   auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
@@ -278,11 +299,11 @@ Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
   }
   if (!f.modality.empty()) {
     // ModalitiesInStudy is '\'-joined: match a whole value.
-    add("('\\' || modalities || '\\') LIKE ? ESCAPE '!'");
+    add(SqlLikeNoCase(b, "('\\' || modalities || '\\')", '!'));
     args.push_back("%\\" + f.modality + "\\%");
   }
   if (!f.body_part.empty()) {
-    add("body_part = ? COLLATE NOCASE");
+    add(SqlEqualsNoCase(b, "body_part"));
     args.push_back(f.body_part);
   }
   if (!f.priorities.empty()) {
@@ -311,13 +332,14 @@ Result<WorklistPage> WorkflowStore::List(const WorklistFilter& f) {
     // A name prefix as a range, so that the index on patient_name_key serves it.
     std::string lo = Lower(f.patient), hi = lo;
     hi.back() = static_cast<char>(static_cast<unsigned char>(hi.back()) + 1);
-    add("(patient_id = ? OR (patient_name_key >= ? AND patient_name_key < ?))");
+    const std::string key = SqlBytewise(b, "patient_name_key");
+    add("(patient_id = ? OR (" + key + " >= ? AND " + key + " < ?))");
     args.push_back(f.patient);
     args.push_back(lo);
     args.push_back(hi);  // UTF-8 never holds 0xFF: the increment cannot overflow
   }
   if (!f.site.empty()) {
-    add("site LIKE ? ESCAPE '!'");  // LIKE is case-insensitive for ASCII
+    add(SqlLikeNoCase(b, "site", '!'));  // a prefix, regardless of ASCII case
     args.push_back(escape_like(f.site) + "%");
   }
   if (!f.reader.empty()) {
@@ -476,12 +498,13 @@ Result<std::string> WorkflowStore::StudyOfJob(int64_t job_id) {
 
 Result<std::vector<StudySeries>> WorkflowStore::SeriesOf(const std::string& study_uid) {
   std::lock_guard lock(impl_->read_mu);
+  const Backend b = impl_->reader->backend();
   auto p = impl_->reader->Prepare(
       "SELECT se.series_uid, se.modality, se.series_number, se.series_description, se.body_part,"
       " se.num_instances, (SELECT sop_uid FROM instances WHERE series_fk = se.id"
-      "  ORDER BY CAST(instance_number AS INTEGER), id LIMIT 1)"
+      "  ORDER BY " + SqlCastInteger(b, "instance_number") + ", id LIMIT 1)"
       " FROM series se JOIN studies s ON s.id = se.study_fk WHERE s.study_uid = ?"
-      " ORDER BY CAST(se.series_number AS INTEGER), se.id");
+      " ORDER BY " + SqlCastInteger(b, "se.series_number") + ", se.id");
   if (!p.ok()) return p.status();
   Statement st(p.value());
   st.Bind(1, study_uid);

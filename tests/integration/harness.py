@@ -13,6 +13,9 @@ Authentication: RadflowServer.start() creates an administrator and a token throu
 Environment:    RADFLOW_BIN   server binary (default <repo>/build/radflow)
                 RADFLOW_DATA  test data root holding dicom/ (default <repo>/../shared/data)
                 RADFLOW_KEEP_LOGS=1  print every server log at stop, not only on failure
+                RADFLOW_TEST_INDEX=postgresql  every server (and CLI call with --data) on a
+                              PostgreSQL index: one cluster per test process, a database per
+                              data directory (PostgresServer; RADFLOW_TEST_PG_KEEP=1 keeps it)
 """
 import atexit
 import contextlib
@@ -78,6 +81,224 @@ def free_port():
 
 def new_uid():
     return "2.25.%d" % uuid.uuid4().int
+
+
+# ---------------------------------------------------------------- the index: SQLite or PostgreSQL
+#
+# RADFLOW_TEST_INDEX=postgresql runs every server of this process on a PostgreSQL index
+# (docs/postgresql.md): one throw-away cluster per test process, started on first use, and one
+# database per data directory, so that a server restarted on the same data directory finds its
+# index again. Every CLI call the harness makes with `--data DIR` gets the same `--index`.
+
+PG_BIN = os.environ.get("RADFLOW_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+def postgres_index():
+    """Whether this test process runs its servers on a PostgreSQL index."""
+    return os.environ.get("RADFLOW_TEST_INDEX", "").lower() in ("postgresql", "postgres", "pg")
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster: initdb into a fresh temporary folder (owned by the
+    `postgres` system user when this process runs as root: PostgreSQL refuses to run as root),
+    trust authentication, a free port on 127.0.0.1, its socket in the folder. A context
+    manager; stop() (also at interpreter exit) stops it and removes the folder."""
+
+    def __init__(self):
+        self.dir = self.port = None
+        self._started = False
+
+    def _as_owner(self, args):
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--"] + args
+        return args
+
+    def _run(self, args, timeout=120):
+        proc = subprocess.run(self._as_owner(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout, errors="replace", cwd=self.dir)
+        if proc.returncode != 0:
+            raise AssertionError("%s exited %d:\n%s" % (" ".join(args), proc.returncode, proc.stdout))
+        return proc.stdout
+
+    def start(self, timeout=60):
+        self.dir = tempfile.mkdtemp(prefix="radflow-pg-")
+        atexit.register(self.stop)
+        try:
+            if os.geteuid() == 0:
+                shutil.chown(self.dir, "postgres", "postgres")
+            cluster = os.path.join(self.dir, "cluster")
+            # --no-sync: initdb's own files only; the server itself runs with fsync=on.
+            self._run([os.path.join(PG_BIN, "initdb"), "-D", cluster, "-A", "trust", "-U", "postgres",
+                       "-E", "UTF8", "--locale=C", "--no-sync"])
+            self.port = free_port()
+            # Each radflow server holds two connections per store (about 30); a test may run
+            # several servers and CLI commands at once.
+            options = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=400"
+                       % (self.port, self.dir))
+            self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", cluster, "-l", os.path.join(self.dir, "server.log"),
+                       "-o", options, "-w", "-t", str(timeout), "start"], timeout=timeout + 30)
+            self._started = True
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def psql(self, sql, database="postgres"):
+        """Runs SQL with psql (postgresql-client) on the cluster; returns its output."""
+        proc = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", "127.0.0.1",
+                               "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                              errors="replace")
+        if proc.returncode != 0:
+            raise AssertionError("psql %r exited %d: %s" % (sql, proc.returncode, proc.stdout))
+        return proc.stdout
+
+    def _wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.psql("SELECT 1")
+                return
+            except AssertionError as e:  # still starting
+                if time.time() > deadline:
+                    raise AssertionError("PostgreSQL not accepting connections after %ss: %s\n%s"
+                                         % (timeout, e, self.log_tail()))
+                time.sleep(0.1)
+
+    @property
+    def uri(self):
+        return self.database_uri("postgres")
+
+    def database_uri(self, name):
+        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, name)
+
+    def new_database(self, name):
+        """CREATE DATABASE name (letters, digits, _); returns its URI."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError("database name must be letters, digits and _: %r" % name)
+        self.psql('CREATE DATABASE "%s"' % name)
+        return self.database_uri(name)
+
+    def log_tail(self, lines=60):
+        return _log_tail(os.path.join(self.dir or "", "server.log"), lines)
+
+    def stop(self):
+        if self.dir is None:
+            return
+        if self._started:
+            try:
+                self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "cluster"),
+                           "-m", "fast", "-w", "stop"], timeout=60)
+            except (AssertionError, subprocess.TimeoutExpired) as e:
+                sys.stderr.write("PostgreSQL test cluster did not stop: %s\n" % e)
+            self._started = False
+        if os.environ.get("RADFLOW_TEST_PG_KEEP"):
+            sys.stderr.write("PostgreSQL test cluster kept in %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+_pg_cluster = None
+_pg_lock = threading.Lock()
+_pg_databases = {}  # realpath of a data directory -> its database URI
+
+
+def pg_cluster():
+    """The PostgreSQL cluster of this test process (started on first use)."""
+    global _pg_cluster
+    with _pg_lock:
+        if _pg_cluster is None:
+            _pg_cluster = PostgresServer().start()
+        return _pg_cluster
+
+
+def index_location(data_dir):
+    """The --index of a data directory: None (DATA/index.db) unless RADFLOW_TEST_INDEX=postgresql,
+    then a database of its own on the test cluster (the same one for the same directory)."""
+    if not postgres_index():
+        return None
+    key = os.path.realpath(data_dir)
+    cluster = pg_cluster()
+    with _pg_lock:
+        if key not in _pg_databases:
+            _pg_databases[key] = cluster.new_database("rf_%d_%d" % (os.getpid(), len(_pg_databases) + 1))
+        return _pg_databases[key]
+
+
+def index_args(data_dir):
+    """["--index", URI] for a command on data_dir, or [] on the default SQLite index."""
+    uri = index_location(data_dir)
+    return ["--index", uri] if uri else []
+
+
+def with_index(args):
+    """A radflow command line with --index added after `--data DIR` when the data directory's
+    index is on PostgreSQL (and the command has no --index yet; `app list` reads only apps)."""
+    args = [str(a) for a in args]
+    if "--data" not in args or "--index" in args or args[:2] == ["app", "list"]:
+        return args
+    i = args.index("--data")
+    if i + 1 >= len(args):
+        return args
+    return args[:i + 2] + index_args(args[i + 1]) + args[i + 2:]
+
+
+class IndexDb:
+    """A connection to a data directory's index for a test that looks at (or edits) rows
+    directly: sqlite3 on DATA/index.db, psycopg2 on PostgreSQL. execute() takes `?`
+    placeholders on both and returns a cursor whose rows index by name and by position
+    (row["column"], row[0], dict(row)). `with IndexDb(d) as db:` commits on success and closes."""
+
+    def __init__(self, data_dir, readonly=False):
+        uri = index_location(data_dir)
+        self.postgres = uri is not None
+        if self.postgres:
+            import psycopg2
+            import psycopg2.extras
+            self._conn = psycopg2.connect(uri, cursor_factory=psycopg2.extras.DictCursor)
+            if readonly:
+                self._conn.set_session(readonly=True, autocommit=True)
+        else:
+            import sqlite3
+            path = os.path.join(data_dir, "index.db")
+            if readonly:
+                self._conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
+            else:
+                self._conn = sqlite3.connect(path, timeout=30)
+            self._conn.row_factory = sqlite3.Row
+
+    def execute(self, sql, params=()):
+        if not self.postgres:
+            return self._conn.execute(sql, params)
+        cur = self._conn.cursor()
+        cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        return cur
+
+    def commit(self):
+        self._conn.commit()
+
+    def close(self):
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                self._conn.commit()
+            else:
+                self._conn.rollback()
+        finally:
+            self._conn.close()
 
 
 # ---------------------------------------------------------------- DICOM files
@@ -361,7 +582,7 @@ class Credentials:
 
 def _cli_input(args, text, timeout=60):
     require_binary()
-    return subprocess.run([RADFLOW_BIN, *map(str, args)], input=text, stdout=subprocess.PIPE,
+    return subprocess.run([RADFLOW_BIN, *with_index(args)], input=text, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout, errors="replace")
 
 
@@ -519,7 +740,8 @@ class RadflowServer(_Process):
         os.makedirs(self.data_dir, exist_ok=True)
         self.dicom_port, self.http_port = self.fixed_port or free_port(), free_port()
         self.exit_code = None
-        args = [RADFLOW_BIN, "serve", "--data", self.data_dir, "--aet", self.aet,
+        args = [RADFLOW_BIN, "serve", "--data", self.data_dir,
+                *([] if "--index" in self.extra_args else index_args(self.data_dir)), "--aet", self.aet,
                 "--dicom-port", str(self.dicom_port), "--http-port", str(self.http_port)]
         for ae, (host, port) in self.modalities.items():
             args += ["--modality", "%s=%s:%d" % (ae, host, port)]
@@ -619,7 +841,7 @@ class StoreSCP(_Process):
 def radflow_cli(*args, timeout=300):
     """Run `radflow <args>`; returns CompletedProcess with separate text stdout/stderr."""
     require_binary()
-    return subprocess.run([RADFLOW_BIN, *map(str, args)], stdout=subprocess.PIPE,
+    return subprocess.run([RADFLOW_BIN, *with_index(args)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout,
                           errors="replace")
 

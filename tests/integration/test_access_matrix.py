@@ -13,7 +13,6 @@ test's referring physician, one by another; a series with a queued AI job).
 import http.client
 import json
 import os
-import sqlite3
 import sys
 import time
 import unittest
@@ -72,7 +71,7 @@ class AccessMatrixTest(harness.ServerTestCase):
         # The AI service's job: a queued job of our series, held back by a retry time a day
         # away so that the engine leaves it queued (written as the job store writes it).
         now_ms = int(time.time() * 1000)
-        with sqlite3.connect(os.path.join(cls.server.data_dir, "index.db"), timeout=30) as db:
+        with harness.IndexDb(cls.server.data_dir) as db:
             db.execute("INSERT INTO ai_jobs (app_id, study_uid, series_uid, state, not_before, created_at)"
                        " VALUES ('matrix-app', ?, ?, 'queued', ?, ?)",
                        (cls.study, cls.series, now_ms + 86400000, now_ms))

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -89,7 +88,7 @@ def decide(server, data_dir, finding, decision, study, app, version):
     status, answer = call(server, "/api/v1/findings/%d/decision" % finding, "POST", body, reader="dr.reader")
     if status == 201:
         return "rest"
-    with sqlite3.connect(os.path.join(data_dir, "index.db"), timeout=30) as db:
+    with harness.IndexDb(data_dir) as db:
         db.execute("INSERT INTO finding_decisions (finding_id, study_uid, app_id, app_version, decision, reader, at)"
                    " VALUES (?, ?, ?, ?, ?, 'dr.reader', ?)",
                    (finding, study, app, version, decision, int(time.time() * 1000)))
@@ -103,7 +102,7 @@ def sign_external(server, data_dir, study, patient, text):
     if status == 201:
         return "rest"
     now = int(time.time() * 1000)
-    with sqlite3.connect(os.path.join(data_dir, "index.db"), timeout=30) as db:
+    with harness.IndexDb(data_dir) as db:
         db.execute("INSERT INTO reports (study_uid, patient_id, status, origin, impression_text, findings_text,"
                    " signed_by, signed_at, created_at, updated_at) VALUES (?, ?, 'final', 'rest', ?, ?, 'Dr External',"
                    " ?, ?, ?)", (study, patient, text, text, now, now, now))

@@ -72,7 +72,7 @@ class BareServer(h.RadflowServer):
         os.makedirs(self.data_dir, exist_ok=True)
         self.dicom_port, self.http_port = h.free_port(), h.free_port()
         self.exit_code = None
-        self._spawn([h.RADFLOW_BIN, "serve", "--data", self.data_dir, "--aet", self.aet,
+        self._spawn([h.RADFLOW_BIN, "serve", "--data", self.data_dir, *h.index_args(self.data_dir), "--aet", self.aet,
                      "--dicom-port", str(self.dicom_port), "--http-port", str(self.http_port),
                      *self.extra_args])
         self._wait_http("http://127.0.0.1:%d/healthz" % self.http_port, timeout)
@@ -97,8 +97,8 @@ class LocalAccountTests(h.ServerTestCase):
         cls.data = cls.server.data_dir
 
     def add_user(self, name, role="radiologist", password=PASSWORD):
-        proc = subprocess.run([h.RADFLOW_BIN, "user", "add", "--data", self.data, name, "--role", role,
-                               "--display-name", "Dr " + name, "--password-stdin"],
+        proc = subprocess.run([h.RADFLOW_BIN, *h.with_index(["user", "add", "--data", self.data, name, "--role", role,
+                                                             "--display-name", "Dr " + name, "--password-stdin"])],
                               input=password + "\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -233,8 +233,8 @@ class LocalAccountTests(h.ServerTestCase):
 
     def test_user_add_refuses_a_short_or_missing_password(self):
         for text, reason in (("short-pw\n", "at least 12 characters"), ("", "no password")):
-            proc = subprocess.run([h.RADFLOW_BIN, "user", "add", "--data", self.data, "henry",
-                                   "--role", "radiologist"],
+            proc = subprocess.run([h.RADFLOW_BIN, *h.with_index(["user", "add", "--data", self.data, "henry",
+                                                                 "--role", "radiologist"])],
                                   input=text, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   timeout=60)
             self.assertNotEqual(proc.returncode, 0)

@@ -11,7 +11,6 @@ machine (*.hl7 holding ADT/ORM/OMI under the shared data and python3-hl7's packa
 too and must each get an acknowledgment."""
 import glob
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -71,8 +70,7 @@ class Hl7OrdersTest(harness.ServerTestCase):
         self.hl7_port = harness.free_port()
         self.server = self.start(harness.RadflowServer(
             data_dir=os.path.join(self.tmp, "data"), extra_args=["--hl7-port", str(self.hl7_port)]))
-        self.db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.server.data_dir, "index.db"), uri=True)
-        self.db.row_factory = sqlite3.Row
+        self.db = harness.IndexDb(self.server.data_dir, readonly=True)
         self.addCleanup(self.db.close)
 
     def send(self, msg):

@@ -9,7 +9,6 @@ time), stores a TID 1500 SR in the current study and answers GET
 import math
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -230,7 +229,7 @@ class LesionFollowUpTest(unittest.TestCase):
         # Stopped between a job and its follow-up: the next start follows it up. (The third
         # examination's follow-up rows are removed while the server is stopped.)
         self.server.stop()
-        db = sqlite3.connect(os.path.join(self.server.data_dir, "index.db"))
+        db = harness.IndexDb(self.server.data_dir)
         for table in ("lesion_followups", "lesion_tracks", "lesion_identities"):
             db.execute("DELETE FROM %s WHERE study_uid = ?" % table, (third_uid,))
         db.commit()

@@ -9,7 +9,6 @@ encoded by pydicom. The same protocol from DCMTK's C++ API drives the SCP in
 tests/unit/mwl/mwl_scp_test.cpp. The worklist side is checked with DCMTK's `findscu -W`.
 """
 import os
-import sqlite3
 import socket
 import struct
 import subprocess
@@ -206,7 +205,7 @@ class MppsTests(h.ServerTestCase):
             h.run_dcmtk(["dump2dcm", "-g", "+te", dump, wl], check=True)
             items.append(wl)
             cls.orders[acc] = uid
-        imp = subprocess.run([h.RADFLOW_BIN, "orders", "import", "--data", data, *items],
+        imp = subprocess.run([h.RADFLOW_BIN, *h.with_index(["orders", "import", "--data", data, *items])],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=h.DCMTK_ENV)
         if imp.returncode != 0:
             raise AssertionError("import failed:\n" + imp.stdout)
@@ -214,9 +213,8 @@ class MppsTests(h.ServerTestCase):
 
     def order(self, accession):
         """The order row as stored (read-only; the REST API is test_orders_api.py's)."""
-        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.srv.data_dir, "index.db"), uri=True)
+        db = h.IndexDb(self.srv.data_dir, readonly=True)
         try:
-            db.row_factory = sqlite3.Row
             rows = db.execute("SELECT * FROM orders WHERE accession_number = ?", (accession,)).fetchall()
         finally:
             db.close()

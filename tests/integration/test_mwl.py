@@ -181,7 +181,7 @@ class MwlAgainstWlmscpfs(h.ServerTestCase):
         # The same files into radflow's orders, then radflow serves them.
         data = os.path.join(cls.tmp, "radflow-data")
         os.makedirs(data)
-        imp = subprocess.run([h.RADFLOW_BIN, "orders", "import", "--data", data, db],
+        imp = subprocess.run([h.RADFLOW_BIN, *h.with_index(["orders", "import", "--data", data, db])],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=h.DCMTK_ENV)
         cls.import_output = imp.stdout
         if imp.returncode != 0:

@@ -396,8 +396,9 @@ class Research(harness.ServerTestCase):
         self.assertIn("cli-lung", proc.stdout)
         out = os.path.join(self.tmpdir(), "export")
         # Bytes, not text: text mode would turn the bar's carriage returns into line ends.
-        proc = subprocess.run([harness.RADFLOW_BIN, "export", "--data", data, "--cohort", "cli-lung", "--out", out,
-                               "--options", "retain-dates", "--formats", "csv,nifti"],
+        proc = subprocess.run([harness.RADFLOW_BIN, *harness.with_index([
+                                  "export", "--data", data, "--cohort", "cli-lung", "--out", out,
+                                  "--options", "retain-dates", "--formats", "csv,nifti"])],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
         stderr = proc.stderr.decode(errors="replace")
         self.assertEqual(proc.returncode, 0, stderr)

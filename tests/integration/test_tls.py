@@ -59,7 +59,7 @@ class TlsServer(h._Process):
         h.require_binary()
         os.makedirs(self.data_dir, exist_ok=True)
         self.credentials = h.provision(self.data_dir)
-        self._spawn([h.RADFLOW_BIN, "serve", "--data", self.data_dir] + self.args)
+        self._spawn([h.RADFLOW_BIN, "serve", "--data", self.data_dir, *h.index_args(self.data_dir)] + self.args)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

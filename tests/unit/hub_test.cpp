@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "server/hub.h"
+#include "server/server.h"
 #include "test_data.h"
 
 namespace radflow::server {
@@ -43,6 +44,23 @@ TEST(Hub, OpenRemovesRowsOfInterruptedStores) {
   auto report = CheckConsistency(*hub.value(), false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->problems.empty());
+}
+
+// --index: "" is DATA/index.db; anything else (a file, a postgresql:// URI) is used as given,
+// and the hub opens its index there, not in the data directory.
+TEST(Hub, IndexLocationDefaultsToTheDataDirectory) {
+  EXPECT_EQ(IndexLocation("/srv/radflow", ""), "/srv/radflow/index.db");
+  EXPECT_EQ(IndexLocation("/srv/radflow", "postgresql://radflow@db/radflow"), "postgresql://radflow@db/radflow");
+  ServerConfig config;
+  config.data_dir = "/d";
+  EXPECT_EQ(IndexLocation(config), "/d/index.db");
+  radflow::testing::ScratchDir dir, elsewhere;
+  const std::string index = elsewhere.str() + "/shared-index.db";
+  auto hub = Hub::Open(dir.str(), {}, false, index);
+  ASSERT_TRUE(hub.ok()) << hub.status().ToString();
+  EXPECT_EQ(hub.value()->index_location, index);
+  EXPECT_TRUE(std::filesystem::exists(index));
+  EXPECT_FALSE(std::filesystem::exists(dir.str() + "/index.db"));
 }
 
 TEST(Hub, CheckFindsAndRepairsBothKindsOfInconsistency) {

@@ -120,6 +120,52 @@ TEST_F(IndexTest, LocateAndPaging) {
   EXPECT_EQ(index_->Find(paged)->size(), 1u);
 }
 
+// A study-level page (limit/offset) is answered in two steps (the page's ids first, patient
+// constraints as a set of patient ids; docs/query-plans.md): the same rows, in the same
+// order, as the unpaged query, with patient and study parameters bound in their places.
+TEST_F(IndexTest, StudyPagesMatchTheUnpagedOrder) {
+  std::vector<InstanceEntry> more;
+  for (int i = 0; i < 30; ++i) {
+    const std::string n = std::to_string(i);
+    auto e = MakeEntry(i % 3 ? "PX" + n : "PS" + n, "9." + n, "9." + n + ".1", "9." + n + ".1.1", "CT",
+                       "2020" + std::string(i % 12 < 9 ? "0" : "") + std::to_string(i % 12 + 1) + "15");
+    if (i % 3 == 0) e.instance.attributes.Set(t::kPatientName, "Smith^Anne" + n);
+    more.push_back(std::move(e));
+  }
+  for (const auto& r : index_->CommitAll(more, false)) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto uids = [](const std::vector<Row>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.values.at(t::kStudyInstanceUID));
+    return out;
+  };
+  const std::vector<std::vector<std::pair<dicom::Tag, std::string>>> cases = {
+      {},
+      {{t::kPatientName, "SMITH*"}},
+      {{t::kPatientName, "*mit*"}, {t::kStudyDate, "20200301-20201031"}},
+      {{t::kStudyDate, "20200201-"}, {t::kPatientName, "smith^anne3"}},
+      {{t::kStudyDate, "20200501-"}, {t::kPatientID, "PX1\PX2\PS3"}},
+  };
+  for (const auto& keys : cases) {
+    auto q = query::BuildQuery(ResourceLevel::kStudy, keys);
+    ASSERT_TRUE(q.ok());
+    auto all = index_->Find(q.value());
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    const auto expected = uids(all.value());
+    for (size_t offset : {0u, 1u, 4u, 100u}) {
+      q.value().limit = 3;
+      q.value().offset = offset;
+      auto page = index_->Find(q.value());
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      std::vector<std::string> want;
+      for (size_t i = offset; i < expected.size() && i < offset + 3; ++i) want.push_back(expected[i]);
+      EXPECT_EQ(uids(page.value()), want) << "offset " << offset << ", keys " << keys.size();
+    }
+  }
+  // The NOCASE index must not change matching: equality ignores case, wildcards too.
+  EXPECT_EQ(FindAt(*index_, ResourceLevel::kStudy, {{t::kPatientName, "SMITH^ANNE3"}}).size(), 1u);
+  EXPECT_EQ(FindAt(*index_, ResourceLevel::kStudy, {{t::kPatientName, "sm?th*"}}).size(), 10u);
+}
+
 TEST_F(IndexTest, DuplicateAndReplace) {
   auto dup = index_->Commit(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.1", "CT"), false);
   ASSERT_TRUE(dup.ok());

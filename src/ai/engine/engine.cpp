@@ -52,6 +52,50 @@ bool IsStat(const SeriesFacts& facts) {
   return false;
 }
 
+// An app's findings as the index keeps them; `seg_uid`: the job's stored SEG, which a
+// finding's segment_number points into.
+std::vector<storage::FindingRow> FindingRows(const Job& job, const std::vector<Finding>& findings,
+                                             const std::string& seg_uid) {
+  std::vector<storage::FindingRow> rows;
+  for (const Finding& f : findings) {
+    storage::FindingRow row;
+    row.job_id = job.id;
+    row.app_id = job.app_id;
+    row.study_uid = job.study_uid;
+    row.series_uid = job.series_uid;
+    row.type_code = f.type.value + "^" + f.type.scheme;
+    row.type_meaning = f.type.meaning;
+    row.label = f.label;
+    row.x = f.center[0];
+    row.y = f.center[1];
+    row.z = f.center[2];
+    row.size_mm = f.size_mm;
+    row.volume_ml = f.volume_ml;
+    row.score = f.score;
+    static const std::set<std::string> kSeverities{"info", "low", "moderate", "high", "critical"};
+    row.severity = kSeverities.count(f.severity) ? f.severity : "info";
+    nlohmann::json details{{"measurements", nlohmann::json::array()}};
+    for (const auto& m : f.measurements) {
+      details["measurements"].push_back({{"name", m.name.meaning}, {"code", m.name.value},
+                                         {"scheme", m.name.scheme}, {"value", m.value},
+                                         {"unit", m.unit.value}});
+    }
+    if (f.segment_number > 0 && !seg_uid.empty()) {
+      details["segmentation"] = {{"sop_uid", seg_uid}, {"segment_number", f.segment_number}};
+    }
+    row.details_json = details.dump();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// The retry time of a failed attempt (exponential backoff), or nullopt when it was the last.
+std::optional<int64_t> RetryAt(const Job& job, double backoff_s) {
+  if (job.attempts >= job.max_attempts) return std::nullopt;
+  double delay = backoff_s * std::pow(2.0, std::max(0, job.attempts - 1));
+  return UnixMillis() + static_cast<int64_t>(delay * 1000);
+}
+
 }  // namespace
 
 struct Running {
@@ -96,6 +140,7 @@ struct Engine::Impl {
   std::map<std::pair<std::string, std::string>, Deferred> deferred;  // (app id, series UID)
   std::thread scheduler;
   SteadyClock::time_point last_reconcile = SteadyClock::now();
+  SteadyClock::time_point last_lease_sweep = SteadyClock::now();
 
   int64_t memory_budget_mb;
 
@@ -227,6 +272,8 @@ struct Engine::Impl {
     auto listed = jobs.List(filter);
     if (!listed.ok()) return;
     for (const Job& job : listed.value()) {
+      // A remote worker's job (a lease) is not ours: ExpireLeases looks after it.
+      if (!job.lease_owner.empty()) continue;
       if (running.count(job.id) == 0) {
         log::Warn("ai: job " + std::to_string(job.id) + " was marked running without a worker; re-queued");
         (void)jobs.ReturnToQueue(job.id, "re-queued: its state was not recorded");
@@ -252,6 +299,10 @@ struct Engine::Impl {
                                 std::nullopt);
         }
         continue;
+      }
+      if (std::find(options.remote_only_apps.begin(), options.remote_only_apps.end(), job.app_id) !=
+          options.remote_only_apps.end()) {
+        continue;  // left to the remote workers
       }
       int same_app = 0;
       int64_t memory_mb = 0;
@@ -320,11 +371,7 @@ struct Engine::Impl {
 
   // Retry with exponential backoff, or fail for good.
   void Fail(const Job& job, const std::string& error) {
-    std::optional<int64_t> retry_at;
-    if (job.attempts < job.max_attempts) {
-      double delay = options.retry_backoff_s * std::pow(2.0, std::max(0, job.attempts - 1));
-      retry_at = UnixMillis() + static_cast<int64_t>(delay * 1000);
-    }
+    std::optional<int64_t> retry_at = RetryAt(job, options.retry_backoff_s);
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") attempt " +
               std::to_string(job.attempts) + " failed: " + error +
               (retry_at ? " — will retry" : " — giving up"));
@@ -504,37 +551,7 @@ struct Engine::Impl {
     }
     // Also after a restart, the engine's own series are never routed (start-up catch-up).
     for (const auto& series : output_series) (void)jobs.MarkRouted(series, UnixMillis());
-    std::vector<storage::FindingRow> rows;
-    for (const Finding& f : run->findings) {
-      storage::FindingRow row;
-      row.job_id = job.id;
-      row.app_id = job.app_id;
-      row.study_uid = job.study_uid;
-      row.series_uid = job.series_uid;
-      row.type_code = f.type.value + "^" + f.type.scheme;
-      row.type_meaning = f.type.meaning;
-      row.label = f.label;
-      row.x = f.center[0];
-      row.y = f.center[1];
-      row.z = f.center[2];
-      row.size_mm = f.size_mm;
-      row.volume_ml = f.volume_ml;
-      row.score = f.score;
-      static const std::set<std::string> kSeverities{"info", "low", "moderate", "high", "critical"};
-      row.severity = kSeverities.count(f.severity) ? f.severity : "info";
-      nlohmann::json details{{"measurements", nlohmann::json::array()}};
-      for (const auto& m : f.measurements) {
-        details["measurements"].push_back({{"name", m.name.meaning}, {"code", m.name.value},
-                                           {"scheme", m.name.scheme}, {"value", m.value},
-                                           {"unit", m.unit.value}});
-      }
-      if (f.segment_number > 0 && !seg_uid.empty()) {
-        details["segmentation"] = {{"sop_uid", seg_uid}, {"segment_number", f.segment_number}};
-      }
-      row.details_json = details.dump();
-      rows.push_back(std::move(row));
-    }
-    Status s = jobs.ReplaceFindings(job.id, rows);
+    Status s = jobs.ReplaceFindings(job.id, FindingRows(job, run->findings, seg_uid));
     if (!s.ok()) {
       std::lock_guard lock(mu);
       FailFinal(job, "recording findings: " + s.ToString(), stored_any);
@@ -559,6 +576,23 @@ struct Engine::Impl {
     s = jobs.MarkSucceeded(job.id, stored_ms, run->summary, results.dump());
     if (!s.ok()) log::Error("ai: recording job " + std::to_string(job.id) + ": " + s.ToString());
     log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") done: " + run->summary);
+  }
+
+  // Running jobs of remote workers whose lease passed go back to the queue (or fail at
+  // their last attempt). Called with mu held.
+  void ExpireLeases() {
+    auto expired = jobs.ExpireLeases(UnixMillis());
+    if (!expired.ok()) {
+      log::Error("ai: expiring worker leases: " + expired.status().ToString());
+      return;
+    }
+    for (int64_t id : expired.value()) {
+      auto job = jobs.Get(id);
+      if (job.ok() && job->has_value()) {
+        log::Warn("ai: job " + std::to_string(id) + " (" + (*job)->app_id + "): " + (*job)->error + "; now " +
+                  storage::JobStateName((*job)->state));
+      }
+    }
   }
 
   void Loop() {
@@ -587,6 +621,10 @@ struct Engine::Impl {
           KillWorker(r.pid);
         }
         ++it;
+      }
+      if (now - last_lease_sweep > std::chrono::seconds(1)) {
+        last_lease_sweep = now;
+        ExpireLeases();
       }
       if (now - last_reconcile > std::chrono::seconds(10)) {
         last_reconcile = now;
@@ -820,5 +858,131 @@ Result<bool> Engine::Cancel(int64_t job_id) {
   return true;
 }
 
+
+// --- remote workers (docs/remote-workers.md) ---
+
+namespace {
+
+int64_t LeaseMs(double lease_s) { return static_cast<int64_t>(std::clamp(lease_s, 2.0, 3600.0) * 1000); }
+
+}  // namespace
+
+Result<std::vector<Job>> Engine::ClaimRemote(const std::string& worker, const std::vector<std::string>& app_ids,
+                                             double lease_s, int max_jobs) {
+  // Expired leases first: a worker polling for work finds a job its dead peer left.
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->started && !impl_->stopping) impl_->ExpireLeases();
+  }
+  auto claimed = jobs_.Claim(worker, app_ids, UnixMillis(), LeaseMs(lease_s), std::clamp(max_jobs, 1, 16));
+  if (!claimed.ok()) return claimed.status();
+  for (const Job& job : claimed.value()) {
+    log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") taken by worker " + worker +
+              ", attempt " + std::to_string(job.attempts));
+  }
+  return claimed;
+}
+
+Result<Job> Engine::RenewRemote(int64_t job_id, const std::string& worker, double lease_s,
+                                const std::vector<std::string>& result_series) {
+  auto job = jobs_.RenewLease(job_id, worker, UnixMillis(), LeaseMs(lease_s));
+  if (!job.ok()) return job.status();
+  if (!result_series.empty()) {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& series : result_series) {
+      if (series == job->series_uid) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "result series " + series + " is the job's source series: results need a series of their own");
+      }
+      impl_->app_series.insert(series);
+    }
+  }
+  return job;
+}
+
+Status Engine::CompleteRemote(int64_t job_id, const std::string& worker, const AppRun& run) {
+  auto got = jobs_.Get(job_id);
+  if (!got.ok()) return got.status();
+  if (!got->has_value()) return Status(ErrorCode::kNotFound, "no job " + std::to_string(job_id));
+  const Job job = **got;
+  if (job.state != JobState::kRunning || job.lease_owner != worker) {
+    // The store's own check below names the reason; this one spares the index lookups.
+    return jobs_.CompleteLeased(job_id, worker, UnixMillis(), "", "[]", {});
+  }
+  // Every result must already be in the index (STOW-RS before complete), in the job's study,
+  // in a series of its own, and be what the worker says it is.
+  nlohmann::json objects = nlohmann::json::array();
+  std::set<std::string> output_series;
+  std::string seg_uid;
+  std::set<std::string> seen;
+  for (const auto& o : run.objects) {
+    const std::string what = o.kind + " result " + o.sop_instance_uid;
+    if (o.kind != "seg" && o.kind != "sr" && o.kind != "derived") {
+      return Status(ErrorCode::kInvalidArgument, what + ": kind must be seg, sr or derived");
+    }
+    if (!seen.insert(o.sop_instance_uid).second) {
+      return Status(ErrorCode::kInvalidArgument, what + " is listed twice");
+    }
+    auto found = impl_->index.FindInstance(o.sop_instance_uid);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
+      return Status(ErrorCode::kInvalidArgument, what + " is not stored: send it by STOW-RS before completing");
+    }
+    const storage::InstanceLocation& at = **found;
+    if (at.study_uid != job.study_uid) {
+      return Status(ErrorCode::kInvalidArgument, what + " belongs to study " + at.study_uid + ", not to the job's study " +
+                                                     job.study_uid);
+    }
+    if (at.series_uid == job.series_uid) {
+      return Status(ErrorCode::kInvalidArgument, what + " is in the job's source series " + job.series_uid +
+                                                     ": results need a series of their own");
+    }
+    if (!o.sop_class_uid.empty() && o.sop_class_uid != at.sop_class_uid) {
+      return Status(ErrorCode::kInvalidArgument, what + " is stored as SOP class " + at.sop_class_uid + ", not " +
+                                                     o.sop_class_uid);
+    }
+    output_series.insert(at.series_uid);
+    if (o.kind == "seg") seg_uid = o.sop_instance_uid;
+    objects.push_back({{"kind", o.kind}, {"series_uid", at.series_uid}, {"sop_uid", at.sop_uid},
+                       {"sop_class_uid", at.sop_class_uid}});
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& series : output_series) impl_->app_series.insert(series);
+  }
+  for (const auto& series : output_series) (void)jobs_.MarkRouted(series, UnixMillis());
+  const int64_t stored_ms = UnixMillis();
+  nlohmann::json timings{{"load_ms", run.load_ms}, {"app_ms", run.app_ms}, {"write_ms", run.write_ms},
+                         {"app_return_to_stored_ms", stored_ms - run.app_finished_at_ms}};
+  nlohmann::json results{{"objects", objects}, {"timings", timings}, {"worker", worker}};
+  Status s = jobs_.CompleteLeased(job_id, worker, stored_ms, run.summary, results.dump(),
+                                  FindingRows(job, run.findings, seg_uid));
+  if (s.ok()) log::Info("ai: job " + std::to_string(job_id) + " (" + job.app_id + ") done by worker " + worker + ": " + run.summary);
+  return s;
+}
+
+Status Engine::FailRemote(int64_t job_id, const std::string& worker, const std::string& error, bool give_back,
+                          bool retry) {
+  if (give_back) {
+    Status s = jobs_.ReleaseLeased(job_id, worker, UnixMillis(), "given back by worker " + worker + ": " + error);
+    if (s.ok()) {
+      log::Info("ai: job " + std::to_string(job_id) + " given back by worker " + worker + ": " + error);
+      std::lock_guard lock(impl_->mu);
+      impl_->cv.notify_all();
+    }
+    return s;
+  }
+  auto got = jobs_.Get(job_id);
+  if (!got.ok()) return got.status();
+  if (!got->has_value()) return Status(ErrorCode::kNotFound, "no job " + std::to_string(job_id));
+  const auto retry_at = retry ? RetryAt(**got, impl_->options.retry_backoff_s) : std::nullopt;
+  Status s = jobs_.FailLeased(job_id, worker, UnixMillis(), error + " (worker " + worker + ")", retry_at);
+  if (s.ok()) {
+    log::Warn("ai: job " + std::to_string(job_id) + " (" + (*got)->app_id + ") attempt " +
+              std::to_string((*got)->attempts) + " failed on worker " + worker + ": " + error +
+              (retry_at ? " — will retry" : " — giving up"));
+  }
+  return s;
+}
 
 }  // namespace radflow::ai

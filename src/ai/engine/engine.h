@@ -10,6 +10,9 @@
 //   on exit      ─> the worker's SEG / SR / derived files go through IngestService::Store
 //                   (new series of the same study), findings into the index; failures are
 //                   retried with exponential backoff up to the manifest's max_attempts.
+//   remote       ─> `radflow worker` processes on other machines take jobs from the same
+//                   queue with a lease (ClaimRemote … CompleteRemote, docs/remote-workers.md);
+//                   the scheduler re-queues jobs whose lease passed.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "ai/engine/job_runner.h"
 #include "ai/manifest.h"
 #include "base/status.h"
 #include "storage/job_store.h"
@@ -39,6 +43,9 @@ struct EngineOptions {
   std::string worker_binary;             // the radflow executable (its `ai-worker` command)
   int max_running = 2;                   // global concurrency limit
   int max_running_per_app = 1;           // per-app concurrency limit
+  // Apps the hub never runs itself: only remote workers take their jobs (max_running 0:
+  // the hub runs none).
+  std::vector<std::string> remote_only_apps;
   double retry_backoff_s = 10;           // first retry delay; doubles per attempt
   // Jobs start only while the memory their manifests declare (resources.memory_mb) fits in
   // this budget (a job larger than the whole budget runs alone). 0: 3/4 of physical memory.
@@ -92,6 +99,25 @@ class Engine {
   // A rerun runs the version running now, which may differ from the original job's.
   Result<int64_t> Rerun(int64_t job_id);
   Result<bool> Cancel(int64_t job_id);
+
+  // --- remote workers (docs/remote-workers.md); `worker` is the worker's id ---
+  // Up to `max_jobs` runnable jobs of `app_ids` with a lease of lease_s seconds (clamped to
+  // 2..3600), as JobStore::Claim.
+  Result<std::vector<storage::Job>> ClaimRemote(const std::string& worker, const std::vector<std::string>& app_ids,
+                                                double lease_s, int max_jobs);
+  // Renews the lease (Conflict when no longer held). `result_series`: the series the worker
+  // is about to store by STOW-RS — never routed to apps (the engine's own results are not).
+  Result<storage::Job> RenewRemote(int64_t job_id, const std::string& worker, double lease_s,
+                                   const std::vector<std::string>& result_series);
+  // The worker's results, stored by STOW-RS before this call, and its findings. Each object
+  // must be stored, in the job's study and not in its source series (InvalidArgument naming
+  // the object otherwise); the lease must still be the worker's (Conflict).
+  Status CompleteRemote(int64_t job_id, const std::string& worker, const AppRun& run);
+  // The app failed (retried with backoff while attempts remain) or, `give_back`, the worker
+  // stops and returns the job to the queue with its attempt given back.
+  // `retry` false: no retry whatever attempts remain (some results were stored already).
+  Status FailRemote(int64_t job_id, const std::string& worker, const std::string& error, bool give_back,
+                    bool retry = true);
 
   storage::JobStore& jobs() { return jobs_; }
 

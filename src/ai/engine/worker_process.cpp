@@ -69,6 +69,17 @@ int WaitWorker(pid_t pid) {
   return status;
 }
 
+bool TryReapWorker(pid_t pid, int* status) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, status, WNOHANG);
+    if (r == pid) return true;
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    *status = -1;  // not our child any more: report it as lost
+    return true;
+  }
+}
+
 std::string DescribeWaitStatus(int status) {
   if (status == -1) return "lost track of the worker process";
   if (WIFEXITED(status)) {

@@ -18,6 +18,9 @@ void KillWorker(pid_t pid);
 void WaitWorkerExit(pid_t pid);
 // Blocks until the worker exits and reaps it; returns the raw wait status.
 int WaitWorker(pid_t pid);
+// Reaps the worker if it has exited (true, *status = the raw wait status); false while it
+// runs. For a caller that watches other things meanwhile (the remote worker's lease).
+bool TryReapWorker(pid_t pid, int* status);
 // "exit code 3", "killed by signal 9 (Killed)".
 std::string DescribeWaitStatus(int status);
 // The last `max_bytes` of a log file (for error messages).

@@ -1,10 +1,10 @@
-// storage::AiAdminStore on a scratch index.db migrated by storage::Index: pins and the audit
+// storage::AiAdminStore on a database migrated by storage::Index (SQLite and PostgreSQL,
+// support/store_backend.h): pins and the audit
 // written with their state change, job timings, and the AI performance aggregation (ISO
 // weeks, current decisions, agreement over signed reports) — hand-computed expectations.
 #include "storage/ai_admin_store.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "../test_data.h"
+#include "storage/db.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 #include "storage/job_store.h"
 
 namespace radflow::storage {
@@ -23,9 +25,11 @@ constexpr int64_t kDay = 86400000;
 // 2026-11-30 is a Monday (ISO week 2026-W49).
 const int64_t kMonday = 20787 * kDay;  // days since 1970-01-01
 
-class AiAdminStoreTest : public ::testing::Test {
+class AiAdminStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
     auto idx = Index::Open(path());
     ASSERT_TRUE(idx.ok()) << idx.status().ToString();
     index_ = std::move(idx.value());
@@ -35,14 +39,16 @@ class AiAdminStoreTest : public ::testing::Test {
     auto s = AiAdminStore::Open(path());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
-    ASSERT_EQ(sqlite3_open(path().c_str(), &db_), SQLITE_OK);
+    // The tests write rows no store API writes (decisions, reports, index rows) directly.
+    auto db = OpenDb(path());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db.value());
   }
-  void TearDown() override { sqlite3_close(db_); }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
 
   void Exec(const std::string& sql) {
-    char* err = nullptr;
-    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
+    Status s = db_->Exec(sql);
+    ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << sql;
   }
 
   // A succeeded job finished at `at` with one finding per study given; returns the finding ids.
@@ -69,11 +75,14 @@ class AiAdminStoreTest : public ::testing::Test {
     EXPECT_TRUE(jobs_->ReplaceFindings(*id, rows).ok());
     EXPECT_TRUE(jobs_->MarkSucceeded(*id, at, "ok", results_json).ok());
     std::vector<int64_t> ids;
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, ("SELECT id FROM ai_findings WHERE job_fk = " + std::to_string(*id) + " ORDER BY id").c_str(),
-                       -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
+    auto p = db_->Prepare("SELECT id FROM ai_findings WHERE job_fk = ? ORDER BY id");
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return ids;
+    Statement st(p.value());
+    st.Bind(1, *id);
+    Status s;
+    while (st.Step(&s)) ids.push_back(st.Int(0));
+    EXPECT_TRUE(s.ok()) << s.ToString();
     return ids;
   }
 
@@ -87,10 +96,11 @@ class AiAdminStoreTest : public ::testing::Test {
   }
 
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<AiAdminStore> store_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<Db> db_;
   int series_ = 0;
 };
 
@@ -145,13 +155,17 @@ TEST(AggregateTest, WindowVersionsAndRates) {
   EXPECT_FALSE(b.totals.Agreement().has_value());
 }
 
-TEST_F(AiAdminStoreTest, OpenNeedsTheMigratedIndex) {
-  auto missing = AiAdminStore::Open(dir_.str() + "/nothing.db");
+RADFLOW_BOTH_BACKENDS(AiAdminStoreTest);
+
+TEST_P(AiAdminStoreTest, OpenNeedsTheMigratedIndex) {
+  // SQLite: no file; PostgreSQL: a database without the tables.
+  auto missing = AiAdminStore::Open(radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/nothing.db"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), GetParam() == Backend::kSqlite ? ErrorCode::kNotFound : ErrorCode::kDatabaseError)
+      << missing.status().ToString();
 }
 
-TEST_F(AiAdminStoreTest, PinsEnabledFlagsAndTheirAudit) {
+TEST_P(AiAdminStoreTest, PinsEnabledFlagsAndTheirAudit) {
   EXPECT_TRUE(store_->Pins()->empty());
   ASSERT_TRUE(store_->SetPin("ct-lung", "1.0.0", "dr.a", "").ok());
   ASSERT_TRUE(store_->SetPin("ct-lung", "1.1.0", "dr.b", "").ok());  // a second pin replaces the first
@@ -183,7 +197,7 @@ TEST_F(AiAdminStoreTest, PinsEnabledFlagsAndTheirAudit) {
   EXPECT_EQ(store_->SetPin("x", "", "a", "").code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AiAdminStoreTest, TimingsOverSucceededJobs) {
+TEST_P(AiAdminStoreTest, TimingsOverSucceededJobs) {
   for (int i = 1; i <= 5; ++i) {
     Succeeded("app", "1", 100000 + i * 1000, {}, R"({"timings":{"app_ms":)" + std::to_string(i * 100) + "}}",
               100000);
@@ -203,7 +217,7 @@ TEST_F(AiAdminStoreTest, TimingsOverSucceededJobs) {
   EXPECT_FALSE(none->median_app_ms.has_value());
 }
 
-TEST_F(AiAdminStoreTest, PerformanceFromJobsFindingsDecisionsAndReports) {
+TEST_P(AiAdminStoreTest, PerformanceFromJobsFindingsDecisionsAndReports) {
   // Week W47: v1 on S1 (signed final): accepted; accepted then rejected (current: rejected);
   // undecided. Week W49: v1 on S2 (no report): accepted, edited; v2 on S3 (preliminary):
   // edited. Week W45 (outside): v1. A failed job is no result.
@@ -271,7 +285,7 @@ TEST_F(AiAdminStoreTest, PerformanceFromJobsFindingsDecisionsAndReports) {
   EXPECT_EQ(store_->Performance("", 0, kMonday).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AiAdminStoreTest, SignedReportAndFeatureCache) {
+TEST_P(AiAdminStoreTest, SignedReportAndFeatureCache) {
   Report("S1", "draft");
   EXPECT_FALSE(store_->SignedReport("S1")->has_value());
   Report("S1", "preliminary", 10);
@@ -296,7 +310,7 @@ TEST_F(AiAdminStoreTest, SignedReportAndFeatureCache) {
   EXPECT_EQ(store_->SaveFeatures(row).code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AiAdminStoreTest, FindingsWithTheirPatient) {
+TEST_P(AiAdminStoreTest, FindingsWithTheirPatient) {
   Exec("INSERT INTO patients (id, patient_id) VALUES (1, 'P1')");
   Exec("INSERT INTO studies (patient_fk, study_uid, study_date) VALUES (1, 'S1', '20240101')");
   auto ids = Succeeded("lung", "1.2.0", kMonday, {"S1", "S9"});

@@ -1,4 +1,5 @@
-// storage::LesionStore on a scratch index.db migrated by storage::Index (006_lesion_tracks.sql).
+// storage::LesionStore on a database migrated by storage::Index (006_lesion_tracks.sql), on SQLite
+// and on PostgreSQL (support/store_backend.h).
 #include "storage/lesion_store.h"
 
 #include <gtest/gtest.h>
@@ -10,13 +11,18 @@
 
 #include "../test_data.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 
 namespace radflow::storage {
 namespace {
 
-class LesionStoreTest : public ::testing::Test {
+class LesionStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
+    Reopen();
+  }
   void Reopen() {
     store_.reset();
     index_.reset();
@@ -27,7 +33,7 @@ class LesionStoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
   }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
 
   static LesionTrackRow Track(const std::string& status, int64_t finding, int64_t prior_finding,
                               const std::string& uid) {
@@ -41,17 +47,22 @@ class LesionStoreTest : public ::testing::Test {
   }
 
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<LesionStore> store_;
 };
 
-TEST_F(LesionStoreTest, OpenNeedsTheMigratedIndex) {
-  auto missing = LesionStore::Open(dir_.str() + "/nothing.db");
+RADFLOW_BOTH_BACKENDS(LesionStoreTest);
+
+TEST_P(LesionStoreTest, OpenNeedsTheMigratedIndex) {
+  // SQLite: no file; PostgreSQL: a database without the tables.
+  auto missing = LesionStore::Open(radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/nothing.db"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), GetParam() == Backend::kSqlite ? ErrorCode::kNotFound : ErrorCode::kDatabaseError)
+      << missing.status().ToString();
 }
 
-TEST_F(LesionStoreTest, NoFollowUpIsNullopt) {
+TEST_P(LesionStoreTest, NoFollowUpIsNullopt) {
   auto f = store_->FollowUp("1.2.3");
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_FALSE(f->has_value());
@@ -60,7 +71,7 @@ TEST_F(LesionStoreTest, NoFollowUpIsNullopt) {
   EXPECT_TRUE(t->empty());
 }
 
-TEST_F(LesionStoreTest, FollowUpAndTracksRoundTripAndSurviveAReopen) {
+TEST_P(LesionStoreTest, FollowUpAndTracksRoundTripAndSurviveAReopen) {
   LesionFollowUpRow f;
   f.study_uid = "1.2.3";
   f.prior_study_uid = "1.2.2";
@@ -119,7 +130,7 @@ TEST_F(LesionStoreTest, FollowUpAndTracksRoundTripAndSurviveAReopen) {
   EXPECT_EQ((*ids)[1].tracking_id, "Lesion 2");
 }
 
-TEST_F(LesionStoreTest, ASecondFollowUpReplacesTheStudysTracks) {
+TEST_P(LesionStoreTest, ASecondFollowUpReplacesTheStudysTracks) {
   LesionFollowUpRow f;
   f.study_uid = "1.2.3";
   f.prior_study_uid = "1.2.2";
@@ -136,7 +147,7 @@ TEST_F(LesionStoreTest, ASecondFollowUpReplacesTheStudysTracks) {
   EXPECT_TRUE(t->empty());
 }
 
-TEST_F(LesionStoreTest, BadStateOrStatusIsRefusedAndWritesNothing) {
+TEST_P(LesionStoreTest, BadStateOrStatusIsRefusedAndWritesNothing) {
   LesionFollowUpRow f;
   f.study_uid = "1.2.3";
   f.state = "maybe";
@@ -150,7 +161,7 @@ TEST_F(LesionStoreTest, BadStateOrStatusIsRefusedAndWritesNothing) {
   EXPECT_EQ(store_->SaveFollowUp(f, {}, {}).code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(LesionStoreTest, IdentitiesAreReplacedPerFinding) {
+TEST_P(LesionStoreTest, IdentitiesAreReplacedPerFinding) {
   ASSERT_TRUE(store_->SaveIdentities("1.2.2", {{5, "2.25.1", "Lesion 1"}, {6, "2.25.2", "Lesion 2"}}).ok());
   ASSERT_TRUE(store_->SaveIdentities("1.2.2", {{6, "2.25.9", "Lesion 9"}}).ok());
   auto ids = store_->Identities("1.2.2");
@@ -163,7 +174,7 @@ TEST_F(LesionStoreTest, IdentitiesAreReplacedPerFinding) {
   EXPECT_TRUE(other->empty());
 }
 
-TEST_F(LesionStoreTest, ConcurrentWritersAndReaders) {
+TEST_P(LesionStoreTest, ConcurrentWritersAndReaders) {
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
     threads.emplace_back([this, w] {

@@ -28,6 +28,7 @@
 #include "orders/order_service.h"
 #include "storage/index.h"
 #include "storage/order_store.h"
+#include "support/store_backend.h"
 
 namespace radflow {
 namespace {
@@ -200,7 +201,7 @@ std::unique_ptr<DcmDataset> MppsSetDataset(const std::string& status) {
   return ds;
 }
 
-class MwlScpTest : public ::testing::Test {
+class MwlScpTest : public ::testing::TestWithParam<::radflow::storage::Backend> {
  protected:
   void SetUp() override {
     setenv("TZ", "UTC", 1);
@@ -209,7 +210,9 @@ class MwlScpTest : public ::testing::Test {
            ("radflow-mwl-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    const std::string db = (dir_ / "index.db").string();
+    // SQLite file or PostgreSQL database (support/store_backend.h).
+    const std::string db = radflow::testing::NewEmptyLocation(GetParam(), (dir_ / "index.db").string());
+    ASSERT_FALSE(db.empty());
     auto idx = storage::Index::Open(db);
     ASSERT_TRUE(idx.ok()) << idx.status().ToString();
     index_ = std::move(idx.value());
@@ -308,7 +311,9 @@ std::unique_ptr<DcmDataset> StationQuery(const std::string& station, bool univer
   return q;
 }
 
-TEST_F(MwlScpTest, WorklistMatchesStationAndReturnsOnlyRequestedKeys) {
+RADFLOW_BOTH_BACKENDS(MwlScpTest);
+
+TEST_P(MwlScpTest, WorklistMatchesStationAndReturnsOnlyRequestedKeys) {
   OrderRow a = AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   AddOrder("ACC2", "CT2", "CT", "20260311", "110000");
   Scu scu(server_->port(), "MODALITY");
@@ -348,7 +353,7 @@ TEST_F(MwlScpTest, WorklistMatchesStationAndReturnsOnlyRequestedKeys) {
   EXPECT_TRUE(audited);
 }
 
-TEST_F(MwlScpTest, UniversalSequenceMatchReturnsTheWholeStep) {
+TEST_P(MwlScpTest, UniversalSequenceMatchReturnsTheWholeStep) {
   OrderRow a = AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "MODALITY");
   auto q = StationQuery("", /*universal_sps=*/true);
@@ -365,7 +370,7 @@ TEST_F(MwlScpTest, UniversalSequenceMatchReturnsTheWholeStep) {
   EXPECT_FALSE(sps->tagExists(DCM_ScheduledProtocolCodeSequence));  // no confirmed protocol
 }
 
-TEST_F(MwlScpTest, DateRangeWildcardNameAndDoneOrdersLeaveTheWorklist) {
+TEST_P(MwlScpTest, DateRangeWildcardNameAndDoneOrdersLeaveTheWorklist) {
   AddOrder("ACC1", "CT1", "CT", "20260311", "103000", "DOE^JANE");
   OrderRow b = AddOrder("ACC2", "CT1", "CT", "20260312", "090000", "ROE^RICHARD");
   OrderRow c = AddOrder("ACC3", "CT1", "CT", "20260312", "100000", "ROE^RITA");
@@ -381,7 +386,7 @@ TEST_F(MwlScpTest, DateRangeWildcardNameAndDoneOrdersLeaveTheWorklist) {
   EXPECT_EQ(Get(found.rows[0].get(), DCM_AccessionNumber), b.accession_number);
 }
 
-TEST_F(MwlScpTest, MalformedDateIsRefusedNamingTheAttribute) {
+TEST_P(MwlScpTest, MalformedDateIsRefusedNamingTheAttribute) {
   AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "MODALITY");
   auto q = StationQuery("CT1");
@@ -394,7 +399,7 @@ TEST_F(MwlScpTest, MalformedDateIsRefusedNamingTheAttribute) {
   EXPECT_TRUE(found.rows.empty());
 }
 
-TEST_F(MwlScpTest, CallerWithoutQueryRightIsRefused) {
+TEST_P(MwlScpTest, CallerWithoutQueryRightIsRefused) {
   AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "STOREONLY");
   ASSERT_TRUE(scu.connected());
@@ -404,7 +409,7 @@ TEST_F(MwlScpTest, CallerWithoutQueryRightIsRefused) {
   EXPECT_TRUE(found.rows.empty());
 }
 
-TEST_F(MwlScpTest, MppsInProgressCompletedAndStatuses) {
+TEST_P(MwlScpTest, MppsInProgressCompletedAndStatuses) {
   OrderRow a = AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "MODALITY");
   ASSERT_TRUE(scu.Accepted(UID_ModalityPerformedProcedureStepSOPClass));
@@ -460,7 +465,7 @@ TEST_F(MwlScpTest, MppsInProgressCompletedAndStatuses) {
   EXPECT_TRUE(found.rows.empty());
 }
 
-TEST_F(MwlScpTest, MppsDiscontinuedByStudyUidAndBadCreates) {
+TEST_P(MwlScpTest, MppsDiscontinuedByStudyUidAndBadCreates) {
   OrderRow a = AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "MODALITY");
   // Found by StudyInstanceUID when the accession is not sent.
@@ -486,7 +491,7 @@ TEST_F(MwlScpTest, MppsDiscontinuedByStudyUidAndBadCreates) {
   EXPECT_EQ((*m)->order_id, 0);
 }
 
-TEST_F(MwlScpTest, MppsNeedsTheStoreRight) {
+TEST_P(MwlScpTest, MppsNeedsTheStoreRight) {
   OrderRow a = AddOrder("ACC1", "CT1", "CT", "20260311", "103000");
   Scu scu(server_->port(), "QUERYONLY");
   auto create = MppsCreateDataset("IN PROGRESS", "ACC1");
@@ -502,7 +507,9 @@ class MwlScpWithoutOrders : public MwlScpTest {
   }
 };
 
-TEST_F(MwlScpWithoutOrders, WorklistAndMppsAreNotOffered) {
+RADFLOW_BOTH_BACKENDS(MwlScpWithoutOrders);
+
+TEST_P(MwlScpWithoutOrders, WorklistAndMppsAreNotOffered) {
   Scu scu(server_->port(), "MODALITY");
   ASSERT_TRUE(scu.connected());
   EXPECT_FALSE(scu.Accepted(UID_FINDModalityWorklistInformationModel));

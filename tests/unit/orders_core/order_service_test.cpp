@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "hl7/message.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 
 namespace radflow::orders {
 namespace {
@@ -48,9 +49,11 @@ std::string Orm(const std::string& control, const std::string& placer, const std
          "|||CT1|||CT|||^^M30^202603111030+0000^^S||||^suspected stroke" + extra_obr + "\r";
 }
 
-class OrderServiceTest : public ::testing::Test {
+class OrderServiceTest : public ::testing::TestWithParam<::radflow::storage::Backend> {
  protected:
   void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
     auto idx = storage::Index::Open(path());
     ASSERT_TRUE(idx.ok()) << idx.status().ToString();
     index_ = std::move(idx.value());
@@ -72,7 +75,7 @@ class OrderServiceTest : public ::testing::Test {
     options.on_change = [this](const OrderRow& row) { changes_.push_back(row.id); };
     service_ = std::make_unique<OrderService>(*store_, options);
   }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
   OrderRow Get(int64_t id) {
     auto o = store_->GetOrder(id);
     EXPECT_TRUE(o.ok() && o->has_value());
@@ -98,13 +101,16 @@ class OrderServiceTest : public ::testing::Test {
     return r.ok() ? *r : OrderRow{};
   }
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<storage::Index> index_;
   std::unique_ptr<storage::OrderStore> store_;
   std::unique_ptr<OrderService> service_;
   std::vector<int64_t> changes_;
 };
 
-TEST_F(OrderServiceTest, NewOrderIsStoredBeforeTheAaAndProposesAProtocol) {
+RADFLOW_BOTH_BACKENDS(OrderServiceTest);
+
+TEST_P(OrderServiceTest, NewOrderIsStoredBeforeTheAaAndProposesAProtocol) {
   Ack ack = ReadAck(service_->HandleHl7(Orm("NW", "PL1", "ACC1")));
   EXPECT_EQ(ack.code, "AA") << ack.text;
   OrderRow o = ByAccession("ACC1");  // read back through a fresh store connection below
@@ -135,7 +141,7 @@ TEST_F(OrderServiceTest, NewOrderIsStoredBeforeTheAaAndProposesAProtocol) {
   EXPECT_EQ(*store_->CountOrders({}), 1);
 }
 
-TEST_F(OrderServiceTest, ChangeCancelAndStatusChange) {
+TEST_P(OrderServiceTest, ChangeCancelAndStatusChange) {
   ASSERT_EQ(ReadAck(service_->HandleHl7(Orm("NW", "PL1", "ACC1"))).code, "AA");
   const std::string xo =
       "MSH|^~\\&|RIS|HOSP|RADFLOW|HOSP|20260310090000||ORM^O01|X1|P|2.5.1\r"
@@ -170,7 +176,7 @@ TEST_F(OrderServiceTest, ChangeCancelAndStatusChange) {
   EXPECT_FALSE(service_->FactsFor("ACC2", "").has_value());  // a cancelled order feeds nothing
 }
 
-TEST_F(OrderServiceTest, AcknowledgmentsOfBadMessages) {
+TEST_P(OrderServiceTest, AcknowledgmentsOfBadMessages) {
   // Malformed: AR naming segment and field (ERR-2), the listener's answer is still a message.
   Ack no_pid = ReadAck(service_->HandleHl7(
       "MSH|^~\\&|RIS|HOSP|||20260310||ORM^O01|B1|P|2.5.1\rORC|NW|PL1\rOBR|1|PL1||CT^CT head\r"));
@@ -210,7 +216,7 @@ TEST_F(OrderServiceTest, AcknowledgmentsOfBadMessages) {
   EXPECT_EQ(*store_->CountOrders({}), 1);
 }
 
-TEST_F(OrderServiceTest, AdtRegistersUpdatesAndMergesWithStudies) {
+TEST_P(OrderServiceTest, AdtRegistersUpdatesAndMergesWithStudies) {
   EXPECT_EQ(ReadAck(service_->HandleHl7("MSH|^~\\&|ADT|HOSP|||20260310||ADT^A04|A1|P|2.5.1\r"
                                         "PID|1||OLD^^^HOSP||Smith^Al||19500101|M\r")).code, "AA");
   ASSERT_EQ(ReadAck(service_->HandleHl7(Orm("NW", "PL1", "ACC1", "OLD"))).code, "AA");
@@ -242,7 +248,7 @@ TEST_F(OrderServiceTest, AdtRegistersUpdatesAndMergesWithStudies) {
   EXPECT_EQ(stats->patients, 1);
 }
 
-TEST_F(OrderServiceTest, RestChangesAndTheirRules) {
+TEST_P(OrderServiceTest, RestChangesAndTheirRules) {
   OrderRow o = Rest("R1", 1000);
   EXPECT_EQ(o.source, "rest");
   EXPECT_EQ(o.priority, "ROUTINE");
@@ -308,7 +314,7 @@ TEST_F(OrderServiceTest, RestChangesAndTheirRules) {
                                                "status", "status", "cancelled"}));
 }
 
-TEST_F(OrderServiceTest, StudyArrivalLinksByAccessionOrUidElseReconciliation) {
+TEST_P(OrderServiceTest, StudyArrivalLinksByAccessionOrUidElseReconciliation) {
   OrderRow o = Rest("R1", 1000);
   ASSERT_TRUE(service_->OnStudyArrived("5.5", "R1", "P9", "Roe^Rick", "US", "20260310").ok());
   OrderRow linked = Get(o.id);
@@ -344,7 +350,7 @@ TEST_F(OrderServiceTest, StudyArrivalLinksByAccessionOrUidElseReconciliation) {
   ASSERT_EQ(all->size(), 2u);
 }
 
-TEST_F(OrderServiceTest, NoShowsAfterSlotAndGraceWithoutMppsOrStudy) {
+TEST_P(OrderServiceTest, NoShowsAfterSlotAndGraceWithoutMppsOrStudy) {
   const int64_t minute = 60'000;
   const int64_t t0 = 1'800'000'000'000;
   OrderRow missed = Rest("N1", t0);           // 20 min slot
@@ -368,7 +374,7 @@ TEST_F(OrderServiceTest, NoShowsAfterSlotAndGraceWithoutMppsOrStudy) {
   EXPECT_EQ(service_->SetStatus(came.id, "no_show", "desk").status().code(), ErrorCode::kConflict);
 }
 
-TEST_F(OrderServiceTest, FactsForTheReadingWorklist) {
+TEST_P(OrderServiceTest, FactsForTheReadingWorklist) {
   ASSERT_EQ(ReadAck(service_->HandleHl7(Orm("NW", "PL1", "ACC1"))).code, "AA");
   auto f = service_->FactsFor("ACC1", "");
   ASSERT_TRUE(f.has_value());
@@ -382,7 +388,7 @@ TEST_F(OrderServiceTest, FactsForTheReadingWorklist) {
   EXPECT_FALSE(service_->FactsFor("nope", "1.2.3").has_value());
 }
 
-TEST_F(OrderServiceTest, EveryTruncationOrCorruptionGetsAnAcknowledgment) {
+TEST_P(OrderServiceTest, EveryTruncationOrCorruptionGetsAnAcknowledgment) {
   // Never a crash, never silence: each prefix of a message, and each with one byte replaced
   // by a delimiter, is answered AA, AE or AR.
   const std::string full = Orm("NW", "PL1", "ACC1");
@@ -397,7 +403,7 @@ TEST_F(OrderServiceTest, EveryTruncationOrCorruptionGetsAnAcknowledgment) {
   EXPECT_EQ(answered, static_cast<int>(2 * (full.size() + 1)));
 }
 
-TEST_F(OrderServiceTest, ConcurrentSendersEachGetAnAaAndOneOrderPerPlacer) {
+TEST_P(OrderServiceTest, ConcurrentSendersEachGetAnAaAndOneOrderPerPlacer) {
   // 8 connections at once, 20 orders each; every order is also sent by a second connection
   // (a resend racing the first): one order per placer number, every message AA.
   std::vector<std::thread> senders;

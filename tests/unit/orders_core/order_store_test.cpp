@@ -8,6 +8,7 @@
 #include "../test_data.h"
 #include "query/matching.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 #include "storage/workflow_store.h"
 
 namespace radflow::storage {
@@ -32,9 +33,11 @@ InstanceEntry MakeEntry(const std::string& patient, const std::string& study, co
   return e;
 }
 
-class OrderStoreTest : public ::testing::Test {
+class OrderStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
     auto idx = Index::Open(path());
     ASSERT_TRUE(idx.ok()) << idx.status().ToString();
     index_ = std::move(idx.value());
@@ -42,7 +45,7 @@ class OrderStoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
   }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
   static OrderRow Order(const std::string& placer, const std::string& accession, int64_t at = 1'000'000) {
     OrderRow o;
     o.placer_order_number = placer;
@@ -67,6 +70,7 @@ class OrderStoreTest : public ::testing::Test {
     return rows.ok() ? rows.value() : std::vector<Row>{};
   }
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<OrderStore> store_;
 };
@@ -77,7 +81,9 @@ TEST(OrderStoreOpen, RefusesADatabaseWithoutTheOrderTables) {
   EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(OrderStoreTest, InsertMakesTheStudyUidAndDefaultsAndAuditsCreation) {
+RADFLOW_BOTH_BACKENDS(OrderStoreTest);
+
+TEST_P(OrderStoreTest, InsertMakesTheStudyUidAndDefaultsAndAuditsCreation) {
   store_->SetStudyUidRoot("1.2.3.4");
   auto o = store_->InsertOrder(Order("PL1", "ACC1"), "hl7:RIS", 1234);
   ASSERT_TRUE(o.ok()) << o.status().ToString();
@@ -118,7 +124,7 @@ TEST_F(OrderStoreTest, InsertMakesTheStudyUidAndDefaultsAndAuditsCreation) {
   EXPECT_EQ((*audit)[0].user, "hl7:RIS");
 }
 
-TEST_F(OrderStoreTest, TakenNumbersAreConflictsNamingTheConstraint) {
+TEST_P(OrderStoreTest, TakenNumbersAreConflictsNamingTheConstraint) {
   ASSERT_TRUE(store_->InsertOrder(Order("PL1", "ACC1"), "u", 1).ok());
   auto placer = store_->InsertOrder(Order("PL1", "ACC2"), "u", 2);
   EXPECT_EQ(placer.status().code(), ErrorCode::kConflict);
@@ -136,7 +142,7 @@ TEST_F(OrderStoreTest, TakenNumbersAreConflictsNamingTheConstraint) {
   EXPECT_EQ(*n, 3);
 }
 
-TEST_F(OrderStoreTest, MutateWritesTheRowAndItsAuditOrNothing) {
+TEST_P(OrderStoreTest, MutateWritesTheRowAndItsAuditOrNothing) {
   auto o = store_->InsertOrder(Order("PL1", "ACC1"), "u", 1);
   ASSERT_TRUE(o.ok());
   auto changed = store_->MutateOrder(o->id, [](OrderRow& r) -> Result<std::optional<OrderAuditRow>> {
@@ -182,7 +188,7 @@ TEST_F(OrderStoreTest, MutateWritesTheRowAndItsAuditOrNothing) {
   EXPECT_EQ(unknown.status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(OrderStoreTest, FiltersCountAndPageInScheduledOrder) {
+TEST_P(OrderStoreTest, FiltersCountAndPageInScheduledOrder) {
   for (int i = 0; i < 6; ++i) {
     OrderRow o = Order("PL" + std::to_string(i), "ACC" + std::to_string(i), 1000 * (6 - i));
     o.station_ae = i % 2 ? "CT1" : "MR1";
@@ -213,6 +219,12 @@ TEST_F(OrderStoreTest, FiltersCountAndPageInScheduledOrder) {
   auto p = store_->ListOrders(page);
   ASSERT_EQ(p->size(), 2u);
   EXPECT_EQ((*p)[0].accession_number, "ACC1");
+  OrderFilter rest;  // an offset without a limit: the rest
+  rest.offset = 4;
+  auto r = store_->ListOrders(rest);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(static_cast<int64_t>(r->size()), *store_->CountOrders({}) - 4);
+  EXPECT_EQ((*r)[0].accession_number, "ACC1");
 
   ASSERT_TRUE(store_->MutateOrder(1, [](OrderRow& r) -> Result<std::optional<OrderAuditRow>> {
     r.status = "cancelled";
@@ -225,7 +237,7 @@ TEST_F(OrderStoreTest, FiltersCountAndPageInScheduledOrder) {
   EXPECT_EQ(*store_->CountOrders(statuses), 0);  // order 1 (ACC0) is MR
 }
 
-TEST_F(OrderStoreTest, HistoryCountsOnlyAppointmentsBeforeTheCut) {
+TEST_P(OrderStoreTest, HistoryCountsOnlyAppointmentsBeforeTheCut) {
   auto add = [&](const std::string& acc, int64_t at, const std::string& status) {
     OrderRow o = Order("", acc, at);
     o.status = status;
@@ -244,7 +256,7 @@ TEST_F(OrderStoreTest, HistoryCountsOnlyAppointmentsBeforeTheCut) {
   EXPECT_EQ(store_->History("other", 1000)->attended, 0);
 }
 
-TEST_F(OrderStoreTest, PatientUpsertKeepsFieldsNotGiven) {
+TEST_P(OrderStoreTest, PatientUpsertKeepsFieldsNotGiven) {
   PatientRow p;
   p.patient_id = "P1";
   p.issuer_of_patient_id = "HOSP";
@@ -268,7 +280,7 @@ TEST_F(OrderStoreTest, PatientUpsertKeepsFieldsNotGiven) {
   EXPECT_EQ(store_->UpsertPatient(PatientRow{}, 1).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(OrderStoreTest, MergeMovesOrdersMppsWorklistAndIndexStudiesInOneTransaction) {
+TEST_P(OrderStoreTest, MergeMovesOrdersMppsWorklistAndIndexStudiesInOneTransaction) {
   // The patient merged away has two studies in the index, one order, an MPPS, an unmatched study.
   ASSERT_TRUE(index_->Commit(MakeEntry("OLD", "9.1", "9.1.1.1"), false).ok());
   ASSERT_TRUE(index_->Commit(MakeEntry("OLD", "9.1", "9.1.1.2"), false).ok());
@@ -320,7 +332,7 @@ TEST_F(OrderStoreTest, MergeMovesOrdersMppsWorklistAndIndexStudiesInOneTransacti
   EXPECT_EQ(store_->MergePatient("NEW", "", "NEW", "", "u", 1).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(OrderStoreTest, MergeIntoAPatientTheIndexDoesNotKnowCreatesIt) {
+TEST_P(OrderStoreTest, MergeIntoAPatientTheIndexDoesNotKnowCreatesIt) {
   ASSERT_TRUE(index_->Commit(MakeEntry("OLD", "9.1", "9.1.1.1"), false).ok());
   auto merged = store_->MergePatient("OLD", "", "FRESH", "", "u", 100);
   ASSERT_TRUE(merged.ok()) << merged.status().ToString();
@@ -331,7 +343,7 @@ TEST_F(OrderStoreTest, MergeIntoAPatientTheIndexDoesNotKnowCreatesIt) {
   EXPECT_TRUE(store_->GetPatient("FRESH", "")->has_value());
 }
 
-TEST_F(OrderStoreTest, MppsDuplicateIsAConflictAndUnknownUpdateNotFound) {
+TEST_P(OrderStoreTest, MppsDuplicateIsAConflictAndUnknownUpdateNotFound) {
   MppsRow m;
   m.sop_instance_uid = "1.2.3";
   m.status = "IN PROGRESS";
@@ -351,7 +363,7 @@ TEST_F(OrderStoreTest, MppsDuplicateIsAConflictAndUnknownUpdateNotFound) {
   EXPECT_FALSE(store_->InsertMpps(m).ok());  // CHECK constraint
 }
 
-TEST_F(OrderStoreTest, UnmatchedIsIdempotentAndResolves) {
+TEST_P(OrderStoreTest, UnmatchedIsIdempotentAndResolves) {
   UnmatchedStudyRow u{"1.5", "X9", "P1", "Doe^J", "CT", "20260101", 10, "", 0};
   ASSERT_TRUE(store_->AddUnmatched(u).ok());
   u.arrived_at = 99;

@@ -9,6 +9,7 @@
 #include "orders/order_service.h"
 #include "storage/index.h"
 #include "storage/workflow_store.h"
+#include "support/store_backend.h"
 #include "workflow/worklist_service.h"
 
 namespace radflow::orders {
@@ -48,9 +49,14 @@ std::string AckCode(const std::string& ack) {
   return m.ok() && m->Find("MSA") ? m->Find("MSA")->Get(1) : "";
 }
 
-TEST(WorklistFeed, OrderPriorityAndReasonReachTheReadingWorklist) {
+// On SQLite and on PostgreSQL (support/store_backend.h).
+class WorklistFeed : public ::testing::TestWithParam<::radflow::storage::Backend> {};
+RADFLOW_BOTH_BACKENDS(WorklistFeed);
+
+TEST_P(WorklistFeed, OrderPriorityAndReasonReachTheReadingWorklist) {
   radflow::testing::ScratchDir dir;
-  const std::string path = dir.str() + "/index.db";
+  const std::string path = radflow::testing::NewEmptyLocation(GetParam(), dir.str() + "/index.db");
+  ASSERT_FALSE(path.empty());
   auto index = storage::Index::Open(path);
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   auto orders_store = storage::OrderStore::Open(path);

@@ -20,6 +20,7 @@
 #include "storage/job_store.h"
 #include "storage/lesion_store.h"
 #include "storage/report_store.h"
+#include "support/store_backend.h"
 
 namespace radflow::reporting {
 namespace {
@@ -78,23 +79,25 @@ TEST(ReportingHelpers, DraftOfTheEditorsDocument) {
   EXPECT_TRUE(ContentFields(R"({"fields": []})").empty());
 }
 
-class ReportServiceTest : public ::testing::Test {
+class ReportServiceTest : public ::testing::TestWithParam<::radflow::storage::Backend> {
  protected:
   void SetUp() override {
     const std::string data = dir_.str();
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), data + "/index.db");
+    ASSERT_FALSE(location_.empty());
     auto blobs = storage::BlobStore::Open(data + "/blobs");
     ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
     blobs_ = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
-    auto index = storage::Index::Open(data + "/index.db");
+    auto index = storage::Index::Open(location_);
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     index_ = std::move(index.value());
-    auto jobs = storage::JobStore::Open(data + "/index.db");
+    auto jobs = storage::JobStore::Open(location_);
     ASSERT_TRUE(jobs.ok());
     jobs_ = std::move(jobs.value());
-    auto lesions = storage::LesionStore::Open(data + "/index.db");
+    auto lesions = storage::LesionStore::Open(location_);
     ASSERT_TRUE(lesions.ok());
     lesions_ = std::move(lesions.value());
-    auto store = storage::ReportStore::Open(data + "/index.db");
+    auto store = storage::ReportStore::Open(location_);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store.value());
     ingest_ = std::make_unique<ingest::IngestService>(*blobs_, *index_, ingest::IngestOptions{});
@@ -127,6 +130,7 @@ class ReportServiceTest : public ::testing::Test {
   }
 
   radflow::testing::ScratchDir dir_;
+  std::string location_;  // SQLite file or PostgreSQL database (support/store_backend.h)
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<storage::Index> index_;
   std::unique_ptr<storage::JobStore> jobs_;
@@ -136,7 +140,9 @@ class ReportServiceTest : public ::testing::Test {
   std::unique_ptr<ReportService> service_;
 };
 
-TEST_F(ReportServiceTest, UnknownStudiesAndFindings) {
+RADFLOW_BOTH_BACKENDS(ReportServiceTest);
+
+TEST_P(ReportServiceTest, UnknownStudiesAndFindings) {
   StartService();
   EXPECT_EQ(service_->Study("1.2.3.404").status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(service_->Study("1.2.*").status().code(), ErrorCode::kInvalidArgument);
@@ -151,7 +157,7 @@ TEST_F(ReportServiceTest, UnknownStudiesAndFindings) {
   EXPECT_NE(edited.status().message().find("values"), std::string::npos);
 }
 
-TEST_F(ReportServiceTest, DraftSignedIntoAnSrWithOutboxAndFollowups) {
+TEST_P(ReportServiceTest, DraftSignedIntoAnSrWithOutboxAndFollowups) {
   // Nothing listens on port 1: the message stays pending, retried.
   StartService({"127.0.0.1:1"});
   const std::string study = StoreChestCt(3);
@@ -220,7 +226,7 @@ TEST_F(ReportServiceTest, DraftSignedIntoAnSrWithOutboxAndFollowups) {
   service_->Stop();
 }
 
-TEST_F(ReportServiceTest, Hl7AcknowledgmentsNameWhatIsWrong) {
+TEST_P(ReportServiceTest, Hl7AcknowledgmentsNameWhatIsWrong) {
   StartService();
   const std::string oru =
       "MSH|^~\\&|RIS|OUT|RADFLOW|RADFLOW|20250101120000||ORU^R01^ORU_R01|C1|P|2.5.1\r"

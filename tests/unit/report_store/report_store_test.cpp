@@ -1,4 +1,5 @@
-// storage::ReportStore on a scratch index.db migrated by storage::Index (007_reports.sql).
+// storage::ReportStore on a database migrated by storage::Index (007_reports.sql), on SQLite and on
+// PostgreSQL (support/store_backend.h).
 #include "storage/report_store.h"
 
 #include <gtest/gtest.h>
@@ -11,13 +12,18 @@
 #include "../test_data.h"
 #include "base/clock.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 
 namespace radflow::storage {
 namespace {
 
-class ReportStoreTest : public ::testing::Test {
+class ReportStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
+    Reopen();
+  }
   void Reopen() {
     store_.reset();
     index_.reset();
@@ -28,7 +34,7 @@ class ReportStoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
   }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
 
   ReportRow Draft(const std::string& study = "1.2.3") {
     ReportRow r;
@@ -115,17 +121,22 @@ class ReportStoreTest : public ::testing::Test {
   }
 
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<ReportStore> store_;
 };
 
-TEST_F(ReportStoreTest, OpenNeedsTheMigratedIndex) {
-  auto missing = ReportStore::Open(dir_.str() + "/nothing.db");
+RADFLOW_BOTH_BACKENDS(ReportStoreTest);
+
+TEST_P(ReportStoreTest, OpenNeedsTheMigratedIndex) {
+  // SQLite: no file; PostgreSQL: a database without the tables.
+  auto missing = ReportStore::Open(radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/nothing.db"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), GetParam() == Backend::kSqlite ? ErrorCode::kNotFound : ErrorCode::kDatabaseError)
+      << missing.status().ToString();
 }
 
-TEST_F(ReportStoreTest, CreateDraftReturnsTheOpenDraftTheSecondTime) {
+TEST_P(ReportStoreTest, CreateDraftReturnsTheOpenDraftTheSecondTime) {
   auto a = store_->CreateDraft(Draft());
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_TRUE(a->created);
@@ -141,7 +152,7 @@ TEST_F(ReportStoreTest, CreateDraftReturnsTheOpenDraftTheSecondTime) {
   EXPECT_EQ(none.status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(ReportStoreTest, AutosaveChecksTheRevisionAndSurvivesAReopen) {
+TEST_P(ReportStoreTest, AutosaveChecksTheRevisionAndSurvivesAReopen) {
   auto a = store_->CreateDraft(Draft());
   ASSERT_TRUE(a.ok());
   ReportRow content;
@@ -167,7 +178,7 @@ TEST_F(ReportStoreTest, AutosaveChecksTheRevisionAndSurvivesAReopen) {
   EXPECT_EQ(back->value().revision, 1);
 }
 
-TEST_F(ReportStoreTest, SignWritesOutboxAndFollowupsInOneTransaction) {
+TEST_P(ReportStoreTest, SignWritesOutboxAndFollowupsInOneTransaction) {
   auto signed_row = Signed("1.2.3", "preliminary", {Rec("20260401")}, {Msg("h:1", "P"), Msg("h:2", "P")});
   EXPECT_EQ(signed_row.status, "preliminary");
   EXPECT_EQ(signed_row.signed_by, "dr.a");
@@ -204,7 +215,7 @@ TEST_F(ReportStoreTest, SignWritesOutboxAndFollowupsInOneTransaction) {
   EXPECT_EQ(store_->Sign(fin).status().code(), ErrorCode::kConflict);
 }
 
-TEST_F(ReportStoreTest, SignRefusesAChangedDraftAndABadFollowup) {
+TEST_P(ReportStoreTest, SignRefusesAChangedDraftAndABadFollowup) {
   auto a = store_->CreateDraft(Draft());
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(store_->SaveDraft(a->report.id, 0, Draft()).ok());
@@ -226,7 +237,7 @@ TEST_F(ReportStoreTest, SignRefusesAChangedDraftAndABadFollowup) {
   EXPECT_EQ(row->value().status, "draft");
 }
 
-TEST_F(ReportStoreTest, AddendumIsANewVersionAndSupersedesOnSigning) {
+TEST_P(ReportStoreTest, AddendumIsANewVersionAndSupersedesOnSigning) {
   auto v1 = Signed("1.2.3", "final", {Rec("20260401")});
   auto add = store_->CreateAddendum(v1.id, "dr.c", 0);
   ASSERT_TRUE(add.ok()) << add.status().ToString();
@@ -267,7 +278,7 @@ TEST_F(ReportStoreTest, AddendumIsANewVersionAndSupersedesOnSigning) {
   EXPECT_EQ(store_->CreateAddendum(v1.id, "dr.c", 0).status().code(), ErrorCode::kConflict);
 }
 
-TEST_F(ReportStoreTest, ExternalReportsDeduplicateAndCorrect) {
+TEST_P(ReportStoreTest, ExternalReportsDeduplicateAndCorrect) {
   ReportRow ext;
   ext.origin = "hl7";
   ext.status = "final";
@@ -302,7 +313,7 @@ TEST_F(ReportStoreTest, ExternalReportsDeduplicateAndCorrect) {
   EXPECT_EQ(store_->InsertExternal(ext, {}).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(ReportStoreTest, DecisionsKeepTheirHistoryAndTheNewestIsCurrent) {
+TEST_P(ReportStoreTest, DecisionsKeepTheirHistoryAndTheNewestIsCurrent) {
   DecisionRow d;
   d.finding_id = 7;
   d.study_uid = "1.2.3";
@@ -344,7 +355,7 @@ TEST_F(ReportStoreTest, DecisionsKeepTheirHistoryAndTheNewestIsCurrent) {
   EXPECT_EQ(store_->AddDecision(d).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(ReportStoreTest, OutboxDeliversInOrderPerReceiverWithRetries) {
+TEST_P(ReportStoreTest, OutboxDeliversInOrderPerReceiverWithRetries) {
   auto r = Signed("1.2.3", "preliminary", {}, {Msg("a:1", "P"), Msg("b:2", "P")});
   Signature fin;
   fin.report_id = r.id;
@@ -386,7 +397,7 @@ TEST_F(ReportStoreTest, OutboxDeliversInOrderPerReceiverWithRetries) {
   EXPECT_EQ((*all)[2].state, "failed");
 }
 
-TEST_F(ReportStoreTest, FollowupsOverdueSatisfiedClosed) {
+TEST_P(ReportStoreTest, FollowupsOverdueSatisfiedClosed) {
   Signed("1.2.3", "final", {Rec("20260401"), Rec("20270101", "MR"), Rec("")});
   auto all = store_->Followups({});
   ASSERT_EQ(all->size(), 3u);
@@ -422,7 +433,7 @@ TEST_F(ReportStoreTest, FollowupsOverdueSatisfiedClosed) {
   EXPECT_FALSE(store_->Followup(999)->has_value());
 }
 
-TEST_F(ReportStoreTest, ConcurrentDraftCreationMakesOneDraft) {
+TEST_P(ReportStoreTest, ConcurrentDraftCreationMakesOneDraft) {
   std::vector<std::thread> threads;
   std::vector<int64_t> ids(8);
   for (int i = 0; i < 8; ++i) {

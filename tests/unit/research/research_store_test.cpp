@@ -6,19 +6,22 @@
 
 #include "../test_data.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 
 namespace radflow::storage {
 namespace {
 
-class ResearchStoreTest : public ::testing::Test {
+class ResearchStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
     index_ = std::move(Index::Open(path()).value());
     auto s = ResearchStore::Open(path());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
   }
-  std::string path() const { return dir_.str() + "/index.db"; }
+  const std::string& path() const { return location_; }
   static CohortRow Named(const std::string& name, int64_t studies) {
     CohortRow c;
     c.name = name;
@@ -28,11 +31,14 @@ class ResearchStoreTest : public ::testing::Test {
     return c;
   }
   radflow::testing::ScratchDir dir_;
+  std::string location_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<ResearchStore> store_;
 };
 
-TEST_F(ResearchStoreTest, SameNameGetsTheNextVersionWithItsOwnFrozenStudies) {
+RADFLOW_BOTH_BACKENDS(ResearchStoreTest);
+
+TEST_P(ResearchStoreTest, SameNameGetsTheNextVersionWithItsOwnFrozenStudies) {
   auto v1 = store_->CreateCohort(Named("lung", 1), {{"1.2.3", {"1.2.3.1", "1.2.3.2"}, {7, 8}}});
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
   EXPECT_EQ(v1->version, 1);
@@ -83,7 +89,7 @@ TEST_F(ResearchStoreTest, SameNameGetsTheNextVersionWithItsOwnFrozenStudies) {
   EXPECT_EQ(store_->CreateCohort(Named("", 0), {}).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(ResearchStoreTest, ExportLifecycleAndRestart) {
+TEST_P(ResearchStoreTest, ExportLifecycleAndRestart) {
   ExportRow row;
   row.cohort_name = "lung";
   row.cohort_version = 1;

@@ -11,6 +11,7 @@
 
 #include "../test_data.h"
 #include "storage/index.h"
+#include "support/store_backend.h"
 
 namespace radflow::storage {
 namespace {
@@ -29,10 +30,31 @@ TEST(SecurityStore, OpenNeedsAMigratedIndex) {
   EXPECT_TRUE(SecurityStore::Open(dir.str() + "/index.db").ok());
 }
 
-TEST(SecurityStore, RowsRoundTrip) {
-  radflow::testing::ScratchDir dir;
-  ASSERT_TRUE(Index::Open(dir.str() + "/index.db").ok());
-  auto store = SecurityStore::Open(dir.str() + "/index.db");
+// The rest on both backends: a fresh database migrated by storage::Index per test.
+class SecurityStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  std::string Location() { return radflow::testing::NewIndexLocation(GetParam(), dir_.str() + "/index.db"); }
+  radflow::testing::ScratchDir dir_;
+};
+
+RADFLOW_BOTH_BACKENDS(SecurityStoreTest);
+
+TEST_P(SecurityStoreTest, AnUnmigratedDatabaseIsRefused) {
+  // SQLite: no file (NotFound); PostgreSQL: a database without the tables.
+  auto bare = SecurityStore::Open(radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/none.db"));
+  ASSERT_FALSE(bare.ok());
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_EQ(bare.status().code(), ErrorCode::kNotFound);
+  } else {
+    EXPECT_EQ(bare.status().code(), ErrorCode::kDatabaseError);
+    EXPECT_NE(bare.status().message().find("security tables"), std::string::npos) << bare.status().message();
+  }
+}
+
+TEST_P(SecurityStoreTest, RowsRoundTrip) {
+  const std::string location = Location();
+  ASSERT_FALSE(location.empty());
+  auto store = SecurityStore::Open(location);
   ASSERT_TRUE(store.ok());
   auto& s = *store.value();
   EXPECT_FALSE(s.HasUsers().value());
@@ -97,11 +119,11 @@ TEST(SecurityStore, RowsRoundTrip) {
 
 // The joined reads of the guard: a token or session with its account in one statement; the
 // account absent (nullopt) when no user has the name; another connection's change seen at once.
-TEST(SecurityStore, TokenAndSessionWithTheirAccount) {
-  radflow::testing::ScratchDir dir;
-  ASSERT_TRUE(Index::Open(dir.str() + "/index.db").ok());
-  auto store = SecurityStore::Open(dir.str() + "/index.db");
-  auto other = SecurityStore::Open(dir.str() + "/index.db");
+TEST_P(SecurityStoreTest, TokenAndSessionWithTheirAccount) {
+  const std::string location = Location();
+  ASSERT_FALSE(location.empty());
+  auto store = SecurityStore::Open(location);
+  auto other = SecurityStore::Open(location);
   ASSERT_TRUE(store.ok() && other.ok());
   auto& s = *store.value();
   UserRow u;
@@ -185,10 +207,10 @@ TEST(SecurityStore, TokenAndSessionWithTheirAccount) {
 // Reads from many threads at once (the guard of every HTTP thread): each gets a reader
 // connection of its own, every read answers, and a revocation meanwhile is seen by the reads
 // that start after it.
-TEST(SecurityStore, ConcurrentReadsEachSeeTheCommittedState) {
-  radflow::testing::ScratchDir dir;
-  ASSERT_TRUE(Index::Open(dir.str() + "/index.db").ok());
-  auto store = SecurityStore::Open(dir.str() + "/index.db");
+TEST_P(SecurityStoreTest, ConcurrentReadsEachSeeTheCommittedState) {
+  const std::string location = Location();
+  ASSERT_FALSE(location.empty());
+  auto store = SecurityStore::Open(location);
   ASSERT_TRUE(store.ok());
   auto& s = *store.value();
   UserRow u;

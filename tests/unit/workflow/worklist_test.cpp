@@ -11,6 +11,7 @@
 #include "dicom/tag.h"
 #include "storage/index.h"
 #include "storage/workflow_store.h"
+#include "support/store_backend.h"
 #include "workflow/priority.h"
 #include "workflow/priors.h"
 #include "workflow/reading_state.h"
@@ -237,10 +238,12 @@ storage::InstanceEntry Entry(const std::string& patient, const std::string& stud
   return e;
 }
 
-class WorklistStoreTest : public ::testing::Test {
+class WorklistStoreTest : public ::testing::TestWithParam<storage::Backend> {
  protected:
   void SetUp() override {
-    auto index = storage::Index::Open(dir_.str() + "/index.db");
+    location_ = radflow::testing::NewEmptyLocation(GetParam(), dir_.str() + "/index.db");
+    ASSERT_FALSE(location_.empty());
+    auto index = storage::Index::Open(location_);
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     index_ = std::move(index.value());
     Add(Entry("P1", "1.1", "1.1.1", "1.1.1.1", "CT", "20240601", "HEAD", "North Hospital"));
@@ -248,7 +251,7 @@ class WorklistStoreTest : public ::testing::Test {
     Add(Entry("P1", "1.2", "1.2.1", "1.2.1.1", "CT", "20230101", "HEAD"));
     Add(Entry("P2", "2.1", "2.1.1", "2.1.1.1", "MR", "20240602", "KNEE", "South Clinic"));
     Add(Entry("P3", "3.1", "3.1.1", "3.1.1.1", "CT", "20240603", "CHEST", "North Hospital"));
-    auto store = storage::WorkflowStore::Open(dir_.str() + "/index.db");
+    auto store = storage::WorkflowStore::Open(location_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
   }
@@ -273,11 +276,14 @@ class WorklistStoreTest : public ::testing::Test {
     return o;
   }
   radflow::testing::ScratchDir dir_;
+  std::string location_;  // SQLite file or PostgreSQL database (support/store_backend.h)
   std::unique_ptr<storage::Index> index_;
   std::unique_ptr<storage::WorkflowStore> store_;
 };
 
-TEST_F(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
+RADFLOW_BOTH_BACKENDS(WorklistStoreTest);
+
+TEST_P(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   workflow::WorklistService service(*store_, Options());
   ASSERT_TRUE(service.Start().ok());
   // Start() added the studies stored before it ran (three patients, four studies).
@@ -318,6 +324,8 @@ TEST_F(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   storage::WorklistFilter by;
   by.modality = "MR";
   EXPECT_EQ(uids(by), std::vector<std::string>{"2.1"});
+  by.modality = "mr";  // regardless of ASCII case, on both backends
+  EXPECT_EQ(uids(by), std::vector<std::string>{"2.1"});
   by = {};
   by.body_part = "chest";
   EXPECT_EQ(uids(by), std::vector<std::string>{"3.1"});
@@ -346,6 +354,12 @@ TEST_F(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   EXPECT_EQ(paged->total, 4);
   EXPECT_EQ(paged->items.size(), 2u);
 
+  // The study's series, with SeriesNumber and InstanceNumber empty ('' sorts as 0).
+  auto series = store_->SeriesOf("1.1");
+  ASSERT_TRUE(series.ok()) << series.status().ToString();
+  ASSERT_EQ(series->size(), 1u);
+  EXPECT_EQ(series->front().series_uid, "1.1.1");
+
   // Priors: the same patient's earlier head CT (the issuer is unknown on the prior).
   auto priors = service.Priors("1.1");
   ASSERT_TRUE(priors.ok());
@@ -354,7 +368,7 @@ TEST_F(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   EXPECT_EQ(service.Priors("9.9").status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(WorklistStoreTest, ClaimsAreExclusiveAuditedAndExpire) {
+TEST_P(WorklistStoreTest, ClaimsAreExclusiveAuditedAndExpire) {
   auto options = Options();
   options.claim_ms = 300;
   workflow::WorklistService service(*store_, options);
