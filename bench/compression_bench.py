@@ -48,11 +48,6 @@ SERIES = [
 ]
 
 
-def percentile(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
 def load_series():
     out = []
     for label, folder in SERIES:
@@ -165,8 +160,8 @@ def main():
             frame_latencies(web, lat_series, accept_of, 1)
         for name, (web, accept_of) in runs.items():
             lat = frame_latencies(web, lat_series, accept_of, args.rounds)
-            result["latency_ms"][name] = {"n": len(lat), "p50": round(percentile(lat, 50), 2),
-                                          "p99": round(percentile(lat, 99), 2)}
+            result["latency_ms"][name] = {"n": len(lat), "p50": round(h.percentile(lat, 50), 2),
+                                          "p99": round(h.percentile(lat, 99), 2)}
         for label, web in (("plain (files as stored)", web_p), ("compressed (decoded to the arrival syntax)", web_c)):
             result["series_retrieval_ms"][label] = round(series_retrieval(web, series[0], args.rounds), 1)
         web_p.close()

@@ -52,42 +52,21 @@ FILL = os.environ.get("QIDO_FILL_BIN", str(HERE.parent / "build" / "bench" / "qi
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 PG_INDEX_PLUGIN = "/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so"
 
-# Data directories whose index is a PostgreSQL database (--postgres): harness's command
-# lines (provisioning, serve) then carry --index for them.
-_PG_DIRS = {}
-_harness_index_location = harness.index_location
-harness.index_location = lambda d: _PG_DIRS.get(os.path.realpath(d)) or _harness_index_location(d)
 OHIF = [("limit", "101"), ("offset", "0"), ("fuzzymatching", "false"), ("includefield", "00081030,00080060")]
 ORTHANC_POOL = 20000  # --pool-studies of the Orthanc-sized fill (its patients: 8000)
 
 
-class OrthancDicomWeb(harness.OrthancServer):
-    """harness.OrthancServer with the DICOMweb plugin (as bench/wsi_tile_bench.py starts it)."""
-
-    def __init__(self, pg_port=None, pg_database=None):
-        super().__init__()
-        self.pg_port, self.pg_database = pg_port, pg_database
-
-    def start(self, timeout=60):
-        self.dicom_port, self.http_port = harness.free_port(), harness.free_port()
-        storage = os.path.join(self.workdir, "storage")
-        os.makedirs(storage, exist_ok=True)
-        config = {"Name": "bench", "StorageDirectory": storage, "IndexDirectory": storage,
-                  "HttpPort": self.http_port, "DicomPort": self.dicom_port, "DicomAet": self.aet,
-                  "RemoteAccessAllowed": True, "AuthenticationEnabled": False,
-                  "Plugins": [DICOMWEB_PLUGIN], "HttpThreadsCount": 50,
-                  "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}}
-        if self.pg_port:  # the index in PostgreSQL, the files on disk as before
-            config["Plugins"].append(PG_INDEX_PLUGIN)
-            config["PostgreSQL"] = {"EnableIndex": True, "EnableStorage": False, "Host": "127.0.0.1",
-                                    "Port": self.pg_port, "Database": self.pg_database,
-                                    "Username": "postgres", "Password": "", "Lock": False}
-        cfg = os.path.join(self.workdir, "orthanc.json")
-        with open(cfg, "w") as f:
-            json.dump(config, f)
-        self._spawn([harness.ORTHANC_BIN, cfg])
-        self._wait_http(self.url("/system"), timeout)
-        return self
+def OrthancDicomWeb(pg_port=None, pg_database=None):
+    """harness.OrthancServer with the DICOMweb plugin; with pg_port, its index in PostgreSQL
+    (the files on disk as before)."""
+    config = {"Name": "bench", "Plugins": [DICOMWEB_PLUGIN], "HttpThreadsCount": 50,
+              "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}}
+    if pg_port:
+        config["Plugins"].append(PG_INDEX_PLUGIN)
+        config["PostgreSQL"] = {"EnableIndex": True, "EnableStorage": False, "Host": "127.0.0.1",
+                                "Port": pg_port, "Database": pg_database,
+                                "Username": "postgres", "Password": "", "Lock": False}
+    return harness.OrthancServer(config=config)
 
 
 def fill(data_dir, studies, pool=None, tsv=None, index=None):
@@ -204,11 +183,6 @@ class Peer:
                     raise
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--studies", type=int, default=100000, help="radflow-big's studies (10 instances each)")
@@ -257,7 +231,7 @@ def main():
                                        "instances_per_s": round(p_instances / (time.time() - t), 1)}
             pg_dir = os.path.join(work, "radflow-pg-eq-%d" % p_studies)
             uri = pg.new_database("radflow_eq")
-            _PG_DIRS[os.path.realpath(pg_dir)] = uri
+            harness.set_index_location(pg_dir, uri)  # harness's serve and provisioning carry --index
             info["radflow_pg_eq_fill"] = fill(pg_dir, p_studies, ORTHANC_POOL, index=uri)
             rf_pg = harness.RadflowServer(data_dir=pg_dir).start(timeout=120)
             servers.append(rf_pg)
@@ -291,8 +265,8 @@ def main():
                 times.setdefault((p.name, kind), []).append(p.get(params())[0])
         results = []
         for (name, kind), ts in times.items():
-            results.append({"peer": name, "kind": kind, "p50_ms": round(pct(ts, 50) * 1e3, 2),
-                            "p99_ms": round(pct(ts, 99) * 1e3, 2), "n": len(ts)})
+            results.append({"peer": name, "kind": kind, "p50_ms": round(harness.percentile(ts, 50) * 1e3, 2),
+                            "p99_ms": round(harness.percentile(ts, 99) * 1e3, 2), "n": len(ts)})
         info["qido"] = results
         print(json.dumps(info, indent=1))
         by = {(r["peer"], r["kind"]): r for r in results}

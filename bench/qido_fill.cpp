@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "dicom/tag.h"
 #include "storage/index.h"
+#include "storage/index_location.h"
 
 namespace {
 
@@ -161,9 +163,13 @@ int main(int argc, char** argv) {
     else return Usage();
   }
   if (data.empty() || studies <= 0 || per_study <= 0 || batch_size <= 0) return Usage();
-  std::string mkdir = "mkdir -p '" + data + "'";
-  if (std::system(mkdir.c_str()) != 0) return 1;
-  auto index = Index::Open(index_location.empty() ? data + "/index.db" : index_location);
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) {
+    std::fprintf(stderr, "qido_fill: cannot create %s: %s\n", data.c_str(), ec.message().c_str());
+    return 1;
+  }
+  auto index = Index::Open(radflow::storage::IndexLocation(data, index_location));
   if (!index.ok()) {
     std::fprintf(stderr, "qido_fill: %s\n", index.status().message().c_str());
     return 1;

@@ -200,7 +200,8 @@ http::Response MultipartResponse(const std::string& type, std::vector<PartSource
   return res;
 }
 
-// What transfer syntax the client asks DICOM objects in: "" for as stored.
+// What transfer syntax the client asks DICOM objects in: "" when it names none, "*" for any
+// (the stored one, compressed at rest or not).
 Result<std::string> NegotiateDicomSyntax(const std::string& accept) {
   for (const auto& r : ParseAccept(accept)) {
     std::string ts;
@@ -213,7 +214,6 @@ Result<std::string> NegotiateDicomSyntax(const std::string& accept) {
     } else {
       continue;
     }
-    if (ts.empty() || ts == "*") return std::string();
     // Explicit/Implicit VR LE are produced by transcoding; any other syntax only when it is
     // what is stored (checked per instance by RetrieveDicom).
     return ts;
@@ -222,29 +222,20 @@ Result<std::string> NegotiateDicomSyntax(const std::string& accept) {
                                          "(multipart/related; type=\"application/dicom\")");
 }
 
-// Whether the client's first usable media range says transfer-syntax=* (any syntax: the
-// stored one, compressed at rest or not).
-bool AcceptsAnySyntax(const std::string& accept) {
-  for (const auto& r : ParseAccept(accept)) {
-    if (r.type != "multipart/related" && r.type != "application/dicom" && r.type != "*/*" && r.type != "multipart/*") continue;
-    if (r.type == "multipart/related" && r.params.count("type") && r.params.at("type") != "application/dicom") continue;
-    return r.params.count("transfer-syntax") && r.params.at("transfer-syntax") == "*";
-  }
-  return false;
-}
-
 http::Response RetrieveDicom(const DicomWebContext& ctx, const http::Request& req,
                              const std::vector<InstanceLocation>& instances) {
-  auto ts = NegotiateDicomSyntax(req.Header("accept"));
-  if (!ts.ok()) return NotAcceptable(ts.status().message());
+  auto negotiated = NegotiateDicomSyntax(req.Header("accept"));
+  if (!negotiated.ok()) return NotAcceptable(negotiated.status().message());
+  const bool any_syntax = negotiated.value() == "*";
+  const std::string ts = any_syntax ? std::string() : negotiated.value();  // "": as stored
   std::vector<PartSource> parts;
   for (const auto& l : instances) {
     const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
     // Compressed at rest (docs/compression.md): a client that names no syntax gets the one
     // the instance arrived in, decoded here, as before compression; `*` takes it as stored.
-    const bool as_arrived = l.CompressedAtRest() && ts->empty() && !AcceptsAnySyntax(req.Header("accept"));
-    const std::string wanted = as_arrived ? l.original_transfer_syntax_uid : ts.value();
-    if (!as_arrived && (ts->empty() || ts.value() == l.transfer_syntax_uid)) {
+    const bool as_arrived = l.CompressedAtRest() && ts.empty() && !any_syntax;
+    const std::string wanted = as_arrived ? l.original_transfer_syntax_uid : ts;
+    if (!as_arrived && (ts.empty() || ts == l.transfer_syntax_uid)) {
       parts.push_back({"application/dicom; transfer-syntax=" + l.transfer_syntax_uid, nullptr, path});
     } else if (wanted == kExplicitLE || wanted == kImplicitLE) {
       const std::string target = wanted;
@@ -252,7 +243,7 @@ http::Response RetrieveDicom(const DicomWebContext& ctx, const http::Request& re
                        [path, target] { return pixel::TranscodeToUncompressed(path, target); }, ""});
     } else {
       return NotAcceptable("cannot transcode " + l.sop_uid + " from " + l.transfer_syntax_uid +
-                           " to " + ts.value());
+                           " to " + ts);
     }
   }
   return MultipartResponse("application/dicom", std::move(parts));

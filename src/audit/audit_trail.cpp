@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "storage/index.h"
+#include "storage/index_location.h"
 
 namespace radflow::audit {
 
@@ -352,7 +353,7 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(const AuditOptions& options
   if (options.data_dir.empty()) return {ErrorCode::kInvalidArgument, "the audit trail needs a data directory"};
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  if (impl->options.db_path.empty()) impl->options.db_path = options.data_dir + "/index.db";
+  impl->options.db_path = storage::IndexLocation(options.data_dir, options.db_path);
   if (impl->options.source_id.empty()) impl->options.source_id = "RADFLOW";
   impl->log_path = LogPath(options.data_dir);
   impl->node.source_id = impl->options.source_id;

@@ -5,12 +5,13 @@
 #include "audit/audit_log.h"
 #include "audit/audit_trail.h"
 #include "storage/db.h"
+#include "storage/index_location.h"
 
 namespace radflow::audit {
 
 VerifyResult Verify(const std::string& data_dir, const std::string& index) {
   const std::string path = data_dir + "/audit/audit.log";
-  const std::string db = index.empty() ? data_dir + "/index.db" : index;
+  const std::string db = storage::IndexLocation(data_dir, index);
   VerifyResult v;
   std::error_code ec;
 

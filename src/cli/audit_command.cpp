@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "cli/index_option.h"
 #include "storage/db.h"
+#include "storage/index_location.h"
 
 namespace radflow::cli {
 
@@ -69,7 +70,7 @@ int RunSearch(const AuditCliOptions& o) {
     if (!t.ok()) return Fail(std::string(flag) + ": " + t.status().message());
     *slot = t.value();
   }
-  const std::string db = o.index.empty() ? o.data + "/index.db" : o.index;
+  const std::string db = storage::IndexLocation(o.data, o.index);
   // An SQLite file is checked first: opening a missing one would create an empty database.
   if (!storage::IsPostgresLocation(db) && !std::filesystem::exists(db)) {
     return Fail("no index database " + db);

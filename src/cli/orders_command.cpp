@@ -13,9 +13,9 @@
 #include "cli/index_option.h"
 #include "dimse/mwl_scp.h"
 #include "orders/order_service.h"
-#include "server/server.h"
 #include "storage/index.h"
 #include "storage/order_store.h"
+#include "storage/index_location.h"
 
 namespace radflow::cli {
 
@@ -60,7 +60,7 @@ int RunImport(const ImportOptions& o) {
   auto files = ExpandPaths(o.paths);
   if (!files.ok()) return Fail(files.status().message());
   if (files->empty()) return Fail("no worklist items (.wl files) given");
-  const std::string db = server::IndexLocation(o.data, o.index);
+  const std::string db = storage::IndexLocation(o.data, o.index);
   auto index = storage::Index::Open(db);  // applies the schema migrations
   if (!index.ok()) return Fail(index.status().message());
   auto store = storage::OrderStore::Open(db);

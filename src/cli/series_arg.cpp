@@ -8,8 +8,8 @@
 #include "dicom/instance.h"
 #include "query/matching.h"
 #include "server/hub.h"
-#include "server/server.h"
 #include "storage/db.h"
+#include "storage/index_location.h"
 
 namespace radflow::cli {
 
@@ -45,7 +45,7 @@ Result<std::vector<std::string>> SeriesFiles(const std::string& series, const st
   }
   // A PostgreSQL index is always there to ask; an absent SQLite file means no stored series
   // (and opening it would create an empty one).
-  const std::string db = server::IndexLocation(data, index);
+  const std::string db = storage::IndexLocation(data, index);
   if (!storage::IsPostgresLocation(db) && !fs::exists(db, ec)) {
     return Status(ErrorCode::kNotFound, "'" + series + "' is neither a folder nor a series in " + data);
   }

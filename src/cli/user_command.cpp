@@ -16,8 +16,8 @@
 #include "base/clock.h"
 #include "cli/index_option.h"
 #include "security/auth_service.h"
-#include "server/server.h"
 #include "storage/index.h"
+#include "storage/index_location.h"
 
 namespace radflow::cli {
 
@@ -55,7 +55,7 @@ Result<std::unique_ptr<CliAuth>> OpenAuth(const std::string& data, const std::st
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) return {ErrorCode::kIoError, "cannot create " + data + ": " + ec.message()};
-  const std::string db = server::IndexLocation(data, index_arg);
+  const std::string db = storage::IndexLocation(data, index_arg);
   auto index = storage::Index::Open(db);
   if (!index.ok()) return index.status();
   index.value().reset();

@@ -1,29 +1,14 @@
 #include "objstore/object_blob_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
-#include <random>
+
+#include "base/random_hex.h"
 
 namespace fs = std::filesystem;
 
 namespace radflow::objstore {
 namespace {
-
-std::string RandomHex(size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string s(n, '0');
-  uint64_t bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (i % 16 == 0) bits = rng();
-    s[i] = kHex[bits & 0xF];
-    bits >>= 4;
-  }
-  return s;
-}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);

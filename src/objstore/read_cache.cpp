@@ -7,23 +7,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <vector>
+
+#include "base/random_hex.h"
 
 namespace fs = std::filesystem;
 
 namespace radflow::objstore {
-namespace {
-
-std::string RandomName() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string s(24, '0');
-  for (char& c : s) c = kHex[rng() & 15];
-  return s;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ReadCache>> ReadCache::Open(const std::string& dir, uint64_t max_bytes, Fetch fetch,
                                                    std::chrono::milliseconds min_age) {
@@ -68,6 +58,12 @@ void ReadCache::TouchLocked(const std::string& relative, Entry& e) {
   e.last_use = std::chrono::steady_clock::now();
 }
 
+void ReadCache::EraseLocked(std::map<std::string, Entry>::iterator e) {
+  bytes_ -= e->second.size;
+  lru_.erase(e->second.lru);
+  entries_.erase(e);
+}
+
 void ReadCache::EvictLocked() {
   const auto now = std::chrono::steady_clock::now();
   // From the least recently used end; entries handed out within min_age stay (the cache may
@@ -78,9 +74,8 @@ void ReadCache::EvictLocked() {
     if (now - e->second.last_use < min_age_) continue;
     std::error_code ec;
     fs::remove(PathOf(*it), ec);
-    bytes_ -= e->second.size;
-    entries_.erase(e);
-    it = lru_.erase(it);
+    ++it;  // EraseLocked drops the node it was on
+    EraseLocked(e);
   }
 }
 
@@ -94,12 +89,7 @@ Status ReadCache::Insert(const std::string& relative, const std::string& staged)
   if (::rename(staged.c_str(), final_path.c_str()) != 0) {
     return Status(ErrorCode::kIoError, "rename " + staged + " to " + final_path + ": " + std::strerror(errno));
   }
-  auto old = entries_.find(relative);
-  if (old != entries_.end()) {
-    bytes_ -= old->second.size;
-    lru_.erase(old->second.lru);
-    entries_.erase(old);
-  }
+  if (auto old = entries_.find(relative); old != entries_.end()) EraseLocked(old);
   lru_.push_front(relative);
   entries_[relative] = Entry{size, std::chrono::steady_clock::now(), lru_.begin()};
   bytes_ += size;
@@ -131,7 +121,7 @@ Result<std::string> ReadCache::LocalPath(const std::string& relative) {
     ++misses_;
   }
   // The leader downloads outside the lock.
-  const std::string staged = staging_dir() + "/" + RandomName();
+  const std::string staged = staging_dir() + "/" + RandomHex(24);
   Status st = fetch_(relative, staged);
   std::unique_lock<std::mutex> lock(mu_);
   if (st.ok()) st = Insert(relative, staged);
@@ -158,9 +148,7 @@ void ReadCache::Forget(const std::string& relative) {
   if (e == entries_.end()) return;
   std::error_code ec;
   fs::remove(PathOf(relative), ec);
-  bytes_ -= e->second.size;
-  lru_.erase(e->second.lru);
-  entries_.erase(e);
+  EraseLocked(e);
 }
 
 uint64_t ReadCache::bytes() const {

@@ -59,6 +59,8 @@ class ReadCache {
   Status Insert(const std::string& relative, const std::string& staged);  // mu_ held
   void EvictLocked();
   void TouchLocked(const std::string& relative, Entry& e);
+  // Drops an entry's bookkeeping (map, LRU list, byte count); its file is the caller's.
+  void EraseLocked(std::map<std::string, Entry>::iterator e);
 
   const std::string dir_;
   const uint64_t max_bytes_;

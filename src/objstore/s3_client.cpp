@@ -64,7 +64,15 @@ Result<std::string> ReadRange(const std::string& path, uint64_t offset, uint64_t
   return data;
 }
 
-std::string Base64Sha256(std::string_view data) { return crypto::Base64(crypto::AsBytes(crypto::Sha256(data))); }
+// One SHA-256 pass over a PUT body for both of its hashes: the signed payload hash (hex)
+// and the x-amz-checksum-sha256 header (base64).
+struct BodyHashes {
+  std::string hex, base64;
+};
+BodyHashes HashBody(std::string_view data) {
+  const crypto::Sha256Digest d = crypto::Sha256(data);
+  return {crypto::Hex(d), crypto::Base64(crypto::AsBytes(d))};
+}
 
 // Idle curl handles: a reused handle keeps its connection cache, so that a stream of PUTs
 // to one endpoint does not pay a TCP (and TLS) handshake each.
@@ -114,6 +122,7 @@ struct S3Client::Call {
   KeyValues query;
   KeyValues headers;          // extra headers to send and sign (range, checksums)
   const std::string* body = nullptr;
+  std::string payload_hash;   // hex SHA-256 of body; Perform fills it once when empty
   std::string out_path;       // GET: stream the body here (truncated on each attempt)
   bool idempotent = true;     // retried on 5xx and transport errors
   std::string what;           // "GetObject" for messages
@@ -216,7 +225,7 @@ Result<S3Client::Response> S3Client::PerformOnce(Call& call) const {
   std::string query = CanonicalQueryString(call.query);
   const std::string url = scheme_ + "://" + host + path + (query.empty() ? "" : "?" + query);
 
-  const std::string payload_hash = call.body ? crypto::Sha256Hex(*call.body) : std::string(kEmptyPayloadHash);
+  const std::string& payload_hash = call.payload_hash;
   SigningRequest req;
   req.method = call.method;
   req.canonical_uri = path;
@@ -297,6 +306,10 @@ Result<S3Client::Response> S3Client::Perform(Call& call) const {
   const int attempts = call.idempotent ? std::max(1, config_.max_attempts) : 1;
   int backoff = config_.initial_backoff_ms;
   static thread_local std::mt19937 rng{std::random_device{}()};
+  // Hashed once, not on every attempt (a retried 5 MiB part).
+  if (call.payload_hash.empty()) {
+    call.payload_hash = call.body ? crypto::Sha256Hex(*call.body) : std::string(kEmptyPayloadHash);
+  }
   Status last;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     auto r = PerformOnce(call);
@@ -335,7 +348,9 @@ Status S3Client::PutBytes(const std::string& key, const std::string& bytes) cons
   call.body = &bytes;
   call.what = "PutObject";
   // S3 checks the signed payload hash (XAmzContentSHA256Mismatch) and stores the checksum.
-  call.headers = {{"x-amz-checksum-sha256", Base64Sha256(bytes)}, {"content-type", "application/octet-stream"}};
+  BodyHashes hashes = HashBody(bytes);
+  call.payload_hash = std::move(hashes.hex);
+  call.headers = {{"x-amz-checksum-sha256", std::move(hashes.base64)}, {"content-type", "application/octet-stream"}};
   auto r = Perform(call);
   return r.ok() ? Status::Ok() : r.status();
 }
@@ -405,7 +420,9 @@ Status S3Client::PutMultipart(const std::string& key, const std::string& local_p
     call.key = key;
     call.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
     call.body = &bytes.value();
-    Part part{number, "", Base64Sha256(bytes.value())};
+    BodyHashes hashes = HashBody(bytes.value());
+    call.payload_hash = std::move(hashes.hex);
+    Part part{number, "", std::move(hashes.base64)};
     call.headers = {{"x-amz-checksum-sha256", part.checksum}};
     call.what = "UploadPart " + std::to_string(number);
     auto r = Perform(call);

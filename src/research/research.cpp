@@ -16,6 +16,7 @@
 #include "storage/ai_admin_store.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
+#include "storage/index_location.h"
 #include "storage/job_store.h"
 
 namespace radflow::research {
@@ -192,7 +193,7 @@ ResearchService::~ResearchService() { Stop(); }
 
 Result<std::unique_ptr<ResearchService>> ResearchService::Open(storage::Index& index, storage::BlobStore& blobs,
                                                                ResearchConfig config) {
-  const std::string db = config.index.empty() ? config.data_dir + "/index.db" : config.index;
+  const std::string db = storage::IndexLocation(config.data_dir, config.index);
   auto impl = std::make_unique<Impl>(index, blobs, config);
   auto store = storage::ResearchStore::Open(db);
   if (!store.ok()) return store.status();

@@ -4,7 +4,7 @@
 
 #include "base/log.h"
 #include "server/hub.h"
-#include "server/server.h"
+#include "storage/index_location.h"
 
 namespace fs = std::filesystem;
 
@@ -18,7 +18,7 @@ Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
   if (ec) return {ErrorCode::kIoError, "cannot create " + data_dir + ": " + ec.message()};
   auto hub = std::make_unique<Hub>();
   hub->data_dir = data_dir;
-  hub->index_location = IndexLocation(data_dir, index_arg);
+  hub->index_location = storage::IndexLocation(data_dir, index_arg);
   auto blobs = storage::BlobStore::Open(data_dir + "/blobs", owner);
   if (!blobs.ok()) return blobs.status();
   hub->blobs = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
@@ -30,10 +30,6 @@ Result<std::unique_ptr<Hub>> Hub::Open(const std::string& data_dir,
   hub->jobs = std::move(jobs.value());
   hub->ingest = std::make_unique<ingest::IngestService>(*hub->blobs, *hub->index, options);
   return hub;
-}
-
-std::string IndexLocation(const std::string& data_dir, const std::string& index) {
-  return index.empty() ? data_dir + "/index.db" : index;
 }
 
 Result<int> RecoverInterruptedStores(Hub& hub) {

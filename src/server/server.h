@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "storage/index_location.h"
 
 namespace radflow::server {
 
@@ -62,9 +63,8 @@ struct ServerConfig {
   std::vector<std::string> compress;
 };
 
-// Where the index lives: `index` when set, else DATA/index.db. Every server and CLI caller
-// opens the index through this, so that --index reaches every table.
-std::string IndexLocation(const std::string& data_dir, const std::string& index);
+// Where the index lives: `index` when set, else DATA/index.db (storage/index_location.h).
+using storage::IndexLocation;
 inline std::string IndexLocation(const ServerConfig& config) {
   return IndexLocation(config.data_dir, config.index);
 }

@@ -1,5 +1,6 @@
 #include "storage/db.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "storage/pg_db.h"
@@ -19,13 +20,24 @@ bool IsPostgresLocation(const std::string& location) {
 
 std::string RedactLocation(const std::string& location) {
   if (!IsPostgresLocation(location)) return location;
+  std::string out = location;
   // scheme://user:password@host → scheme://user:***@host
-  const size_t scheme = location.find("://") + 3;
-  const size_t at = location.find('@', scheme);
-  if (at == std::string::npos) return location;
-  const size_t colon = location.find(':', scheme);
-  if (colon == std::string::npos || colon > at) return location;
-  return location.substr(0, colon + 1) + "***" + location.substr(at);
+  const size_t scheme = out.find("://") + 3;
+  const size_t query = out.find('?', scheme);
+  const size_t at = out.find('@', scheme);
+  if (at != std::string::npos && at < query) {
+    const size_t colon = out.find(':', scheme);
+    if (colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // …?password=secret&… → …?password=***&… (libpq reads the password there too)
+  for (size_t key = out.find('?', scheme); key != std::string::npos; key = out.find('&', key)) {
+    ++key;
+    if (out.compare(key, 9, "password=") != 0) continue;
+    const size_t value = key + 9;
+    const size_t end = std::min(out.find('&', value), out.size());
+    out.replace(value, end - value, "***");
+  }
+  return out;
 }
 
 Result<std::unique_ptr<Db>> OpenDb(const std::string& location) {

@@ -42,13 +42,13 @@ std::string JoinLines(const std::vector<std::string>& lines) {
   return out;
 }
 
-// SeriesNumber and InstanceNumber order as integers (SqlLeadingInteger: '' and text are 0).
+// SeriesNumber and InstanceNumber order as integers (SqlCastInteger: '' and text are 0).
 std::string OrderClause(Backend b, ResourceLevel level) {
   switch (level) {
     case ResourceLevel::kPatient: return "p.id";
     case ResourceLevel::kStudy: return "s.study_date, s.study_time, s.id";
-    case ResourceLevel::kSeries: return SqlLeadingInteger(b, "se.series_number") + ", se.id";
-    case ResourceLevel::kInstance: return SqlLeadingInteger(b, "i.instance_number") + ", i.id";
+    case ResourceLevel::kSeries: return SqlCastInteger(b, "se.series_number") + ", se.id";
+    case ResourceLevel::kInstance: return SqlCastInteger(b, "i.instance_number") + ", i.id";
   }
   return "";
 }
@@ -591,17 +591,13 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
     terms.push_back({cond, std::move(params), on_patient});
   }
   const std::string order = " ORDER BY " + OrderClause(backend, level);
-  std::string page;
-  if (q.limit > 0 || q.offset > 0) {
-    // No LIMIT -1 / LIMIT ALL that both backends read: the largest int64 means "no limit".
-    page = " LIMIT " + (q.limit > 0 ? std::to_string(q.limit) : std::string("9223372036854775807")) +
-           " OFFSET " + std::to_string(q.offset);
-  }
+  const std::string page = SqlLimitOffset(backend, q.limit, q.offset);
   std::vector<std::string> params;
-  auto conditions = [&](bool patient_terms) {
+  // The AND of the terms `keep` accepts; their parameters go to `params` in that order.
+  auto conditions = [&](auto keep) {
     std::string out;
     for (auto& term : terms) {
-      if (term.on_patient != patient_terms) continue;
+      if (!keep(term)) continue;
       out += (out.empty() ? "" : " AND ") + term.cond;
       params.insert(params.end(), term.params.begin(), term.params.end());
     }
@@ -614,8 +610,8 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
     // joined; patient constraints as a set of patient ids (a leading '*' then scans the
     // small patients index once instead of probing a patient per study); then the page's
     // rows, in the same order.
-    std::string inner = conditions(false);
-    const std::string patient = conditions(true);
+    std::string inner = conditions([](const Term& t) { return !t.on_patient; });
+    const std::string patient = conditions([](const Term& t) { return t.on_patient; });
     if (!patient.empty()) {
       inner += (inner.empty() ? "" : " AND ") +
                std::string("s.patient_fk IN (SELECT p.id FROM patients p WHERE ") + patient + ")";
@@ -623,12 +619,8 @@ Result<std::vector<Row>> Index::Impl::Select(const Query& q, bool locations_only
     sql += " WHERE s.id IN (SELECT s.id FROM studies s" + (inner.empty() ? "" : " WHERE " + inner) +
            order + page + ")" + order;
   } else {
-    std::string where;
-    for (auto& term : terms) {
-      where += (where.empty() ? " WHERE " : " AND ") + term.cond;
-      params.insert(params.end(), term.params.begin(), term.params.end());
-    }
-    sql += where + order + page;
+    const std::string where = conditions([](const Term&) { return true; });
+    sql += (where.empty() ? "" : " WHERE " + where) + order + page;
   }
 
   auto lease = AcquireReader();

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "storage/db.h"
+#include "storage/sql_dialect.h"
 
 namespace radflow::storage {
 
@@ -477,9 +478,9 @@ Status JobStore::ReturnToQueue(int64_t id, const std::string& reason) {
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->Transaction([&]() -> Status {
     return impl_->Run(
-        "UPDATE ai_jobs SET state = 'queued',"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, error = ?"
-        " WHERE id = ? AND state = 'running' AND lease_owner = ''",
+        "UPDATE ai_jobs SET state = 'queued', attempts = " +
+            SqlGreatest(impl_->db->backend(), "attempts - 1", "0") +
+            ", error = ? WHERE id = ? AND state = 'running' AND lease_owner = ''",
         [&](Prepared*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
   });
 }
@@ -631,9 +632,8 @@ Result<std::vector<Job>> JobStore::Claim(const std::string& worker, const std::v
     claimed.clear();
     gave_up.clear();
     auto jobs = impl_->SelectJobs(sql, [&](Statement& st) {
-      int i = 1;
       st.Bind(1, now_ms).Bind(2, worker).Bind(3, now_ms + lease_ms).Bind(4, now_ms);
-      i = 5;
+      int i = 5;
       for (const auto& app : app_ids) st.Bind(i++, app);
       st.Bind(i, int64_t{limit});
     });
@@ -749,8 +749,8 @@ Status JobStore::ReleaseLeased(int64_t id, const std::string& worker, int64_t no
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           // The cast: PostgreSQL would type the parameter as the CASE's other branch, integer.
           std::string("UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled'"
-                      " ELSE 'queued' END,"
-                      " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                      " ELSE 'queued' END, attempts = " +
+                      SqlGreatest(impl_->db->backend(), "attempts - 1", "0") + ","
                       " finished_at = CASE cancel_requested WHEN 1 THEN CAST(? AS BIGINT) ELSE 0 END,"
                       " error = ?, lease_expires_at = 0") + kHeldBy,
           [&](Prepared*, Statement& st) {

@@ -22,7 +22,7 @@ std::string WildcardPattern(Backend b, const std::string& v) {
 }
 
 std::string SqlWildcardNoCase(Backend b, const std::string& column) {
-  return column + (b == Backend::kSqlite ? " LIKE ? ESCAPE '\\'" : " ILIKE ? ESCAPE '\\'");
+  return SqlLikeNoCase(b, column, '\\');
 }
 
 std::string LikePattern(const std::string& v) {
@@ -76,11 +76,4 @@ std::string SqlBytewise(Backend b, const std::string& expr) {
   return b == Backend::kSqlite ? expr : expr + " COLLATE \"C\"";
 }
 
-}  // namespace radflow::storage
-
-namespace radflow::storage {
-std::string SqlLeadingInteger(Backend b, const std::string& column) {
-  if (b == Backend::kSqlite) return "CAST(" + column + " AS INTEGER)";
-  return "COALESCE(CAST(substring(" + column + " from '^\\s*([+-]?[0-9]+)') AS BIGINT), 0)";
-}
 }  // namespace radflow::storage

@@ -57,10 +57,3 @@ std::string SqlCastInteger(Backend b, const std::string& column);
 std::string SqlBytewise(Backend b, const std::string& expr);
 
 }  // namespace radflow::storage
-
-namespace radflow::storage {
-// A text column of an IS value (SeriesNumber, InstanceNumber) as an integer for ORDER BY,
-// the way SQLite's CAST reads it: the leading integer (spaces before it allowed), else 0.
-// SQLite `CAST(column AS INTEGER)`; PostgreSQL's CAST fails on '' or text, hence a regex.
-std::string SqlLeadingInteger(Backend b, const std::string& column);
-}  // namespace radflow::storage

@@ -83,6 +83,12 @@ def new_uid():
     return "2.25.%d" % uuid.uuid4().int
 
 
+def percentile(values, p):
+    """The p-th percentile (0..100) of values: the nearest rank, no interpolation."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
 # ---------------------------------------------------------------- the index: SQLite or PostgreSQL
 #
 # RADFLOW_TEST_INDEX=postgresql runs every server of this process on a PostgreSQL index
@@ -166,10 +172,6 @@ class PostgresServer:
                                          % (timeout, e, self.log_tail()))
                 time.sleep(0.1)
 
-    @property
-    def uri(self):
-        return self.database_uri("postgres")
-
     def database_uri(self, name):
         return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, name)
 
@@ -220,12 +222,22 @@ def pg_cluster():
         return _pg_cluster
 
 
+def set_index_location(data_dir, uri):
+    """Puts data_dir's index at uri (a bench's own database) whatever RADFLOW_TEST_INDEX says."""
+    with _pg_lock:
+        _pg_databases[os.path.realpath(data_dir)] = uri
+
+
 def index_location(data_dir):
-    """The --index of a data directory: None (DATA/index.db) unless RADFLOW_TEST_INDEX=postgresql,
-    then a database of its own on the test cluster (the same one for the same directory)."""
+    """The --index of a data directory: the one set_index_location gave it; else None
+    (DATA/index.db) unless RADFLOW_TEST_INDEX=postgresql, then a database of its own on the
+    test cluster (the same one for the same directory)."""
+    key = os.path.realpath(data_dir)
+    with _pg_lock:
+        if key in _pg_databases:
+            return _pg_databases[key]
     if not postgres_index():
         return None
-    key = os.path.realpath(data_dir)
     cluster = pg_cluster()
     with _pg_lock:
         if key not in _pg_databases:
@@ -778,9 +790,10 @@ class OrthancServer(_Process):
     """A throw-away Orthanc with its own storage, DICOM and HTTP ports."""
     name = "orthanc"
 
-    def __init__(self, aet="ORTHANC", modalities=None, workdir=None):
+    def __init__(self, aet="ORTHANC", modalities=None, workdir=None, config=None):
         super().__init__(workdir)
         self.aet, self.modalities = aet, dict(modalities or {})
+        self.config = dict(config or {})  # extra orthanc.json keys (plugins, ...), over the defaults
 
     def start(self, timeout=60):
         self.dicom_port, self.http_port = free_port(), free_port()
@@ -796,6 +809,7 @@ class OrthancServer(_Process):
             "DicomAlwaysAllowFind": True, "DicomAlwaysAllowGet": True,
             "DicomAlwaysAllowMove": True,
         }
+        config.update(self.config)
         cfg_path = os.path.join(self.workdir, "orthanc.json")
         with open(cfg_path, "w") as f:
             json.dump(config, f)

@@ -348,12 +348,7 @@ struct Engine::Impl {
     std::error_code ec;
     fs::remove_all(r->out_dir, ec);
     fs::create_directories(r->out_dir, ec);
-    nlohmann::json spec{{"job_id", job.id}, {"app_id", job.app_id}, {"app_version", app.version},
-                        {"app_folders", options.app_folders}, {"files", located->second},
-                        {"out_dir", r->out_dir}};
-    const std::string spec_path = r->out_dir + "/job.json";
-    std::ofstream(spec_path) << spec.dump();
-    auto pid = SpawnWorker({options.worker_binary, "ai-worker", spec_path}, r->out_dir + "/worker.log");
+    auto pid = StartWorker(options.worker_binary, job.id, app, options.app_folders, located->second, r->out_dir);
     if (!pid.ok()) {
       Fail(job, "cannot start the worker: " + pid.status().message());
       fs::remove_all(r->out_dir, ec);
@@ -469,22 +464,10 @@ struct Engine::Impl {
 
   void Finish(Running& r, int status, SteadyClock::time_point exited) {
     const Job& job = r.job;
-    std::string result_text;
-    {
-      std::ifstream in(r.out_dir + "/result.json");
-      result_text.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    auto run = result_text.empty()
-                   ? Result<AppRun>(Status(ErrorCode::kInternal, "worker " + DescribeWaitStatus(status)))
-                   : AppRunFromJson(result_text);
+    auto run = ReadWorkerRun(r.out_dir, status, "worker");
     if (!run.ok()) {
-      std::string error = run.status().message();
-      if (result_text.empty()) {
-        std::string tail = LogTail(r.out_dir + "/worker.log", 600);
-        if (!tail.empty()) error += "; log: " + tail;
-      }
       std::lock_guard lock(mu);
-      Fail(job, error);
+      Fail(job, run.status().message());
       return;
     }
     // Results enter like any other instance: one chokepoint, same durability. The checks

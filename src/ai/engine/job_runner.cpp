@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ai/engine/app_objects.h"
+#include "ai/engine/worker_process.h"
 #include "ai/infer/model_app.h"
 #include "ai/results/results.h"
 #include "ai/routing.h"
@@ -252,6 +253,29 @@ int RunWorker(const std::string& spec_path) {
   if (!run.ok()) return report(run.status());
   std::ofstream(out_dir + "/result.json") << AppRunToJson(run.value());
   return 0;
+}
+
+Result<pid_t> StartWorker(const std::string& binary, int64_t job_id, const AppManifest& app,
+                          const std::vector<std::string>& app_folders, const std::vector<std::string>& files,
+                          const std::string& out_dir) {
+  nlohmann::json spec{{"job_id", job_id}, {"app_id", app.id}, {"app_version", app.version},
+                      {"app_folders", app_folders}, {"files", files}, {"out_dir", out_dir}};
+  const std::string spec_path = out_dir + "/job.json";
+  std::ofstream(spec_path) << spec.dump();
+  return SpawnWorker({binary, "ai-worker", spec_path}, out_dir + "/worker.log");
+}
+
+Result<AppRun> ReadWorkerRun(const std::string& out_dir, int wait_status, const std::string& process) {
+  std::string text;
+  {
+    std::ifstream in(out_dir + "/result.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  if (!text.empty()) return AppRunFromJson(text);
+  std::string error = process + " " + DescribeWaitStatus(wait_status);
+  const std::string tail = LogTail(out_dir + "/worker.log", 600);
+  if (!tail.empty()) error += "; log: " + tail;
+  return Status(ErrorCode::kInternal, error);
 }
 
 }  // namespace radflow::ai

@@ -2,6 +2,9 @@
 // engine starts per job, and `radflow app run` (offline, on a folder or a stored series).
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,15 @@ Result<AppRun> RunApp(const AppManifest& app, const std::vector<std::string>& fi
 // "out_dir"}; the worker runs that installed version ("" or absent: the newest).
 // Returns the process exit code (0 success; 1 app error, reported in result.json).
 int RunWorker(const std::string& spec_path);
+// The parent's side of that protocol (the engine, `radflow worker`): writes the spec to
+// <out_dir>/job.json and starts `binary ai-worker <out_dir>/job.json` (SpawnWorker: its own
+// process group, output into <out_dir>/worker.log).
+Result<pid_t> StartWorker(const std::string& binary, int64_t job_id, const AppManifest& app,
+                          const std::vector<std::string>& app_folders, const std::vector<std::string>& files,
+                          const std::string& out_dir);
+// The exited worker's result.json in out_dir; without one, an error saying how `process`
+// ("worker") ended (its raw wait status) and the tail of its log.
+Result<AppRun> ReadWorkerRun(const std::string& out_dir, int wait_status, const std::string& process);
 
 std::string AppRunToJson(const AppRun& run);
 Result<AppRun> AppRunFromJson(const std::string& text);

@@ -2,8 +2,6 @@
 
 #include <curl/curl.h>
 
-#include <cctype>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,40 +29,25 @@ struct Easy {
 
 // What the write callback collects: the body (capped), or a multipart stream into a sink.
 struct Sink {
+  CURL* h = nullptr;  // the status and Content-Type are known (curl_easy_getinfo) before the body
   std::string body;
   size_t max_body = 4 << 20;
-  std::string content_type;  // from the header callback
   const HubClient::PartSink* parts = nullptr;
   std::unique_ptr<api::MultipartParser> parser;
-  long status = 0;
   Status error;  // a sink's or the parser's failure stops the transfer
 };
-
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  std::string line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) sink->content_type.clear();  // a new response (100 Continue)
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name == "content-type") {
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
-      sink->content_type = v;
-    }
-  }
-  return size * n;
-}
 
 size_t OnWrite(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<Sink*>(user);
   const size_t bytes = size * n;
   if (sink->parts != nullptr && sink->parser == nullptr && sink->error.ok()) {
     // The first body bytes: a 2xx multipart answer goes to the parser, anything else is kept.
-    auto media = api::ParseMediaType(sink->content_type);
-    if (sink->status >= 200 && sink->status < 300 && media[""] == "multipart/related" && !media["boundary"].empty()) {
+    long status = 0;
+    char* type = nullptr;
+    curl_easy_getinfo(sink->h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(sink->h, CURLINFO_CONTENT_TYPE, &type);
+    auto media = api::ParseMediaType(type ? type : "");
+    if (status >= 200 && status < 300 && media[""] == "multipart/related" && !media["boundary"].empty()) {
       api::MultipartParser::Callbacks cb{sink->parts->begin, sink->parts->data, sink->parts->end};
       sink->parser = std::make_unique<api::MultipartParser>(media["boundary"], cb);
     }
@@ -93,21 +76,6 @@ std::string HubReply::ErrorText() const {
   return body.substr(0, 300);
 }
 
-std::string PathSegment(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 HubClient::HubClient(std::string base_url, std::string token, std::string ca_file, double timeout_s)
     : base_url_(std::move(base_url)), token_(std::move(token)), ca_file_(std::move(ca_file)),
       timeout_ms_(static_cast<long>(timeout_s * 1000)) {
@@ -123,6 +91,7 @@ Result<HubReply> Perform(const std::string& url, const std::string& token, const
   Easy e;
   if (!e.h) return Status(ErrorCode::kInternal, "curl_easy_init failed");
   Sink sink;
+  sink.h = e.h;
   sink.parts = parts;
   e.Header("Authorization: Bearer " + token);
   for (const auto& h : headers) e.Header(h);
@@ -145,7 +114,6 @@ Result<HubReply> Perform(const std::string& url, const std::string& token, const
     curl_easy_setopt(e.h, CURLOPT_LOW_SPEED_TIME, 60L);
   }
   curl_easy_setopt(e.h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(e.h, CURLOPT_HEADERDATA, &sink);
   curl_easy_setopt(e.h, CURLOPT_WRITEFUNCTION, OnWrite);
   curl_easy_setopt(e.h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(e.h, CURLOPT_USERAGENT, "radflow-worker");
@@ -155,25 +123,14 @@ Result<HubReply> Perform(const std::string& url, const std::string& token, const
     curl_easy_setopt(e.h, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(e.h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
   }
-  // The status is known before the body: the write callback needs it to pick its sink.
-  struct StatusProbe {
-    static size_t Header(char* data, size_t size, size_t n, void* user) {
-      auto* sink = static_cast<Sink*>(user);
-      std::string line(data, size * n);
-      if (line.rfind("HTTP/", 0) == 0) {
-        auto sp = line.find(' ');
-        if (sp != std::string::npos) sink->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
-      }
-      return OnHeader(data, size, n, user);
-    }
-  };
-  curl_easy_setopt(e.h, CURLOPT_HEADERFUNCTION, StatusProbe::Header);
   CURLcode rc = curl_easy_perform(e.h);
   if (!sink.error.ok()) return Status(sink.error.code(), url + ": " + sink.error.message());
   if (rc != CURLE_OK) return Status(ErrorCode::kUnavailable, url + ": " + curl_easy_strerror(rc));
   HubReply reply;
   curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &reply.status);
-  reply.content_type = sink.content_type;
+  char* type = nullptr;
+  curl_easy_getinfo(e.h, CURLINFO_CONTENT_TYPE, &type);
+  if (type) reply.content_type = type;
   reply.body = std::move(sink.body);
   if (sink.parser) {
     Status done = sink.parser->Finish();

@@ -52,7 +52,4 @@ class HubClient {
   long timeout_ms_;
 };
 
-// Percent-encodes a path segment (UIDs need none, but a hub URL must not be broken by one).
-std::string PathSegment(const std::string& s);
-
 }  // namespace radflow::ai::remote

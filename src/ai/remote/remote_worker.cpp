@@ -22,6 +22,7 @@
 #include "ai/remote/hub_client.h"
 #include "api/multipart.h"
 #include "base/log.h"
+#include "oidc/http_client.h"
 
 namespace radflow::ai::remote {
 namespace {
@@ -201,7 +202,7 @@ class Worker {
       files.push_back(current);
       return Status::Ok();
     };
-    auto r = hub_.GetMultipart("/dicom-web/studies/" + PathSegment(study) + "/series/" + PathSegment(series),
+    auto r = hub_.GetMultipart("/dicom-web/studies/" + oidc::UrlEncode(study) + "/series/" + oidc::UrlEncode(series),
                                kAcceptDicom, sink);
     if (!r.ok()) return r.status();
     if (r->status != 200) {
@@ -225,7 +226,7 @@ class Worker {
       body += "\r\n";
     }
     body += api::CloseDelimiter(boundary);
-    auto r = hub_.Post("/dicom-web/studies/" + PathSegment(study),
+    auto r = hub_.Post("/dicom-web/studies/" + oidc::UrlEncode(study),
                        "multipart/related; type=\"application/dicom\"; boundary=" + boundary, body);
     if (!r.ok()) return r.status();
     if (r->status != 200) {
@@ -280,10 +281,7 @@ class Worker {
     }
 
     // The app, as the hub runs it: `radflow ai-worker SPEC` in its own process group.
-    json spec{{"job_id", id}, {"app_id", app->id}, {"app_version", app->version},
-              {"app_folders", o_.app_folders}, {"files", files.value()}, {"out_dir", dir}};
-    std::ofstream(dir + "/job.json") << spec.dump();
-    auto pid = SpawnWorker({o_.binary, "ai-worker", dir + "/job.json"}, dir + "/worker.log");
+    auto pid = StartWorker(o_.binary, id, *app, o_.app_folders, files.value(), dir);
     if (!pid.ok()) {
       Fail(id, "cannot start the app's process: " + pid.status().message(), true);
       return finish();
@@ -319,20 +317,9 @@ class Worker {
                    " s (the app's process was killed)");
       return finish();
     }
-    std::string text;
-    {
-      std::ifstream in(dir + "/result.json");
-      text.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    auto run = text.empty() ? Result<AppRun>(Status(ErrorCode::kInternal, "the app's process " + DescribeWaitStatus(status)))
-                            : AppRunFromJson(text);
+    auto run = ReadWorkerRun(dir, status, "the app's process");
     if (!run.ok()) {
-      std::string error = run.status().message();
-      if (text.empty()) {
-        const std::string tail = LogTail(dir + "/worker.log", 600);
-        if (!tail.empty()) error += "; log: " + tail;
-      }
-      Fail(id, error);
+      Fail(id, run.status().message());
       return finish();
     }
 

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "ai/remote/remote_worker.h"
+#include "server/server.h"
 
 namespace radflow::ai::remote {
 namespace {
@@ -23,12 +24,6 @@ std::string Trim(std::string s) {
   size_t start = 0;
   while (start < s.size() && std::isspace(static_cast<unsigned char>(s[start]))) ++start;
   return s.substr(start);
-}
-
-std::string SelfExecutable() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("radflow") : p.string();
 }
 
 std::string DefaultId() {
@@ -64,7 +59,7 @@ int Run(WorkerArgs& a) {
   }
   if (o.id.empty()) o.id = DefaultId();
   if (o.work_dir.empty()) o.work_dir = (std::filesystem::temp_directory_path() / ("radflow-worker-" + o.id)).string();
-  if (o.binary.empty()) o.binary = SelfExecutable();
+  if (o.binary.empty()) o.binary = server::SelfExecutable();
   return RunRemoteWorker(o);
 }
 

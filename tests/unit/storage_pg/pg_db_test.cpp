@@ -69,6 +69,22 @@ TEST(PgDbOpen, ErrorNamesTheRedactedUriAndTheReason) {
   EXPECT_NE(db.status().message().find("refused"), std::string::npos) << db.status().message();
 }
 
+TEST(RedactLocation, HidesTheUserinfoPasswordAndPasswordParameters) {
+  EXPECT_EQ(RedactLocation("postgresql://radflow:s3cret@db:5432/radflow"),
+            "postgresql://radflow:***@db:5432/radflow");
+  EXPECT_EQ(RedactLocation("postgres://radflow@db/radflow?password=s3cret"),
+            "postgres://radflow@db/radflow?password=***");
+  EXPECT_EQ(RedactLocation("postgresql://db/radflow?sslmode=require&password=s3cret&connect_timeout=2"),
+            "postgresql://db/radflow?sslmode=require&password=***&connect_timeout=2");
+  EXPECT_EQ(RedactLocation("postgresql://u:a@db/r?password=b&user=u"),
+            "postgresql://u:***@db/r?password=***&user=u");
+  // Nothing to hide: a user without a password, an '@' in a parameter, an SQLite path.
+  EXPECT_EQ(RedactLocation("postgresql://radflow@db/radflow"), "postgresql://radflow@db/radflow");
+  EXPECT_EQ(RedactLocation("postgresql://db/r?options=a:b@c&mypassword=x"),
+            "postgresql://db/r?options=a:b@c&mypassword=x");
+  EXPECT_EQ(RedactLocation("/var/lib/radflow/index.db?password=x"), "/var/lib/radflow/index.db?password=x");
+}
+
 TEST_F(PgDbTest, PlaceholdersNullsAndLiteralQuestionMarks) {
   EXPECT_EQ(db_->backend(), Backend::kPostgres);
   auto p = db_->Prepare("SELECT '?' || ?, ? IS NULL, COALESCE(?, 'dflt'), 'a?b'");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "../index_entries.h"
 #include "pg_env.h"
 #include "query/matching.h"
 #include "storage/index.h"
@@ -13,40 +14,8 @@ namespace radflow::storage {
 
 namespace t = dicom::tags;
 
-namespace {
-
-// As index_test.cpp's MakeEntry.
-InstanceEntry MakeEntry(const std::string& patient, const std::string& study,
-                        const std::string& series, const std::string& sop,
-                        const std::string& modality, const std::string& date = "20200315") {
-  InstanceEntry e;
-  auto& in = e.instance;
-  in.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
-  in.sop_instance_uid = sop;
-  in.study_instance_uid = study;
-  in.series_instance_uid = series;
-  in.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-  in.attributes.Set(t::kPatientID, patient);
-  in.attributes.Set(t::kPatientName, "Doe^" + patient);
-  in.attributes.Set(t::kModality, modality);
-  in.attributes.Set(t::kStudyDate, date);
-  in.attributes.Set(t::kStudyTime, "101500");
-  in.attributes.Set(t::kInstanceNumber, sop.substr(sop.rfind('.') + 1));
-  e.blob_path = "blob/" + sop;
-  e.blob_size = 100;
-  return e;
-}
-
-std::vector<Row> FindAt(Index& index, ResourceLevel level,
-                        std::vector<std::pair<dicom::Tag, std::string>> keys) {
-  auto q = query::BuildQuery(level, keys);
-  EXPECT_TRUE(q.ok()) << q.status().ToString();
-  auto rows = index.Find(q.value());
-  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-  return rows.ok() ? rows.value() : std::vector<Row>{};
-}
-
-}  // namespace
+using index_test::FindAt;
+using index_test::MakeEntry;
 
 class PgIndexTest : public PgTest {
  protected:
@@ -56,11 +25,7 @@ class PgIndexTest : public PgTest {
     auto idx = Index::Open(uri_);
     ASSERT_TRUE(idx.ok()) << idx.status().ToString();
     index_ = std::move(idx.value());
-    Add(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.1", "CT"));
-    Add(MakeEntry("P1", "1.1", "1.1.1", "1.1.1.2", "CT"));
-    Add(MakeEntry("P1", "1.1", "1.1.2", "1.1.2.1", "SR"));
-    Add(MakeEntry("P1", "1.2", "1.2.1", "1.2.1.1", "MR", "20190101"));
-    Add(MakeEntry("P2", "2.1", "2.1.1", "2.1.1.1", "CT", "20210704"));
+    for (const auto& e : index_test::SampleEntries()) Add(e);
   }
   void Add(const InstanceEntry& e) {
     auto r = index_->Commit(e, false);
