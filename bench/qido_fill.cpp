@@ -4,7 +4,7 @@
 // minutes. `radflow serve --data DIR` then serves them.
 //
 //   qido_fill --data DIR --studies 100000 [--per-study 10] [--batch 5000] [--tsv FILE]
-//             [--pool-studies P] [--index postgresql://…]
+//             [--pool-studies P] [--index postgresql://…] [--first-study K]
 //
 // No pixel data is written: each row's blob_path names bench-fill/<SOP UID>, a file that
 // does not exist (the index requires unique blob paths; retrieval is not benchmarked on
@@ -13,6 +13,11 @@
 // (dicomweb_bench.py turns them into small DICOM files), so both peers hold the same data.
 //
 // Deterministic: the same --studies gives the same rows (seeded generator).
+// --first-study K writes studies K … K+N-1 of that sequence (with --pool-studies the total),
+// so that several processes can fill one PostgreSQL database in parallel: the PostgreSQL
+// fill is bound by a round trip per statement (about 3 000 instances/s from one process),
+// and the index locks a batch's rows parent first, in order, so concurrent writers wait
+// for each other instead of deadlocking.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +37,10 @@ namespace {
 using radflow::storage::Index;
 using radflow::storage::InstanceEntry;
 namespace t = radflow::dicom::tags;
+
+// The generator draws this many numbers per study (the loop below), whatever the study:
+// --first-study skips to a study by discarding them.
+constexpr unsigned long long kDrawsPerStudy = 10;
 
 // Surnames with rough frequencies: a common one (SMITH, ~2%), names that contain it
 // (SMITHSON, GOLDSMITH: what `*SMITH*` also finds), accents, hyphens and particles.
@@ -140,7 +149,7 @@ Patient MakePatient(uint64_t n) {
 int Usage() {
   std::fprintf(stderr,
                "usage: qido_fill --data DIR --studies N [--per-study 10] [--batch 5000]"
-               " [--tsv FILE] [--pool-studies P] [--index URI]\n");
+               " [--tsv FILE] [--pool-studies P] [--index URI] [--first-study K]\n");
   return 2;
 }
 
@@ -148,7 +157,7 @@ int Usage() {
 
 int main(int argc, char** argv) {
   std::string data, tsv_path, index_location;
-  long studies = 0, per_study = 10, batch_size = 5000, pool = 0;
+  long studies = 0, per_study = 10, batch_size = 5000, pool = 0, first = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return Usage();
@@ -160,9 +169,10 @@ int main(int argc, char** argv) {
     else if (a == "--tsv") tsv_path = v;
     else if (a == "--pool-studies") pool = std::atol(v);
     else if (a == "--index") index_location = v;  // postgresql://… (default DIR/index.db)
+    else if (a == "--first-study") first = std::atol(v);
     else return Usage();
   }
-  if (data.empty() || studies <= 0 || per_study <= 0 || batch_size <= 0) return Usage();
+  if (data.empty() || studies <= 0 || per_study <= 0 || batch_size <= 0 || first < 0) return Usage();
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
   if (ec) {
@@ -181,7 +191,8 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(1015);
   // 2.5 studies per patient on average, over --pool-studies (default --studies): the first
   // K studies of a fill with a given pool are the same whatever --studies is.
-  if (pool <= 0) pool = studies;
+  if (pool <= 0) pool = first + studies;
+  rng.discard(static_cast<unsigned long long>(first) * kDrawsPerStudy);
   const uint64_t patients = std::max<uint64_t>(1, static_cast<uint64_t>(pool) * 2 / 5);
   const int64_t first_day = 12784;  // 2005-01-01
   const int64_t span_days = 7670;   // … 2025-12-31
@@ -200,7 +211,7 @@ int main(int argc, char** argv) {
     batch.clear();
     return true;
   };
-  for (long s = 0; s < studies; ++s) {
+  for (long s = first; s < first + studies; ++s) {
     const Patient p = MakePatient(rng() % patients);
     const ModalityInfo& m = PickWeighted(kModalities, rng);
     const int variant = static_cast<int>(rng() % 3);

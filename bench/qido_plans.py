@@ -4,6 +4,8 @@
   /usr/bin/python3 bench/qido_plans.py DATA/index.db   (an index filled by bench/qido_fill)
   /usr/bin/python3 bench/qido_plans.py --postgres STUDIES   (EXPLAIN ANALYZE on PostgreSQL: a
       cluster of its own, filled with `qido_fill --index postgresql://…`, after 014 only)
+  /usr/bin/python3 bench/qido_plans.py --postgres-uri postgresql://…   (the same on a database
+      filled already: bench/dicomweb_bench.py --plans runs it on radflow-pg-big's)
 
 "before": the SQL storage::Index built until issue 15 (one join, LIMIT/OFFSET on it) on the
 indexes of migrations 001-013 (a copy of the database with 014's indexes dropped and
@@ -89,31 +91,41 @@ def postgres(studies):
             print("fill: %s (%.0f s)" % (out.strip(), time.time() - t))
         finally:
             shutil.rmtree(work)
-        db = psycopg2.connect(uri)
-        db.autocommit = True
-        cur = db.cursor()
+        postgres_plans(uri)
+
+
+def postgres_plans(uri, vacuum=True):
+    import psycopg2
+    db = psycopg2.connect(uri)
+    db.autocommit = True
+    cur = db.cursor()
+    if vacuum:
         cur.execute("VACUUM ANALYZE")  # the visibility map an index-only scan needs
-        cur.execute("SHOW server_version")
-        print("PostgreSQL %s\n" % cur.fetchone()[0])
-        for kind, (study, patient, params, offset) in KINDS.items():
-            # The SQL storage::Index builds on PostgreSQL (sql_dialect: ILIKE, %s placeholders).
-            patient = patient.replace("LIKE ?", "ILIKE ?")
-            sql = after_sql(study, patient, offset).replace("?", "%s")
-            best = 1e9
-            for _ in range(5):
-                t = time.perf_counter()
-                cur.execute(sql, params)
-                n = len(cur.fetchall())
-                best = min(best, time.perf_counter() - t)
-            cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql, params)
-            plan = "\n".join("    " + r[0] for r in cur.fetchall())
-            print("%s: %d rows, best of 5 %.1f ms\n%s\n" % (kind, n, best * 1e3, plan))
-        db.close()
+    cur.execute("SHOW server_version")
+    version = cur.fetchone()[0]
+    cur.execute("SELECT (SELECT COUNT(*) FROM studies), (SELECT COUNT(*) FROM instances), (SELECT COUNT(*) FROM patients)")
+    print("PostgreSQL %s; %d studies, %d instances, %d patients\n" % ((version,) + cur.fetchone()))
+    for kind, (study, patient, params, offset) in KINDS.items():
+        # The SQL storage::Index builds on PostgreSQL (sql_dialect: ILIKE, %s placeholders).
+        patient = patient.replace("LIKE ?", "ILIKE ?")
+        sql = after_sql(study, patient, offset).replace("?", "%s")
+        best = 1e9
+        for _ in range(5):
+            t = time.perf_counter()
+            cur.execute(sql, params)
+            n = len(cur.fetchall())
+            best = min(best, time.perf_counter() - t)
+        cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql, params)
+        plan = "\n".join("    " + r[0] for r in cur.fetchall())
+        print("%s: %d rows, best of 5 %.1f ms\n%s\n" % (kind, n, best * 1e3, plan))
+    db.close()
 
 
 def main():
     if sys.argv[1] == "--postgres":
         return postgres(int(sys.argv[2]))
+    if sys.argv[1] == "--postgres-uri":
+        return postgres_plans(sys.argv[2])
     src = sys.argv[1]
     work = tempfile.mkdtemp(prefix="qido-plans-")
     try:

@@ -174,8 +174,8 @@ Result<SeriesFacts> ReadSeriesFacts(const std::vector<std::string>& files) {
     return Status(ErrorCode::kInvalidDicom, files.front() + ": " + cond.text());
   }
   DcmDataset* dataset = file.getDataset();
-  // Rules are written in UTF-8; the index's conversion (with its ISO 2022 fallback) is used,
-  // and a failed conversion leaves the values as stored.
+  // Rules are written in UTF-8; the index's conversion (with its ISO 2022 fallback) is used:
+  // bytes that do not decode become U+FFFD.
   if (dataset != nullptr) (void)dicom::ConvertToUtf8(*dataset);
 
   SeriesFacts facts;

@@ -230,7 +230,9 @@ http::Response RetrieveDicom(const DicomWebContext& ctx, const http::Request& re
   const std::string ts = any_syntax ? std::string() : negotiated.value();  // "": as stored
   std::vector<PartSource> parts;
   for (const auto& l : instances) {
-    const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
+    auto local = ctx.blobs->LocalPath(l.blob_path);  // S3: fetched into the read cache
+    if (!local.ok()) return http::Response::Error(local.status());
+    const std::string& path = local.value();
     // Compressed at rest (docs/compression.md): a client that names no syntax gets the one
     // the instance arrived in, decoded here, as before compression; `*` takes it as stored.
     const bool as_arrived = l.CompressedAtRest() && ts.empty() && !any_syntax;
@@ -255,7 +257,9 @@ http::Response Metadata(const DicomWebContext& ctx, const std::vector<InstanceLo
     const auto& l = instances[i];
     dicom::JsonOptions options;
     options.bulk_base_uri = InstanceUrl(ctx, l) + "/bulk";
-    auto json = dicom::InstanceToDicomJson(ctx.blobs->AbsolutePath(l.blob_path), options);
+    auto local = ctx.blobs->LocalPath(l.blob_path);
+    if (!local.ok()) return http::Response::Error(local.status());
+    auto json = dicom::InstanceToDicomJson(local.value(), options);
     if (!json.ok()) return http::Response::Error(json.status());
     if (i) body += ",";
     body += json.value();
@@ -303,7 +307,9 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
                       const InstanceLocation& l, const std::string& list) {
   auto frames = ParseFrameList(list);
   if (!frames.ok()) return http::Response::Error(frames.status());
-  const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
+  auto local = ctx.blobs->LocalPath(l.blob_path);
+  if (!local.ok()) return http::Response::Error(local.status());
+  const std::string path = local.value();
   // Any scan failure but a missing file takes the DCMTK path (EncodedFrame/DecodeFrame),
   // which reads more than the scanner does; the cache logged the failure once.
   auto layout = pixel::SharedFrameCache().Layout(path);
@@ -409,7 +415,9 @@ http::Response Frames(const DicomWebContext& ctx, const http::Request& req,
 http::Response Bulk(const DicomWebContext& ctx, const InstanceLocation& l, const std::string& tag_hex) {
   auto tag = dicom::ParseTag(tag_hex);
   if (!tag || tag_hex.size() != 8) return Error(ErrorCode::kInvalidArgument, "bulk data tag must be 8 hex digits");
-  const std::string path = ctx.blobs->AbsolutePath(l.blob_path);
+  auto local = ctx.blobs->LocalPath(l.blob_path);
+  if (!local.ok()) return http::Response::Error(local.status());
+  const std::string path = local.value();
   std::vector<PartSource> parts;
   const dicom::Tag tg = *tag;
   if (tg == t::kPixelData && !FrameMediaType(l.transfer_syntax_uid).empty()) {
@@ -485,7 +493,9 @@ http::Response Rendered(const DicomWebContext& ctx, const http::Request& req,
     }
     if (r.type == "*/*" || r.type == "image/*") break;
   }
-  auto image = pixel::RenderFrame(ctx.blobs->AbsolutePath(l.blob_path), frame, o);
+  auto local = ctx.blobs->LocalPath(l.blob_path);
+  if (!local.ok()) return http::Response::Error(local.status());
+  auto image = pixel::RenderFrame(local.value(), frame, o);
   if (!image.ok()) return http::Response::Error(image.status());
   http::Response res;
   res.content_type = o.media_type;
@@ -506,15 +516,18 @@ Result<std::vector<std::pair<std::string, std::string>>> LevelFiles(const DicomW
     while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.pop_back();
     return v;
   };
-  std::vector<std::pair<std::string, std::string>> out{{ctx.blobs->AbsolutePath(l.blob_path), l.sop_uid}};
+  auto own = ctx.blobs->LocalPath(l.blob_path);
+  if (!own.ok()) return own.status();
+  std::vector<std::pair<std::string, std::string>> out{{own.value(), l.sop_uid}};
   const std::string uid = concatenation(out.front().first);
   if (uid.empty()) return out;
   auto series = Locate(ctx, l.study_uid, l.series_uid, "");
   if (!series.ok()) return series.status();
   for (const auto& other : series.value()) {
     if (other.sop_uid == l.sop_uid) continue;
-    const std::string path = ctx.blobs->AbsolutePath(other.blob_path);
-    if (concatenation(path) == uid) out.emplace_back(path, other.sop_uid);
+    auto path = ctx.blobs->LocalPath(other.blob_path);
+    if (!path.ok()) return path.status();
+    if (concatenation(path.value()) == uid) out.emplace_back(path.value(), other.sop_uid);
   }
   return out;
 }

@@ -29,7 +29,8 @@ int RunAppRun(const AppCommandOptions& o) {
     for (const auto& e : apps.errors) std::cerr << "rejected: " << e << "\n";
     return Fail(Status(ErrorCode::kNotFound, "no app '" + o.app_id + "' (see `radflow app list`)"));
   }
-  auto files = SeriesFiles(o.series, o.data, "running on", o.index);
+  std::shared_ptr<void> store;  // keeps the files readable (S3: its read cache) while the app runs
+  auto files = SeriesFiles(o.series, o.data, "running on", o.index, o.storage, o.s3_endpoint, &store);
   if (!files.ok()) return Fail(files.status());
   auto run = ai::RunApp(*app, files.value(), o.out);
   if (!run.ok()) return Fail(run.status());

@@ -9,6 +9,7 @@ namespace radflow::cli {
 struct AppCommandOptions {
   std::string data = "./radflow-data";
   std::string index;  // "" → DATA/index.db
+  std::string storage, s3_endpoint;  // --storage, --s3-endpoint
   std::vector<std::string> app_folders;  // extra folders after the built-in ones
   std::string app_id;
   std::string series;  // a folder of DICOM files, or a stored SeriesInstanceUID

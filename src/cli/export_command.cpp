@@ -23,6 +23,7 @@ namespace {
 struct Options {
   std::string data = "./radflow-data";
   std::string index;  // "" → DATA/index.db
+  std::string storage, s3_endpoint;  // --storage, --s3-endpoint
   std::string name, description, criteria;  // cohort create
   std::string cohort, out, deid_options, formats = "dicom,nifti,csv";
   int version = 0;
@@ -43,9 +44,9 @@ struct Opened {
   std::unique_ptr<research::ResearchService> research;
 };
 
-Result<Opened> Open(const std::string& data, const std::string& index) {
+Result<Opened> Open(const std::string& data, const std::string& index, const server::BlobLocation& where) {
   Opened o;
-  auto hub = server::Hub::Open(data, {}, false, index);
+  auto hub = server::Hub::Open(data, {}, false, index, where);
   if (!hub.ok()) return hub.status();
   o.hub = std::move(hub.value());
   research::ResearchConfig config;
@@ -81,7 +82,7 @@ int CohortCreate(const Options& o) {
   }
   auto criteria = research::ParseCriteria(text);
   if (!criteria.ok()) return Fail("cohort create", criteria.status());
-  auto opened = Open(o.data, o.index);
+  auto opened = Open(o.data, o.index, {o.storage, o.s3_endpoint, ""});
   if (!opened.ok()) return Fail("cohort create", opened.status());
   auto row = opened->research->CreateCohort(o.name, o.description, criteria.value(), UserName());
   if (!row.ok()) return Fail("cohort create", row.status());
@@ -90,7 +91,7 @@ int CohortCreate(const Options& o) {
 }
 
 int CohortList(const Options& o) {
-  auto opened = Open(o.data, o.index);
+  auto opened = Open(o.data, o.index, {o.storage, o.s3_endpoint, ""});
   if (!opened.ok()) return Fail("cohort list", opened.status());
   auto rows = opened->research->Cohorts();
   if (!rows.ok()) return Fail("cohort list", rows.status());
@@ -124,7 +125,7 @@ int Export(const Options& o) {
   auto formats = research::ParseFormats(api::SplitComma(o.formats));
   if (!formats.ok()) return Fail("export", formats.status());
   request.formats = formats.value();
-  auto opened = Open(o.data, o.index);
+  auto opened = Open(o.data, o.index, {o.storage, o.s3_endpoint, ""});
   if (!opened.ok()) return Fail("export", opened.status());
   research::Requester who{UserName(), "", "", "cli"};
   auto manifest = opened->research->ExportNow(request, o.out, who, ProgressBar);
@@ -149,6 +150,7 @@ void AddExportCommands(CLI::App& app, std::function<int()>& run) {
   auto* create = cohort->add_subcommand("create", "select studies by criteria and save them as the next version of a cohort");
   create->add_option("--data", o->data, "data directory")->capture_default_str();
   AddIndexOption(create, &o->index);
+  AddStorageOptions(create, &o->storage, &o->s3_endpoint);
   create->add_option("--name", o->name, "cohort name")->required();
   create->add_option("--description", o->description, "what the cohort is for");
   create->add_option("--criteria", o->criteria, "criteria JSON, or @file (docs/research.md)");
@@ -156,11 +158,13 @@ void AddExportCommands(CLI::App& app, std::function<int()>& run) {
   auto* list = cohort->add_subcommand("list", "the newest version of every cohort");
   list->add_option("--data", o->data, "data directory")->capture_default_str();
   AddIndexOption(list, &o->index);
+  AddStorageOptions(list, &o->storage, &o->s3_endpoint);
   list->callback([o, &run] { run = [o] { return CohortList(*o); }; });
 
   auto* exp = app.add_subcommand("export", "write a de-identified research export of a cohort");
   exp->add_option("--data", o->data, "data directory")->capture_default_str();
   AddIndexOption(exp, &o->index);
+  AddStorageOptions(exp, &o->storage, &o->s3_endpoint);
   exp->add_option("--cohort", o->cohort, "cohort name")->required();
   exp->add_option("--version", o->version, "cohort version (default: the newest)");
   exp->add_option("--out", o->out, "output folder (created; must be empty)")->required();

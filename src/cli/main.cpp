@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
   serve->fallthrough();  // `radflow serve --config FILE` reads the root option
   serve->add_option("--data", sc.data_dir, "data directory (blobs, lock, audit log, secrets)")->capture_default_str();
   cli::AddIndexOption(serve, &sc.index);
+  cli::AddStorageOptions(serve, &sc.storage, &sc.s3_endpoint);
+  serve->add_option("--node-id", sc.node_id,
+                    "this node's name among several on one index and blob store (default: hostname-"
+                    "<8 hex of SHA-256 of the --data path>)");
   serve->add_option("--aet", sc.ae_title, "DICOM AE title")->capture_default_str();
   serve->add_option("--dicom-port", sc.dicom_port, "DICOM port")->capture_default_str();
   serve->add_option("--http-port", sc.http_port, "HTTP port")->capture_default_str();
@@ -196,12 +200,14 @@ int main(int argc, char** argv) {
 
   std::string data = "./radflow-data";
   std::string index;  // --index; "" → DATA/index.db
+  std::string storage, s3_endpoint;  // --storage, --s3-endpoint; "" → DATA/blobs
   std::vector<std::string> paths;
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   std::string dup_policy = "keep";
   auto* import = app.add_subcommand("import", "store DICOM files and folders (recursive)");
   import->add_option("--data", data, "data directory")->capture_default_str();
   cli::AddIndexOption(import, &index);
+  cli::AddStorageOptions(import, &storage, &s3_endpoint);
   import->add_option("--threads", threads, "parallel stores")->capture_default_str();
   import->add_option("--duplicate-policy", dup_policy, "keep | reject | replace")->capture_default_str();
   import->add_option("paths", paths, "files or folders")->required();
@@ -222,6 +228,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "verify that index and blobs agree");
   check->add_option("--data", data, "data directory")->capture_default_str();
   cli::AddIndexOption(check, &index);
+  cli::AddStorageOptions(check, &storage, &s3_endpoint);
   check->add_flag("--repair", repair, "fix what is found (server must be stopped)");
 
   cli::RadiomicsOptions ro;
@@ -257,6 +264,7 @@ int main(int argc, char** argv) {
       ->required();
   app_run->add_option("--data", ao.data, "data directory (for a stored series)")->capture_default_str();
   cli::AddIndexOption(app_run, &ao.index);
+  cli::AddStorageOptions(app_run, &ao.storage, &ao.s3_endpoint);
   app_run->add_option("--apps", ao.app_folders, "extra folder of app manifests (repeatable)");
   app_run->add_option("--out", ao.out, "where to write the SEG / SR / derived files")->capture_default_str();
   app_run->add_option("--format", ao.format, "text | json")->capture_default_str();
@@ -267,6 +275,7 @@ int main(int argc, char** argv) {
   reg->add_option("--moving", rg.moving, "the prior series: folder, or stored SeriesInstanceUID")->required();
   reg->add_option("--data", rg.data, "data directory (for a stored series)")->capture_default_str();
   cli::AddIndexOption(reg, &rg.index);
+  cli::AddStorageOptions(reg, &rg.storage, &rg.s3_endpoint);
   reg->add_option("--out", rg.out, "ITK transform file to write (.tfm)");
   reg->add_flag("--rigid-only", rg.rigid_only, "the rigid stage only");
   reg->add_option("--threads", rg.threads, "threads (0: every core)")->capture_default_str();
@@ -310,7 +319,10 @@ int main(int argc, char** argv) {
   if (*app_run) return cli::RunAppRun(ao);
   log::SetLevel(verbose ? log::Level::kDebug : log::Level::kInfo);
 
-  if (*serve) return server::RunServer(sc);
+  if (*serve) {
+    sc.node_id = server::ResolveNodeId(sc);  // one name for its temp folder and its events
+    return server::RunServer(sc);
+  }
   if (run_selected) return run_selected();
   if (cli::QrSelected(qr)) return cli::RunQrCommand(qr);
 
@@ -319,7 +331,7 @@ int main(int argc, char** argv) {
     auto policy = ingest::ParseDuplicatePolicy(dup_policy);
     if (!policy) return Fail({ErrorCode::kInvalidArgument, "--duplicate-policy must be keep, reject or replace"});
     options.duplicate_policy = *policy;
-    auto hub = server::Hub::Open(data, options, false, index);
+    auto hub = server::Hub::Open(data, options, false, index, {storage, s3_endpoint, ""});
     if (!hub.ok()) return Fail(hub.status());
     auto s = cli::ImportPaths(*hub.value(), paths, threads);
     for (const auto& [path, reason] : s.rejected) {
@@ -349,14 +361,15 @@ int main(int argc, char** argv) {
       Status lock = server::LockDataDir(data);
       if (!lock.ok()) return Fail(lock);
     }
-    auto hub = server::Hub::Open(data, {}, /*owner=*/repair, index);
+    auto hub = server::Hub::Open(data, {}, /*owner=*/repair, index, {storage, s3_endpoint, ""});
     if (!hub.ok()) return Fail(hub.status());
     auto report = server::CheckConsistency(*hub.value(), repair);
     if (!report.ok()) return Fail(report.status());
     for (const auto& p : report->problems) std::cout << "problem: " << p << "\n";
     for (const auto& r : report->repairs) std::cout << "repaired: " << r << "\n";
+    for (const auto& n : report->notes) std::cout << "note: " << n << "\n";
     std::cout << "checked " << report->rows_checked << " index rows and "
-              << report->blobs_checked << " blobs: " << report->problems.size()
+              << report->blobs_checked << " blobs (" << hub.value()->blobs->Describe() << "): " << report->problems.size()
               << " problem(s)" << (repair ? ", repaired" : "") << "\n";
     return report->problems.empty() || repair ? 0 : 1;
   }

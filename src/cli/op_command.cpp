@@ -20,6 +20,7 @@ namespace {
 
 struct OpCliOptions {
   std::string image, data = "./radflow-data", index, out, format = "text";
+  std::string storage, s3_endpoint;
   op::OpOptions op;
 };
 
@@ -72,7 +73,7 @@ int RunImport(const OpCliOptions& o) {
     Print(o, *r, "written to");
     return 0;
   }
-  auto hub = server::Hub::Open(o.data, {}, false, o.index);
+  auto hub = server::Hub::Open(o.data, {}, false, o.index, {o.storage, o.s3_endpoint, ""});
   if (!hub.ok()) return Fail(hub.status());
   auto r = op::ImportPhotograph(o.image, o.op, *hub.value()->ingest);
   if (!r.ok()) return Fail(r.status());
@@ -101,6 +102,7 @@ void AddOpCommands(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   import->add_option("--data", o->data, "data directory")->capture_default_str();
   AddIndexOption(import, &o->index);
+  AddStorageOptions(import, &o->storage, &o->s3_endpoint);
   import->add_option("--out", o->out, "write the DICOM file here instead of storing it");
   import->add_option("--format", o->format, "text | json")->capture_default_str();
   import->callback([o, &run] { run = [o] { return RunImport(*o); }; });

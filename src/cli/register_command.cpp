@@ -12,7 +12,8 @@ namespace radflow::cli {
 namespace {
 
 Result<imaging::ImageVolume> LoadVolume(const std::string& series, const RegisterCommandOptions& o) {
-  auto files = SeriesFiles(series, o.data, "registering", o.index);
+  std::shared_ptr<void> store;  // keeps the files readable (S3: its read cache) while they load
+  auto files = SeriesFiles(series, o.data, "registering", o.index, o.storage, o.s3_endpoint, &store);
   if (!files.ok()) return files.status();
   auto loaded = imaging::LoadSeries(files.value());
   if (!loaded.ok()) return Status(loaded.status().code(), series + ": " + loaded.status().message());

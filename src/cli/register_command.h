@@ -9,6 +9,7 @@ namespace radflow::cli {
 struct RegisterCommandOptions {
   std::string data = "./radflow-data";
   std::string index;  // "" → DATA/index.db
+  std::string storage, s3_endpoint;  // --storage, --s3-endpoint
   std::string fixed;   // the current series: a folder of DICOM files, or a stored SeriesInstanceUID
   std::string moving;  // the prior series, the same way
   std::string out;     // .tfm file to write; empty: none

@@ -21,7 +21,9 @@ int Fail(const Status& st) {
 }
 
 Result<std::vector<std::string>> SeriesFiles(const std::string& series, const std::string& data,
-                                             const char* verb, const std::string& index) {
+                                             const char* verb, const std::string& index,
+                                             const std::string& storage, const std::string& s3_endpoint,
+                                             std::shared_ptr<void>* keep_open) {
   std::error_code ec;
   if (fs::is_directory(series, ec)) {
     // A folder may hold more than the series (an RTSTRUCT, other series): the series with
@@ -52,12 +54,17 @@ Result<std::vector<std::string>> SeriesFiles(const std::string& series, const st
   if (!dicom::IsValidUid(series)) {
     return Status(ErrorCode::kInvalidArgument, "'" + series + "' is neither a folder nor a series UID");
   }
-  auto hub = server::Hub::Open(data, {}, false, index);
+  auto hub = server::Hub::Open(data, {}, false, index, {storage, s3_endpoint, ""});
   if (!hub.ok()) return hub.status();
   auto found = query::LocateSeries(*hub.value()->index, series);
   if (!found.ok()) return found.status();
   std::vector<std::string> files;
-  for (const auto& l : found.value()) files.push_back(hub.value()->blobs->AbsolutePath(l.blob_path));
+  for (const auto& l : found.value()) {
+    auto path = hub.value()->blobs->LocalPath(l.blob_path);
+    if (!path.ok()) return path.status();
+    files.push_back(path.value());
+  }
+  if (keep_open) *keep_open = std::shared_ptr<server::Hub>(std::move(hub.value()));
   return files;
 }
 

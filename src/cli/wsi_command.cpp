@@ -23,6 +23,7 @@ namespace {
 
 struct WsiCliOptions {
   std::string slide, data = "./radflow-data", index, out, format = "text";
+  std::string storage, s3_endpoint;
   wsi::ImportOptions import;
 };
 
@@ -117,7 +118,7 @@ int RunImport(const WsiCliOptions& o) {
     Print(o, *r, seconds(), 0, 0);
     return 0;
   }
-  auto hub = server::Hub::Open(o.data, {}, false, o.index);
+  auto hub = server::Hub::Open(o.data, {}, false, o.index, {o.storage, o.s3_endpoint, ""});
   if (!hub.ok()) return Fail(hub.status());
   auto s = wsi::ImportSlide(o.slide, o.import, *hub.value()->ingest);
   if (!s.ok()) return Fail(s.status());
@@ -136,6 +137,7 @@ void AddWsiCommands(CLI::App& app, std::function<int()>& run) {
   import->add_option("slide", o->slide, "the slide file")->required();
   import->add_option("--data", o->data, "data directory")->capture_default_str();
   AddIndexOption(import, &o->index);
+  AddStorageOptions(import, &o->storage, &o->s3_endpoint);
   import->add_option("--out", o->out, "write the DICOM files into this folder instead of storing them");
   import->add_option("--patient-id", o->import.patient_id, "PatientID (default WSI-<container id>)");
   import->add_option("--patient-name", o->import.patient_name, "PatientName (DICOM PN, e.g. DOE^JANE)");

@@ -58,7 +58,12 @@ void Compactor::Loop() {
       if (stop_) return;
     }
     RemoveOldBlobs(false);
-    auto n = RunOnce();
+    const bool leading = options_.leader == nullptr || options_.leader->Hold();
+    if (options_.leader != nullptr && leading != leading_) {
+      log::Info(leading ? "compactor: this node compacts (leader)" : "compactor: another node compacts");
+      leading_ = leading;
+    }
+    auto n = leading ? RunOnce() : Result<int>(0);
     if (!n.ok()) log::Warn("compactor: " + n.status().ToString());
     if (!n.ok() || n.value() == 0) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -99,7 +104,9 @@ Result<int> Compactor::RunOnce() {
 }
 
 Status Compactor::CompactOne(const storage::InstanceLocation& loc, Codec codec) {
-  const std::string source = blobs_.AbsolutePath(loc.blob_path);
+  auto local = blobs_.LocalPath(loc.blob_path);
+  if (!local.ok()) return local.status();
+  const std::string& source = local.value();
   const std::string temp = blobs_.NewTempPath();
   auto done = CompressLossless(source, codec, temp);
   if (!done.ok()) {
@@ -114,7 +121,7 @@ Status Compactor::CompactOne(const storage::InstanceLocation& loc, Codec codec) 
   }
   // Durable before the index may name it: data, then the name and its directory.
   const std::string name = blobs_.NewBlobName();
-  Status st = blobs_.SyncTemp(temp);
+  Status st = blobs_.SyncTempAs(temp, name);
   if (st.ok()) st = blobs_.PublishAs(temp, name);
   if (!st.ok()) {
     storage::BlobStore::DiscardTemp(temp);

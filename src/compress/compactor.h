@@ -24,6 +24,7 @@
 #include "compress/lossless.h"
 #include "storage/blob_store.h"
 #include "storage/index.h"
+#include "storage/leader.h"
 
 namespace radflow::compress {
 
@@ -34,6 +35,9 @@ struct CompactorOptions {
   // Old blobs are removed this long after the index points at the new one, so that a
   // retrieval that located the old blob just before can still read it.
   double old_blob_grace_seconds = 5;
+  // Several nodes on one index (issue 15): only the holder of this lock compacts; the
+  // others look again every idle_seconds (null: this node alone, always compacts).
+  storage::LeaderLock* leader = nullptr;
 };
 
 struct CompactorStats {
@@ -77,6 +81,7 @@ class Compactor {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
+  bool leading_ = false;  // the loop's: whether it held options_.leader last time
   CompactorStats stats_;
   std::set<std::string> failed_;  // SOP UIDs that failed this run: not retried until restart
   std::deque<std::pair<int64_t, std::string>> old_blobs_;  // (removable after, unix ms; path)

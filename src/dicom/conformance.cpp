@@ -333,12 +333,16 @@ bool ConformanceChecksItemsOf(Tag sequence) {
   return false;
 }
 
-std::vector<std::string> CheckConformance(const ParsedInstance& instance) { return Check(instance); }
+std::vector<std::string> CheckConformance(const ParsedInstance& instance) {
+  auto problems = Check(instance);
+  if (!instance.charset_problem.empty()) problems.push_back(instance.charset_problem);
+  return problems;
+}
 
 Result<std::vector<std::string>> CheckConformance(const std::string& path) {
   auto parsed = ParsePart10File(path);
   if (!parsed.ok()) return parsed.status();
-  return Check(parsed.value());
+  return CheckConformance(parsed.value());
 }
 
 }  // namespace radflow::dicom

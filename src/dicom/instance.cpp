@@ -173,10 +173,13 @@ Result<ParsedInstance> Parse(const std::string& path) {
     return {ErrorCode::kInvalidDicom, "file truncated: PixelData length exceeds the file size"};
   }
 
-  // Index values are UTF-8 (PS3.18 F.2 JSON is UTF-8 too); the blob stays as received. A
-  // character set no converter knows is no reason to refuse a valid object: its values
-  // then stay in their original encoding.
-  (void)ConvertToUtf8(*ds);
+  // Index values are UTF-8 (PostgreSQL's text and PS3.18 F.2 JSON require it); the blob
+  // stays as received. Bytes that do not decode are no reason to refuse a valid object:
+  // they are indexed as U+FFFD and reported once (charset_problem).
+  OFString charset;
+  ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, charset);
+  TextDecoder decoder(charset.c_str());
+  std::string undecoded;  // the attributes with U+FFFD, for charset_problem
 
   // One walk of the top level: the attribute map, and the presence the IOD check reads
   // (dicom/conformance.h), so that the check needs no second parse.
@@ -200,7 +203,21 @@ Result<ParsedInstance> Parse(const std::string& path) {
     if (el->getLengthField() > kMaxIndexedValue) continue;
     OFString value;
     if (el->getOFStringArray(value).bad()) continue;
-    out.attributes.Set(tag, value.c_str());
+    bool lossy = false;
+    const DcmEVR vr = el->ident();
+    std::string text = IsCharsetVr(vr) ? decoder.Decode(value.c_str(), vr == EVR_PN, &lossy)
+                                  : SanitizeUtf8(value.c_str(), &lossy);
+    if (lossy) {
+      DcmTag name = el->getTag();
+      undecoded += (undecoded.empty() ? "" : ", ") + std::string(name.getTagName()) + " " +
+                   name.toString().c_str();
+    }
+    out.attributes.Set(tag, std::move(text));
+  }
+  if (!undecoded.empty()) {
+    out.charset_problem = "text not decodable from SpecificCharacterSet (0008,0005) '" +
+                          std::string(charset.c_str()) + "' (PS3.5 6.1), indexed with U+FFFD: " +
+                          undecoded;
   }
   SortByTag(out.presence.top);
   std::sort(out.presence.sequences.begin(), out.presence.sequences.end(),

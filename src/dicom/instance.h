@@ -61,6 +61,10 @@ struct ParsedInstance {
   std::string sop_instance_uid;
   std::string study_instance_uid;
   std::string series_instance_uid;
+  // Set when some indexed text did not decode from the object's SpecificCharacterSet: the
+  // attributes concerned, indexed with U+FFFD for those bytes (dicom::CheckConformance
+  // reports it). Empty otherwise.
+  std::string charset_problem;
 };
 
 // Reads and validates a Part-10 file (PS3.10 7.1: preamble, "DICM", File Meta

@@ -358,11 +358,19 @@ void RetrieveStep(RetrieveContext* ctx, OFBool cancelled, DcmDataset* request,
   if (!cancelled && ctx->next < ctx->instances.size()) {
     const auto& loc = ctx->instances[ctx->next++];
     T_ASC_Association* target = ctx->is_move ? ctx->out_assoc : ctx->session->assoc;
-    std::string path = ctx->session->services.blobs->AbsolutePath(loc.blob_path);
-    OFCondition cond = SendInstance(target, loc, path,
-                                    ctx->is_move ? ctx->session->calling_ae : "",
-                                    ctx->message_id, &c);
-    if (cond.bad()) log::Warn("sub-operation for " + loc.sop_uid + " failed: " + cond.text());
+    auto path = ctx->session->services.blobs->LocalPath(loc.blob_path);  // S3: via the read cache
+    if (!path.ok()) {
+      // A failed sub-operation (PS3.4 C.4.2.3), counted like SendInstance's own failures.
+      c.remaining--;
+      c.failed++;
+      c.failed_uids.push_back(loc.sop_uid);
+      log::Warn("sub-operation for " + loc.sop_uid + " failed: " + path.status().ToString());
+    } else {
+      OFCondition cond = SendInstance(target, loc, path.value(),
+                                      ctx->is_move ? ctx->session->calling_ae : "",
+                                      ctx->message_id, &c);
+      if (cond.bad()) log::Warn("sub-operation for " + loc.sop_uid + " failed: " + cond.text());
+    }
     *status = STATUS_Pending;
   } else {
     // Final response. Sub-operations not attempted count as failed on cancel (C.4.2.3.1).

@@ -3,6 +3,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
 
+#include "dicom/charset.h"
 #include "dimse/association.h"
 #include "query/matching.h"
 
@@ -17,6 +18,10 @@ Result<storage::Query> QueryFromIdentifier(DcmDataset& identifier) {
             "missing or invalid QueryRetrieveLevel (0008,0052): '" +
                 std::string(level_name.c_str()) + "'"};
   }
+  // The index holds UTF-8: keys in another character set are decoded before matching.
+  OFString charset;
+  identifier.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset);
+  dicom::TextDecoder decoder(charset.c_str());
   std::vector<std::pair<dicom::Tag, std::string>> keys;
   for (unsigned long i = 0; i < identifier.card(); ++i) {
     DcmElement* el = identifier.getElement(i);
@@ -25,7 +30,9 @@ Result<storage::Query> QueryFromIdentifier(DcmDataset& identifier) {
     if (el->ident() == EVR_SQ) continue;  // sequence matching: not supported, universal
     OFString value;
     if (el->getLength() > 0) el->getOFStringArray(value);
-    keys.emplace_back(dicom::MakeTag(key.getGroup(), key.getElement()), value.c_str());
+    bool lossy = false;
+    keys.emplace_back(dicom::MakeTag(key.getGroup(), key.getElement()),
+                      decoder.Decode(value.c_str(), el->ident() == EVR_PN, &lossy));
   }
   return query::BuildQuery(*level, keys);
 }
@@ -60,7 +67,8 @@ DcmDataset* ResponseFromRow(DcmDataset& request, const storage::Row& row,
       rsp->insertEmptyElement(DcmTag(key));
     }
   }
-  // Index values are UTF-8 (converted on ingest).
+  // Index values are UTF-8 (converted on ingest): the response says so whatever the
+  // request's character set (PS3.4 C.4.1.1.3: the SCP may answer in another one).
   if (non_ascii) rsp->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
   return rsp;
 }

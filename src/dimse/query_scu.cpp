@@ -157,7 +157,7 @@ struct FindContext {
 void FindCallback(void* data, T_DIMSE_C_FindRQ*, int, T_DIMSE_C_FindRSP*, DcmDataset* ids) {
   auto* ctx = static_cast<FindContext*>(data);
   if (!ids) return;
-  dicom::ConvertToUtf8(*ids);  // best effort: a value it cannot convert stays as sent
+  dicom::ConvertToUtf8(*ids);  // bytes it cannot decode become U+FFFD
   RemoteStudy s;
   s.study_uid = Value(*ids, DCM_StudyInstanceUID);
   s.patient_id = Value(*ids, DCM_PatientID);

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "base/clock.h"
 #include "base/log.h"
 #include "compress/lossless.h"
 #include "dicom/conformance.h"
@@ -119,20 +122,25 @@ Result<StoreResult> IngestService::Store(const std::string& temp_path, const Ori
     replace = true;
   }
   auto problems = ConformanceOf(parsed.value());
+  struct stat st {};
+  const uint64_t size = ::stat(temp_path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   auto blob = blobs_.Commit(temp_path);
   if (!blob.ok()) return blob.status();
   storage::InstanceEntry entry;
   entry.instance = std::move(parsed.value());
   entry.blob_path = blob.value();
+  entry.blob_size = size;  // of the temporary file: no second look at the store (S3: a HEAD)
   entry.conformance_problems = std::move(problems);
   return Finish(std::move(entry), replace, result, origin);
 }
 
-// A new instance: the blob is made durable on the sync pool (fdatasync, rename, directory
-// fsync) while this thread parses the file, looks it up and commits its index row. The
-// success is returned only once both are durable. A crash in between can leave an index
-// row without its blob for an instance that was never acknowledged; Hub::Open removes
-// such rows (RecoverInterruptedStores).
+// A new instance: the blob's bytes are made durable on the sync pool (SyncTempAs: the
+// fdatasync of the temporary file; S3: the upload) while this thread parses the file and
+// looks it up; PublishAs (rename and directory fsync) runs here. DATA/blobs: the row
+// commits, then the rename; a crash in between can leave an index row without its blob
+// for an instance that was never acknowledged, which RecoverInterruptedStores removes at
+// the next start. Shared storage: the blob at its final name, then the row. The success
+// is returned only once both are durable.
 Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const Origin& origin,
                                             StoreResult* identified) {
   // The parse reads the file through a descriptor opened before the rename can happen,
@@ -147,8 +155,12 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   const std::string relative = blobs_.NewBlobName();
   // Only the data is synced in parallel; the blob gets its name after its index row is
   // committed, so a crash never leaves a named blob without a row (a row without its blob
-  // is removed by the start-up recovery).
-  auto pending = sync_pool_.Submit([this, temp_path] { return blobs_.SyncTemp(temp_path); });
+  // is removed by the start-up recovery). Shared storage (another node reads the blob as
+  // soon as it sees the row) keeps the other order: the blob durable at its final name
+  // (S3: the upload's 200), then the row; a crash in between leaves an unacknowledged
+  // orphan for `radflow check` (docs/storage-backends.md, "Order of durability").
+  const bool blob_first = blobs_.Shared();
+  auto pending = sync_pool_.Submit([this, temp_path, relative] { return blobs_.SyncTempAs(temp_path, relative); });
   const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
   auto parsed = dicom::ParsePart10File(by_fd);
   std::vector<std::string> problems;
@@ -163,6 +175,13 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     // Bad input, an index error, or a duplicate after all: settle the blob first.
     Status blob = pending.get();
     if (!blob.ok()) return blob;
+    // S3's SyncTempAs stored the object already: a store that stops here drops it.
+    struct Drop {
+      const storage::BlobStore& blobs;
+      const std::string& relative;
+      bool armed;
+      ~Drop() { if (armed) (void)blobs.Remove(relative); }
+    } drop{blobs_, relative, blob_first};
     if (!parsed.ok()) return parsed.status();
     if (!existing.ok()) return existing.status();
     if (!expected.ok()) return expected;
@@ -170,6 +189,7 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     auto resolved = ResolveDuplicate(temp_path, *existing.value(), result);
     if (resolved) return std::move(*resolved);
     RADFLOW_RETURN_IF_ERROR(blobs_.PublishAs(temp_path, relative));
+    drop.armed = false;  // Finish owns it now (Completed removes it on failure)
     storage::InstanceEntry entry;
     entry.instance = std::move(parsed.value());
     entry.blob_path = relative;
@@ -183,6 +203,16 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
   entry.blob_path = relative;
   entry.blob_size = static_cast<uint64_t>(st.st_size);
   entry.conformance_problems = std::move(problems);
+  if (blob_first) {
+    Status blob = pending.get();
+    if (blob.ok()) blob = blobs_.PublishAs(temp_path, relative);
+    if (!blob.ok()) {
+      (void)blobs_.Remove(relative);
+      return blob;
+    }
+    // Completed removes the blob if the row does not commit (or is a concurrent duplicate).
+    return Completed(index_.Commit(entry, false), entry, result, origin);
+  }
   auto committed = index_.Commit(entry, false);
   Status blob = pending.get();
   const bool inserted = committed.ok() && committed->outcome == storage::Index::Outcome::kInserted;
@@ -193,18 +223,20 @@ Result<StoreResult> IngestService::StoreNew(const std::string& temp_path, const 
     (void)blobs_.Remove(relative);
     return blob;
   }
-  // Not inserted (an index error, or a concurrent duplicate): the guard drops the file.
-  return Completed(committed, entry, result, origin);
+  // Not inserted (an index error, or a concurrent duplicate): the guard drops the file,
+  // which is the candidate a concurrent duplicate is compared with.
+  return Completed(committed, entry, result, origin, temp_path);
 }
 
 std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
     const std::string& candidate_path, const storage::InstanceLocation& existing,
     StoreResult result) {
-  auto same = storage::BlobStore::SameContent(candidate_path,
-                                              blobs_.AbsolutePath(existing.blob_path));
+  auto existing_path = blobs_.LocalPath(existing.blob_path);  // S3: through the read cache
+  auto same = existing_path.ok() ? storage::BlobStore::SameContent(candidate_path, existing_path.value())
+                                 : Result<bool>(existing_path.status());
   if (same.ok() && !same.value() && existing.CompressedAtRest()) {
     // Re-encoded by the compactor (docs/compression.md): the same object once decoded.
-    same = compress::SameAsCompressed(candidate_path, blobs_.AbsolutePath(existing.blob_path));
+    same = compress::SameAsCompressed(candidate_path, existing_path.value());
   }
   if (same.ok() && same.value()) {
     result.outcome = StoreOutcome::kAlreadyStored;
@@ -228,14 +260,17 @@ std::optional<Result<StoreResult>> IngestService::ResolveDuplicate(
 
 Result<StoreResult> IngestService::Finish(storage::InstanceEntry entry, bool replace,
                                           StoreResult result, const Origin& origin) {
-  std::error_code ec;
-  entry.blob_size = std::filesystem::file_size(blobs_.AbsolutePath(entry.blob_path), ec);
+  if (entry.blob_size == 0) {
+    auto size = blobs_.Size(entry.blob_path);
+    entry.blob_size = size.ok() ? size.value() : 0;
+  }
   return Completed(index_.Commit(entry, replace), entry, result, origin);
 }
 
 Result<StoreResult> IngestService::Completed(const Result<storage::Index::CommitResult>& committed,
                                              const storage::InstanceEntry& entry,
-                                             StoreResult result, const Origin& origin) {
+                                             StoreResult result, const Origin& origin,
+                                             const std::string& candidate_path) {
   if (!committed.ok()) {
     (void)blobs_.Remove(entry.blob_path);  // compensation: no row, no blob
     return committed.status();
@@ -249,11 +284,23 @@ Result<StoreResult> IngestService::Completed(const Result<storage::Index::Commit
       result.outcome = StoreOutcome::kReplaced;
       (void)blobs_.Remove(committed->replaced_blob);
       break;
-    case O::kDuplicate:
-      // Another writer stored the same SOP Instance UID between our lookup and commit.
+    case O::kDuplicate: {
+      // Another writer — another node on a shared index — stored the same SOP Instance UID
+      // between our lookup and our commit: settled by the duplicate policy, as if the lookup
+      // had found it (identical: kAlreadyStored; different: kKeptExisting or kConflict).
+      // Replace cannot take back the other store's acknowledgement: its object stays.
+      std::optional<Result<StoreResult>> resolved;
+      if (committed->existing) {
+        auto candidate = candidate_path.empty() ? blobs_.LocalPath(entry.blob_path)
+                                                : Result<std::string>(candidate_path);
+        if (candidate.ok()) resolved = ResolveDuplicate(candidate.value(), *committed->existing, result);
+      }
       (void)blobs_.Remove(entry.blob_path);
-      result.outcome = StoreOutcome::kAlreadyStored;
+      if (resolved) return std::move(*resolved);
+      log::Warn("kept " + result.sop_instance_uid + " as a concurrent store left it");
+      result.outcome = StoreOutcome::kKeptExisting;
       return result;
+    }
   }
   log::Debug("stored " + result.sop_instance_uid + " from " + origin.detail);
   if (!entry.conformance_problems.empty()) {
@@ -288,15 +335,98 @@ void IngestService::NoteSeriesActivity(const std::string& study, const std::stri
   stable_cv_.notify_all();
 }
 
+bool IngestService::ClaimStable(const Event& e) {
+  using C = storage::Index::StableClaim;
+  auto claim = index_.ClaimSeriesStable(e.series_instance_uid, options_.stable_after.count());
+  int64_t retry_in_ms = 0;
+  if (!claim.ok()) {
+    // Not fired rather than perhaps fired twice: asked again after another stable_after.
+    log::Warn("series stable: claiming " + e.series_instance_uid + ": " + claim.status().ToString());
+    retry_in_ms = options_.stable_after.count();
+  } else if (claim->claim == C::kClaimed) {
+    return true;
+  } else if (claim->claim == C::kFiredAlready) {
+    log::Debug("series stable: " + e.series_instance_uid + " fired by another node");
+    return false;
+  } else {
+    retry_in_ms = claim->retry_in_ms;  // a younger instance on another node
+  }
+  // Asked again then, unless an instance here set a later time meanwhile: should the node
+  // that stored the younger instance die, this one still fires.
+  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(retry_in_ms, 1));
+  std::lock_guard<std::mutex> g(stable_mu_);
+  auto& a = active_series_[e.series_instance_uid];
+  if (a.study.empty()) a.study = e.study_instance_uid;
+  a.last = std::max(a.last, due - options_.stable_after);
+  stable_cv_.notify_all();
+  return false;
+}
+
+void IngestService::FireStable(const Event& e) {
+  if (ClaimStable(e)) Publish(e);
+}
+
+void IngestService::StartStableSweep() {
+  if (!index_.Shared()) return;  // one node: its timers see every instance
+  std::lock_guard<std::mutex> g(stable_mu_);
+  sweeping_ = true;
+  next_sweep_ = std::chrono::steady_clock::now();
+  stable_cv_.notify_all();
+}
+
+void IngestService::SweepStableSeries() {
+  const int64_t stable_ms = options_.stable_after.count();
+  // A live node's timer fires at stable_after; the sweep leaves it one more sweep period
+  // (grace) before it takes over, so that it rarely races a timer (the claim decides anyway).
+  const int64_t grace_ms = std::max<int64_t>(1000, stable_ms / 2);
+  const int64_t now = UnixMillis();
+  // The first sweep looks stable_sweep_window back; later ones at the instances that came of
+  // age since the last one, less a margin for a store whose row committed later than its
+  // stored_at (and for the nodes' clock skew).
+  const int64_t margin_ms = std::max<int64_t>(stable_ms, 30000);
+  const int64_t since = swept_until_ms_ == 0
+                            ? now - static_cast<int64_t>(options_.stable_sweep_window.count())
+                            : swept_until_ms_ - stable_ms - grace_ms - margin_ms;
+  auto found = index_.SeriesToStabilize(stable_ms + grace_ms, since);
+  if (!found.ok()) {
+    log::Warn("series stable: sweeping for unfired series: " + found.status().ToString());
+    return;  // the same window again next time
+  }
+  swept_until_ms_ = now;
+  for (const auto& s : found.value()) {
+    {
+      std::lock_guard<std::mutex> g(stable_mu_);
+      if (stopping_) return;
+      if (active_series_.count(s.series_uid)) continue;  // a timer here fires it
+    }
+    log::Info("series stable: " + s.series_uid + " not fired by a live node's timer; claiming it");
+    FireStable({Event::Type::kSeriesStable, s.study_uid, s.series_uid, ""});
+  }
+}
+
 void IngestService::WatchStableSeries() {
+  const auto sweep_every = std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1),
+                                                                         options_.stable_after / 2);
   std::unique_lock<std::mutex> lock(stable_mu_);
   while (!stopping_) {
-    if (active_series_.empty()) {
-      stable_cv_.wait(lock);
+    auto now = std::chrono::steady_clock::now();
+    if (sweeping_ && next_sweep_ <= now) {
+      next_sweep_ = now + sweep_every;
+      lock.unlock();
+      SweepStableSeries();
+      lock.lock();
       continue;
     }
-    auto now = std::chrono::steady_clock::now();
+    if (active_series_.empty()) {
+      if (sweeping_) {
+        stable_cv_.wait_until(lock, next_sweep_);
+      } else {
+        stable_cv_.wait(lock);
+      }
+      continue;
+    }
     auto next = now + options_.stable_after;
+    if (sweeping_) next = std::min(next, next_sweep_);
     std::vector<Event> ready;
     for (auto it = active_series_.begin(); it != active_series_.end();) {
       auto due = it->second.last + options_.stable_after;
@@ -310,7 +440,7 @@ void IngestService::WatchStableSeries() {
     }
     if (!ready.empty()) {
       lock.unlock();
-      for (const auto& e : ready) Publish(e);
+      for (const auto& e : ready) FireStable(e);
       lock.lock();
       continue;
     }

@@ -3,10 +3,15 @@
 //
 // Store(): 1. parse and validate   2. duplicate check (policy)   3. blob: fsync + rename
 //          4. index row, group-committed (for a new instance, the blob's data sync runs on
-//          a pool thread while 1, 2 and 4 run here; its rename follows the row)
+//          a pool thread while 1 and 2 run here; on DATA/blobs its rename follows the row,
+//          on shared storage it precedes it: docs/storage-backends.md)
 //          5. only once both are durable, success
 //          6. InstanceStored event.
-// SeriesStable fires once a series has received nothing new for `stable_after`.
+// SeriesStable fires once a series has received nothing new for `stable_after` — on a shared
+// (PostgreSQL) index once across the nodes: the node whose timer fires claims the firing in
+// the index first (Index::ClaimSeriesStable), and only the winner calls the listeners.
+// There every node also sweeps the index for series that a node which died mid-series left
+// unfired (Index::SeriesToStabilize) and fires them through the same claim.
 #pragma once
 
 #include <chrono>
@@ -73,6 +78,11 @@ struct Event {
 struct IngestOptions {
   DuplicatePolicy duplicate_policy = DuplicatePolicy::kKeep;
   std::chrono::milliseconds stable_after{5000};
+  // Shared (PostgreSQL) index only: how far back the sweep for series a dead node left
+  // unfired looks on a node's first sweep (the AI engine's start-up routing of missed series,
+  // EngineOptions::catch_up_hours, uses the same 24 h). The sweep runs every
+  // max(1 s, stable_after / 2); later sweeps look only at instances that came of age since.
+  std::chrono::milliseconds stable_sweep_window{std::chrono::hours(24)};
 };
 
 class IngestService {
@@ -95,8 +105,13 @@ class IngestService {
   Result<StoreResult> StoreBytes(std::string_view part10, const Origin& origin);
 
   // Listeners run on the storing thread (InstanceStored) or the watcher thread
-  // (SeriesStable); they must be quick and must not call Store.
+  // (SeriesStable: the timers' and the sweep's); they must be quick and must not call Store.
   void Subscribe(std::function<void(const Event&)> listener);
+  // Shared (PostgreSQL) index: starts the sweep for series that no timer of a live node
+  // watches (a node died mid-series): every max(1 s, stable_after / 2), first at once. Call
+  // it once every SeriesStable listener is subscribed (a series it finds is fired only once,
+  // across the nodes). SQLite (one node): does nothing.
+  void StartStableSweep();
 
  private:
   Result<StoreResult> StoreNew(const std::string& temp_path, const Origin& origin,
@@ -109,12 +124,23 @@ class IngestService {
   Result<StoreResult> Finish(storage::InstanceEntry entry, bool replace, StoreResult result,
                              const Origin& origin);
   // Maps an index commit to the caller's result; compensates and publishes events.
+  // `candidate_path`: the stored object's file when its blob is not published yet ("": the
+  // blob at entry.blob_path), compared with a concurrent duplicate's.
   Result<StoreResult> Completed(const Result<storage::Index::CommitResult>& committed,
                                 const storage::InstanceEntry& entry, StoreResult result,
-                                const Origin& origin);
+                                const Origin& origin, const std::string& candidate_path = "");
   void Publish(const Event& e);
   void NoteSeriesActivity(const std::string& study, const std::string& series);
   void WatchStableSeries();
+  // Claims and, when won, publishes `e` (Index::ClaimSeriesStable): the one firing path of the
+  // timers and the sweep. Called on the watcher thread, stable_mu_ not held.
+  void FireStable(const Event& e);
+  // Shared index: series old enough and not fired, from any node (the timers of a node that
+  // died are gone), each given to FireStable unless a timer here still watches it.
+  void SweepStableSeries();
+  // Whether this node fires the stable event `e` (Index::ClaimSeriesStable: once across the
+  // nodes of a shared index; always on SQLite). When not yet, the series is watched again.
+  bool ClaimStable(const Event& e);
 
   storage::BlobStore& blobs_;
   storage::Index& index_;
@@ -133,6 +159,11 @@ class IngestService {
   std::condition_variable stable_cv_;
   std::map<std::string, Activity> active_series_;
   bool stopping_ = false;
+  // The sweep (shared index only): when next, and the stored_at (unix ms) below which the
+  // previous sweeps looked already (0: none yet, the first one looks stable_sweep_window back).
+  bool sweeping_ = false;
+  std::chrono::steady_clock::time_point next_sweep_{};
+  int64_t swept_until_ms_ = 0;
   std::thread watcher_;
 };
 

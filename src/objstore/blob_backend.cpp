@@ -11,32 +11,6 @@
 
 namespace radflow::objstore {
 
-Result<std::string> BlobBackend::Commit(const std::string& temp_path) {
-  std::string relative = NewBlobName();
-  RADFLOW_RETURN_IF_ERROR(CommitAs(temp_path, relative));
-  return relative;
-}
-
-Status BlobBackend::CommitAs(const std::string& temp_path, const std::string& relative) {
-  RADFLOW_RETURN_IF_ERROR(SyncTempAs(temp_path, relative));
-  return PublishAs(temp_path, relative);
-}
-
-Result<std::string> BlobBackend::Read(const std::string& relative) {
-  auto path = LocalPath(relative);
-  if (!path.ok()) return path.status();
-  std::ifstream in(path.value(), std::ios::binary);
-  if (!in) return Status(ErrorCode::kNotFound, "blob not found: " + relative);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Result<std::string> FileBlobBackend::LocalPath(const std::string& relative) {
-  std::string path = store_.AbsolutePath(relative);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status(ErrorCode::kNotFound, "blob not found: " + relative);
-  return path;
-}
-
 namespace {
 
 // The /proc/self/mounts line whose mount point is the longest prefix of `path`.

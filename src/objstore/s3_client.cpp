@@ -594,7 +594,8 @@ Result<std::vector<MultipartUploadInfo>> S3Client::ListMultipartUploads(const st
     auto r = Perform(call);
     if (!r.ok()) return r.status();
     for (std::string_view block : XmlBlocks(r->body, "Upload")) {
-      out.push_back({XmlElement(block, "Key").value_or(""), XmlElement(block, "UploadId").value_or("")});
+      out.push_back({XmlElement(block, "Key").value_or(""), XmlElement(block, "UploadId").value_or(""),
+                     XmlElement(block, "Initiated").value_or("")});
     }
     if (XmlElement(r->body, "IsTruncated").value_or("false") != "true") return out;
     key_marker = XmlElement(r->body, "NextKeyMarker").value_or("");

@@ -52,6 +52,7 @@ struct ObjectInfo {
 
 struct MultipartUploadInfo {
   std::string key, upload_id;
+  std::string initiated;  // ISO 8601, as S3 gives it ("" if the server omits it)
 };
 
 // A byte range of an object: [offset, offset + length).

@@ -338,7 +338,9 @@ Result<StudyInfo> ReportService::Study(const std::string& study_uid) {
   std::vector<std::string> series_order;
   std::map<std::string, std::string> first_of_series;  // series → an instance's path
   for (const auto& loc : found.value()) {
-    StudyInfo::Instance inst{loc.series_uid, loc.sop_class_uid, loc.sop_uid, d_.blobs.AbsolutePath(loc.blob_path)};
+    auto path = d_.blobs.LocalPath(loc.blob_path);
+    if (!path.ok()) return path.status();
+    StudyInfo::Instance inst{loc.series_uid, loc.sop_class_uid, loc.sop_uid, path.value()};
     if (!first_of_series.count(loc.series_uid)) {
       first_of_series[loc.series_uid] = inst.path;
       series_order.push_back(loc.series_uid);

@@ -205,8 +205,14 @@ class Writer {
         auto located = query::LocateSeries(*src_.index, uid);
         if (located.ok()) {
           for (const auto& l : located.value()) {
+            auto path = src_.blobs->LocalPath(l.blob_path);  // S3: fetched into the read cache
+            if (!path.ok()) {
+              manifest_.warnings.push_back("an instance of study " + sp.key + " cannot be read: " +
+                                           path.status().message());
+              continue;
+            }
             se.sop_uids.push_back(l.sop_uid);
-            se.sources.push_back(src_.blobs->AbsolutePath(l.blob_path));
+            se.sources.push_back(path.value());
           }
         }
         if (files) total_ += static_cast<int64_t>(se.sources.size());

@@ -181,7 +181,9 @@ Result<StudySet> Select(const Criteria& criteria, const SelectionSources& src) {
   auto read_file_facts = [&](SeriesFacts& s) -> Status {
     auto located = query::LocateSeries(*src.index, s.series_uid);
     if (!located.ok() || located->empty()) return Status::Ok();  // emptied meanwhile
-    auto [model, frame] = model_of(src.blobs->AbsolutePath(located->front().blob_path));
+    auto first = src.blobs->LocalPath(located->front().blob_path);
+    if (!first.ok()) return Status::Ok();  // unreadable: no model, no frame (as an unparsable file)
+    auto [model, frame] = model_of(first.value());
     s.model = model;
     s.frame_of_reference = frame;
     return Status::Ok();

@@ -231,7 +231,11 @@ bool LesionFollowUp::FollowUp(const std::string& study_uid) {
     auto found = query::LocateSeries(d_.index, job.series_uid);
     if (!found.ok()) return found.status();
     LoadedSeries out;
-    for (const auto& l : found.value()) out.files.push_back(d_.blobs.AbsolutePath(l.blob_path));
+    for (const auto& l : found.value()) {
+      auto path = d_.blobs.LocalPath(l.blob_path);
+      if (!path.ok()) return path.status();
+      out.files.push_back(path.value());
+    }
     auto series = imaging::LoadSeries(out.files);
     if (!series.ok()) return series.status();
     out.series = std::move(series.value());

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "ai/engine/engine.h"
 #include "api/admin_api.h"
 #include "api/ai_api.h"
@@ -46,11 +48,22 @@
 #include "similar/similar_cases.h"
 #include "storage/ai_admin_store.h"
 #include "storage/order_store.h"
+#include "storage/cluster_bus.h"
 #include "storage/db.h"
+#include "storage/leader.h"
 
 namespace radflow::server {
 
 namespace {
+
+// SeriesStable on the cluster bus (docs/postgresql.md "Several nodes: events and
+// stability"): the winning node's news for the others' logs; payload {"study", "series"}.
+constexpr const char* kSeriesStableChannel = "radflow_series_stable";
+std::string SeriesStablePayload(const ingest::Event& e) {
+  // dump's replace handler: a malformed UID's bytes that are not UTF-8 do not throw here.
+  return nlohmann::json{{"study", e.study_instance_uid}, {"series", e.series_instance_uid}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 // The orders' clock work (docs/orders.md): every minute, appointments past their slot and
 // grace become no-shows; with a model loaded, every hour the scheduled appointments are
@@ -207,9 +220,13 @@ int RunServer(const ServerConfig& config) {
 
   Status lock = LockDataDir(config.data_dir);
   if (!lock.ok()) return fail(lock);
-  auto hub = Hub::Open(config.data_dir, options, /*owner=*/true, config.index);
+  // The blobs: DATA/blobs, or --storage (a shared folder, S3), this node's temporary files
+  // in its own folder there (docs/storage-backends.md).
+  auto hub = Hub::Open(config.data_dir, options, /*owner=*/true, config.index,
+                       BlobLocation{config.storage, config.s3_endpoint, ResolveNodeId(config)});
   if (!hub.ok()) return fail(hub.status());
   Hub& h = *hub.value();
+  log::Info("blobs: " + h.blobs->Describe());
   // A clean stop leaves this marker; without it, stores may have been interrupted.
   const std::string clean_marker = config.data_dir + "/clean-shutdown";
   std::error_code ec;
@@ -224,13 +241,17 @@ int RunServer(const ServerConfig& config) {
   }
   ai::EngineOptions ai_options;
   ai_options.app_folders = DefaultAppFolders(config.data_dir, config.app_folders);
-  ai_options.work_dir = config.data_dir + "/blobs/tmp/ai-work";  // results are renamed into blobs/
+  // This node's temporary folder: results are stored through ingest (renamed into a folder
+  // store, which rename(2) needs on the same filesystem; uploaded to S3).
+  ai_options.work_dir = h.blobs->TempDir() + "/ai-work";
   ai_options.worker_binary = config.worker_binary.empty() ? SelfExecutable() : config.worker_binary;
   // 0: the hub runs no app itself; remote workers take every job (docs/remote-workers.md).
   ai_options.max_running = std::max(0, config.ai_workers);
   ai_options.remote_only_apps = config.ai_remote_only_apps;
   ai_options.max_running_per_app = std::max(1, config.ai_workers_per_app);
   ai_options.retry_backoff_s = std::max(0.0, config.ai_retry_seconds);
+  // Among several nodes, this node's jobs carry its id (a lease the others respect).
+  if (h.index->Shared()) ai_options.node_id = ResolveNodeId(config);
   // The reading worklist: fed by ingest and AI job events (docs/worklist.md).
   workflow::WorklistOptions wl_options;
   if (!config.worklist_rule.empty()) {
@@ -250,7 +271,9 @@ int RunServer(const ServerConfig& config) {
       -> Result<std::map<std::string, std::string>> {
     auto found = query::LocateSeries(*h.index, series_uid);
     if (!found.ok()) return found.status();
-    auto facts = ai::ReadSeriesFacts({h.blobs->AbsolutePath(found->front().blob_path)});
+    auto first = h.blobs->LocalPath(found->front().blob_path);
+    if (!first.ok()) return first.status();
+    auto facts = ai::ReadSeriesFacts({first.value()});
     if (!facts.ok()) return facts.status();
     return std::map<std::string, std::string>(facts->begin(), facts->end());
   };
@@ -332,11 +355,40 @@ int RunServer(const ServerConfig& config) {
     }
     if (!item.ok()) log::Warn("worklist of " + row.study_uid + " after signing: " + item.status().ToString());
   });
-  h.ingest->Subscribe([&worklist, &reports](const ingest::Event& e) {
+  // Several nodes on one PostgreSQL index (docs/postgresql.md "Several nodes: events and
+  // stability"): this node's worklist changes and the series stable here (once across the
+  // nodes: Index::ClaimSeriesStable) reach the others over LISTEN/NOTIFY. SQLite: one node,
+  // no bus.
+  std::shared_ptr<storage::ClusterBus> bus;  // shared: the ingest listener may outlive this scope
+  if (h.index->Shared()) {
+    auto opened = storage::OpenClusterBus(h.index_location, ResolveNodeId(config));
+    if (!opened.ok()) return fail(opened.status());
+    bus = std::shared_ptr<storage::ClusterBus>(std::move(opened.value()));
+    if (Status relayed = workflow::RelayOverBus(worklist.events(), *bus); !relayed.ok()) return fail(relayed);
+    Status subscribed = bus->Subscribe(kSeriesStableChannel, [](const storage::BusMessage& m) {
+      auto j = nlohmann::json::parse(m.payload, nullptr, false);
+      const auto series = j.is_object() ? j.value("series", std::string()) : std::string();
+      if (series.empty()) return log::Warn("series stable: an event from " + m.node_id + " names no series");
+      log::Info("series stable: " + series + " (fired by node " + m.node_id + ")");
+    });
+    if (!subscribed.ok()) return fail(subscribed);
+  }
+  // The bus's thread calls into the worklist: stopped before the worklist goes, on every path.
+  struct BusStop {
+    storage::ClusterBus* bus;
+    ~BusStop() {
+      if (bus) bus->Stop();
+    }
+  } bus_stop{bus.get()};
+  h.ingest->Subscribe([&worklist, &reports, bus](const ingest::Event& e) {
     if (e.type == ingest::Event::Type::kSeriesStable) {
       log::Info("series stable: " + e.series_instance_uid);
       worklist.OnSeriesStable(e.study_instance_uid, e.series_instance_uid);
       reports.OnSeriesStable(e.study_instance_uid, e.series_instance_uid);
+      if (bus) {
+        Status s = bus->Publish(kSeriesStableChannel, SeriesStablePayload(e));
+        if (!s.ok()) log::Warn("series stable: telling the other nodes: " + s.ToString());
+      }
     } else {
       worklist.OnInstanceStored(e.study_instance_uid, e.series_instance_uid);
     }
@@ -347,6 +399,9 @@ int RunServer(const ServerConfig& config) {
 
   ai::Engine engine(*h.index, *h.blobs, *h.ingest, *h.jobs, ai_options, admin_store.value().get());
   if (Status started = engine.Start(); !started.ok()) return fail(started);
+  // Every SeriesStable listener is subscribed: a shared index's sweep for series that a node
+  // which died mid-series left unfired may start (docs/scaling.md "A node that dies mid-series").
+  h.ingest->StartStableSweep();
   similar.Start();
 
   // Sign-in, the access rules and the audit trail (docs/access-control.md).
@@ -357,7 +412,15 @@ int RunServer(const ServerConfig& config) {
   // Compression at rest (docs/compression.md): acknowledged instances re-encoded in the background.
   auto compress_modalities = compress::ParseCompressSpecs(config.compress);
   if (!compress_modalities.ok()) return fail(compress_modalities.status());
-  compress::Compactor compactor(*h.index, *h.blobs, {compress_modalities.value()});
+  compress::CompactorOptions compactor_options{compress_modalities.value()};
+  std::unique_ptr<storage::LeaderLock> compactor_leader;  // one node at a time compacts
+  if (h.index->Shared() && !compactor_options.modalities.empty()) {
+    auto leader = storage::LeaderLock::Open(h.index_location, "compactor");
+    if (!leader.ok()) return fail(leader.status());
+    compactor_leader = std::move(leader.value());
+    compactor_options.leader = compactor_leader.get();
+  }
+  compress::Compactor compactor(*h.index, *h.blobs, compactor_options);
   compactor.Start();
 
   std::atomic<bool> ready{false};
@@ -418,6 +481,7 @@ int RunServer(const ServerConfig& config) {
   log::Info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   ready = false;
   worklist.events().Close();  // ends the event streams, so that their connections close
+  if (bus) bus->Stop();  // no more events from the other nodes
   http.Stop();
   dimse.Stop();
   order_timer.Stop();

@@ -15,6 +15,13 @@ struct ServerConfig {
   // The index (every table): "" → DATA/index.db (SQLite), a file path, or a
   // postgresql://… URI (docs/postgresql.md).
   std::string index;
+  // Where the blobs live (issue 15, docs/storage-backends.md): "" → DATA/blobs; a folder
+  // every node shares (NFS); or s3://BUCKET/PREFIX with s3_endpoint (http(s)://host:port).
+  std::string storage;
+  std::string s3_endpoint;
+  // This node's name among several on one index (docs/scaling.md): its temporary folder on
+  // shared storage, the origin of its cluster events. "" → ResolveNodeId(config).
+  std::string node_id;
   std::string ae_title = "RADFLOW";
   int dicom_port = 11112;
   int http_port = 8080;

@@ -83,13 +83,19 @@ struct SimilarCases::Impl {
       auto located = query::LocateSeries(index, f.finding.series_uid);
       if (!located.ok()) return located.status();
       std::vector<std::string> files;
-      for (const auto& l : located.value()) files.push_back(blobs.AbsolutePath(l.blob_path));
+      for (const auto& l : located.value()) {
+        auto path = blobs.LocalPath(l.blob_path);
+        if (!path.ok()) return path.status();
+        files.push_back(path.value());
+      }
       auto loaded = imaging::LoadSeries(files);
       if (!loaded.ok()) return loaded.status();
       cache.volume = std::move(loaded->volume);
       cache.series_uid = f.finding.series_uid;
     }
-    auto mask = imaging::ReadSegment(blobs.AbsolutePath((*seg)->blob_path), std::to_string(facts.segment_number),
+    auto seg_path = blobs.LocalPath((*seg)->blob_path);
+    if (!seg_path.ok()) return seg_path.status();
+    auto mask = imaging::ReadSegment(seg_path.value(), std::to_string(facts.segment_number),
                                      cache.volume.geometry());
     if (!mask.ok()) return mask.status();
     return FeaturesFromMask(cache.volume, mask.value(), facts);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -47,16 +48,35 @@ Status SyncPath(const std::string& path, int flags) {
   return Status::Ok();
 }
 
+// A node id names a folder under root/tmp: one path component of a safe alphabet.
+bool ValidNodeId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id == "." || id == "..") return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-Result<BlobStore> BlobStore::Open(const std::string& root, bool remove_stale_temp) {
-  std::error_code ec;
-  fs::create_directories(fs::path(root) / "tmp", ec);
-  if (ec) return {ErrorCode::kIoError, "cannot create " + root + ": " + ec.message()};
-  if (remove_stale_temp) {
-    for (const auto& e : fs::directory_iterator(fs::path(root) / "tmp", ec)) fs::remove(e.path(), ec);
+Result<FolderBlobStore> FolderBlobStore::Open(const std::string& root, bool remove_stale_temp,
+                                              const std::string& node_id) {
+  if (!node_id.empty() && !ValidNodeId(node_id)) {
+    return {ErrorCode::kInvalidArgument, "node id \"" + node_id +
+                                             "\" is not a folder name (letters, digits, '-', '_', '.')"};
   }
-  BlobStore store(fs::absolute(root).lexically_normal().string());
+  const fs::path temp = node_id.empty() ? fs::path(root) / "tmp" : fs::path(root) / "tmp" / node_id;
+  std::error_code ec;
+  fs::create_directories(temp, ec);
+  if (ec) return {ErrorCode::kIoError, "cannot create " + temp.string() + ": " + ec.message()};
+  if (remove_stale_temp) {
+    // Files only: on a root without node ids, other nodes' folders (tmp/<id>/) stay.
+    for (const auto& e : fs::directory_iterator(temp, ec)) {
+      if (e.is_regular_file(ec)) fs::remove(e.path(), ec);
+    }
+  }
+  const std::string abs_root = fs::absolute(root).lexically_normal().string();
+  FolderBlobStore store(abs_root, fs::absolute(temp).lexically_normal().string(), node_id);
   static const char* kHex = "0123456789abcdef";
   bool created = false;
   for (int i = 0; i < 256; ++i) {
@@ -68,8 +88,8 @@ Result<BlobStore> BlobStore::Open(const std::string& root, bool remove_stale_tem
   return store;
 }
 
-std::string BlobStore::NewTempPath() const {
-  return root_ + "/tmp/" + RandomHex(24) + ".part";
+std::string FolderBlobStore::NewTempPath() const {
+  return temp_dir_ + "/" + RandomHex(24) + ".part";
 }
 
 namespace {
@@ -94,8 +114,9 @@ int UnnamedFd(const std::string& temp_path) {
 }
 }  // namespace
 
-std::string BlobStore::NewUnnamedTemp() const {
-  int fd = ::open((root_ + "/tmp").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+std::string FolderBlobStore::NewUnnamedTemp() const {
+  if (Shared()) return NewTempPath();
+  int fd = ::open(temp_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0) return NewTempPath();  // EOPNOTSUPP, EISDIR: no O_TMPFILE here
   std::lock_guard<std::mutex> g(g_unnamed_mu);
   g_unnamed.insert(fd);
@@ -139,18 +160,18 @@ Result<std::string> BlobStore::WriteTemp(std::string_view bytes) const {
   return path;
 }
 
-std::string BlobStore::NewBlobName() const {
+std::string BlobStore::NewBlobName() {
   // One level of 256 directories, created at Open: no directory is created on the hot
   // path. The random name keeps concurrent writers of the same SOP Instance UID apart.
   std::string name = RandomHex(32);
   return name.substr(0, 2) + "/" + name + ".dcm";
 }
 
-Status BlobStore::SyncTemp(const std::string& temp_path) const {
+Status FolderBlobStore::SyncTemp(const std::string& temp_path) const {
   return SyncPath(temp_path, O_RDONLY);
 }
 
-Status BlobStore::PublishAs(const std::string& temp_path, const std::string& relative) const {
+Status FolderBlobStore::PublishAs(const std::string& temp_path, const std::string& relative) const {
   std::string final_path = root_ + "/" + relative;
   if (IsUnnamedTemp(temp_path)) {
     // open(2), O_TMPFILE: linkat through /proc gives the unnamed file its name.
@@ -165,7 +186,7 @@ Status BlobStore::PublishAs(const std::string& temp_path, const std::string& rel
 }
 
 Status BlobStore::CommitAs(const std::string& temp_path, const std::string& relative) const {
-  RADFLOW_RETURN_IF_ERROR(SyncTemp(temp_path));
+  RADFLOW_RETURN_IF_ERROR(SyncTempAs(temp_path, relative));
   return PublishAs(temp_path, relative);
 }
 
@@ -175,12 +196,33 @@ Result<std::string> BlobStore::Commit(const std::string& temp_path) const {
   return relative;
 }
 
-std::string BlobStore::AbsolutePath(const std::string& relative) const {
+std::string FolderBlobStore::AbsolutePath(const std::string& relative) const {
   return root_ + "/" + relative;
 }
 
+Result<std::string> FolderBlobStore::LocalPath(const std::string& relative) const {
+  std::string path = AbsolutePath(relative);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return {errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
+            "blob " + relative + " in " + root_ + ": " + std::strerror(errno)};
+  }
+  return path;
+}
+
+Result<uint64_t> FolderBlobStore::Size(const std::string& relative) const {
+  struct stat st {};
+  if (::stat(AbsolutePath(relative).c_str(), &st) != 0) {
+    return {errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
+            "blob " + relative + " in " + root_ + ": " + std::strerror(errno)};
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
 Result<std::string> BlobStore::Read(const std::string& relative) const {
-  std::ifstream in(AbsolutePath(relative), std::ios::binary);
+  auto path = LocalPath(relative);
+  if (!path.ok()) return path.status();
+  std::ifstream in(path.value(), std::ios::binary);
   if (!in) return {ErrorCode::kNotFound, "blob not found: " + relative};
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return data;
@@ -188,7 +230,7 @@ Result<std::string> BlobStore::Read(const std::string& relative) const {
 
 Status BlobStore::SyncDirectory(const std::string& path) { return SyncPath(path, O_DIRECTORY); }
 
-Status BlobStore::Remove(const std::string& relative) const {
+Status FolderBlobStore::Remove(const std::string& relative) const {
   if (::unlink(AbsolutePath(relative).c_str()) != 0 && errno != ENOENT) {
     return Errno("unlink", AbsolutePath(relative));
   }
@@ -213,15 +255,25 @@ Result<bool> BlobStore::SameContent(const std::string& a, const std::string& b) 
 }
 
 Status BlobStore::ForEach(const std::function<void(const std::string&, uint64_t)>& fn) const {
+  return List([&](const BlobEntry& e) { fn(e.relative, e.size); });
+}
+
+Status FolderBlobStore::List(const std::function<void(const BlobEntry&)>& fn) const {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root_, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_directory()) {
-      if (it->path().filename() == "tmp") it.disable_recursion_pending();
+      if (it.depth() == 0 && it->path().filename() == "tmp") it.disable_recursion_pending();
       continue;
     }
     if (!it->is_regular_file()) continue;
-    fn(fs::relative(it->path(), root_).string(), it->file_size());
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) != 0) continue;  // removed meanwhile (another node)
+    BlobEntry e;
+    e.relative = fs::relative(it->path(), root_).string();
+    e.size = static_cast<uint64_t>(st.st_size);
+    e.modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+    fn(e);
   }
   if (ec) return {ErrorCode::kIoError, "cannot list " + root_ + ": " + ec.message()};
   return Status::Ok();

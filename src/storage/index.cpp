@@ -423,6 +423,13 @@ void Index::Impl::CommitBatch(std::vector<Pending*>& batch) {
         // runs again (Transaction retries it).
         return p->result.status();
       }
+      if (!p->result.ok() && writer->LastErrorWasUniqueViolation()) {
+        // Another node committed the same SOP Instance UID after our lookup (its insert
+        // made ours wait, then fail): once more, which now finds its row — a duplicate for
+        // the caller's policy (kDuplicate) or a replacement, not a failure.
+        (void)writer->Exec("ROLLBACK TO entry");
+        p->result = WriteOne(*p->entry, p->replace);
+      }
       (void)writer->Exec(p->result.ok() ? "RELEASE entry" : "ROLLBACK TO entry; RELEASE entry");
     }
     return Status::Ok();
@@ -745,6 +752,87 @@ Result<std::vector<InstanceLocation>> Index::LastStored(int64_t window_ms) {
   std::vector<InstanceLocation> out;
   Status status;
   while (st.Step(&status)) out.push_back(ReadLocation(st, 0));
+  if (!status.ok()) return status;
+  return out;
+}
+
+bool Index::Shared() const { return impl_->writer->backend() == Backend::kPostgres; }
+
+Result<Index::StableClaimResult> Index::ClaimSeriesStable(const std::string& series_uid,
+                                                          int64_t stable_after_ms) {
+  if (!Shared()) return StableClaimResult{};
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  Db& db = *lease.value().db;
+  const int64_t now = UnixMillis();
+  // The newest instance of the series, whichever node stored it.
+  constexpr const char* kNewest = "(SELECT MAX(i.stored_at) FROM instances i WHERE i.series_fk = se.id)";
+  // A second node claiming at the same moment waits for the first one's row (the primary
+  // key) and then finds the WHERE of DO UPDATE false: no row returned, not fired twice.
+  auto p = db.Prepare(
+      std::string("INSERT INTO series_stable (series_uid, study_uid, fired_for, last_stored_at,"
+                  " fired_count, fired_at) SELECT se.series_uid, st.study_uid, se.num_instances, ") +
+      kNewest + ", 1, CAST(?3 AS BIGINT) FROM series se JOIN studies st ON st.id = se.study_fk"
+      " WHERE se.series_uid = ?1 AND " + kNewest + " <= CAST(?3 AS BIGINT) - CAST(?2 AS BIGINT)"
+      " ON CONFLICT (series_uid) DO UPDATE SET study_uid = excluded.study_uid,"
+      " fired_for = excluded.fired_for, last_stored_at = excluded.last_stored_at,"
+      " fired_count = series_stable.fired_count + 1, fired_at = excluded.fired_at"
+      " WHERE (series_stable.fired_for <> excluded.fired_for"
+      " OR series_stable.last_stored_at < excluded.last_stored_at)"
+      // A claimant whose snapshot predates an instance the row already fired for (it read
+      // before that commit, the winner after) is stale, not new: it must not fire again.
+      " AND series_stable.last_stored_at <= excluded.last_stored_at RETURNING fired_count");
+  if (!p.ok()) return p.status();
+  {
+    Statement st(p.value());
+    st.Bind(1, series_uid).Bind(2, stable_after_ms).Bind(3, now);
+    Status s;
+    const bool won = st.Step(&s);
+    if (!s.ok()) return s;
+    if (won) return StableClaimResult{};
+  }
+  // Lost: fired already, or an instance younger than stable_after arrived (at another
+  // node, whose own timer fires later; asking again covers that node's crash).
+  auto q = db.Prepare(std::string("SELECT ") + kNewest + " FROM series se WHERE se.series_uid = ?");
+  if (!q.ok()) return q.status();
+  Statement st(q.value());
+  st.Bind(1, series_uid);
+  Status s;
+  const bool found = st.Step(&s);
+  if (!s.ok()) return s;
+  StableClaimResult out{StableClaim::kFiredAlready, 0};
+  if (found && !st.IsNull(0) && st.Int(0) > now - stable_after_ms) {
+    out.claim = StableClaim::kNotYet;
+    out.retry_in_ms = st.Int(0) + stable_after_ms - now;
+  }
+  return out;
+}
+
+Result<std::vector<Index::SeriesRef>> Index::SeriesToStabilize(int64_t min_age_ms,
+                                                               int64_t since_ms) {
+  std::vector<SeriesRef> out;
+  if (!Shared()) return out;
+  auto lease = impl_->AcquireReader();
+  if (!lease.ok()) return lease.status();
+  // m: the newest instance per series within the window (a range of instances_stored_at);
+  // NOT EXISTS drops a series with a younger instance (a seek on instances(series_fk,
+  // stored_at)); series_stable says whether it fired for that instance already.
+  auto p = lease.value().db->Prepare(
+      "SELECT st.study_uid, se.series_uid FROM (SELECT series_fk, MAX(stored_at) AS newest"
+      " FROM instances WHERE stored_at > CAST(?1 AS BIGINT) AND stored_at <= CAST(?2 AS BIGINT)"
+      " GROUP BY series_fk) m JOIN series se ON se.id = m.series_fk"
+      " JOIN studies st ON st.id = se.study_fk"
+      " LEFT JOIN series_stable ss ON ss.series_uid = se.series_uid"
+      " WHERE NOT EXISTS (SELECT 1 FROM instances y WHERE y.series_fk = m.series_fk"
+      " AND y.stored_at > CAST(?2 AS BIGINT))"
+      " AND (ss.series_uid IS NULL OR ss.last_stored_at < m.newest"
+      " OR (ss.fired_for < se.num_instances AND ss.last_stored_at <= m.newest))"
+      " ORDER BY m.newest");
+  if (!p.ok()) return p.status();
+  Statement st(p.value());
+  st.Bind(1, since_ms).Bind(2, UnixMillis() - min_age_ms);
+  Status status;
+  while (st.Step(&status)) out.push_back({st.Text(0), st.Text(1)});
   if (!status.ok()) return status;
   return out;
 }

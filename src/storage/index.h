@@ -60,6 +60,33 @@ class Index {
   // an interrupted store can have left without a durable blob.
   Result<std::vector<InstanceLocation>> LastStored(int64_t window_ms);
 
+  // SeriesStable once across nodes (issue 15; docs/postgresql.md "Several nodes: events and
+  // stability"): the claim a node's stable-series timer makes before it fires. kClaimed when
+  // this node won (the series' newest instance, any node's, is at least stable_after_ms old
+  // and it was not fired for its current instances yet: one statement, so two nodes cannot
+  // both win); kFiredAlready when another node fired it (or the series is gone); kNotYet
+  // when an instance stored since (on another node) is younger: retry_in_ms says when to
+  // ask again. SQLite (one node): always kClaimed, without SQL.
+  enum class StableClaim { kClaimed, kFiredAlready, kNotYet };
+  struct StableClaimResult {
+    StableClaim claim = StableClaim::kClaimed;
+    int64_t retry_in_ms = 0;
+  };
+  Result<StableClaimResult> ClaimSeriesStable(const std::string& series_uid, int64_t stable_after_ms);
+  // The survivors' sweep (IngestService; a node that died mid-series left no timer): series
+  // whose newest instance (any node's) has stored_at in (since_ms, now - min_age_ms], no
+  // instance younger than that, and that were not fired for that newest instance yet (as
+  // series_stable records it, the claim's terms; a deletion alone does not count). Each is
+  // then claimed through ClaimSeriesStable. One statement (migration 018's index).
+  // SQLite (one node): always empty, without SQL.
+  struct SeriesRef {
+    std::string study_uid;
+    std::string series_uid;
+  };
+  Result<std::vector<SeriesRef>> SeriesToStabilize(int64_t min_age_ms, int64_t since_ms);
+  // Whether several nodes may share this index (PostgreSQL).
+  bool Shared() const;
+
   // Benchmark support: inserts synthetic rows (no blobs) in large transactions.
   Status BulkFillSynthetic(int instances);
 

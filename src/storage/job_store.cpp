@@ -153,6 +153,25 @@ class JobStore::Impl {
                                       JobStateName(*state.value()) + ", not " + wanted};
   }
 
+  // Why MarkSucceeded / MarkFailed of `owner` (MarkRunning's) changed nothing: as
+  // NotInState, or Conflict when the job runs for another holder (this node's lease expired
+  // and another node, or a remote worker, took it).
+  Status NotRunningFor(int64_t id, const std::string& owner) {
+    auto p = db->Prepare("SELECT lease_owner FROM ai_jobs WHERE id = ? AND state = 'running'");
+    if (!p.ok()) return p.status();
+    Statement st(p.value());
+    st.Bind(1, id);
+    Status s;
+    if (st.Step(&s) && st.Text(0) != owner) {
+      const std::string holder = st.Text(0);
+      return {ErrorCode::kConflict, "job " + std::to_string(id) + " is running for " +
+                                        (holder.empty() ? std::string("the hub") : holder) + ", not for " +
+                                        (owner.empty() ? std::string("the hub") : owner)};
+    }
+    if (!s.ok()) return s;
+    return NotInState(id, "running");
+  }
+
   // Why a holder's update (kHeldBy) changed nothing: NotFound, or Conflict naming the reason.
   Status NotHeld(int64_t id, const std::string& worker, int64_t now_ms) {
     auto p = db->Prepare("SELECT state, lease_owner, lease_expires_at FROM ai_jobs WHERE id = ?");
@@ -269,6 +288,17 @@ Result<std::optional<int64_t>> JobStore::Insert(const Job& job, bool unless_acti
   std::optional<int64_t> id;
   Status s = impl_->Transaction([&]() -> Status {
     if (unless_active) {
+      // Several nodes on one PostgreSQL database may route the same series at once (their
+      // start-up catch-up): a lock on the (app, series) pair until this transaction ends
+      // makes the second wait and then see the first one's job (READ COMMITTED: the next
+      // statement's snapshot). SQLite's BEGIN IMMEDIATE already serializes the writers.
+      if (impl_->db->backend() == Backend::kPostgres) {
+        RADFLOW_RETURN_IF_ERROR(impl_->Run(
+            // Class 29287 ("rg"): not leader.cpp's 29286, whose session locks are held for
+            // hours; a hash that matched a duty's would wait that long.
+            "SELECT pg_advisory_xact_lock(29287, hashtext(?))",
+            [&](Prepared*, Statement& st) { st.Bind(1, job.app_id + "\n" + job.series_uid); }));
+      }
       auto active = impl_->Active(job.app_id, job.series_uid);
       if (!active.ok()) return active.status();
       if (active.value()) return Status::Ok();
@@ -317,6 +347,26 @@ Status JobStore::MarkRouted(const std::string& series_uid, int64_t now_ms) {
   });
 }
 
+Result<bool> JobStore::ClaimRouting(const std::string& series_uid, int64_t now_ms) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  // One SQLite node: SeriesToRoute listed it, nobody else routes; MarkRouted records the
+  // routing once its jobs are queued, as before.
+  if (impl_->db->backend() != Backend::kPostgres) return true;
+  int changed = 0;
+  Status s = impl_->Transaction([&]() -> Status {
+    // One statement: of two nodes claiming at once, the second waits on the first one's
+    // row and then finds it routed after the series' last instance.
+    return impl_->Run(
+        "INSERT INTO ai_routed (series_uid, routed_at) VALUES (?1, ?2)"
+        " ON CONFLICT (series_uid) DO UPDATE SET routed_at = excluded.routed_at"
+        " WHERE ai_routed.routed_at < COALESCE((SELECT updated_at FROM series"
+        " WHERE series_uid = excluded.series_uid), 0)",
+        [&](Prepared*, Statement& st) { st.Bind(1, series_uid).Bind(2, now_ms); }, &changed);
+  });
+  if (!s.ok()) return s;
+  return changed > 0;
+}
+
 Result<std::vector<std::string>> JobStore::SeriesToRoute(int64_t since_ms) {
   std::lock_guard<std::mutex> g(impl_->mu);
   // The index's own table, read on this connection (same database file, WAL snapshot).
@@ -343,21 +393,36 @@ Result<std::vector<Job>> JobStore::Runnable(int64_t now_ms, int limit) {
       [&](Statement& st) { st.Bind(1, now_ms).Bind(2, limit > 0 ? int64_t{limit} : kNoLimit); });
 }
 
-Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms) {
+Result<bool> JobStore::MarkRunning(int64_t id, int64_t now_ms, const std::string& node_owner,
+                                   int64_t lease_ms) {
   std::lock_guard<std::mutex> g(impl_->mu);
   int changed = 0;
   Status s = impl_->Transaction([&] {
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'running', attempts = attempts + 1, started_at = ?,"
-        " lease_owner = '', lease_expires_at = 0 WHERE id = ? AND state = 'queued'",
-        [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, id); }, &changed);
+        " lease_owner = ?, lease_expires_at = ? WHERE id = ? AND state = 'queued'",
+        [&](Prepared*, Statement& st) {
+          st.Bind(1, now_ms).Bind(2, node_owner).Bind(3, node_owner.empty() ? int64_t{0} : now_ms + lease_ms);
+          st.Bind(4, id);
+        },
+        &changed);
   });
   if (!s.ok()) return s;
   return changed > 0;
 }
 
+Status JobStore::RenewNodeLeases(const std::string& node_owner, int64_t now_ms, int64_t lease_ms) {
+  if (node_owner.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->Transaction([&] {
+    return impl_->Run(
+        "UPDATE ai_jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?",
+        [&](Prepared*, Statement& st) { st.Bind(1, now_ms + lease_ms).Bind(2, node_owner); });
+  });
+}
+
 Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
-                               const std::string& results_json) {
+                               const std::string& results_json, const std::string& node_owner) {
   Status done;
   {
     std::lock_guard<std::mutex> g(impl_->mu);
@@ -365,13 +430,14 @@ Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& su
       int changed = 0;
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET state = 'succeeded', finished_at = ?, summary = ?,"
-          " results_json = ?, error = '' WHERE id = ? AND state = 'running'",
+          " results_json = ?, error = '' WHERE id = ? AND state = 'running' AND lease_owner = ?",
           [&](Prepared*, Statement& st) {
             st.Bind(1, now_ms).Bind(2, summary);
             st.Bind(3, results_json.empty() ? std::string("[]") : results_json).Bind(4, id);
+            st.Bind(5, node_owner);
           },
           &changed));
-      return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+      return changed > 0 ? Status::Ok() : impl_->NotRunningFor(id, node_owner);
     });
   }
   if (done.ok()) Changed(id);
@@ -379,7 +445,7 @@ Status JobStore::MarkSucceeded(int64_t id, int64_t now_ms, const std::string& su
 }
 
 Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
-                            std::optional<int64_t> retry_at) {
+                            std::optional<int64_t> retry_at, const std::string& node_owner) {
   Status done;
   {
     std::lock_guard<std::mutex> g(impl_->mu);
@@ -388,18 +454,20 @@ Status JobStore::MarkFailed(int64_t id, int64_t now_ms, const std::string& error
       if (retry_at) {
         RADFLOW_RETURN_IF_ERROR(impl_->Run(
             "UPDATE ai_jobs SET state = 'queued', not_before = ?, error = ?"
-            " WHERE id = ? AND state = 'running' AND cancel_requested = 0",
-            [&](Prepared*, Statement& st) { st.Bind(1, *retry_at).Bind(2, error).Bind(3, id); },
+            " WHERE id = ? AND state = 'running' AND lease_owner = ? AND cancel_requested = 0",
+            [&](Prepared*, Statement& st) {
+              st.Bind(1, *retry_at).Bind(2, error).Bind(3, id).Bind(4, node_owner);
+            },
             &changed));
         if (changed > 0) return Status::Ok();
       }
       // No retry, or a cancel was requested meanwhile: the job ends here.
       RADFLOW_RETURN_IF_ERROR(impl_->Run(
           "UPDATE ai_jobs SET state = CASE cancel_requested WHEN 1 THEN 'cancelled' ELSE 'failed'"
-          " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running'",
-          [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id); },
+          " END, finished_at = ?, error = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+          [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, error).Bind(3, id).Bind(4, node_owner); },
           &changed));
-      return changed > 0 ? Status::Ok() : impl_->NotInState(id, "running");
+      return changed > 0 ? Status::Ok() : impl_->NotRunningFor(id, node_owner);
     });
   }
   if (done.ok()) Changed(id);
@@ -454,7 +522,7 @@ Status JobStore::MarkCancelled(int64_t id, int64_t now_ms, const std::string& re
   return done;
 }
 
-Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
+Result<int> JobStore::RequeueInterrupted(int64_t now_ms, const std::string& node_owner) {
   std::lock_guard<std::mutex> g(impl_->mu);
   int requeued = 0;
   Status s = impl_->Transaction([&]() -> Status {
@@ -462,26 +530,27 @@ Result<int> JobStore::RequeueInterrupted(int64_t now_ms) {
     RADFLOW_RETURN_IF_ERROR(impl_->Run(
         "UPDATE ai_jobs SET state = 'cancelled', finished_at = ?,"
         " error = 'cancelled (interrupted by a restart)'"
-        " WHERE state = 'running' AND cancel_requested = 1 AND lease_owner = ''",
-        [&](Prepared*, Statement& st) { st.Bind(1, now_ms); }, &cancelled));
+        " WHERE state = 'running' AND cancel_requested = 1 AND lease_owner = ?",
+        [&](Prepared*, Statement& st) { st.Bind(1, now_ms).Bind(2, node_owner); }, &cancelled));
     // The attempt is not given back: attempts was counted by MarkRunning.
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'queued', error = 'interrupted by a restart'"
-        " WHERE state = 'running' AND lease_owner = ''",
-        [](Prepared*, Statement&) {}, &requeued);
+        " WHERE state = 'running' AND lease_owner = ?",
+        [&](Prepared*, Statement& st) { st.Bind(1, node_owner); }, &requeued);
   });
   if (!s.ok()) return s;
   return requeued;
 }
 
-Status JobStore::ReturnToQueue(int64_t id, const std::string& reason) {
+Status JobStore::ReturnToQueue(int64_t id, const std::string& reason, const std::string& node_owner) {
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->Transaction([&]() -> Status {
     return impl_->Run(
         "UPDATE ai_jobs SET state = 'queued', attempts = " +
             SqlGreatest(impl_->db->backend(), "attempts - 1", "0") +
-            ", error = ? WHERE id = ? AND state = 'running' AND lease_owner = ''",
-        [&](Prepared*, Statement& st) { st.Bind(1, reason).Bind(2, id); }, nullptr);
+            ", lease_owner = '', lease_expires_at = 0"
+            ", error = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+        [&](Prepared*, Statement& st) { st.Bind(1, reason).Bind(2, id).Bind(3, node_owner); }, nullptr);
   });
 }
 

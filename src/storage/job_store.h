@@ -102,8 +102,14 @@ class JobStore {
   // `limit`. The scheduler picks among them by its concurrency limits.
   Result<std::vector<Job>> Runnable(int64_t now_ms, int limit);
   // queued → running (attempts+1, started_at = now). False when the job was no longer
-  // queued (cancelled meanwhile).
-  Result<bool> MarkRunning(int64_t id, int64_t now_ms);
+  // queued (cancelled meanwhile). `node_owner` (several nodes on one PostgreSQL index,
+  // "node:<id>"; "" for a single node) holds it with a lease of lease_ms that the node
+  // renews (RenewNodeLeases): a node that dies leaves its jobs to ExpireLeases on the others,
+  // and no node mistakes another's running job for one it lost.
+  Result<bool> MarkRunning(int64_t id, int64_t now_ms, const std::string& node_owner = "",
+                           int64_t lease_ms = 0);
+  // The leases of every job `node_owner` runs, to now + lease_ms ("" : nothing to do).
+  Status RenewNodeLeases(const std::string& node_owner, int64_t now_ms, int64_t lease_ms);
 
   // --- remote workers (leases) ---
   // Takes up to `limit` runnable jobs (queued, not_before <= now, attempts <= max_attempts)
@@ -135,14 +141,16 @@ class JobStore {
   // restart gives it), or cancelled when a cancel was requested. Also fails queued jobs
   // with more attempts than that (no runner would take them). Returns the ids changed.
   Result<std::vector<int64_t>> ExpireLeases(int64_t now_ms);
-  // running → succeeded (error cleared). NotFound / Conflict when the job is not running.
+  // running → succeeded (error cleared). NotFound / Conflict when the job is not running,
+  // or runs for another lease_owner than `node_owner` (MarkRunning's: a node whose lease
+  // expired while it stalled does not finish a job that was re-queued and taken elsewhere).
   Status MarkSucceeded(int64_t id, int64_t now_ms, const std::string& summary,
-                       const std::string& results_json);
+                       const std::string& results_json, const std::string& node_owner = "");
   // running → queued with not_before = retry_at and the error kept (a retry), or → failed
   // when retry_at is nullopt. A running job whose cancel was requested is not retried: it
-  // becomes cancelled. NotFound / Conflict when the job is not running.
+  // becomes cancelled. NotFound / Conflict as MarkSucceeded.
   Status MarkFailed(int64_t id, int64_t now_ms, const std::string& error,
-                    std::optional<int64_t> retry_at);
+                    std::optional<int64_t> retry_at, const std::string& node_owner = "");
   // queued → cancelled at once; running → cancel_requested (the scheduler kills it and then
   // calls MarkCancelled). False for a finished job.
   Result<bool> RequestCancel(int64_t id, int64_t now_ms);
@@ -152,11 +160,13 @@ class JobStore {
   // At start-up: every job left running by a previous process goes back to queued (its
   // attempt counts; error = "interrupted by a restart"); returns how many. A job whose
   // cancel was requested becomes cancelled instead (and is not counted). Jobs held by
-  // remote workers (a lease) are left to their workers and to ExpireLeases.
-  Result<int> RequeueInterrupted(int64_t now_ms);
+  // remote workers (a lease) are left to their workers and to ExpireLeases. Only the jobs of
+  // `node_owner` (MarkRunning's; "" for a single node): other nodes' are running.
+  Result<int> RequeueInterrupted(int64_t now_ms, const std::string& node_owner = "");
   // A clean stop: running → queued with its attempt given back (the app did not fail; the
-  // server stopped). No-op for a job that is not running or that a remote worker holds.
-  Status ReturnToQueue(int64_t id, const std::string& reason);
+  // server stopped). No-op for a job that is not running or that a remote worker or another
+  // node (lease_owner other than `node_owner`) holds.
+  Status ReturnToQueue(int64_t id, const std::string& reason, const std::string& node_owner = "");
   Result<std::optional<Job>> Get(int64_t id);
   // Newest (highest id) first; empty filter fields match everything; limit <= 0 = no limit.
   Result<std::vector<Job>> List(const JobFilter& filter);
@@ -175,6 +185,12 @@ class JobStore {
 
   // Routing bookkeeping: a series is routed (its apps' rules evaluated) at `now_ms`.
   Status MarkRouted(const std::string& series_uid, int64_t now_ms);
+  // The routing claim of SeriesStable and of the start-up catch-up (several nodes on one
+  // PostgreSQL database; a restarted node's catch-up and its stable sweep may meet):
+  // records the routing at `now_ms` and returns true, unless the series was routed after its
+  // last stored instance already (false: another node routed it; nothing recorded).
+  // SQLite (one node): true, nothing written.
+  Result<bool> ClaimRouting(const std::string& series_uid, int64_t now_ms);
   // Series stored to since `since_ms` and not routed after their last stored instance
   // (series.updated_at > ai_routed.routed_at, or never routed), oldest first.
   Result<std::vector<std::string>> SeriesToRoute(int64_t since_ms);

@@ -192,6 +192,9 @@ class WorkflowStore::Impl {
   }
 
   // Refreshes the index-derived columns of `w` from the study, patient and series rows.
+  Status SyncOn(const std::string& study_uid, const StudyExtras& extras, int64_t now_ms,
+                const std::function<void(WorklistItem&)>& score, Synced& out);
+
   Result<bool> LoadFromIndex(const std::string& study_uid, WorklistItem& w) {
     auto p = writer->Prepare(
         "SELECT p.patient_id, p.patient_name, p.birth_date, p.sex, s.accession_number,"
@@ -237,42 +240,66 @@ Result<std::unique_ptr<WorkflowStore>> WorkflowStore::Open(const std::string& in
   return std::unique_ptr<WorkflowStore>(new WorkflowStore(std::move(impl)));
 }
 
+// One study's sync inside the caller's transaction (write_mu held). NotFound when the index
+// lacks the study.
+Status WorkflowStore::Impl::SyncOn(const std::string& study_uid, const StudyExtras& extras, int64_t now_ms,
+                                   const std::function<void(WorklistItem&)>& score, Synced& out) {
+  auto existing = GetOn(*writer, study_uid);
+  if (!existing.ok()) return existing.status();
+  out.created = !existing->has_value();
+  WorklistItem w = existing->value_or(WorklistItem{});
+  if (out.created) {
+    w.study_uid = study_uid;
+    w.arrived_at = now_ms;
+  }
+  auto found = LoadFromIndex(study_uid, w);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return {ErrorCode::kNotFound, "no study " + study_uid + " in the index"};
+  if (!extras.issuer_of_patient_id.empty()) w.issuer_of_patient_id = extras.issuer_of_patient_id;
+  if (!extras.body_part.empty() && w.body_part.empty()) w.body_part = extras.body_part;
+  if (!extras.site.empty()) w.site = extras.site;
+  // A priority set through the API is kept over the images' attribute.
+  if (!extras.order_priority.empty() && w.order_priority.empty()) {
+    w.order_priority = extras.order_priority;
+  }
+  if (extras.complete) w.completed_at = now_ms;
+  if (score) score(w);
+  RADFLOW_RETURN_IF_ERROR(Write(w));
+  if (out.created) {
+    AuditEntry a;
+    a.study_uid = study_uid;
+    a.at = now_ms;
+    a.action = "arrived";
+    a.to_state = w.state;
+    RADFLOW_RETURN_IF_ERROR(AddAudit(a));
+  }
+  out.item = std::move(w);
+  return Status::Ok();
+}
+
 Result<WorkflowStore::Synced> WorkflowStore::SyncStudy(
     const std::string& study_uid, const StudyExtras& extras, int64_t now_ms,
     const std::function<void(WorklistItem&)>& score) {
   std::lock_guard lock(impl_->write_mu);
   Synced out;
+  Status s = impl_->Transaction([&]() -> Status { return impl_->SyncOn(study_uid, extras, now_ms, score, out); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<WorkflowStore::Synced>> WorkflowStore::SyncStudies(
+    const std::vector<std::string>& study_uids, int64_t now_ms, const std::function<void(WorklistItem&)>& score) {
+  std::lock_guard lock(impl_->write_mu);
+  std::vector<Synced> out;
   Status s = impl_->Transaction([&]() -> Status {
-    auto existing = Impl::GetOn(*impl_->writer, study_uid);
-    if (!existing.ok()) return existing.status();
-    out.created = !existing->has_value();
-    WorklistItem w = existing->value_or(WorklistItem{});
-    if (out.created) {
-      w.study_uid = study_uid;
-      w.arrived_at = now_ms;
+    out.clear();  // a retried transaction starts over
+    for (const auto& study : study_uids) {
+      Synced one;
+      Status synced = impl_->SyncOn(study, {}, now_ms, score, one);
+      if (synced.code() == ErrorCode::kNotFound) continue;  // deleted meanwhile
+      RADFLOW_RETURN_IF_ERROR(synced);
+      out.push_back(std::move(one));
     }
-    auto found = impl_->LoadFromIndex(study_uid, w);
-    if (!found.ok()) return found.status();
-    if (!found.value()) return {ErrorCode::kNotFound, "no study " + study_uid + " in the index"};
-    if (!extras.issuer_of_patient_id.empty()) w.issuer_of_patient_id = extras.issuer_of_patient_id;
-    if (!extras.body_part.empty() && w.body_part.empty()) w.body_part = extras.body_part;
-    if (!extras.site.empty()) w.site = extras.site;
-    // A priority set through the API is kept over the images' attribute.
-    if (!extras.order_priority.empty() && w.order_priority.empty()) {
-      w.order_priority = extras.order_priority;
-    }
-    if (extras.complete) w.completed_at = now_ms;
-    if (score) score(w);
-    RADFLOW_RETURN_IF_ERROR(impl_->Write(w));
-    if (out.created) {
-      AuditEntry a;
-      a.study_uid = study_uid;
-      a.at = now_ms;
-      a.action = "arrived";
-      a.to_state = w.state;
-      RADFLOW_RETURN_IF_ERROR(impl_->AddAudit(a));
-    }
-    out.item = std::move(w);
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -431,11 +458,12 @@ Result<std::vector<std::string>> WorkflowStore::ExpiredClaims(int64_t now_ms) {
   return out;
 }
 
-Result<std::vector<std::string>> WorkflowStore::StudiesWithoutItem() {
+Result<std::vector<std::string>> WorkflowStore::StudiesToSync() {
   std::lock_guard lock(impl_->read_mu);
   auto p = impl_->reader->Prepare(
       "SELECT s.study_uid FROM studies s LEFT JOIN worklist w ON w.study_uid = s.study_uid"
-      " WHERE w.study_uid IS NULL ORDER BY s.id");
+      " WHERE w.study_uid IS NULL OR w.num_instances != s.num_instances OR w.num_series != s.num_series"
+      " OR w.modalities != s.modalities ORDER BY s.id");
   if (!p.ok()) return p.status();
   Statement st(p.value());
   Status s;

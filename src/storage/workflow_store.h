@@ -111,6 +111,10 @@ class WorkflowStore {
   };
   Result<Synced> SyncStudy(const std::string& study_uid, const StudyExtras& extras, int64_t now_ms,
                            const std::function<void(WorklistItem&)>& score);
+  // SyncStudy (no extras) of several studies in one transaction (the start-up catch-up);
+  // a study the index no longer has is skipped. `score` sees each item before its write.
+  Result<std::vector<Synced>> SyncStudies(const std::vector<std::string>& study_uids, int64_t now_ms,
+                                          const std::function<void(WorklistItem&)>& score);
 
   Result<std::optional<WorklistItem>> Get(const std::string& study_uid);
   Result<WorklistPage> List(const WorklistFilter& filter);
@@ -120,8 +124,10 @@ class WorkflowStore {
                                                 const std::string& issuer);
   // Studies whose claims expired before now_ms.
   Result<std::vector<std::string>> ExpiredClaims(int64_t now_ms);
-  // Studies of the index without an item (imports while no server ran), oldest first.
-  Result<std::vector<std::string>> StudiesWithoutItem();
+  // Studies of the index that need a sync, oldest first, in one query: those without an
+  // item, and those whose item's counts or modalities differ from the study row's (stored
+  // to while no server ran; a sync copies them, so a synced study matches).
+  Result<std::vector<std::string>> StudiesToSync();
   Result<StudyAi> ReadStudyAi(const std::string& study_uid);
   // The study of an AI job ("" for an unknown job).
   Result<std::string> StudyOfJob(int64_t job_id);

@@ -1,9 +1,13 @@
 #include "workflow/worklist_service.h"
 
+#include <algorithm>
 #include <chrono>
+
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "storage/cluster_bus.h"
 #include "workflow/reading_state.h"
 
 namespace radflow::workflow {
@@ -11,12 +15,49 @@ namespace radflow::workflow {
 // ---- EventFeed ------------------------------------------------------------------------
 
 void EventFeed::Publish(const std::string& study_uid, const std::string& reason) {
+  PublishRemote(study_uid, reason);
+  std::function<void(const std::string&, const std::string&)> relay;
+  {
+    std::lock_guard lock(mu_);
+    relay = relay_;
+  }
+  if (relay) relay(study_uid, reason);  // outside the lock: the bus may take its time
+}
+
+void EventFeed::PublishRemote(const std::string& study_uid, const std::string& reason) {
   {
     std::lock_guard lock(mu_);
     recent_.push_back({++seq_, study_uid, reason, UnixMillis()});
     if (recent_.size() > 1000) recent_.pop_front();
   }
   cv_.notify_all();
+}
+
+Status RelayOverBus(EventFeed& feed, storage::ClusterBus& bus) {
+  // From the other nodes: appended here, not relayed again. A payload that is not ours is
+  // dropped with a warning (anyone may NOTIFY on the channel).
+  RADFLOW_RETURN_IF_ERROR(bus.Subscribe(kWorklistChannel, [&feed](const storage::BusMessage& m) {
+    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    if (!j.is_object() || !j.contains("study") || !j["study"].is_string() || !j.contains("reason") ||
+        !j["reason"].is_string()) {
+      log::Warn("worklist: ignoring a cluster event from " + m.node_id + " that is not {study, reason}");
+      return;
+    }
+    feed.PublishRemote(j["study"].get<std::string>(), j["reason"].get<std::string>());
+  }));
+  feed.SetRelay([&bus](const std::string& study_uid, const std::string& reason) {
+    // The replace handler: bytes that are not UTF-8 (a malformed UID) must not throw here.
+    const std::string payload = nlohmann::json{{"study", study_uid}, {"reason", reason}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Status s = bus.Publish(kWorklistChannel, payload);
+    if (!s.ok()) log::Warn("worklist: publishing " + reason + " of " + study_uid + " to the other nodes: " + s.ToString());
+  });
+  return Status::Ok();
+}
+
+void EventFeed::SetRelay(std::function<void(const std::string&, const std::string&)> relay) {
+  std::lock_guard lock(mu_);
+  relay_ = std::move(relay);
 }
 
 std::vector<WorklistEvent> EventFeed::Wait(uint64_t after, int timeout_ms) {
@@ -60,21 +101,9 @@ Status WorklistService::Start() {
   const PriorityRule rule = options_.rule;
   // The rule may have changed since the scores were stored.
   RADFLOW_RETURN_IF_ERROR(store_.RescoreAll([&](storage::WorklistItem& w) { Score(rule, w); }));
-  auto missing = store_.StudiesWithoutItem();
-  if (!missing.ok()) return missing.status();
-  for (const auto& study : missing.value()) {
-    auto synced = store_.SyncStudy(study, {}, UnixMillis(), [&](storage::WorklistItem& w) { Score(rule, w); });
-    if (!synced.ok()) {
-      log::Warn("worklist: adding study " + study + ": " + synced.status().ToString());
-    } else {
-      if (synced->created) Arrived(synced->item);
-      ApplyOrderFacts(synced->item);
-    }
-    RefreshAi(study);
-  }
-  if (!missing->empty()) {
-    log::Info("worklist: " + std::to_string(missing->size()) + " studies stored while no server ran added");
-  }
+  // The studies stored while no server ran: caught up on the worker thread, so that the
+  // listeners start at once (an index filled with 100k studies took minutes here).
+  Enqueue({Input::Kind::kCatchUp, "", ""});
   worker_ = std::thread([this] { Work(); });
   sweeper_ = std::thread([this] { Sweep(); });
   if (options_.prefetch) prefetcher_ = std::thread([this] { Prefetch(); });
@@ -290,6 +319,8 @@ void WorklistService::Apply(const Input& input) {
       if (item->has_value()) ApplyOrderFacts(**item);
       return;
     }
+    case Input::Kind::kCatchUp:
+      return CatchUp();
     case Input::Kind::kAi: {
       if (!input.study_uid.empty()) return RefreshAi(input.study_uid);
       auto study = store_.StudyOfJob(input.job_id);
@@ -297,6 +328,71 @@ void WorklistService::Apply(const Input& input) {
       return;
     }
   }
+}
+
+void WorklistService::CatchUp() {
+  if (!catch_up_listed_) {
+    catch_up_listed_ = true;
+    catch_up_started_ = std::chrono::steady_clock::now();
+    auto studies = store_.StudiesToSync();  // one set-based query
+    if (!studies.ok()) {
+      log::Warn("worklist: listing the studies to catch up: " + studies.status().ToString());
+      return;
+    }
+    catch_up_ = std::move(studies.value());
+    if (catch_up_.empty()) return;  // every study synced: no per-study work
+    log::Info("worklist: catching up " + std::to_string(catch_up_.size()) +
+              " studies stored while no server ran, in batches of " + std::to_string(kCatchUpBatch));
+  }
+  if (catch_up_next_ >= catch_up_.size()) return;
+  const size_t end = std::min(catch_up_.size(), catch_up_next_ + kCatchUpBatch);
+  const std::vector<std::string> batch(catch_up_.begin() + catch_up_next_, catch_up_.begin() + end);
+  // The AI state read before the transaction, applied with the score (no write per study).
+  std::map<std::string, storage::StudyAi> ai;
+  for (const auto& study : batch) {
+    auto read = store_.ReadStudyAi(study);
+    if (read.ok()) {
+      ai[study] = std::move(read.value());
+    } else {
+      log::Warn("worklist: AI state of " + study + ": " + read.status().ToString());
+    }
+  }
+  const PriorityRule& rule = options_.rule;
+  auto synced = store_.SyncStudies(batch, UnixMillis(), [&](storage::WorklistItem& w) {
+    if (auto it = ai.find(w.study_uid); it != ai.end()) {
+      const storage::StudyAi& a = it->second;
+      w.ai_pending = a.pending;
+      w.ai_rank = a.rank;
+      w.ai_flag = a.flag;
+      w.ai_reason = a.rank > 0 ? AiReason(a) : "";
+    }
+    Score(rule, w);
+  });
+  catch_up_next_ = end;
+  if (!synced.ok()) {
+    log::Warn("worklist: catching up " + std::to_string(batch.size()) + " studies: " + synced.status().ToString());
+  } else {
+    for (const auto& one : synced.value()) {
+      // This node's feed only: not one cluster message per study of a large catch-up.
+      events_.PublishRemote(one.item.study_uid, one.created ? "arrived" : "updated");
+      if (one.created) Arrived(one.item);
+      ApplyOrderFacts(one.item);
+    }
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                        catch_up_started_).count();
+  if (catch_up_next_ >= catch_up_.size()) {
+    log::Info("worklist: caught up " + std::to_string(catch_up_.size()) + " studies in " + std::to_string(ms) + " ms");
+    catch_up_.clear();
+    catch_up_.shrink_to_fit();
+    catch_up_next_ = 0;
+    return;
+  }
+  if ((catch_up_next_ / kCatchUpBatch) % 20 == 0) {
+    log::Info("worklist: catch-up " + std::to_string(catch_up_next_) + "/" + std::to_string(catch_up_.size()) +
+              " studies, " + std::to_string(ms) + " ms");
+  }
+  Enqueue({Input::Kind::kCatchUp, "", ""});  // the next batch, behind the live inputs
 }
 
 void WorklistService::RefreshAi(const std::string& study_uid) {

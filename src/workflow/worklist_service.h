@@ -13,6 +13,7 @@
 // events and gives it a reader of a series' attributes and a prefetch function.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,6 +32,10 @@
 #include "workflow/priority.h"
 #include "workflow/priors.h"
 
+namespace radflow::storage {
+class ClusterBus;
+}
+
 namespace radflow::workflow {
 
 struct WorklistEvent {
@@ -44,6 +49,12 @@ struct WorklistEvent {
 class EventFeed {
  public:
   void Publish(const std::string& study_uid, const std::string& reason);
+  // Several nodes on one index (issue 15, docs/postgresql.md "Several nodes: events and
+  // stability"): what Publish appends also goes to `relay` (the composition root sends it on
+  // the cluster bus); what another node published is appended with PublishRemote, which
+  // relays nothing (no echo between nodes).
+  void SetRelay(std::function<void(const std::string& study_uid, const std::string& reason)> relay);
+  void PublishRemote(const std::string& study_uid, const std::string& reason);
   // Events after `after` (at most the last 1000 kept); waits up to timeout_ms for one.
   // Empty on timeout or once closed.
   std::vector<WorklistEvent> Wait(uint64_t after, int timeout_ms);
@@ -55,9 +66,18 @@ class EventFeed {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WorklistEvent> recent_;
+  std::function<void(const std::string&, const std::string&)> relay_;
   uint64_t seq_ = 0;
   bool closed_ = false;
 };
+
+// The worklist's cluster channel (docs/postgresql.md "Several nodes: events and stability"):
+// payload {"study": UID, "reason": ...}.
+inline constexpr const char* kWorklistChannel = "radflow_worklist";
+// Relays `feed` over `bus` both ways: what this node publishes reaches the other nodes'
+// feeds, what they publish arrives here (PublishRemote). Until feed.SetRelay(nullptr) and
+// bus.Stop(); both must outlive the relay.
+Status RelayOverBus(EventFeed& feed, storage::ClusterBus& bus);
 
 class WorklistService;
 
@@ -96,9 +116,12 @@ class WorklistService {
   WorklistService(storage::WorkflowStore& store, WorklistOptions options);
   ~WorklistService();  // Stop()
 
-  // Rescores every item with the rule, creates items for studies stored while no server
-  // ran, and starts the worker and sweeper threads.
+  // Rescores every item with the rule and starts the worker and sweeper threads. The worker
+  // first catches up, in batches of kCatchUpBatch studies a transaction, the studies that
+  // need it (StudiesToSync: stored while no server ran), between live inputs; Start does not
+  // wait for it (Flush does). docs/worklist.md "Start-up catch-up".
   Status Start();
+  static constexpr size_t kCatchUpBatch = 500;
   void Stop();
 
   // Event inputs (quick: queued for the worker thread).
@@ -136,7 +159,7 @@ class WorklistService {
 
  private:
   struct Input {
-    enum class Kind { kInstance, kStable, kAi, kOrder } kind;
+    enum class Kind { kInstance, kStable, kAi, kOrder, kCatchUp } kind;
     std::string study_uid, series_uid;  // kOrder: series_uid holds the accession
     int64_t job_id = 0;  // kAi without a study UID
   };
@@ -146,6 +169,8 @@ class WorklistService {
   void Prefetch();
   void Apply(const Input& input);
   void RefreshAi(const std::string& study_uid);
+  // One batch of the start-up catch-up; queues the next behind the live inputs.
+  void CatchUp();
   // The order's priority and reason onto the item (order_facts), scored; true when changed.
   bool ApplyOrderFacts(const storage::WorklistItem& item);
   void Arrived(const storage::WorklistItem& item);
@@ -164,6 +189,11 @@ class WorklistService {
   bool busy_ = false;
   bool stopping_ = false;
   std::set<std::string> known_;            // studies with an item (the worker thread's)
+  // The start-up catch-up (the worker thread's).
+  std::vector<std::string> catch_up_;
+  size_t catch_up_next_ = 0;
+  bool catch_up_listed_ = false;
+  std::chrono::steady_clock::time_point catch_up_started_;
   std::set<std::string> expected_priors_;  // under mu_
   std::deque<storage::WorklistItem> prefetch_queue_;
   std::thread worker_, sweeper_, prefetcher_;

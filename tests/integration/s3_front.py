@@ -21,6 +21,7 @@ import hashlib
 import http.client
 import http.server
 import os
+import time
 import shutil
 import socketserver
 import subprocess
@@ -223,9 +224,14 @@ class S3Front:
                 out.append((key, upload_id))
         return out
 
+    def initiated(self, upload_id):
+        """S3's Initiated, from the upload folder's mtime (s3rver keeps no such field)."""
+        when = os.path.getmtime(os.path.join(self._uploads_dir(), upload_id))
+        return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(when))
+
     def list_uploads(self, prefix):
-        items = "".join("<Upload><Key>%s</Key><UploadId>%s</UploadId></Upload>" % (escape(k), u)
-                        for k, u in self.uploads(prefix))
+        items = "".join("<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s</Initiated></Upload>"
+                        % (escape(k), u, self.initiated(u)) for k, u in self.uploads(prefix))
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>%s</Bucket>'
                 '<Prefix>%s</Prefix><IsTruncated>false</IsTruncated>%s</ListMultipartUploadsResult>'
                 % (self.bucket, escape(prefix), items)).encode()

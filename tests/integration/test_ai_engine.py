@@ -169,8 +169,17 @@ class EngineEndToEnd(harness.ServerTestCase):
         js = wait_jobs(server, lambda js: any(j["state"] == "running" for j in by_app(js, "test-hang"))
                        and any(j["state"] == "queued" for j in by_app(js, "test-threshold")),
                        what="hang running, threshold queued")
-        worker_pids = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                       and _cmdline(p).startswith(harness.RADFLOW_BIN + "\0ai-worker")]
+        # This server's workers only: other tests may run their own servers at the same time.
+        # (the job is marked running just before its worker is forked: poll for the process)
+        deadline = time.time() + 10
+        while True:
+            worker_pids = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                           and _parent(p) == server.proc.pid
+                           and _cmdline(p).split("\0")[1:2] == ["ai-worker"]]
+            if worker_pids or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertTrue(worker_pids, "the running job's worker process was not found")
         server.kill()  # kill -9 with one job running and one queued
         time.sleep(0.5)
         for pid in worker_pids:  # the worker dies with the server
@@ -223,6 +232,14 @@ def _cmdline(pid):
             return f.read()
     except OSError:
         return ""
+
+
+def _parent(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])  # field 4, after "(comm)"
+    except (OSError, IndexError, ValueError):
+        return -1
 
 
 def _state(pid):

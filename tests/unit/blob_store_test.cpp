@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "test_data.h"
@@ -127,6 +128,39 @@ TEST(BlobStore, SameContentDetectsDifferences) {
   EXPECT_FALSE(BlobStore::SameContent(a, b).value());
   EXPECT_FALSE(BlobStore::SameContent(a, c).value());
   EXPECT_TRUE(BlobStore::SameContent(a, a).value());
+}
+
+// What every reader goes through (the interface, as the modules hold it): a local path or
+// an error naming the blob, never a path to a missing file; sizes and listing ages for
+// `radflow check`.
+TEST(BlobStore, ReadersGetAPathOrAnError) {
+  radflow::testing::ScratchDir dir;
+  auto opened = BlobStore::Open(dir.str());
+  ASSERT_TRUE(opened.ok());
+  const BlobStore& store = opened.value();
+  auto rel = store.Commit(store.WriteTemp("twelve bytes").value());
+  ASSERT_TRUE(rel.ok());
+  auto path = store.LocalPath(rel.value());
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(path.value(), dir.str() + "/" + rel.value());
+  EXPECT_EQ(store.Size(rel.value()).value(), 12u);
+  auto missing = store.LocalPath("00/not-there.dcm");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("00/not-there.dcm"), std::string::npos);
+  EXPECT_EQ(store.Size("00/not-there.dcm").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store.Read("00/not-there.dcm").status().code(), ErrorCode::kNotFound);
+  int listed = 0;
+  ASSERT_TRUE(store.List([&](const BlobEntry& e) {
+    ++listed;
+    EXPECT_EQ(e.relative, rel.value());
+    EXPECT_EQ(e.size, 12u);
+    EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - e.modified), std::chrono::minutes(1));
+  }).ok());
+  EXPECT_EQ(listed, 1);
+  EXPECT_FALSE(store.Shared());  // DATA/blobs: the single-node order (row, then link)
+  EXPECT_EQ(store.TempDir(), dir.str() + "/tmp");
+  EXPECT_EQ(std::filesystem::path(store.NewTempPath()).parent_path().string(), store.TempDir());
 }
 
 }  // namespace radflow::storage

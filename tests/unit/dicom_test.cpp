@@ -1,6 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+
+#include <algorithm>
+
+#include "dicom/charset.h"
+#include "dicom/conformance.h"
 #include "dicom/instance.h"
+#include "dicom/json_model.h"
 #include "dicom/tag.h"
 #include "test_data.h"
 
@@ -83,25 +91,130 @@ TEST(ParsePart10, RejectsWithTheReason) {
   }
 }
 
+// Every real file of the shared data with a non-ASCII character set: the indexed PatientName
+// is the UTF-8 text pydicom's test suite expects (pydicom/tests/test_charset.py; pydicom's
+// str() drops an empty trailing component group, the index keeps the value as stored).
 TEST(ParsePart10, CharacterSetsBecomeUtf8) {
-  // chrFren.dcm: ISO_IR 100, PatientName "Buc^Jérôme" (FileInfo.txt).
-  auto r = ParsePart10File(DataPath("dicom/edgecases_pydicom/charset_files/chrFren.dcm"));
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->attributes.Get(tags::kPatientName), "Buc^J\xC3\xA9r\xC3\xB4me");
+  struct Case {
+    const char* file;
+    const char* name;
+  };
+  const Case cases[] = {
+      {"chrArab", "قباني^لنزار"},
+      {"chrFren", "Buc^Jérôme"},
+      {"chrFrenMulti", "Buc^Jérôme"},
+      {"chrGerm", "Äneas^Rüdiger"},
+      {"chrGreek", "Διονυσιος"},
+      {"chrH31", "Yamada^Tarou=山田^太郎=やまだ^たろう"},
+      {"chrH32", "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう"},
+      {"chrHbrw", "שרון^דבורה"},
+      {"chrI2", "Hong^Gildong=洪^吉洞=홍^길동"},
+      {"chrJapMulti", "やまだ^たろう"},
+      {"chrJapMultiExplicitIR6", "やまだ^たろう"},
+      {"chrKoreanMulti", "김희중"},
+      {"chrRuss", "Люкceмбypг"},
+      {"chrX1", "Wang^XiaoDong=王^小東="},
+      {"chrX2", "Wang^XiaoDong=王^小东="},
+  };
+  for (const auto& c : cases) {
+    auto r = ParsePart10File(DataPath(std::string("dicom/edgecases_pydicom/charset_files/") + c.file + ".dcm"));
+    ASSERT_TRUE(r.ok()) << c.file << ": " << r.status().ToString();
+    EXPECT_EQ(r->attributes.Get(tags::kPatientName), c.name) << c.file;
+    EXPECT_EQ(r->charset_problem, "") << c.file;
+  }
+  // Multi-valued: each value decoded, joined by '\'.
+  auto multi = ParsePart10File(DataPath("dicom/edgecases_pydicom/charset_files/chrFrenMulti.dcm"));
+  ASSERT_TRUE(multi.ok());
+  EXPECT_EQ(multi->attributes.Get(MakeTag(0x0010, 0x1001)), "Buc^Jérôme\\Buc^Jérôme");
+  // A real object declaring ISO 2022 IR 13 / IR 87 whose text is all ASCII: unchanged.
+  auto j2k = ParsePart10File(DataPath("dicom/edgecases_pydicom/test_files/J2K_pixelrep_mismatch.dcm"));
+  ASSERT_TRUE(j2k.ok()) << j2k.status().ToString();
+  EXPECT_EQ(j2k->charset_problem, "");
+  EXPECT_EQ(j2k->attributes.Get(tags::kPatientName), "JXD191021006");
 }
 
-TEST(ParsePart10, UnsupportedCharacterSetIsStillStored) {
-  auto r = ParsePart10File(DataPath("dicom/edgecases_pydicom/charset_files/chrH32.dcm"));
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
+// PS3.5 6.1.2.5.3: a PN component group ('=') and a component ('^') start again in the
+// initial sets, as do CR/LF and '\' in any VR; '=' outside PN does not.
+TEST(TextDecoder, DelimitersReturnToTheInitialSets) {
+  TextDecoder decoder("\\ISO 2022 IR 13");  // initial: ASCII, no G1
+  bool lossy = false;
+  EXPECT_EQ(decoder.Decode("\x1B)I\xB6=\xB6", true, &lossy), "\uFF76=\uFFFD");
+  EXPECT_TRUE(lossy);
+  lossy = false;
+  EXPECT_EQ(decoder.Decode("\x1B)I\xB6^\xB6", true, &lossy), "\uFF76^\uFFFD");
+  EXPECT_TRUE(lossy);
+  lossy = false;
+  EXPECT_EQ(decoder.Decode("\x1B)I\xB6\r\n\xB6", false, &lossy), "\uFF76\r\n\uFFFD");
+  EXPECT_TRUE(lossy);
+  lossy = false;
+  EXPECT_EQ(decoder.Decode("\x1B)I\xB6=\xB6", false, &lossy), "\uFF76=\uFF76");
+  EXPECT_FALSE(lossy);
+  // A JIS X 0208 pair whose second byte is '^' is a character, not a delimiter.
+  TextDecoder jis("\\ISO 2022 IR 87");
+  lossy = false;
+  EXPECT_EQ(jis.Decode("\x1B$B$^\x1B(B^x", true, &lossy), "\u307E^x");
+  EXPECT_FALSE(lossy);
 }
 
-TEST(ParsePart10, Iso2022JapaneseBecomesUtf8) {
-  // chrH31.dcm: "\ISO 2022 IR 87", which DCMTK's converter cannot open here.
-  auto r = ParsePart10File(DataPath("dicom/edgecases_pydicom/charset_files/chrH31.dcm"));
+TEST(TextDecoder, UndecodableBytesBecomeReplacementCharacters) {
+  struct Case {
+    const char* charset;
+    std::string raw;
+    const char* utf8;
+  };
+  const Case cases[] = {
+      {"ISO_IR 999", "Buc^J\xE9r\xF4me", "Buc^J\uFFFDr\uFFFDme"},   // unknown term
+      {"", "Buc^J\xE9r\xF4me", "Buc^J\uFFFDr\uFFFDme"},             // default repertoire
+      {"ISO_IR 192", "Buc^J\xE9r\xC3\xB4me", "Buc^J\uFFFDrôme"},     // Latin-1 byte in UTF-8
+      {"ISO_IR 192", "\xED\xA0\x80x", "\uFFFD\uFFFD\uFFFDx"},         // a surrogate
+      {"ISO_IR 126", "\xC4\xAE", "Δ\uFFFD"},                            // 0xAE: not in ISO 8859-7
+      {"\\ISO 2022 IR 87", "\x1B$B;3E", "山\uFFFD"},                    // JIS X 0208 pair cut off
+      {"\\ISO 2022 IR 87", "\x1B%GA", "\uFFFD%GA"},                    // unknown escape sequence
+  };
+  for (const auto& c : cases) {
+    TextDecoder decoder(c.charset);
+    bool lossy = false;
+    EXPECT_EQ(decoder.Decode(c.raw, true, &lossy), c.utf8) << c.charset;
+    EXPECT_TRUE(lossy) << c.charset;
+  }
+  TextDecoder latin1("ISO_IR 100");
+  bool lossy = false;
+  EXPECT_EQ(latin1.Decode("Buc^J\xE9r\xF4me", true, &lossy), "Buc^Jérôme");
+  EXPECT_FALSE(lossy);
+}
+
+// Kept, indexed with U+FFFD, and reported as a conformance problem; the file is untouched.
+TEST(ParsePart10, UndecodableTextIsStoredAndReported) {
+  radflow::testing::ScratchDir dir;
+  const std::string path = dir.str() + "/unknown_charset.dcm";
+  {
+    DcmFileFormat ff;
+    ASSERT_TRUE(ff.loadFile(DataPath("dicom/edgecases_pydicom/charset_files/chrFren.dcm").c_str()).good());
+    ff.getDataset()->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 999");
+    ASSERT_TRUE(ff.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+  }
+  auto r = ParsePart10File(path);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->attributes.Get(tags::kPatientName),
-            "Yamada^Tarou=\xE5\xB1\xB1\xE7\x94\xB0^\xE5\xA4\xAA\xE9\x83\x8E="
-            "\xE3\x82\x84\xE3\x81\xBE\xE3\x81\xA0^\xE3\x81\x9F\xE3\x82\x8D\xE3\x81\x86");
+  EXPECT_EQ(r->attributes.Get(tags::kPatientName), "Buc^J\uFFFDr\uFFFDme");
+  EXPECT_NE(r->charset_problem.find("'ISO_IR 999'"), std::string::npos) << r->charset_problem;
+  EXPECT_NE(r->charset_problem.find("PatientName (0010,0010)"), std::string::npos) << r->charset_problem;
+  const auto problems = CheckConformance(r.value());
+  EXPECT_EQ(std::count(problems.begin(), problems.end(), r->charset_problem), 1);
+  DcmFileFormat again;
+  ASSERT_TRUE(again.loadFile(path.c_str()).good());
+  OFString raw;
+  again.getDataset()->findAndGetOFString(DCM_PatientName, raw);
+  EXPECT_EQ(std::string(raw.c_str()), "Buc^J\xE9r\xF4me");
+}
+
+// Sequence items with their own SpecificCharacterSet (chrSQEncoding*, FileInfo.txt).
+TEST(InstanceToDicomJson, NestedCharacterSetsBecomeUtf8) {
+  for (const char* file : {"chrSQEncoding", "chrSQEncoding1"}) {
+    auto json = InstanceToDicomJson(DataPath(std::string("dicom/edgecases_pydicom/charset_files/") + file + ".dcm"), {});
+    ASSERT_TRUE(json.ok()) << file << ": " << json.status().ToString();
+    EXPECT_NE(json->find("ﾔﾏﾀﾞ^ﾀﾛｳ"), std::string::npos) << file << ": " << *json;
+    EXPECT_NE(json->find("山田^太郎"), std::string::npos) << file;
+  }
 }
 
 }  // namespace radflow::dicom

@@ -26,7 +26,7 @@ class IngestTest : public ::testing::Test {
  protected:
   void Open(IngestOptions options = {}) {
     ingest_.reset();
-    blobs_ = std::make_unique<storage::BlobStore>(storage::BlobStore::Open(dir_.str() + "/blobs").value());
+    blobs_ = std::make_unique<storage::FolderBlobStore>(storage::BlobStore::Open(dir_.str() + "/blobs").value());
     if (!index_) index_ = std::move(storage::Index::Open(dir_.str() + "/index.db").value());
     ingest_ = std::make_unique<IngestService>(*blobs_, *index_, options);
   }

@@ -141,8 +141,13 @@ struct Engine::Impl {
   std::thread scheduler;
   SteadyClock::time_point last_reconcile = SteadyClock::now();
   SteadyClock::time_point last_lease_sweep = SteadyClock::now();
+  SteadyClock::time_point last_lease_renewal = SteadyClock::now();
 
   int64_t memory_budget_mb;
+  // lease_owner of this node's jobs: "" alone on the index, "node:<id>" among several.
+  const std::string owner = options.node_id.empty() ? "" : "node:" + options.node_id;
+  // A node's lease: renewed every 5 s, so only a node gone (or stalled) for 30 s loses it.
+  static constexpr int64_t kNodeLeaseMs = 30000;
 
   Impl(storage::Index& i, storage::BlobStore& b, ingest::IngestService& g, storage::JobStore& j,
        EngineOptions o)
@@ -183,7 +188,11 @@ struct Engine::Impl {
     auto found = query::LocateSeries(index, series_uid);
     if (!found.ok()) return found.status();
     std::vector<std::string> files;
-    for (const auto& l : found.value()) files.push_back(blobs.AbsolutePath(l.blob_path));
+    for (const auto& l : found.value()) {
+      auto path = blobs.LocalPath(l.blob_path);  // S3: fetched into the read cache
+      if (!path.ok()) return path.status();
+      files.push_back(path.value());
+    }
     return std::make_pair(found->front().study_uid, files);
   }
 
@@ -204,6 +213,20 @@ struct Engine::Impl {
     }
     std::vector<int64_t> queued;
     const int64_t routed_at = UnixMillis();
+    {
+      // Claimed first (a shared index; SQLite: always true, no SQL). The start-up catch-up
+      // (stable_ms 0) runs on every node at once: a series another node routed since it was
+      // listed is left alone. A SeriesStable is once across nodes already
+      // (Index::ClaimSeriesStable), but a series a dead node left unfired can be routed both
+      // by a node's start-up catch-up and by the survivors' sweep firing it
+      // (IngestService::SweepStableSeries): routed once since its last instance, not twice.
+      auto claimed = jobs.ClaimRouting(series_uid, routed_at);
+      if (!claimed.ok()) return claimed.status();
+      if (!claimed.value()) {
+        log::Debug("ai: series " + series_uid + " routed since its last instance already");
+        return queued;
+      }
+    }
     const bool stat = IsStat(facts.value());
     for (const AppManifest& m : candidates) {
       if (!Enabled(m)) continue;
@@ -272,11 +295,12 @@ struct Engine::Impl {
     auto listed = jobs.List(filter);
     if (!listed.ok()) return;
     for (const Job& job : listed.value()) {
-      // A remote worker's job (a lease) is not ours: ExpireLeases looks after it.
-      if (!job.lease_owner.empty()) continue;
+      // A remote worker's job or another node's (a lease) is not ours: ExpireLeases looks
+      // after it.
+      if (job.lease_owner != owner) continue;
       if (running.count(job.id) == 0) {
         log::Warn("ai: job " + std::to_string(job.id) + " was marked running without a worker; re-queued");
-        (void)jobs.ReturnToQueue(job.id, "re-queued: its state was not recorded");
+        (void)jobs.ReturnToQueue(job.id, "re-queued: its state was not recorded", owner);
       }
     }
   }
@@ -293,10 +317,10 @@ struct Engine::Impl {
       if (static_cast<int>(running.size()) >= options.max_running) break;
       const AppManifest* app = ForJobLocked(job);
       if (app == nullptr) {
-        auto marked = jobs.MarkRunning(job.id, UnixMillis());
+        auto marked = jobs.MarkRunning(job.id, UnixMillis(), owner, kNodeLeaseMs);
         if (marked.ok() && marked.value()) {
           (void)jobs.MarkFailed(job.id, UnixMillis(), "app '" + job.app_id + "' is no longer installed",
-                                std::nullopt);
+                                std::nullopt, owner);
         }
         continue;
       }
@@ -314,13 +338,13 @@ struct Engine::Impl {
       const int64_t wanted = std::max<int64_t>(0, app->resources.memory_mb);
       if (!running.empty() && memory_mb + wanted > memory_budget_mb) continue;
       const int64_t started_at = UnixMillis();
-      auto marked = jobs.MarkRunning(job.id, started_at);
+      auto marked = jobs.MarkRunning(job.id, started_at, owner, kNodeLeaseMs);
       if (!marked.ok() || !marked.value()) continue;
       if (job.attempts > job.max_attempts) {
         // Only a job interrupted by restarts gets here (failures stop at max_attempts): one
         // extra attempt is allowed, so that an app that kills the hub cannot loop for ever.
         (void)jobs.MarkFailed(job.id, UnixMillis(), "gave up after " + std::to_string(job.attempts) +
-                                                   " interrupted attempts", std::nullopt);
+                                                   " interrupted attempts", std::nullopt, owner);
         continue;
       }
       if (CompareVersions(app->version, job.app_version) != 0) {
@@ -337,7 +361,8 @@ struct Engine::Impl {
     job.started_at = started_at;
     auto located = SeriesFiles(job.series_uid);
     if (!located.ok()) {
-      (void)jobs.MarkFailed(job.id, UnixMillis(), "series not available: " + located.status().message(), std::nullopt);
+      (void)jobs.MarkFailed(job.id, UnixMillis(), "series not available: " + located.status().message(),
+                            std::nullopt, owner);
       return;
     }
     auto r = std::make_unique<Running>();
@@ -370,13 +395,14 @@ struct Engine::Impl {
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") attempt " +
               std::to_string(job.attempts) + " failed: " + error +
               (retry_at ? " — will retry" : " — giving up"));
-    (void)jobs.MarkFailed(job.id, UnixMillis(), error, retry_at);
+    (void)jobs.MarkFailed(job.id, UnixMillis(), error, retry_at, owner);
   }
 
   void FailFinal(const Job& job, const std::string& error, bool final) {
     if (!final) return Fail(job, error);
     log::Warn("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") failed after storing results: " + error);
-    (void)jobs.MarkFailed(job.id, UnixMillis(), error + " (some results were stored; not retried)", std::nullopt);
+    (void)jobs.MarkFailed(job.id, UnixMillis(), error + " (some results were stored; not retried)", std::nullopt,
+                          owner);
   }
 
   void Monitor(Running* r) {
@@ -397,7 +423,7 @@ struct Engine::Impl {
     const Job& job = r->job;
     if (shutting_down) {
       // The server stops: the job goes back to the queue with its attempt given back.
-      (void)jobs.ReturnToQueue(job.id, "stopped with the server");
+      (void)jobs.ReturnToQueue(job.id, "stopped with the server", owner);
     } else if (cancelled) {
       (void)jobs.MarkCancelled(job.id, UnixMillis(), "cancelled while running");
     } else if (timed_out) {
@@ -556,7 +582,7 @@ struct Engine::Impl {
       }
     }
     nlohmann::json results{{"objects", objects}, {"timings", timings}};
-    s = jobs.MarkSucceeded(job.id, stored_ms, run->summary, results.dump());
+    s = jobs.MarkSucceeded(job.id, stored_ms, run->summary, results.dump(), owner);
     if (!s.ok()) log::Error("ai: recording job " + std::to_string(job.id) + ": " + s.ToString());
     log::Info("ai: job " + std::to_string(job.id) + " (" + job.app_id + ") done: " + run->summary);
   }
@@ -578,6 +604,15 @@ struct Engine::Impl {
     }
   }
 
+  // Every 5 s on the scheduler's thread (Loop; last_lease_renewal is its own): the leases
+  // of this node's running jobs. Nothing to do alone on the index (owner "").
+  void RenewNodeLeasesIfDue(SteadyClock::time_point now) {
+    if (owner.empty() || now - last_lease_renewal <= std::chrono::seconds(5)) return;
+    last_lease_renewal = now;
+    Status renewed = jobs.RenewNodeLeases(owner, UnixMillis(), kNodeLeaseMs);
+    if (!renewed.ok()) log::Warn("ai: renewing this node's job leases: " + renewed.ToString());
+  }
+
   void Loop() {
     std::unique_lock lock(mu);
     while (!stopping) {
@@ -587,6 +622,7 @@ struct Engine::Impl {
         lock.unlock();
         auto routed = Route(series, "series-stable", when);
         if (!routed.ok()) log::Warn("ai: routing series " + series + ": " + routed.status().ToString());
+        RenewNodeLeasesIfDue(SteadyClock::now());  // a long catch-up must not let them lapse
         lock.lock();
       }
       const auto now = SteadyClock::now();
@@ -605,6 +641,7 @@ struct Engine::Impl {
         }
         ++it;
       }
+      RenewNodeLeasesIfDue(now);
       if (now - last_lease_sweep > std::chrono::seconds(1)) {
         last_lease_sweep = now;
         ExpireLeases();
@@ -634,8 +671,15 @@ Status Engine::Start() {
   if (ec) return Status(ErrorCode::kIoError, "cannot create " + impl_->options.work_dir + ": " + ec.message());
   // Work folders of a previous process are stale: their jobs are re-queued below.
   for (const auto& entry : fs::directory_iterator(impl_->options.work_dir, ec)) fs::remove_all(entry.path(), ec);
-  auto requeued = jobs_.RequeueInterrupted(UnixMillis());
+  auto requeued = jobs_.RequeueInterrupted(UnixMillis(), impl_->owner);
   if (!requeued.ok()) return requeued.status();
+  if (!impl_->owner.empty()) {
+    // Among several nodes every job runs under a node's lease: one left running without an
+    // owner was a single node's before the upgrade, and no node's sweep would ever take it.
+    auto unowned = jobs_.RequeueInterrupted(UnixMillis(), "");
+    if (!unowned.ok()) return unowned.status();
+    requeued.value() += unowned.value();
+  }
   if (requeued.value() > 0) log::Info("ai: re-queued " + std::to_string(requeued.value()) + " interrupted job(s)");
   // Series whose SeriesStable was lost to a restart (or stored while no server ran).
   auto missed = jobs_.SeriesToRoute(UnixMillis() - static_cast<int64_t>(impl_->options.catch_up_hours * 3600e3));

@@ -54,6 +54,11 @@ struct EngineOptions {
   // At start-up, series stored within this many hours and not routed since (a SeriesStable
   // lost to a restart) are routed.
   double catch_up_hours = 24;
+  // Several nodes on one PostgreSQL index (docs/postgresql.md "Several nodes: events and
+  // stability"): this node's id. Its jobs carry lease_owner "node:<id>", renewed while they
+  // run, so that the other nodes neither re-queue them (start-up, Reconcile) nor lose them
+  // when this node dies (ExpireLeases). "": the only node; jobs without a lease, as before.
+  std::string node_id;
 };
 
 // An installed app: several versions of one id may be installed (LoadApps); the newest

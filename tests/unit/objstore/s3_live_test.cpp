@@ -294,20 +294,69 @@ TEST_F(S3Live, ASecondNodeReadsWhatTheFirstCommittedConcurrently) {
   EXPECT_EQ(b.value()->cache().misses(), static_cast<uint64_t>(kThreads * kPerThread));  // single-flight
 }
 
-TEST_F(S3Live, OpenBlobBackendTakesAnS3Url) {
+TEST_F(S3Live, OpenBlobStoreTakesAnS3Url) {
   StorageLocation where;
   where.storage = "s3://" + Env("RADFLOW_S3_TEST_BUCKET") + "/via-url";
   where.s3_endpoint = Env("RADFLOW_S3_TEST_ENDPOINT");
   where.data_dir = work_ + "/data";
-  auto backend = OpenBlobBackend(where);
+  where.owner = true;
+  auto backend = OpenBlobStore(where);
   ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-  EXPECT_NE(backend.value()->Describe().find("s3://"), std::string::npos);
-  const std::string temp = backend.value()->NewTempPath();
+  storage::BlobStore& blobs = *backend.value();
+  EXPECT_NE(blobs.Describe().find("s3://"), std::string::npos);
+  EXPECT_TRUE(blobs.Shared());  // the blob before its row (ingest's order)
+  EXPECT_EQ(blobs.TempDir(), where.data_dir + "/tmp/objstore");
+  const std::string temp = blobs.NewTempPath();
   std::ofstream(temp, std::ios::binary) << "through the interface";
-  auto rel = backend.value()->Commit(temp);
+  auto rel = blobs.Commit(temp);
   ASSERT_TRUE(rel.ok()) << rel.status().ToString();
-  EXPECT_EQ(backend.value()->Read(rel.value()).value(), "through the interface");
+  EXPECT_EQ(blobs.Read(rel.value()).value(), "through the interface");
   EXPECT_TRUE(fs::exists(where.data_dir + "/blob-cache/" + rel.value()));
+  EXPECT_EQ(blobs.Size(rel.value()).value(), 21u);
+  // Asked of the bucket (not the cache); a missing blob is NotFound, never a path.
+  auto* s3 = dynamic_cast<ObjectBlobStore*>(&blobs);
+  ASSERT_NE(s3, nullptr);
+  s3->cache().Forget(rel.value());
+  EXPECT_EQ(blobs.Size(rel.value()).value(), 21u);
+  EXPECT_EQ(blobs.Size("00/missing.dcm").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(blobs.LocalPath("00/missing.dcm").status().code(), ErrorCode::kNotFound);
+  // The listing carries S3's LastModified (what `check` tells in-flight stores by).
+  int listed = 0;
+  ASSERT_TRUE(blobs.List([&](const storage::BlobEntry& e) {
+    ++listed;
+    EXPECT_EQ(e.relative, rel.value());
+    EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - e.modified), std::chrono::minutes(5));
+  }).ok());
+  EXPECT_EQ(listed, 1);
+}
+
+// A multipart upload a crashed node left: listed with its age, and aborted.
+TEST_F(S3Live, StaleUploadsAreListedAndAborted) {
+  ObjectBlobStoreOptions o;
+  o.temp_dir = work_ + "/stale/tmp";
+  o.cache_dir = work_ + "/stale/cache";
+  auto store = ObjectBlobStore::Open(Config(), "stale-uploads", o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto id = store.value()->client().CreateMultipartUpload(store.value()->KeyOf("ab/left-behind.dcm"));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto young = store.value()->StaleUploads(std::chrono::hours(1));
+  ASSERT_TRUE(young.ok()) << young.status().ToString();
+  EXPECT_TRUE(young->empty());  // begun just now: not stale
+  auto all = store.value()->StaleUploads(std::chrono::seconds(-60));
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().relative, "ab/left-behind.dcm");
+  EXPECT_EQ(all->front().upload_id, id.value());
+  ASSERT_TRUE(store.value()->AbortUpload(all->front()).ok());
+  EXPECT_TRUE(store.value()->StaleUploads(std::chrono::seconds(-60))->empty());
+}
+
+TEST(S3Time, ParsesListingTimestamps) {
+  auto t = ParseS3Time("2026-12-07T23:40:05.123Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*t), 1796686805);
+  EXPECT_FALSE(ParseS3Time("yesterday").has_value());
+  EXPECT_FALSE(ParseS3Time("").has_value());
 }
 
 }  // namespace

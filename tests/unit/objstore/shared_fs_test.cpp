@@ -10,6 +10,7 @@
 #include <set>
 
 #include "objstore/blob_backend.h"
+#include "objstore/object_blob_store.h"
 #include "storage/blob_store.h"
 
 namespace fs = std::filesystem;
@@ -48,10 +49,12 @@ TEST(SharedRoot, TwoNodesSeeEachOthersCommittedBlobs) {
   // One node removes, the other no longer finds it.
   ASSERT_TRUE(b->Remove(from_a.value()).ok());
   EXPECT_EQ(a->Read(from_a.value()).status().code(), ErrorCode::kNotFound);
-  // Through the backend interface too (what the readers will use).
-  FileBlobBackend backend_a(std::move(a.value()));
-  EXPECT_EQ(backend_a.Read(from_b.value()).value(), "stored on node B");
-  EXPECT_EQ(backend_a.LocalPath(from_a.value()).status().code(), ErrorCode::kNotFound);
+  // Through the interface the readers use: an error, never a path to a missing file.
+  const storage::BlobStore& blobs_a = a.value();
+  EXPECT_EQ(blobs_a.Read(from_b.value()).value(), "stored on node B");
+  EXPECT_EQ(blobs_a.LocalPath(from_a.value()).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(blobs_a.Size(from_a.value()).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(blobs_a.Size(from_b.value()).value(), 16u);
 }
 
 TEST(SharedRoot, OpeningWithoutTheSweepKeepsTheOtherNodesNamedTemps) {
@@ -82,20 +85,78 @@ TEST(SharedRoot, UnnamedTempsSurviveTheOtherNodesSweep) {
   storage::BlobStore::DiscardTemp(temp);
 }
 
-// What a shared root needs from BlobStore::Open: its sweep of root/tmp removes every named
-// temporary file, another node's in-flight ones included (NFS has no O_TMPFILE, so there
-// all of them are named). Proposed fix in /tmp/h19/requests.md (H7): per-node temporary
-// folders (root/tmp/<node id>/) with the sweep limited to this node's folder and to other
-// folders' files older than a day. Enable this test with the fix.
-TEST(SharedRoot, DISABLED_TheSweepSparesAnotherNodesNamedTemps) {
+// On a shared root each node has its own temporary folder, root/tmp/<node id>/ (NFS has no
+// O_TMPFILE, so all of them are named files there): the start-up sweep of one node removes
+// its own leftovers and leaves another node's in-flight files alone.
+TEST(SharedRoot, TheSweepSparesAnotherNodesNamedTemps) {
   Root root;
-  auto a = storage::BlobStore::Open(root.dir.string(), false);
+  auto a = storage::BlobStore::Open(root.dir.string(), false, "node-a");
   ASSERT_TRUE(a.ok());
   auto in_flight = a->WriteTemp("half of a C-STORE");
   ASSERT_TRUE(in_flight.ok());
-  auto b = storage::BlobStore::Open(root.dir.string(), /*remove_stale_temp=*/true);
+  EXPECT_EQ(fs::path(in_flight.value()).parent_path(), root.dir / "tmp" / "node-a");
+  auto b = storage::BlobStore::Open(root.dir.string(), /*remove_stale_temp=*/true, "node-b");
   ASSERT_TRUE(b.ok());
+  auto b_leftover = b->WriteTemp("node B's own leftover");
+  ASSERT_TRUE(b_leftover.ok());
+  // Node B restarts: its own leftover goes, node A's in-flight file stays and commits.
+  auto b_again = storage::BlobStore::Open(root.dir.string(), /*remove_stale_temp=*/true, "node-b");
+  ASSERT_TRUE(b_again.ok());
+  EXPECT_FALSE(fs::exists(b_leftover.value()));
   EXPECT_TRUE(fs::exists(in_flight.value()));
+  auto rel = a->Commit(in_flight.value());
+  ASSERT_TRUE(rel.ok()) << rel.status().ToString();
+  EXPECT_EQ(b_again->Read(rel.value()).value(), "half of a C-STORE");
+  // A root opened without a node id (DATA/blobs) sweeps root/tmp's files only, never the
+  // node folders in it.
+  auto in_flight2 = a->WriteTemp("another");
+  auto local = storage::BlobStore::Open(root.dir.string(), /*remove_stale_temp=*/true);
+  ASSERT_TRUE(local.ok());
+  EXPECT_TRUE(fs::exists(in_flight2.value()));
+  // The node folders are not blobs.
+  EXPECT_EQ(Listed(*local).size(), 1u);
+}
+
+TEST(SharedRoot, ANodeOnASharedRootUsesNamedTempsAndIsShared) {
+  Root root;
+  auto shared = storage::BlobStore::Open(root.dir.string(), false, "node-a");
+  ASSERT_TRUE(shared.ok());
+  EXPECT_TRUE(shared->Shared());
+  const std::string temp = shared->NewUnnamedTemp();
+  EXPECT_FALSE(storage::BlobStore::IsUnnamedTemp(temp));  // linked before its row commits
+  EXPECT_EQ(shared->TempDir(), (root.dir / "tmp" / "node-a").string());
+  auto local = storage::BlobStore::Open(root.dir.string(), false);
+  ASSERT_TRUE(local.ok());
+  EXPECT_FALSE(local->Shared());
+}
+
+TEST(SharedRoot, ANodeIdMustBeAFolderName) {
+  Root root;
+  for (const char* bad : {"..", "a/b", "node a", "."}) {
+    auto opened = storage::BlobStore::Open(root.dir.string(), false, bad);
+    ASSERT_FALSE(opened.ok()) << bad;
+    EXPECT_EQ(opened.status().code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(SharedRoot, OpenBlobStorePicksTheFolderBackend) {
+  Root root;
+  StorageLocation where;
+  where.data_dir = (root.dir / "data").string();
+  where.owner = true;
+  auto local = OpenBlobStore(where);  // "" → DATA/blobs, this node's alone
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_FALSE(local.value()->Shared());
+  EXPECT_EQ(local.value()->Describe(), "file:" + (root.dir / "data" / "blobs").string());
+  where.storage = (root.dir / "shared").string();
+  EXPECT_EQ(OpenBlobStore(where).status().code(), ErrorCode::kInvalidArgument);  // no node id
+  where.node_id = "n1";
+  auto shared = OpenBlobStore(where);
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_TRUE(shared.value()->Shared());
+  EXPECT_TRUE(fs::is_directory(root.dir / "shared" / "tmp" / "n1"));
+  where.storage = "s3://";
+  EXPECT_FALSE(OpenBlobStore(where).ok());  // no bucket: refused with a reason
 }
 
 TEST(SharedRoot, CheckAcceptsALocalRootAndRefusesATmpOnAnotherFilesystem) {

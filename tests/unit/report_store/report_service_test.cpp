@@ -87,7 +87,7 @@ class ReportServiceTest : public ::testing::TestWithParam<::radflow::storage::Ba
     ASSERT_FALSE(location_.empty());
     auto blobs = storage::BlobStore::Open(data + "/blobs");
     ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
-    blobs_ = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
+    blobs_ = std::make_unique<storage::FolderBlobStore>(std::move(blobs.value()));
     auto index = storage::Index::Open(location_);
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     index_ = std::move(index.value());

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <cmath>
 #include <limits>
 
@@ -146,7 +149,7 @@ class SelectTest : public ::testing::Test {
  protected:
   void SetUp() override {
     index_ = std::move(storage::Index::Open(path()).value());
-    blobs_ = std::make_unique<storage::BlobStore>(std::move(storage::BlobStore::Open(dir_.str() + "/blobs").value()));
+    blobs_ = std::make_unique<storage::FolderBlobStore>(std::move(storage::BlobStore::Open(dir_.str() + "/blobs").value()));
     jobs_ = std::move(storage::JobStore::Open(path()).value());
     features_ = std::move(storage::AiAdminStore::Open(path()).value());
   }
@@ -172,6 +175,9 @@ class SelectTest : public ::testing::Test {
     in.attributes.Set(t::kManufacturer, manufacturer);
     e.blob_path = "x/" + sop;
     e.blob_size = 1;
+    // The blob exists (its contents come from model_of below): readers get paths only of blobs that do.
+    std::filesystem::create_directories(dir_.str() + "/blobs/x");
+    std::ofstream(dir_.str() + "/blobs/" + e.blob_path) << "x";
     auto r = index_->Commit(e, false);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }

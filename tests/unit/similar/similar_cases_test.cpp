@@ -27,7 +27,7 @@ class SimilarCasesTest : public ::testing::Test {
     index_ = std::move(idx.value());
     auto blobs = storage::BlobStore::Open(dir_.str() + "/blobs");
     ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
-    blobs_ = std::make_unique<storage::BlobStore>(std::move(blobs.value()));
+    blobs_ = std::make_unique<storage::FolderBlobStore>(std::move(blobs.value()));
     jobs_ = std::move(storage::JobStore::Open(path()).value());
     store_ = std::move(storage::AiAdminStore::Open(path()).value());
     ASSERT_EQ(sqlite3_open(path().c_str(), &db_), SQLITE_OK);

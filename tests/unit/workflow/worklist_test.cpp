@@ -286,6 +286,7 @@ RADFLOW_BOTH_BACKENDS(WorklistStoreTest);
 TEST_P(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   workflow::WorklistService service(*store_, Options());
   ASSERT_TRUE(service.Start().ok());
+  service.Flush();  // the start-up catch-up runs on the worker thread
   // Start() added the studies stored before it ran (three patients, four studies).
   auto all = store_->List({});
   ASSERT_TRUE(all.ok()) << all.status().ToString();
@@ -368,11 +369,67 @@ TEST_P(WorklistStoreTest, ItemsFromTheIndexWithFiltersAndOrder) {
   EXPECT_EQ(service.Priors("9.9").status().code(), ErrorCode::kNotFound);
 }
 
+// The start-up catch-up: only studies without an item or changed since their sync, in one
+// query; a start with every study synced does no per-study work.
+TEST_P(WorklistStoreTest, StartCatchesUpOnlyTheStudiesThatNeedIt) {
+  std::vector<std::string> asked;  // order_facts: asked once per study synced
+  auto options = [&] {
+    auto o = Options();
+    o.order_facts = [&asked](const std::string&, const std::string& study) -> std::optional<workflow::OrderFactsLite> {
+      asked.push_back(study);
+      return std::nullopt;
+    };
+    return o;
+  };
+  {
+    workflow::WorklistService first(*store_, options());
+    ASSERT_TRUE(first.Start().ok());
+    first.Flush();
+    EXPECT_EQ(asked.size(), 4u);
+    EXPECT_EQ(first.events().Last(), 4u);  // four "arrived"
+  }
+  auto pending = store_->StudiesToSync();
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  EXPECT_TRUE(pending->empty());
+  asked.clear();
+  {
+    workflow::WorklistService again(*store_, options());
+    ASSERT_TRUE(again.Start().ok());
+    again.Flush();
+    EXPECT_TRUE(asked.empty()) << "a start with every study synced syncs none";
+    EXPECT_EQ(again.events().Last(), 0u);
+  }
+  // Stored while no server ran: an instance of a synced study, a new study.
+  Add(Entry("P1", "1.2", "1.2.1", "1.2.1.2", "CT", "20230101", "HEAD"));
+  Add(Entry("P4", "4.1", "4.1.1", "4.1.1.1", "CT", "20240604", "HEAD"));
+  pending = store_->StudiesToSync();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending.value(), (std::vector<std::string>{"1.2", "4.1"}));
+  {
+    workflow::WorklistService third(*store_, options());
+    ASSERT_TRUE(third.Start().ok());
+    third.Flush();
+    EXPECT_EQ(asked, (std::vector<std::string>{"1.2", "4.1"}));
+  }
+  auto changed = store_->Get("1.2");
+  ASSERT_TRUE(changed.ok() && changed->has_value());
+  EXPECT_EQ(changed->value().num_instances, 2);
+  auto added = store_->Get("4.1");
+  ASSERT_TRUE(added.ok() && added->has_value());
+  EXPECT_EQ(added->value().state, "unread");
+  EXPECT_EQ(added->value().patient_id, "P4");
+  auto audit = store_->Audit("1.2");
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->size(), 1u) << "a re-sync is no new arrival";
+  EXPECT_TRUE(store_->StudiesToSync()->empty());
+}
+
 TEST_P(WorklistStoreTest, ClaimsAreExclusiveAuditedAndExpire) {
   auto options = Options();
   options.claim_ms = 300;
   workflow::WorklistService service(*store_, options);
   ASSERT_TRUE(service.Start().ok());
+  service.Flush();  // the start-up catch-up runs on the worker thread
   const uint64_t before = service.events().Last();
   auto claimed = service.Claim("1.1", "dr-a");
   ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();

@@ -1,0 +1,14 @@
+-- SeriesStable once across nodes (issue 15, docs/postgresql.md "Several nodes: events and
+-- stability"): the node whose stable-series timer fires claims the firing here, in one
+-- statement, only when the series' newest instance (any node's) is older than stable_after
+-- and the series was not fired for its current instances already. The winner alone runs
+-- the once-listeners (AI routing, worklist counts, report tracker). A single SQLite node
+-- never needs the claim; the table exists so that both schemas stay one.
+CREATE TABLE series_stable (
+  series_uid      TEXT PRIMARY KEY,
+  study_uid       TEXT NOT NULL DEFAULT '',
+  fired_for       INTEGER NOT NULL DEFAULT 0,  -- series.num_instances when it fired
+  last_stored_at  INTEGER NOT NULL DEFAULT 0,  -- the newest instances.stored_at then (unix ms)
+  fired_count     INTEGER NOT NULL DEFAULT 0,
+  fired_at        INTEGER NOT NULL DEFAULT 0   -- unix ms
+);
